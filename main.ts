@@ -1,0 +1,48 @@
+import { resolve } from "node:path";
+import { App } from "cdktf";
+import { loadEnvConfigs } from "./src/config/load";
+import { EnvConfigErrors } from "./src/errors";
+import { EnvironmentStack, type StateLocation } from "./src/stacks/environment-stack";
+
+/**
+ * The app: one stack per environment file. Every file is validated before any stack is built, so
+ * a bad file stops synth before anything is written to cdktf.out.
+ *
+ * Environment variables:
+ * - SHOPSMART_ENVS_DIR: directory of environment files (default `envs`).
+ * - SHOPSMART_STATE_LOCATION: `primary` (default) or `replica`, to point every backend at the
+ *   replicated state bucket while the state region is down.
+ */
+function main(): void {
+  const envsDir = resolve(process.env.SHOPSMART_ENVS_DIR ?? "envs");
+  const stateLocation = parseStateLocation(process.env.SHOPSMART_STATE_LOCATION);
+  const configs = loadEnvConfigs(envsDir);
+  const app = new App();
+  for (const config of configs) {
+    new EnvironmentStack(app, { config, stateLocation });
+  }
+  app.synth();
+}
+
+function parseStateLocation(value: string | undefined): StateLocation {
+  if (value === undefined || value === "" || value === "primary") return "primary";
+  if (value === "replica") return "replica";
+  throw new Error(
+    `SHOPSMART_STATE_LOCATION: got "${value}"; expected "primary" or "replica" (unset means primary)`,
+  );
+}
+
+try {
+  main();
+} catch (error) {
+  // Config errors are for people: print the message, not a stack trace.
+  if (
+    error instanceof EnvConfigErrors ||
+    (error instanceof Error && error.name === "InvalidPropsError")
+  ) {
+    console.error(error.message);
+  } else {
+    console.error(error);
+  }
+  process.exitCode = 1;
+}

@@ -1,0 +1,307 @@
+import { z } from "zod";
+import { cidrsOverlap, parseIpv4Cidr } from "../ipv4-cidr";
+import { cronExpressionProblem } from "./cron-expression";
+import { AWS_REGIONS } from "./regions";
+
+/**
+ * The schema of an environment file (`envs/<env>.json`). Everything an operator changes lives
+ * here; constructs never read files. Objects are strict: an unknown field is an error, because a
+ * misspelt optional field would otherwise be silently ignored and its default used.
+ */
+
+const NAME_PATTERN = /^[a-z][a-z0-9-]*[a-z0-9]$/;
+// RFC 1123 host name with at least two labels; Route 53 stores names lower-case.
+const DOMAIN_PATTERN = /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+// S3 bucket naming rules (general purpose buckets), without dots so TLS wildcard certs match.
+const BUCKET_PATTERN = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+const HOSTED_ZONE_ID_PATTERN = /^Z[A-Z0-9]{1,31}$/;
+
+/** Smallest and largest VPC prefixes the subnet plan supports (see networking.ts). */
+export const VPC_PREFIX_RANGE = { min: 16, max: 22 } as const;
+export const AZ_COUNT_RANGE = { min: 2, max: 4 } as const;
+
+const region = z.enum(AWS_REGIONS, {
+  error: "an AWS region id such as us-east-2 or eu-west-1",
+});
+
+const name = (what: string, maxLength: number) =>
+  z
+    .string()
+    .max(maxLength, `${what} of at most ${maxLength} characters`)
+    .regex(NAME_PATTERN, `${what}: lower-case letters, digits and '-', starting with a letter`);
+
+const vpcCidr = z.string().refine(
+  (value) => {
+    const cidr = parseIpv4Cidr(value);
+    return (
+      cidr !== undefined &&
+      cidr.prefixLength >= VPC_PREFIX_RANGE.min &&
+      cidr.prefixLength <= VPC_PREFIX_RANGE.max
+    );
+  },
+  {
+    error: `an IPv4 network a.b.c.d/n with n from ${VPC_PREFIX_RANGE.min} to ${VPC_PREFIX_RANGE.max} and no host bits set, e.g. 10.10.0.0/16`,
+  },
+);
+
+const positiveInt = (what: string) => z.int(`${what} as a whole number`).min(1, `${what} >= 1`);
+
+const bucketName = z
+  .string()
+  .regex(BUCKET_PATTERN, "an S3 bucket name: 3-63 lower-case letters, digits and '-'");
+
+const computeRole = z.strictObject({
+  /** EC2 instance type of the web tier, e.g. `m7i.large`. */
+  instanceType: z
+    .string()
+    .regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, "an EC2 instance type such as m7i.large"),
+  minSize: positiveInt("minSize"),
+  desiredCapacity: positiveInt("desiredCapacity"),
+  maxSize: positiveInt("maxSize"),
+});
+
+const databaseRole = z.strictObject({
+  /** Aurora instance class, e.g. `db.r7g.large`. */
+  instanceClass: z
+    .string()
+    .regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, "an RDS instance class such as db.r7g.large"),
+  instances: positiveInt("instances"),
+});
+
+const hostedZone = z.union(
+  [
+    z.strictObject({
+      id: z
+        .string()
+        .regex(HOSTED_ZONE_ID_PATTERN, "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ"),
+    }),
+    z.strictObject({
+      name: z.string().regex(DOMAIN_PATTERN, "a domain name such as example.com"),
+    }),
+  ],
+  { error: 'either {"id": "Z..."} or {"name": "example.com"}' },
+);
+
+export const envConfigSchema = z
+  .strictObject({
+    /** Project name; prefixes every resource name and the stack name `<project>-<environment>`. */
+    project: name("a project name", 16),
+    /** Environment name; must equal the file name (`envs/<environment>.json`). */
+    environment: name("an environment name", 10),
+    /**
+     * Which region serves traffic. Set to `secondary` after a failover so a re-apply keeps the new
+     * topology instead of fighting it.
+     * @default "primary"
+     */
+    activeRegion: z.enum(["primary", "secondary"]).default("primary"),
+    regions: z.strictObject({
+      primary: region,
+      secondary: region,
+    }),
+    /** Where Terraform keeps this environment's state (created once by `bootstrap/`). */
+    stateBackend: z.strictObject({
+      bucket: bucketName,
+      region,
+      lockTable: z
+        .string()
+        .regex(/^[a-zA-Z0-9_.-]{3,255}$/, "a DynamoDB table name: 3-255 of a-z A-Z 0-9 _ . -"),
+      /** Bucket the state is replicated to; the backend switches to it during a regional outage. */
+      replicaBucket: bucketName,
+      replicaRegion: region,
+    }),
+    network: z.strictObject({
+      vpcCidr: z.strictObject({ primary: vpcCidr, secondary: vpcCidr }),
+      /** Availability zones per region; each gets a public, a private and a database subnet. */
+      azCount: z
+        .int()
+        .min(
+          AZ_COUNT_RANGE.min,
+          `at least ${AZ_COUNT_RANGE.min} availability zones, so one AZ can fail`,
+        )
+        .max(
+          AZ_COUNT_RANGE.max,
+          `at most ${AZ_COUNT_RANGE.max} availability zones (the subnet plan has room for ${AZ_COUNT_RANGE.max})`,
+        ),
+      /**
+       * `per-az`: one NAT gateway per AZ (survives an AZ failure). `single`: one per region (cheaper,
+       * for dev).
+       * @default "per-az"
+       */
+      natGateways: z.enum(["per-az", "single"]).default("per-az"),
+      /** @default 30 */
+      flowLogRetentionDays: z
+        .literal(
+          [
+            1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+            2922, 3288, 3653,
+          ],
+          {
+            error:
+              "a CloudWatch Logs retention: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653",
+          },
+        )
+        .default(30),
+    }),
+    storage: z
+      .strictObject({
+        /** Days a replaced or deleted object version is kept before it expires. @default 30 */
+        noncurrentVersionRetentionDays: positiveInt("noncurrentVersionRetentionDays").default(30),
+        /** Days S3 server access logs are kept. @default 90 */
+        accessLogRetentionDays: positiveInt("accessLogRetentionDays").default(90),
+      })
+      .default({ noncurrentVersionRetentionDays: 30, accessLogRetentionDays: 90 }),
+    compute: z.strictObject({
+      primary: computeRole,
+      secondary: computeRole,
+    }),
+    database: z.strictObject({
+      /** Aurora PostgreSQL engine version, e.g. `16.6`. */
+      engineVersion: z.string().regex(/^\d+\.\d+$/, "an Aurora PostgreSQL version such as 16.6"),
+      primary: databaseRole,
+      secondary: databaseRole,
+      /** @default 7 */
+      backupRetentionDays: z
+        .int()
+        .min(7, "at least 7 days of backups")
+        .max(35, "at most 35 days (the Aurora limit)")
+        .default(7),
+      /** @default true */
+      deletionProtection: z.boolean().default(true),
+    }),
+    dns: z.strictObject({
+      /** Public name of the shop, e.g. `shop.example.com`. */
+      domainName: z
+        .string()
+        .regex(DOMAIN_PATTERN, "a domain name such as shop.example.com (lower-case)"),
+      hostedZone,
+      healthCheck: z
+        .strictObject({
+          /** Route 53 supports 10 (fast, extra cost) or 30 seconds. @default 10 */
+          intervalSeconds: z
+            .literal([10, 30], { error: "10 or 30 (the intervals Route 53 supports)" })
+            .default(10),
+          /** Consecutive failures before an endpoint is unhealthy. @default 3 */
+          failureThreshold: z.int().min(1, "from 1 to 10").max(10, "from 1 to 10").default(3),
+          /** @default "/health" */
+          path: z
+            .string()
+            .regex(/^\/[\w./-]*$/, "a URL path starting with '/'")
+            .default("/health"),
+        })
+        .default({ intervalSeconds: 10, failureThreshold: 3, path: "/health" }),
+    }),
+    alerts: z.strictObject({
+      email: z.email({ error: "an email address such as alerts@example.com" }),
+    }),
+    dr: z.strictObject({
+      /** Recovery time objective: longest acceptable outage, in seconds. */
+      rtoSeconds: positiveInt("rtoSeconds"),
+      /** Recovery point objective: most acceptable data loss, in seconds. */
+      rpoSeconds: positiveInt("rpoSeconds"),
+      /** Aurora global replication lag that raises an alarm. @default 60 */
+      replicationLagAlarmSeconds: positiveInt("replicationLagAlarmSeconds").default(60),
+    }),
+    automaticFailover: z.strictObject({
+      enabled: z.boolean(),
+      /** Minutes the primary health alarm must stay in ALARM before failover starts. @default 3 */
+      alarmMinutes: positiveInt("alarmMinutes").default(3),
+    }),
+    drill: z.strictObject({
+      enabled: z.boolean(),
+      /** EventBridge Scheduler cron expression, in UTC. */
+      schedule: z.string().superRefine((value, ctx) => {
+        const problem = cronExpressionProblem(value);
+        if (problem) ctx.addIssue({ code: "custom", message: problem, input: value });
+      }),
+      /** Minutes to stay failed over before failing back. @default 5 */
+      holdMinutes: positiveInt("holdMinutes").default(5),
+    }),
+    /** Extra tags on every resource, besides project, environment and dr-role. @default {} */
+    tags: z.record(z.string(), z.string()).default({}),
+  })
+  .superRefine((config, ctx) => {
+    const issue = (path: (string | number)[], input: unknown, message: string) =>
+      ctx.addIssue({ code: "custom", path, input, message });
+
+    if (config.regions.primary === config.regions.secondary) {
+      issue(
+        ["regions", "secondary"],
+        config.regions.secondary,
+        `a region other than regions.primary (${config.regions.primary}): both roles in one region give no regional failover`,
+      );
+    }
+    if (config.stateBackend.region === config.stateBackend.replicaRegion) {
+      issue(
+        ["stateBackend", "replicaRegion"],
+        config.stateBackend.replicaRegion,
+        `a region other than stateBackend.region (${config.stateBackend.region}), so state survives a regional outage`,
+      );
+    }
+
+    const primaryCidr = parseIpv4Cidr(config.network.vpcCidr.primary);
+    const secondaryCidr = parseIpv4Cidr(config.network.vpcCidr.secondary);
+    if (primaryCidr && secondaryCidr && cidrsOverlap(primaryCidr, secondaryCidr)) {
+      issue(
+        ["network", "vpcCidr", "secondary"],
+        config.network.vpcCidr.secondary,
+        `a range that does not overlap network.vpcCidr.primary (${config.network.vpcCidr.primary}), so the regions can be peered and routed`,
+      );
+    }
+
+    for (const role of ["primary", "secondary"] as const) {
+      const { minSize, desiredCapacity, maxSize } = config.compute[role];
+      if (minSize > desiredCapacity || desiredCapacity > maxSize) {
+        issue(
+          ["compute", role, "desiredCapacity"],
+          desiredCapacity,
+          `minSize (${minSize}) <= desiredCapacity <= maxSize (${maxSize})`,
+        );
+      }
+    }
+    const { primary: primaryCompute, secondary: secondaryCompute } = config.compute;
+    if (secondaryCompute.desiredCapacity > primaryCompute.desiredCapacity) {
+      issue(
+        ["compute", "secondary", "desiredCapacity"],
+        secondaryCompute.desiredCapacity,
+        `at most compute.primary.desiredCapacity (${primaryCompute.desiredCapacity}): the warm standby runs reduced capacity`,
+      );
+    }
+    if (secondaryCompute.minSize > primaryCompute.minSize) {
+      issue(
+        ["compute", "secondary", "minSize"],
+        secondaryCompute.minSize,
+        `at most compute.primary.minSize (${primaryCompute.minSize}): the warm standby runs reduced capacity`,
+      );
+    }
+    const { primary: primaryDb, secondary: secondaryDb } = config.database;
+    if (secondaryDb.instances > primaryDb.instances) {
+      issue(
+        ["database", "secondary", "instances"],
+        secondaryDb.instances,
+        `at most database.primary.instances (${primaryDb.instances}): the warm standby runs reduced capacity`,
+      );
+    }
+    if (config.environment === "prod" && primaryDb.instances < 2) {
+      issue(
+        ["database", "primary", "instances"],
+        primaryDb.instances,
+        "at least 2 in prod, so a writer failure inside the region fails over to a reader",
+      );
+    }
+    for (const role of ["primary", "secondary"] as const) {
+      const { instanceClass } = config.database[role];
+      if (/^db\.t\d/.test(instanceClass)) {
+        issue(
+          ["database", role, "instanceClass"],
+          instanceClass,
+          "a memory-optimized class such as db.r7g.large: Aurora global databases do not support burstable (db.t*) classes",
+        );
+      }
+    }
+  });
+
+/** A validated environment, with every default applied. */
+export type EnvConfig = z.output<typeof envConfigSchema>;
+/** The role a region plays in the warm-standby pair. */
+export type RegionRole = "primary" | "secondary";
+export const REGION_ROLES: readonly RegionRole[] = ["primary", "secondary"];

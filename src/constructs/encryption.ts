@@ -1,0 +1,100 @@
+import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { KmsAlias } from "@cdktf/provider-aws/lib/kms-alias";
+import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
+import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { Construct } from "constructs";
+import { ProblemCollector } from "../errors";
+
+export interface RegionalKeyProps {
+  /** Provider of the region the key lives in. */
+  readonly provider: AwsProvider;
+  /** Region of `provider`; scopes the CloudWatch Logs grant to this region's log groups. */
+  readonly region: string;
+  /** Account that owns the key (usually `DataAwsCallerIdentity.accountId`). */
+  readonly accountId: string;
+  /** Key alias without the `alias/` prefix, e.g. `shopsmart-prod-primary`. */
+  readonly aliasName: string;
+  /**
+   * Days a scheduled key deletion waits; a deleted key makes everything it encrypted unreadable.
+   * @default 30
+   */
+  readonly deletionWindowDays?: number;
+}
+
+/**
+ * A customer-managed KMS key for one region, with yearly rotation. Every regional resource that
+ * stores data (buckets, logs, and later the database, topics and secrets) encrypts with its
+ * region's key, so each region can decrypt its own data when the other is gone.
+ */
+export class RegionalKey extends Construct {
+  readonly key: KmsKey;
+  readonly keyArn: string;
+
+  constructor(scope: Construct, id: string, props: RegionalKeyProps) {
+    super(scope, id);
+    const deletionWindowDays = props.deletionWindowDays ?? 30;
+    const problems = new ProblemCollector();
+    if (
+      !Number.isInteger(deletionWindowDays) ||
+      deletionWindowDays < 7 ||
+      deletionWindowDays > 30
+    ) {
+      problems.add(
+        "deletionWindowDays",
+        deletionWindowDays,
+        "a whole number of days from 7 to 30 (the KMS limits)",
+      );
+    }
+    problems.throwIfAnyFor(this.node.path);
+
+    const { provider, region, accountId } = props;
+    const policy = new DataAwsIamPolicyDocument(this, "policy", {
+      provider,
+      statement: [
+        {
+          // The documented default statement: lets IAM policies in the account grant key use,
+          // so each consumer gets access through its own least-privilege role policy.
+          sid: "EnableIamPolicies",
+          principals: [{ type: "AWS", identifiers: [`arn:aws:iam::${accountId}:root`] }],
+          actions: ["kms:*"],
+          resources: ["*"],
+        },
+        {
+          // CloudWatch Logs encrypts as a service principal, which IAM policies cannot grant.
+          sid: "AllowCloudWatchLogsInThisRegion",
+          principals: [{ type: "Service", identifiers: [`logs.${region}.amazonaws.com`] }],
+          actions: [
+            "kms:Encrypt",
+            "kms:Decrypt",
+            "kms:ReEncrypt*",
+            "kms:GenerateDataKey*",
+            "kms:DescribeKey",
+          ],
+          resources: ["*"],
+          condition: [
+            {
+              test: "ArnLike",
+              variable: "kms:EncryptionContext:aws:logs:arn",
+              values: [`arn:aws:logs:${region}:${accountId}:log-group:*`],
+            },
+          ],
+        },
+      ],
+    });
+
+    this.key = new KmsKey(this, "key", {
+      provider,
+      description: `Encrypts ${props.aliasName} data at rest`,
+      enableKeyRotation: true,
+      deletionWindowInDays: deletionWindowDays,
+      policy: policy.json,
+    });
+    this.keyArn = this.key.arn;
+
+    new KmsAlias(this, "alias", {
+      provider,
+      name: `alias/${props.aliasName}`,
+      targetKeyId: this.key.keyId,
+    });
+  }
+}

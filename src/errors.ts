@@ -1,0 +1,83 @@
+/**
+ * User-facing errors. Every message a user can see at synth time is built here, so wording stays
+ * consistent and tests can assert whole messages.
+ */
+
+/** One thing wrong with an input: where it is, what it holds, what would be accepted. */
+export interface Problem {
+  /** Dotted path of the field, e.g. `compute.secondary.desiredCapacity`. */
+  readonly path: string;
+  /** The offending value, or `undefined` when the field is missing. */
+  readonly value: unknown;
+  /** What would be accepted, phrased as an instruction the user can act on. */
+  readonly expected: string;
+}
+
+/** Renders a value the way the user typed it in JSON (strings quoted, missing spelled out). */
+export function describeValue(value: unknown): string {
+  if (value === undefined) return "missing";
+  const json = JSON.stringify(value);
+  if (json === undefined) return String(value);
+  return json.length > 80 ? `${json.slice(0, 77)}...` : json;
+}
+
+function renderProblems(problems: readonly Problem[]): string {
+  return problems
+    .map((p) => {
+      const got = p.value === undefined ? "missing" : `got ${describeValue(p.value)}`;
+      return `  - ${p.path || "(file)"}: ${got}; expected ${p.expected}`;
+    })
+    .join("\n");
+}
+
+/** An environment file that cannot be used. Synth stops before anything is written. */
+export class EnvConfigError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problems: readonly Problem[],
+  ) {
+    const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
+    super(
+      `Invalid environment config ${file} (${count}):\n${renderProblems(problems)}\n` +
+        "Fix the file and run synth again; nothing was synthesized.",
+    );
+    this.name = "EnvConfigError";
+  }
+}
+
+/** Several environment files failed; reported together so one run shows every fix needed. */
+export class EnvConfigErrors extends Error {
+  constructor(readonly errors: readonly EnvConfigError[]) {
+    super(errors.map((e) => e.message).join("\n\n"));
+    this.name = "EnvConfigErrors";
+  }
+}
+
+/** Props handed to a construct that it cannot build from. Names the construct path and each prop. */
+export class InvalidPropsError extends Error {
+  constructor(
+    readonly constructPath: string,
+    readonly problems: readonly Problem[],
+  ) {
+    super(`Invalid props for ${constructPath}:\n${renderProblems(problems)}`);
+    this.name = "InvalidPropsError";
+  }
+}
+
+/** Collects problems during validation so a caller can throw once with all of them. */
+export class ProblemCollector {
+  private readonly found: Problem[] = [];
+
+  add(path: string, value: unknown, expected: string): void {
+    this.found.push({ path, value, expected });
+  }
+
+  get problems(): readonly Problem[] {
+    return this.found;
+  }
+
+  /** Throws an {@link InvalidPropsError} for `constructPath` if anything was collected. */
+  throwIfAnyFor(constructPath: string): void {
+    if (this.found.length > 0) throw new InvalidPropsError(constructPath, this.found);
+  }
+}
