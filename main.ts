@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import { App } from "cdktf";
 import { loadEnvConfigs } from "./src/config/load";
-import { EnvConfigErrors } from "./src/errors";
+import { invalidSetting, UserInputError } from "./src/errors";
 import { EnvironmentStack, type StateLocation } from "./src/stacks/environment-stack";
 
 /**
@@ -27,22 +27,17 @@ function main(): void {
 function parseStateLocation(value: string | undefined): StateLocation {
   if (value === undefined || value === "" || value === "primary") return "primary";
   if (value === "replica") return "replica";
-  throw new Error(
-    `SHOPSMART_STATE_LOCATION: got "${value}"; expected "primary" or "replica" (unset means primary)`,
+  throw invalidSetting(
+    "SHOPSMART_STATE_LOCATION",
+    value,
+    '"primary" or "replica" (unset means primary)',
   );
 }
 
 try {
   main();
 } catch (error) {
-  // Config errors are for people: print the message, not a stack trace.
-  if (
-    error instanceof EnvConfigErrors ||
-    (error instanceof Error && error.name === "InvalidPropsError")
-  ) {
-    console.error(error.message);
-  } else {
-    console.error(error);
-  }
+  // Input errors are for people: the message says what to fix; a stack trace would bury it.
+  console.error(error instanceof UserInputError ? error.message : error);
   process.exitCode = 1;
 }

@@ -2,7 +2,7 @@ import { resolve } from "node:path";
 import { App } from "cdktf";
 import { loadEnvConfigs } from "../src/config/load";
 import type { EnvConfig } from "../src/config/schema";
-import { EnvConfigErrors } from "../src/errors";
+import { UserInputError } from "../src/errors";
 import { StateBackendStack } from "./state-backend-stack";
 
 /**
@@ -26,7 +26,10 @@ function main(): void {
  * region that bootstrap never created.
  */
 export function distinctBackends(configs: readonly EnvConfig[]) {
-  const byBucket = new Map<string, { backend: EnvConfig["stateBackend"]; project: string; env: string }>();
+  const byBucket = new Map<
+    string,
+    { backend: EnvConfig["stateBackend"]; project: string; env: string }
+  >();
   for (const config of configs) {
     const seen = byBucket.get(config.stateBackend.bucket);
     if (!seen) {
@@ -38,7 +41,7 @@ export function distinctBackends(configs: readonly EnvConfig[]) {
       continue;
     }
     if (JSON.stringify(seen.backend) !== JSON.stringify(config.stateBackend)) {
-      throw new Error(
+      throw new UserInputError(
         `envs/${config.environment}.json: stateBackend differs from envs/${seen.env}.json although both use bucket "${seen.backend.bucket}"; ` +
           "give every environment that shares a bucket the same region, lockTable, replicaBucket and replicaRegion",
       );
@@ -51,7 +54,7 @@ if (require.main === module) {
   try {
     main();
   } catch (error) {
-    console.error(error instanceof EnvConfigErrors || error instanceof Error ? error.message : error);
+    console.error(error instanceof UserInputError ? error.message : error);
     process.exitCode = 1;
   }
 }

@@ -30,8 +30,21 @@ function renderProblems(problems: readonly Problem[]): string {
     .join("\n");
 }
 
+/**
+ * An error caused by what the user supplied (a file, a prop, a setting), not by a bug: the app
+ * prints its message alone, without a stack trace.
+ */
+export class UserInputError extends Error {
+  override name = "UserInputError";
+}
+
+/** An environment variable the app reads holds a value it cannot use. */
+export function invalidSetting(variable: string, value: string, expected: string): UserInputError {
+  return new UserInputError(`${variable}: got ${describeValue(value)}; expected ${expected}`);
+}
+
 /** An environment file that cannot be used. Synth stops before anything is written. */
-export class EnvConfigError extends Error {
+export class EnvConfigError extends UserInputError {
   constructor(
     readonly file: string,
     readonly problems: readonly Problem[],
@@ -46,7 +59,7 @@ export class EnvConfigError extends Error {
 }
 
 /** Several environment files failed; reported together so one run shows every fix needed. */
-export class EnvConfigErrors extends Error {
+export class EnvConfigErrors extends UserInputError {
   constructor(readonly errors: readonly EnvConfigError[]) {
     super(errors.map((e) => e.message).join("\n\n"));
     this.name = "EnvConfigErrors";
@@ -54,7 +67,7 @@ export class EnvConfigErrors extends Error {
 }
 
 /** Props handed to a construct that it cannot build from. Names the construct path and each prop. */
-export class InvalidPropsError extends Error {
+export class InvalidPropsError extends UserInputError {
   constructor(
     readonly constructPath: string,
     readonly problems: readonly Problem[],

@@ -48,10 +48,18 @@ export class StateManagement extends Construct {
     super(scope, id);
     const problems = new ProblemCollector();
     if (props.primary.region === props.replica.region) {
-      problems.add("replica.region", props.replica.region, `a region other than primary.region (${props.primary.region}), so state survives a regional outage`);
+      problems.add(
+        "replica.region",
+        props.replica.region,
+        `a region other than primary.region (${props.primary.region}), so state survives a regional outage`,
+      );
     }
     if (props.primary.bucketName === props.replica.bucketName) {
-      problems.add("replica.bucketName", props.replica.bucketName, "a name other than primary.bucketName (bucket names are global)");
+      problems.add(
+        "replica.bucketName",
+        props.replica.bucketName,
+        "a name other than primary.bucketName (bucket names are global)",
+      );
     }
     problems.throwIfAnyFor(this.node.path);
 

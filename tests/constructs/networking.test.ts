@@ -118,7 +118,9 @@ describe("Networking", () => {
   it("scopes the flow-log role to this account's flow logs and its own log group", () => {
     const json = synthNetworking();
     const [trust] = policyStatements(json, "flow-log-trust");
-    expect(trust.principals).toEqual([{ type: "Service", identifiers: ["vpc-flow-logs.amazonaws.com"] }]);
+    expect(trust.principals).toEqual([
+      { type: "Service", identifiers: ["vpc-flow-logs.amazonaws.com"] },
+    ]);
     expect(trust.condition).toContainEqual({
       test: "StringEquals",
       variable: "aws:SourceAccount",

@@ -53,7 +53,9 @@ describe("StateManagement", () => {
       expect(resourceAt(json, "aws_s3_bucket_versioning", `${bucket}/versioning`)).toMatchObject({
         versioning_configuration: { status: "Enabled" },
       });
-      expect(resourceAt(json, "aws_s3_bucket_public_access_block", `${bucket}/public-access-block`)).toMatchObject({
+      expect(
+        resourceAt(json, "aws_s3_bucket_public_access_block", `${bucket}/public-access-block`),
+      ).toMatchObject({
         block_public_acls: true,
         block_public_policy: true,
         ignore_public_acls: true,
@@ -64,20 +66,37 @@ describe("StateManagement", () => {
       ]);
     }
     expect(
-      resourceAt(json, "aws_s3_bucket_server_side_encryption_configuration", "state-bucket/encryption"),
+      resourceAt(
+        json,
+        "aws_s3_bucket_server_side_encryption_configuration",
+        "state-bucket/encryption",
+      ),
     ).toMatchObject({
-      rule: [{ apply_server_side_encryption_by_default: { sse_algorithm: "aws:kms", kms_master_key_id: KEYS.primary } }],
+      rule: [
+        {
+          apply_server_side_encryption_by_default: {
+            sse_algorithm: "aws:kms",
+            kms_master_key_id: KEYS.primary,
+          },
+        },
+      ],
     });
   });
 
   it("keeps old state versions for 90 days by default", () => {
-    expect(resourceAt(json, "aws_s3_bucket_lifecycle_configuration", "state-bucket/lifecycle")).toMatchObject({
+    expect(
+      resourceAt(json, "aws_s3_bucket_lifecycle_configuration", "state-bucket/lifecycle"),
+    ).toMatchObject({
       rule: [{ noncurrent_version_expiration: [{ noncurrent_days: 90 }] }],
     });
   });
 
   it("replicates the state to the replica bucket and back", () => {
-    const toReplica = resourceAt(json, "aws_s3_bucket_replication_configuration", "replication-to-replica/configuration");
+    const toReplica = resourceAt(
+      json,
+      "aws_s3_bucket_replication_configuration",
+      "replication-to-replica/configuration",
+    );
     expect(toReplica.provider).toBe("aws.primary");
     expect(toReplica.rule).toMatchObject([
       {
@@ -88,7 +107,11 @@ describe("StateManagement", () => {
         },
       },
     ]);
-    const toPrimary = resourceAt(json, "aws_s3_bucket_replication_configuration", "replication-to-primary/configuration");
+    const toPrimary = resourceAt(
+      json,
+      "aws_s3_bucket_replication_configuration",
+      "replication-to-primary/configuration",
+    );
     expect(toPrimary.provider).toBe("aws.secondary");
   });
 
@@ -104,7 +127,9 @@ describe("StateManagement", () => {
         deletion_protection_enabled: true,
         stream_enabled: true,
         stream_view_type: "NEW_AND_OLD_IMAGES",
-        replica: [{ region_name: "us-west-2", kms_key_arn: KEYS.replica, point_in_time_recovery: true }],
+        replica: [
+          { region_name: "us-west-2", kms_key_arn: KEYS.replica, point_in_time_recovery: true },
+        ],
         provider: "aws.primary",
       }),
     ]);
@@ -156,10 +181,18 @@ describe("RegionalKey", () => {
       deletion_window_in_days: 30,
       provider: "aws.secondary",
     });
-    expect(resourceAt(json, "aws_kms_alias", "key/alias")).toMatchObject({ name: "alias/shop-test-secondary" });
-    const logs = policyStatements(json, "key/policy").find((s) => s.sid === "AllowCloudWatchLogsInThisRegion");
-    expect(logs?.principals).toEqual([{ type: "Service", identifiers: ["logs.us-west-2.amazonaws.com"] }]);
-    expect(logs?.condition?.[0].values).toEqual(["arn:aws:logs:us-west-2:111111111111:log-group:*"]);
+    expect(resourceAt(json, "aws_kms_alias", "key/alias")).toMatchObject({
+      name: "alias/shop-test-secondary",
+    });
+    const logs = policyStatements(json, "key/policy").find(
+      (s) => s.sid === "AllowCloudWatchLogsInThisRegion",
+    );
+    expect(logs?.principals).toEqual([
+      { type: "Service", identifiers: ["logs.us-west-2.amazonaws.com"] },
+    ]);
+    expect(logs?.condition?.[0].values).toEqual([
+      "arn:aws:logs:us-west-2:111111111111:log-group:*",
+    ]);
   });
 
   it("fails on a deletion window KMS does not allow", () => {

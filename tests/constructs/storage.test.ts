@@ -48,11 +48,17 @@ describe("Storage", () => {
 
   it("versions, encrypts with the region's KMS key and blocks public access on both assets buckets", () => {
     for (const role of ["primary", "secondary"] as const) {
-      expect(resourceAt(json, "aws_s3_bucket_versioning", `${role}-assets/versioning`)).toMatchObject({
+      expect(
+        resourceAt(json, "aws_s3_bucket_versioning", `${role}-assets/versioning`),
+      ).toMatchObject({
         versioning_configuration: { status: "Enabled" },
       });
       expect(
-        resourceAt(json, "aws_s3_bucket_server_side_encryption_configuration", `${role}-assets/encryption`),
+        resourceAt(
+          json,
+          "aws_s3_bucket_server_side_encryption_configuration",
+          `${role}-assets/encryption`,
+        ),
       ).toMatchObject({
         rule: [
           {
@@ -86,7 +92,9 @@ describe("Storage", () => {
   });
 
   it("expires noncurrent versions after the configured days", () => {
-    expect(resourceAt(json, "aws_s3_bucket_lifecycle_configuration", "primary-assets/lifecycle")).toMatchObject({
+    expect(
+      resourceAt(json, "aws_s3_bucket_lifecycle_configuration", "primary-assets/lifecycle"),
+    ).toMatchObject({
       rule: [
         {
           id: "expire-noncurrent-versions",
@@ -100,14 +108,26 @@ describe("Storage", () => {
   });
 
   it("logs access to an SSE-S3 log bucket in the same region that only S3 log delivery may write", () => {
-    expect(resourceAt(json, "aws_s3_bucket_logging", "primary-assets/access-logging")).toMatchObject({
+    expect(
+      resourceAt(json, "aws_s3_bucket_logging", "primary-assets/access-logging"),
+    ).toMatchObject({
       target_prefix: "assets/",
       target_bucket: expect.stringContaining("primary-access-logs_bucket"),
     });
     expect(
-      resourceAt(json, "aws_s3_bucket_server_side_encryption_configuration", "primary-access-logs/encryption"),
-    ).toMatchObject({ rule: [{ apply_server_side_encryption_by_default: { sse_algorithm: "AES256" } }] });
-    const lifecycle = resourceAt(json, "aws_s3_bucket_lifecycle_configuration", "primary-access-logs/lifecycle");
+      resourceAt(
+        json,
+        "aws_s3_bucket_server_side_encryption_configuration",
+        "primary-access-logs/encryption",
+      ),
+    ).toMatchObject({
+      rule: [{ apply_server_side_encryption_by_default: { sse_algorithm: "AES256" } }],
+    });
+    const lifecycle = resourceAt(
+      json,
+      "aws_s3_bucket_lifecycle_configuration",
+      "primary-access-logs/lifecycle",
+    );
     expect(lifecycle.rule).toContainEqual(
       expect.objectContaining({ id: "expire-current-objects", expiration: [{ days: 120 }] }),
     );
@@ -174,11 +194,16 @@ describe("Storage", () => {
   it("gives each replication direction a role that reads only its source and writes only its destination", () => {
     const statements = policyStatements(json, "replication-to-secondary/permissions");
     const bySid = Object.fromEntries(statements.map((s) => [s.sid, s]));
-    expect(bySid.ReadSourceObjects.resources).toEqual([expect.stringMatching(/primary-assets_bucket.*\.arn\}\/\*$/)]);
+    expect(bySid.ReadSourceObjects.resources).toEqual([
+      expect.stringMatching(/primary-assets_bucket.*\.arn\}\/\*$/),
+    ]);
     expect(bySid.WriteDestinationObjects.resources).toEqual([
       expect.stringMatching(/secondary-assets_bucket.*\.arn\}\/\*$/),
     ]);
-    expect(bySid.DecryptSource).toMatchObject({ actions: ["kms:Decrypt"], resources: [KEYS.primary] });
+    expect(bySid.DecryptSource).toMatchObject({
+      actions: ["kms:Decrypt"],
+      resources: [KEYS.primary],
+    });
     expect(bySid.EncryptDestination).toMatchObject({ resources: [KEYS.secondary] });
     for (const statement of statements) {
       expect(statement.actions.filter((a) => a.includes("*"))).toEqual([]);
@@ -186,7 +211,11 @@ describe("Storage", () => {
     }
     const [trust] = policyStatements(json, "replication-to-secondary/trust");
     expect(trust.principals).toEqual([{ type: "Service", identifiers: ["s3.amazonaws.com"] }]);
-    expect(listResources(json, "aws_iam_role").map((r) => r.name).sort()).toEqual([
+    expect(
+      listResources(json, "aws_iam_role")
+        .map((r) => r.name)
+        .sort(),
+    ).toEqual([
       "shop-test-assets-replication-to-primary",
       "shop-test-assets-replication-to-secondary",
     ]);

@@ -1,5 +1,5 @@
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-import { type App, Testing, TerraformStack } from "cdktf";
+import { type App, TerraformStack, Testing } from "cdktf";
 import type { RegionRole } from "../../src/config/schema";
 
 /** The synthesized Terraform JSON of one stack, as the tests read it. */
@@ -33,7 +33,10 @@ export function synth(stack: TerraformStack): SynthesizedStack {
 export function stackWithProviders(app: App = Testing.app()) {
   const stack = new TerraformStack(app, "test");
   const providers = {
-    primary: new AwsProvider(stack, "aws-primary", { alias: "primary", region: TEST_REGIONS.primary }),
+    primary: new AwsProvider(stack, "aws-primary", {
+      alias: "primary",
+      region: TEST_REGIONS.primary,
+    }),
     secondary: new AwsProvider(stack, "aws-secondary", {
       alias: "secondary",
       region: TEST_REGIONS.secondary,
@@ -43,7 +46,10 @@ export function stackWithProviders(app: App = Testing.app()) {
 }
 
 /** All resources of one Terraform type, keyed by logical id. */
-export function resourcesOf(json: SynthesizedStack, type: string): Record<string, Record<string, unknown>> {
+export function resourcesOf(
+  json: SynthesizedStack,
+  type: string,
+): Record<string, Record<string, unknown>> {
   return json.resource[type] ?? {};
 }
 
@@ -53,7 +59,11 @@ export function listResources(json: SynthesizedStack, type: string): Record<stri
 }
 
 /** The single resource of a type whose construct path ends with `pathSuffix`. */
-export function resourceAt(json: SynthesizedStack, type: string, pathSuffix: string): Record<string, unknown> {
+export function resourceAt(
+  json: SynthesizedStack,
+  type: string,
+  pathSuffix: string,
+): Record<string, unknown> {
   const matches = Object.entries(resourcesOf(json, type))
     .filter(([, resource]) => constructPath(resource).endsWith(`/${pathSuffix}`))
     .map(([, resource]) => resource);
@@ -64,7 +74,11 @@ export function resourceAt(json: SynthesizedStack, type: string, pathSuffix: str
 }
 
 /** A data source of one type whose construct path ends with `pathSuffix`. */
-export function dataSourceAt(json: SynthesizedStack, type: string, pathSuffix: string): Record<string, unknown> {
+export function dataSourceAt(
+  json: SynthesizedStack,
+  type: string,
+  pathSuffix: string,
+): Record<string, unknown> {
   const matches = Object.entries(json.data?.[type] ?? {})
     .filter(([, resource]) => constructPath(resource).endsWith(`/${pathSuffix}`))
     .map(([, resource]) => resource);

@@ -1,0 +1,129 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative, resolve } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+/**
+ * The app as users run it: `npm run synth` (tsx main.ts) and `cdktf synth` (the CLI, through
+ * cdktf.json). These spawn real processes, so they also prove synth needs no AWS credentials.
+ */
+
+const ROOT = resolve(__dirname, "..");
+const TSX = join(ROOT, "node_modules/.bin/tsx");
+const CDKTF = join(ROOT, "node_modules/.bin/cdktf");
+const scratch = mkdtempSync(join(tmpdir(), "shopsmart-app-test-"));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+/** Environment for a child synth: no AWS credentials, no telemetry, outputs under `outdir`. */
+function synthEnv(outdir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    CHECKPOINT_DISABLE: "1",
+    CDKTF_OUTDIR: outdir,
+    ...extra,
+  };
+  for (const name of Object.keys(env)) {
+    if (name.startsWith("AWS_")) delete env[name];
+  }
+  return env;
+}
+
+function runApp(outdir: string, extra: Record<string, string> = {}) {
+  return spawnSync(TSX, ["main.ts"], { cwd: ROOT, env: synthEnv(outdir, extra), encoding: "utf8" });
+}
+
+/** Every file under `dir`, relative path -> bytes. */
+function readTree(dir: string): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  const walk = (current: string) => {
+    for (const entry of readdirSync(current, { withFileTypes: true })) {
+      const path = join(current, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else files.set(relative(dir, path), readFileSync(path));
+    }
+  };
+  walk(dir);
+  return files;
+}
+
+function expectIdenticalTrees(a: string, b: string) {
+  const left = readTree(a);
+  const right = readTree(b);
+  expect([...right.keys()].sort()).toEqual([...left.keys()].sort());
+  for (const [path, bytes] of left) {
+    expect(right.get(path)?.equals(bytes), `${path} differs`).toBe(true);
+  }
+}
+
+describe("app", () => {
+  const first = join(scratch, "first");
+  const firstRun = runApp(first);
+
+  it("synthesizes one stack per environment file without AWS credentials", () => {
+    expect(firstRun.stderr).toBe("");
+    expect(firstRun.status).toBe(0);
+    expect(readdirSync(join(first, "stacks")).sort()).toEqual([
+      "shopsmart-dev",
+      "shopsmart-prod",
+      "shopsmart-staging",
+    ]);
+    for (const stack of readdirSync(join(first, "stacks"))) {
+      expect(existsSync(join(first, "stacks", stack, "cdk.tf.json"))).toBe(true);
+    }
+  });
+
+  it("is deterministic: two synths are byte-identical", () => {
+    const second = join(scratch, "second");
+    expect(runApp(second).status).toBe(0);
+    expectIdenticalTrees(first, second);
+  });
+
+  it("gives `cdktf synth` (through cdktf.json) byte-identical stacks", () => {
+    const viaCli = join(scratch, "cli");
+    execFileSync(CDKTF, ["synth", "--output", viaCli], {
+      cwd: ROOT,
+      env: synthEnv(viaCli),
+      stdio: "pipe",
+    });
+    expectIdenticalTrees(first, viaCli);
+  });
+
+  it("fails on a bad environment file with one message and writes nothing", () => {
+    const envs = join(scratch, "bad-envs");
+    cpSync(join(ROOT, "envs"), envs, { recursive: true });
+    const prod = JSON.parse(readFileSync(join(envs, "prod.json"), "utf8"));
+    prod.regions.secondary = prod.regions.primary;
+    writeFileSync(join(envs, "prod.json"), JSON.stringify(prod));
+    const outdir = join(scratch, "bad-out");
+
+    const run = runApp(outdir, { SHOPSMART_ENVS_DIR: envs });
+
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(
+      [
+        `Invalid environment config ${relative(ROOT, join(envs, "prod.json"))} (1 problem):`,
+        '  - regions.secondary: got "us-east-2"; expected a region other than regions.primary (us-east-2): both roles in one region give no regional failover',
+        "Fix the file and run synth again; nothing was synthesized.",
+        "",
+      ].join("\n"),
+    );
+    expect(existsSync(outdir)).toBe(false);
+  });
+
+  it("fails on an unknown SHOPSMART_STATE_LOCATION", () => {
+    const run = runApp(join(scratch, "bad-location"), { SHOPSMART_STATE_LOCATION: "backup" });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(
+      'SHOPSMART_STATE_LOCATION: got "backup"; expected "primary" or "replica" (unset means primary)\n',
+    );
+  });
+});

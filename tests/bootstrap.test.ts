@@ -1,0 +1,60 @@
+import { resolve } from "node:path";
+import { Testing } from "cdktf";
+import { describe, expect, it } from "vitest";
+import { distinctBackends } from "../bootstrap/main";
+import { StateBackendStack } from "../bootstrap/state-backend-stack";
+import { loadEnvConfigs } from "../src/config/load";
+import { listResources, synth } from "./support/synth";
+
+const configs = loadEnvConfigs(resolve(__dirname, "../envs"));
+
+describe("bootstrap", () => {
+  it("creates one state backend for environments that share a bucket", () => {
+    expect(distinctBackends(configs).map((b) => b.backend.bucket)).toEqual([
+      "shopsmart-tfstate-example",
+    ]);
+  });
+
+  it("fails when environments share a bucket but disagree on the rest of the backend", () => {
+    const [dev, prod] = configs;
+    const conflicting = {
+      ...prod,
+      stateBackend: { ...prod.stateBackend, lockTable: "other-lock" },
+    };
+    expect(() => distinctBackends([dev, conflicting])).toThrow(
+      'envs/prod.json: stateBackend differs from envs/dev.json although both use bucket "shopsmart-tfstate-example"; ' +
+        "give every environment that shares a bucket the same region, lockTable, replicaBucket and replicaRegion",
+    );
+  });
+
+  const [{ backend, project }] = distinctBackends(configs);
+  const stack = new StateBackendStack(Testing.app(), { backend, project });
+  const json = synth(stack);
+
+  it("keeps its own state locally, at a path relative to the stack so synth is portable", () => {
+    expect(stack.node.id).toBe("tfstate-shopsmart-tfstate-example");
+    expect(json.terraform.backend).toEqual({
+      local: { path: "../../../tfstate-shopsmart-tfstate-example.tfstate" },
+    });
+  });
+
+  it("creates the bucket, replica and lock table named in the environment files, in their regions", () => {
+    expect(json.provider?.aws.map((p) => [p.alias, p.region])).toEqual([
+      ["primary", "us-east-2"],
+      ["replica", "us-west-2"],
+    ]);
+    expect(listResources(json, "aws_s3_bucket").map((b) => [b.bucket, b.provider])).toEqual([
+      ["shopsmart-tfstate-example", "aws.primary"],
+      ["shopsmart-tfstate-example-replica", "aws.replica"],
+    ]);
+    expect(listResources(json, "aws_dynamodb_table")).toMatchObject([
+      { name: "shopsmart-tfstate-lock", replica: [{ region_name: "us-west-2" }] },
+    ]);
+    expect(listResources(json, "aws_kms_key")).toHaveLength(2);
+    expect(Object.keys(json.output ?? {}).sort()).toEqual([
+      "lock_table",
+      "replica_state_bucket",
+      "state_bucket",
+    ]);
+  });
+});
