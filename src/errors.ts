@@ -9,7 +9,10 @@ export interface Problem {
   readonly path: string;
   /** The offending value, or `undefined` when the field is missing. */
   readonly value: unknown;
-  /** What would be accepted, phrased as an instruction the user can act on. */
+  /**
+   * What would be accepted, phrased so the user can act on it. For a problem with the input as a
+   * whole (empty `path`), the complete sentence to show instead.
+   */
   readonly expected: string;
 }
 
@@ -24,8 +27,9 @@ export function describeValue(value: unknown): string {
 function renderProblems(problems: readonly Problem[]): string {
   return problems
     .map((p) => {
+      if (p.path === "") return `  - ${p.expected}`;
       const got = p.value === undefined ? "missing" : `got ${describeValue(p.value)}`;
-      return `  - ${p.path || "(file)"}: ${got}; expected ${p.expected}`;
+      return `  - ${p.path}: ${got}; expected ${p.expected}`;
     })
     .join("\n");
 }

@@ -9,7 +9,9 @@ export interface Ipv4Cidr {
   readonly prefixLength: number;
 }
 
-const CIDR_PATTERN = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
+// No leading zeros: Terraform (Go's net package) rejects them, as some tools read them as octal.
+const OCTET = "(0|[1-9]\\d{0,2})";
+const CIDR_PATTERN = new RegExp(`^${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}\\/(\\d{1,2})$`);
 
 /** Parses `a.b.c.d/n`; returns `undefined` for anything malformed or with host bits set. */
 export function parseIpv4Cidr(text: string): Ipv4Cidr | undefined {
@@ -34,7 +36,14 @@ export function cidrsOverlap(a: Ipv4Cidr, b: Ipv4Cidr): boolean {
 /** Same as Terraform's `cidrsubnet(prefix, newBits, netNum)`. */
 export function subnetCidr(parent: Ipv4Cidr, newBits: number, netNum: number): Ipv4Cidr {
   const prefixLength = parent.prefixLength + newBits;
-  if (prefixLength > 32 || netNum < 0 || netNum >= 2 ** newBits) {
+  const valid =
+    Number.isInteger(newBits) &&
+    Number.isInteger(netNum) &&
+    newBits >= 0 &&
+    prefixLength <= 32 &&
+    netNum >= 0 &&
+    netNum < 2 ** newBits;
+  if (!valid) {
     throw new RangeError(
       `cannot carve subnet ${netNum} of /${prefixLength} from ${formatIpv4Cidr(parent)}`,
     );

@@ -9,7 +9,10 @@ interface CronField {
   readonly min: number;
   readonly max: number;
   readonly names?: readonly string[];
-  /** Extra tokens the field accepts besides numbers, ranges and steps. */
+  /**
+   * Extra tokens the field accepts besides numbers, ranges and steps (case-insensitive). A
+   * captured group is a value that must itself be in range (the `15` of `15W`).
+   */
   readonly special?: RegExp;
 }
 
@@ -19,14 +22,14 @@ const WEEKDAYS = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 const FIELDS: readonly CronField[] = [
   { name: "minutes", min: 0, max: 59 },
   { name: "hours", min: 0, max: 23 },
-  { name: "day-of-month", min: 1, max: 31, special: /^(\?|L|LW|\d{1,2}W)$/ },
+  { name: "day-of-month", min: 1, max: 31, special: /^(?:\?|L|LW|(\d{1,2})W)$/i },
   { name: "month", min: 1, max: 12, names: MONTHS },
   {
     name: "day-of-week",
     min: 1,
     max: 7,
     names: WEEKDAYS,
-    special: /^(\?|L|\d[L]|\w{3}L|\w{1,3}#[1-5])$/,
+    special: /^(?:\?|L|([A-Z]{3}|\d)L|([A-Z]{3}|\d)#[1-5])$/i,
   },
   { name: "year", min: 1970, max: 2199 },
 ];
@@ -52,15 +55,16 @@ export function cronExpressionProblem(expression: string): string | undefined {
 
 function fieldProblem(text: string, field: CronField): string | undefined {
   for (const item of text.split(",")) {
-    if (field.special?.test(item.toUpperCase())) {
-      if (item.includes("#") || /\dL$/.test(item)) {
-        const value = item.split(/[#L]/)[0];
-        if (parseValue(value, field) === undefined) return outOfRange(item, field);
+    const special = field.special?.exec(item);
+    if (special) {
+      const value = special.slice(1).find((group) => group !== undefined);
+      if (value !== undefined && parseValue(value, field) === undefined) {
+        return outOfRange(item, field);
       }
       continue;
     }
     const [range, step] = item.split("/");
-    if (step !== undefined && !/^\d+$/.test(step)) return outOfRange(item, field);
+    if (step !== undefined && !/^[1-9]\d*$/.test(step)) return outOfRange(item, field);
     if (range === "*") continue;
     const bounds = range.split("-");
     if (bounds.length > 2 || bounds.some((b) => parseValue(b, field) === undefined)) {

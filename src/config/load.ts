@@ -13,11 +13,16 @@ import { type EnvConfig, envConfigSchema } from "./schema";
 export function parseEnvConfig(raw: unknown, file: string): EnvConfig {
   const result = envConfigSchema.safeParse(raw, { reportInput: true });
   const problems = result.success ? [] : result.error.issues.flatMap(toProblems);
+  // Checked on the raw value too, so a misnamed file is reported with the other problems.
   const expectedName = basename(file, ".json");
-  if (result.success && result.data.environment !== expectedName) {
+  const environment =
+    typeof raw === "object" && raw !== null
+      ? (raw as Record<string, unknown>).environment
+      : undefined;
+  if (typeof environment === "string" && environment !== expectedName) {
     problems.push({
       path: "environment",
-      value: result.data.environment,
+      value: environment,
       expected: `"${expectedName}", the name of the file it is in (or rename the file)`,
     });
   }
@@ -33,7 +38,7 @@ export function loadEnvConfig(path: string, displayRoot = process.cwd()): EnvCon
     text = readFileSync(path, "utf8");
   } catch (error) {
     throw new EnvConfigError(file, [
-      { path: "", value: undefined, expected: `a readable file (${(error as Error).message})` },
+      { path: "", value: undefined, expected: `cannot read the file: ${(error as Error).message}` },
     ]);
   }
   let raw: unknown;
@@ -41,7 +46,7 @@ export function loadEnvConfig(path: string, displayRoot = process.cwd()): EnvCon
     raw = JSON.parse(text);
   } catch (error) {
     throw new EnvConfigError(file, [
-      { path: "", value: undefined, expected: `valid JSON (${(error as Error).message})` },
+      { path: "", value: undefined, expected: `not valid JSON: ${(error as Error).message}` },
     ]);
   }
   return parseEnvConfig(raw, file);
@@ -61,7 +66,7 @@ export function loadEnvConfigs(directory: string, displayRoot = process.cwd()): 
         {
           path: "",
           value: undefined,
-          expected: "at least one <env>.json file, e.g. envs/dev.json",
+          expected: "no environment files; add one <env>.json per environment, e.g. envs/dev.json",
         },
       ]),
     ]);

@@ -1,0 +1,573 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { cronExpressionProblem } from "../src/config/cron-expression";
+import { loadEnvConfigs, parseEnvConfig } from "../src/config/load";
+import { EnvConfigError, EnvConfigErrors } from "../src/errors";
+import {
+  cidrsOverlap,
+  formatIpv4Cidr,
+  type Ipv4Cidr,
+  parseIpv4Cidr,
+  subnetCidr,
+} from "../src/ipv4-cidr";
+
+/**
+ * The environment-config schema and loader (src/config/) and the CIDR arithmetic they rely on.
+ * Bad configs are envs/prod.json with one field changed, so each test shows exactly one rule.
+ */
+
+const ENVS = resolve(__dirname, "../envs");
+const FOOTER = "Fix the file and run synth again; nothing was synthesized.";
+
+type JsonObject = { [key: string]: unknown };
+
+function readEnvFile(name: string): JsonObject {
+  return JSON.parse(readFileSync(join(ENVS, `${name}.json`), "utf8")) as JsonObject;
+}
+
+/**
+ * A fresh copy of envs/prod.json with each dotted path in `changes` set to its value; a value of
+ * `undefined` removes the field.
+ */
+function prodWith(changes: Record<string, unknown>): JsonObject {
+  const raw = readEnvFile("prod");
+  for (const [path, value] of Object.entries(changes)) {
+    const keys = path.split(".");
+    const field = keys.pop() as string;
+    const parent = keys.reduce((object, key) => object[key] as JsonObject, raw);
+    if (value === undefined) delete parent[field];
+    else parent[field] = value;
+  }
+  return raw;
+}
+
+/** The error `action` throws; fails the test if it throws nothing. */
+function errorThrownBy(action: () => unknown): Error {
+  try {
+    action();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error("expected an error, but none was thrown");
+}
+
+/** The message of the EnvConfigError that parsing envs/prod.json with `changes` throws. */
+function prodErrorMessage(changes: Record<string, unknown>): string {
+  const error = errorThrownBy(() => parseEnvConfig(prodWith(changes), "envs/prod.json"));
+  expect(error).toBeInstanceOf(EnvConfigError);
+  return error.message;
+}
+
+/** The whole message for envs/prod.json with these problem lines. */
+function invalidProdMessage(...problems: string[]): string {
+  const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
+  const lines = problems.map((problem) => `  - ${problem}`).join("\n");
+  return `Invalid environment config envs/prod.json (${count}):\n${lines}\n${FOOTER}`;
+}
+
+/** Runs `use` on a fresh temporary directory holding `files`, then removes the directory. */
+function withEnvDirectory(files: Record<string, string>, use: (directory: string) => void): void {
+  const directory = mkdtempSync(join(tmpdir(), "shopsmart-config-test-"));
+  try {
+    for (const [name, text] of Object.entries(files)) {
+      writeFileSync(join(directory, name), text);
+    }
+    use(directory);
+  } finally {
+    rmSync(directory, { recursive: true, force: true });
+  }
+}
+
+const asJson = (value: unknown) => JSON.stringify(value, null, 2);
+
+/** Parses a CIDR the test knows to be valid. */
+function knownCidr(text: string): Ipv4Cidr {
+  const cidr = parseIpv4Cidr(text);
+  if (!cidr) throw new Error(`test setup: ${text} does not parse`);
+  return cidr;
+}
+
+describe("shipped environments", () => {
+  it("loads every file in envs/, sorted by name, with every field as written", () => {
+    const configs = loadEnvConfigs(ENVS);
+    expect(configs.map((config) => config.environment)).toEqual(["dev", "prod", "staging"]);
+    for (const config of configs) {
+      expect(config).toEqual(readEnvFile(config.environment));
+    }
+  });
+
+  it("applies the documented defaults to every optional field left out", () => {
+    const config = parseEnvConfig(
+      prodWith({
+        activeRegion: undefined,
+        "network.natGateways": undefined,
+        "network.flowLogRetentionDays": undefined,
+        storage: undefined,
+        "database.backupRetentionDays": undefined,
+        "database.deletionProtection": undefined,
+        "dns.healthCheck": undefined,
+        "dr.replicationLagAlarmSeconds": undefined,
+        "automaticFailover.alarmMinutes": undefined,
+        "drill.holdMinutes": undefined,
+        tags: undefined,
+      }),
+      "envs/prod.json",
+    );
+    expect(config).toMatchObject({
+      activeRegion: "primary",
+      network: { natGateways: "per-az", flowLogRetentionDays: 30 },
+      storage: { noncurrentVersionRetentionDays: 30, accessLogRetentionDays: 90 },
+      database: { backupRetentionDays: 7, deletionProtection: true },
+      dns: { healthCheck: { intervalSeconds: 10, failureThreshold: 3, path: "/health" } },
+      dr: { replicationLagAlarmSeconds: 60 },
+      automaticFailover: { alarmMinutes: 3 },
+      drill: { holdMinutes: 5 },
+      tags: {},
+    });
+  });
+
+  it("fills defaults inside an optional object that is present but partial", () => {
+    const config = parseEnvConfig(
+      prodWith({ storage: {}, "dns.healthCheck": { intervalSeconds: 30 } }),
+      "envs/prod.json",
+    );
+    expect(config.storage).toEqual({
+      noncurrentVersionRetentionDays: 30,
+      accessLogRetentionDays: 90,
+    });
+    expect(config.dns.healthCheck).toEqual({
+      intervalSeconds: 30,
+      failureThreshold: 3,
+      path: "/health",
+    });
+  });
+});
+
+describe("fields", () => {
+  it("fails on an unknown top-level field", () => {
+    expect(prodErrorMessage({ colour: "blue" })).toEqual(
+      invalidProdMessage(
+        'colour: got "blue"; expected no such field; remove it or fix its spelling',
+      ),
+    );
+  });
+
+  it("fails on an unknown nested field, such as a misspelt optional one", () => {
+    expect(prodErrorMessage({ "network.natGatway": "single" })).toEqual(
+      invalidProdMessage(
+        'network.natGatway: got "single"; expected no such field; remove it or fix its spelling',
+      ),
+    );
+  });
+
+  it("fails when a required field is missing", () => {
+    expect(prodErrorMessage({ "alerts.email": undefined })).toEqual(
+      invalidProdMessage("alerts.email: missing; expected this required field (string)"),
+    );
+  });
+
+  it("fails when a required object is missing", () => {
+    expect(prodErrorMessage({ dr: undefined })).toEqual(
+      invalidProdMessage("dr: missing; expected this required field (object)"),
+    );
+  });
+
+  it("fails when a field has the wrong type", () => {
+    expect(prodErrorMessage({ "network.azCount": "3" })).toEqual(
+      invalidProdMessage('network.azCount: got "3"; expected a number'),
+    );
+  });
+
+  it("fails with every problem in the file listed at once", () => {
+    expect(
+      prodErrorMessage({ "network.azCount": 1, "alerts.email": "alerts-at-example.com" }),
+    ).toEqual(
+      "Invalid environment config envs/prod.json (2 problems):\n" +
+        "  - network.azCount: got 1; expected at least 2 availability zones, so one AZ can fail\n" +
+        '  - alerts.email: got "alerts-at-example.com"; expected an email address such as alerts@example.com\n' +
+        "Fix the file and run synth again; nothing was synthesized.",
+    );
+  });
+});
+
+describe("regions", () => {
+  it("fails on a region that does not exist", () => {
+    expect(prodErrorMessage({ "regions.secondary": "us-west-9" })).toEqual(
+      invalidProdMessage(
+        'regions.secondary: got "us-west-9"; expected an AWS region id such as us-east-2 or eu-west-1',
+      ),
+    );
+  });
+
+  it("fails when the secondary region is the primary region", () => {
+    expect(prodErrorMessage({ "regions.secondary": "us-east-2" })).toEqual(
+      invalidProdMessage(
+        'regions.secondary: got "us-east-2"; expected a region other than regions.primary (us-east-2): both roles in one region give no regional failover',
+      ),
+    );
+  });
+
+  it("fails when the state replica region is the state region", () => {
+    expect(prodErrorMessage({ "stateBackend.replicaRegion": "us-east-2" })).toEqual(
+      invalidProdMessage(
+        'stateBackend.replicaRegion: got "us-east-2"; expected a region other than stateBackend.region (us-east-2), so state survives a regional outage',
+      ),
+    );
+  });
+});
+
+describe("network", () => {
+  const badCidrExpected =
+    "expected an IPv4 network a.b.c.d/n with n from 16 to 22 and no host bits set, e.g. 10.10.0.0/16";
+
+  it("fails when the two VPC ranges overlap", () => {
+    expect(prodErrorMessage({ "network.vpcCidr.secondary": "10.10.128.0/17" })).toEqual(
+      invalidProdMessage(
+        'network.vpcCidr.secondary: got "10.10.128.0/17"; expected a range that does not overlap network.vpcCidr.primary (10.10.0.0/16), so the regions can be peered and routed',
+      ),
+    );
+  });
+
+  it.each([
+    { rule: "a malformed CIDR", cidr: "10.20.0/16" },
+    { rule: "a CIDR with host bits set", cidr: "10.20.0.1/16" },
+    { rule: "a prefix longer than /22", cidr: "10.20.0.0/24" },
+    { rule: "a prefix shorter than /16", cidr: "172.16.0.0/12" },
+  ])("fails on $rule ($cidr)", ({ cidr }) => {
+    expect(prodErrorMessage({ "network.vpcCidr.secondary": cidr })).toEqual(
+      invalidProdMessage(`network.vpcCidr.secondary: got "${cidr}"; ${badCidrExpected}`),
+    );
+  });
+
+  it("fails with fewer than 2 availability zones", () => {
+    expect(prodErrorMessage({ "network.azCount": 1 })).toEqual(
+      invalidProdMessage(
+        "network.azCount: got 1; expected at least 2 availability zones, so one AZ can fail",
+      ),
+    );
+  });
+
+  it("fails with more than 4 availability zones", () => {
+    expect(prodErrorMessage({ "network.azCount": 5 })).toEqual(
+      invalidProdMessage(
+        "network.azCount: got 5; expected at most 4 availability zones (the subnet plan has room for 4)",
+      ),
+    );
+  });
+});
+
+describe("capacity", () => {
+  it("fails when the secondary desired capacity is above the primary's", () => {
+    expect(prodErrorMessage({ "compute.secondary.desiredCapacity": 4 })).toEqual(
+      invalidProdMessage(
+        "compute.secondary.desiredCapacity: got 4; expected at most compute.primary.desiredCapacity (3): the warm standby runs reduced capacity",
+      ),
+    );
+  });
+
+  it("fails when the secondary minimum size is above the primary's", () => {
+    expect(
+      prodErrorMessage({
+        "compute.primary.minSize": 1,
+        "compute.secondary.minSize": 2,
+        "compute.secondary.desiredCapacity": 2,
+      }),
+    ).toEqual(
+      invalidProdMessage(
+        "compute.secondary.minSize: got 2; expected at most compute.primary.minSize (1): the warm standby runs reduced capacity",
+      ),
+    );
+  });
+
+  it("fails when a capacity is below 1", () => {
+    expect(prodErrorMessage({ "compute.secondary.desiredCapacity": 0 })).toEqual(
+      invalidProdMessage(
+        "compute.secondary.desiredCapacity: got 0; expected desiredCapacity >= 1",
+        "compute.secondary.desiredCapacity: got 0; expected minSize (1) <= desiredCapacity <= maxSize (9)",
+      ),
+    );
+  });
+
+  it("fails when the desired capacity is not between minSize and maxSize", () => {
+    expect(prodErrorMessage({ "compute.primary.maxSize": 2 })).toEqual(
+      invalidProdMessage(
+        "compute.primary.desiredCapacity: got 3; expected minSize (3) <= desiredCapacity <= maxSize (2)",
+      ),
+    );
+  });
+
+  it("fails when the secondary has more database instances than the primary", () => {
+    expect(prodErrorMessage({ "database.secondary.instances": 3 })).toEqual(
+      invalidProdMessage(
+        "database.secondary.instances: got 3; expected at most database.primary.instances (2): the warm standby runs reduced capacity",
+      ),
+    );
+  });
+
+  it("fails when prod has a single primary database instance", () => {
+    expect(prodErrorMessage({ "database.primary.instances": 1 })).toEqual(
+      invalidProdMessage(
+        "database.primary.instances: got 1; expected at least 2 in prod, so a writer failure inside the region fails over to a reader",
+      ),
+    );
+  });
+
+  it("allows a single primary database instance outside prod", () => {
+    const dev = readEnvFile("dev");
+    expect(parseEnvConfig(dev, "envs/dev.json").database.primary.instances).toBe(1);
+  });
+
+  it("fails on a burstable database instance class", () => {
+    expect(prodErrorMessage({ "database.primary.instanceClass": "db.t4g.medium" })).toEqual(
+      invalidProdMessage(
+        'database.primary.instanceClass: got "db.t4g.medium"; expected a memory-optimized class such as db.r7g.large: Aurora global databases do not support burstable (db.t*) classes',
+      ),
+    );
+  });
+});
+
+describe("names and addresses", () => {
+  it("fails on a malformed email address", () => {
+    expect(prodErrorMessage({ "alerts.email": "alerts-at-example.com" })).toEqual(
+      invalidProdMessage(
+        'alerts.email: got "alerts-at-example.com"; expected an email address such as alerts@example.com',
+      ),
+    );
+  });
+
+  it.each([
+    { rule: "upper case", domain: "Shop.example.com" },
+    { rule: "no dot", domain: "localhost" },
+    { rule: "a double dot", domain: "shop..example.com" },
+  ])("fails on a domain name with $rule ($domain)", ({ domain }) => {
+    expect(prodErrorMessage({ "dns.domainName": domain })).toEqual(
+      invalidProdMessage(
+        `dns.domainName: got "${domain}"; expected a domain name such as shop.example.com (lower-case)`,
+      ),
+    );
+  });
+
+  it("fails on a malformed hosted zone id", () => {
+    expect(prodErrorMessage({ "dns.hostedZone": { id: "z123" } })).toEqual(
+      invalidProdMessage(
+        'dns.hostedZone.id: got "z123"; expected a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ',
+      ),
+    );
+  });
+
+  it("fails on a hosted zone given both by id and by name", () => {
+    expect(prodErrorMessage({ "dns.hostedZone": { id: "Z123", name: "example.com" } })).toEqual(
+      invalidProdMessage(
+        'dns.hostedZone: got {"id":"Z123","name":"example.com"}; expected either {"id": "Z..."} or {"name": "example.com"}',
+      ),
+    );
+  });
+
+  it("fails when the environment name is not the file name", () => {
+    expect(prodErrorMessage({ environment: "staging" })).toEqual(
+      invalidProdMessage(
+        'environment: got "staging"; expected "prod", the name of the file it is in (or rename the file)',
+      ),
+    );
+  });
+});
+
+describe("cron expressions", () => {
+  it.each([
+    "cron(0 6 ? * TUE *)",
+    "cron(0/15 * * * ? *)",
+    "cron(0 8 1 JAN-MAR ? 2027)",
+    "cron(0 18 ? * 6L *)",
+    "cron(0 10 ? * MON#1 *)",
+    "cron(0 10 ? * fril *)",
+    "cron(0 10 15W * ? *)",
+    "cron(0 10 LW * ? *)",
+  ])("accepts %s", (expression) => {
+    expect(cronExpressionProblem(expression)).toBeUndefined();
+  });
+
+  it.each([
+    {
+      rule: "not cron(...)",
+      expression: "rate(5 minutes)",
+      problem: "the form cron(minutes hours day-of-month month day-of-week year)",
+    },
+    {
+      rule: "5 fields",
+      expression: "cron(0 6 ? * TUE)",
+      problem:
+        "6 fields inside cron(...), found 5: minutes hours day-of-month month day-of-week year",
+    },
+    {
+      rule: "both days '?'",
+      expression: "cron(0 6 ? * ? *)",
+      problem: "exactly one of day-of-month and day-of-week to be '?', e.g. cron(0 6 ? * MON *)",
+    },
+    {
+      rule: "neither day '?'",
+      expression: "cron(0 6 1 * TUE *)",
+      problem: "exactly one of day-of-month and day-of-week to be '?', e.g. cron(0 6 ? * MON *)",
+    },
+    {
+      rule: "minute 60",
+      expression: "cron(60 6 ? * TUE *)",
+      problem: "minutes field '60' to be 0-59, a range, a list or a step",
+    },
+    {
+      rule: "month 13",
+      expression: "cron(0 6 ? 13 TUE *)",
+      problem: "month field '13' to be 1-12 or JAN-DEC, a range, a list or a step",
+    },
+    {
+      rule: "weekday 8",
+      expression: "cron(0 6 ? * 8 *)",
+      problem: "day-of-week field '8' to be 1-7 or SUN-SAT, a range, a list or a step",
+    },
+    {
+      rule: "nearest weekday of day 99",
+      expression: "cron(0 6 99W * ? *)",
+      problem: "day-of-month field '99W' to be 1-31, a range, a list or a step",
+    },
+    {
+      rule: "last of an unknown weekday",
+      expression: "cron(0 18 ? * FOOL *)",
+      problem: "day-of-week field 'FOOL' to be 1-7 or SUN-SAT, a range, a list or a step",
+    },
+    {
+      rule: "last of weekday 9, lower case",
+      expression: "cron(0 18 ? * 9l *)",
+      problem: "day-of-week field '9l' to be 1-7 or SUN-SAT, a range, a list or a step",
+    },
+    {
+      rule: "a step of 0",
+      expression: "cron(*/0 6 ? * TUE *)",
+      problem: "minutes field '*/0' to be 0-59, a range, a list or a step",
+    },
+  ])("fails with $rule: $expression", ({ expression, problem }) => {
+    expect(cronExpressionProblem(expression)).toEqual(problem);
+  });
+
+  it("fails on a bad drill schedule in an environment file", () => {
+    expect(prodErrorMessage({ "drill.schedule": "cron(0 6 ? * TUE)" })).toEqual(
+      invalidProdMessage(
+        'drill.schedule: got "cron(0 6 ? * TUE)"; expected 6 fields inside cron(...), found 5: minutes hours day-of-month month day-of-week year',
+      ),
+    );
+  });
+});
+
+describe("loadEnvConfigs", () => {
+  it("fails with the problems of every bad file in one error, skipping non-JSON files", () => {
+    const files = {
+      "dev.json": asJson({ ...readEnvFile("dev"), colour: "blue" }),
+      "prod.json": asJson(prodWith({ "network.azCount": 5 })),
+      "staging.json": asJson(readEnvFile("staging")),
+      "README.md": "not an environment",
+    };
+    withEnvDirectory(files, (directory) => {
+      const error = errorThrownBy(() => loadEnvConfigs(directory, directory));
+      expect(error).toBeInstanceOf(EnvConfigErrors);
+      expect((error as EnvConfigErrors).errors.map((e) => e.file)).toEqual([
+        "dev.json",
+        "prod.json",
+      ]);
+      expect(error.message).toEqual(
+        "Invalid environment config dev.json (1 problem):\n" +
+          '  - colour: got "blue"; expected no such field; remove it or fix its spelling\n' +
+          "Fix the file and run synth again; nothing was synthesized.\n" +
+          "\n" +
+          "Invalid environment config prod.json (1 problem):\n" +
+          "  - network.azCount: got 5; expected at most 4 availability zones (the subnet plan has room for 4)\n" +
+          "Fix the file and run synth again; nothing was synthesized.",
+      );
+    });
+  });
+
+  it("fails on invalid JSON, naming the file", () => {
+    const text = '{ "project": ';
+    const parseMessage = errorThrownBy(() => JSON.parse(text)).message;
+    withEnvDirectory({ "prod.json": text }, (directory) => {
+      const error = errorThrownBy(() => loadEnvConfigs(directory, directory));
+      expect(error).toBeInstanceOf(EnvConfigErrors);
+      expect(error.message).toEqual(
+        "Invalid environment config prod.json (1 problem):\n" +
+          `  - not valid JSON: ${parseMessage}\n` +
+          "Fix the file and run synth again; nothing was synthesized.",
+      );
+    });
+  });
+
+  it("fails on a directory without environment files", () => {
+    withEnvDirectory({ "README.md": "no environments here" }, (directory) => {
+      const error = errorThrownBy(() => loadEnvConfigs(directory, directory));
+      expect(error).toBeInstanceOf(EnvConfigErrors);
+      expect(error.message).toEqual(
+        `Invalid environment config ${directory} (1 problem):\n` +
+          "  - no environment files; add one <env>.json per environment, e.g. envs/dev.json\n" +
+          "Fix the file and run synth again; nothing was synthesized.",
+      );
+    });
+  });
+});
+
+describe("ipv4-cidr", () => {
+  it("parses a network into its address and prefix length", () => {
+    expect(parseIpv4Cidr("10.10.0.0/16")).toEqual({
+      network: 10 * 2 ** 24 + 10 * 2 ** 16,
+      prefixLength: 16,
+    });
+    expect(parseIpv4Cidr("0.0.0.0/0")).toEqual({ network: 0, prefixLength: 0 });
+    expect(parseIpv4Cidr("255.255.255.255/32")).toEqual({
+      network: 2 ** 32 - 1,
+      prefixLength: 32,
+    });
+  });
+
+  it.each([
+    { rule: "a missing octet", text: "10.10.0/16" },
+    { rule: "an octet above 255", text: "256.0.0.0/8" },
+    { rule: "a prefix above 32", text: "10.0.0.0/33" },
+    { rule: "host bits set", text: "10.10.0.1/16" },
+    { rule: "surrounding spaces", text: " 10.10.0.0/16" },
+    { rule: "no prefix", text: "10.10.0.0" },
+    { rule: "leading zeros, which Terraform rejects", text: "010.010.0.0/16" },
+  ])("fails to parse a network with $rule ($text)", ({ text }) => {
+    expect(parseIpv4Cidr(text)).toBeUndefined();
+  });
+
+  it("finds overlap between a range and a range inside it, but not between neighbours", () => {
+    expect(cidrsOverlap(knownCidr("10.10.0.0/16"), knownCidr("10.10.128.0/17"))).toBe(true);
+    expect(cidrsOverlap(knownCidr("10.10.128.0/17"), knownCidr("10.10.0.0/16"))).toBe(true);
+    expect(cidrsOverlap(knownCidr("10.10.0.0/16"), knownCidr("10.11.0.0/16"))).toBe(false);
+    expect(cidrsOverlap(knownCidr("10.10.0.0/16"), knownCidr("10.20.0.0/16"))).toBe(false);
+  });
+
+  it.each([
+    { parent: "10.10.0.0/16", newBits: 4, netNum: 5, expected: "10.10.80.0/20" },
+    { parent: "172.16.0.0/12", newBits: 4, netNum: 2, expected: "172.18.0.0/16" },
+    { parent: "10.1.2.0/24", newBits: 4, netNum: 15, expected: "10.1.2.240/28" },
+    { parent: "10.10.0.0/16", newBits: 8, netNum: 255, expected: "10.10.255.0/24" },
+    { parent: "10.10.0.0/16", newBits: 0, netNum: 0, expected: "10.10.0.0/16" },
+  ])(
+    "carves the subnet Terraform's cidrsubnet($parent, $newBits, $netNum) returns",
+    ({ parent, newBits, netNum, expected }) => {
+      expect(formatIpv4Cidr(subnetCidr(knownCidr(parent), newBits, netNum))).toBe(expected);
+    },
+  );
+
+  it("fails to carve a subnet number that does not fit in the new bits", () => {
+    const error = errorThrownBy(() => subnetCidr(knownCidr("10.10.0.0/16"), 4, 16));
+    expect(error).toBeInstanceOf(RangeError);
+    expect(error.message).toEqual("cannot carve subnet 16 of /20 from 10.10.0.0/16");
+  });
+
+  it("formats networks in dotted-quad notation, including the top of the address space", () => {
+    expect(formatIpv4Cidr({ network: 0, prefixLength: 0 })).toBe("0.0.0.0/0");
+    expect(formatIpv4Cidr({ network: 2 ** 32 - 1, prefixLength: 32 })).toBe("255.255.255.255/32");
+    expect(formatIpv4Cidr({ network: 192 * 2 ** 24 + 168 * 2 ** 16 + 256, prefixLength: 24 })).toBe(
+      "192.168.1.0/24",
+    );
+  });
+});
