@@ -111,6 +111,8 @@ describe("shipped environments", () => {
         "dr.replicationLagAlarmSeconds": undefined,
         "automaticFailover.alarmMinutes": undefined,
         "drill.holdMinutes": undefined,
+        "compute.targetCpuPercent": undefined,
+        backup: undefined,
         tags: undefined,
       }),
       "envs/prod.json",
@@ -124,8 +126,11 @@ describe("shipped environments", () => {
       dr: { replicationLagAlarmSeconds: 60 },
       automaticFailover: { alarmMinutes: 3 },
       drill: { holdMinutes: 5 },
+      compute: { targetCpuPercent: 50 },
+      backup: { schedule: "cron(0 5 * * ? *)", retentionDays: 35, copyRetentionDays: 35 },
       tags: {},
     });
+    expect(config.compute.ssh).toBeUndefined();
   });
 
   it("fills defaults inside an optional object that is present but partial", () => {
@@ -142,6 +147,26 @@ describe("shipped environments", () => {
       failureThreshold: 3,
       path: "/health",
     });
+  });
+});
+
+describe("ssh access", () => {
+  it("accepts a key pair reachable from one office range", () => {
+    const config = parseEnvConfig(
+      prodWith({ "compute.ssh": { keyName: "ops", allowedCidr: "203.0.113.0/24" } }),
+      "envs/prod.json",
+    );
+    expect(config.compute.ssh).toEqual({ keyName: "ops", allowedCidr: "203.0.113.0/24" });
+  });
+
+  it("fails when SSH would be open to the internet", () => {
+    expect(
+      prodErrorMessage({ "compute.ssh": { keyName: "ops", allowedCidr: "0.0.0.0/0" } }),
+    ).toEqual(
+      invalidProdMessage(
+        'compute.ssh.allowedCidr: got "0.0.0.0/0"; expected an IPv4 network narrower than 0.0.0.0/0, e.g. 203.0.113.0/24: SSH is never open to the internet',
+      ),
+    );
   });
 });
 
@@ -368,6 +393,15 @@ describe("names and addresses", () => {
   it("fails when the environment name is not the file name", () => {
     expect(prodErrorMessage({ environment: "staging" })).toEqual(
       invalidProdMessage(
+        'environment: got "staging"; expected "prod", the name of the file it is in (or rename the file)',
+      ),
+    );
+  });
+
+  it("fails with the file-name mismatch reported beside the other problems of the file", () => {
+    expect(prodErrorMessage({ environment: "staging", "network.azCount": 1 })).toEqual(
+      invalidProdMessage(
+        "network.azCount: got 1; expected at least 2 availability zones, so one AZ can fail",
         'environment: got "staging"; expected "prod", the name of the file it is in (or rename the file)',
       ),
     );

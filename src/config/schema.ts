@@ -44,6 +44,12 @@ const vpcCidr = z.string().refine(
   },
 );
 
+/** An EventBridge Scheduler / AWS Backup cron expression (UTC). */
+const cronSchedule = z.string().superRefine((value, ctx) => {
+  const problem = cronExpressionProblem(value);
+  if (problem) ctx.addIssue({ code: "custom", message: problem, input: value });
+});
+
 const positiveInt = (what: string) => z.int(`${what} as a whole number`).min(1, `${what} >= 1`);
 
 const bucketName = z
@@ -153,6 +159,31 @@ export const envConfigSchema = z
     compute: z.strictObject({
       primary: computeRole,
       secondary: computeRole,
+      /** Average CPU the target-tracking policy holds the web tier at. @default 50 */
+      targetCpuPercent: z
+        .int()
+        .min(10, "from 10 to 90 percent")
+        .max(90, "from 10 to 90 percent")
+        .default(50),
+      /**
+       * SSH access for break-glass debugging; instances are managed through SSM otherwise.
+       * @default - no SSH at all
+       */
+      ssh: z
+        .strictObject({
+          keyName: z.string().min(1, "the name of an EC2 key pair"),
+          allowedCidr: z.string().refine(
+            (value) => {
+              const cidr = parseIpv4Cidr(value);
+              return cidr !== undefined && cidr.prefixLength > 0;
+            },
+            {
+              error:
+                "an IPv4 network narrower than 0.0.0.0/0, e.g. 203.0.113.0/24: SSH is never open to the internet",
+            },
+          ),
+        })
+        .optional(),
     }),
     database: z.strictObject({
       /** Aurora PostgreSQL engine version, e.g. `16.6`. */
@@ -209,13 +240,20 @@ export const envConfigSchema = z
     drill: z.strictObject({
       enabled: z.boolean(),
       /** EventBridge Scheduler cron expression, in UTC. */
-      schedule: z.string().superRefine((value, ctx) => {
-        const problem = cronExpressionProblem(value);
-        if (problem) ctx.addIssue({ code: "custom", message: problem, input: value });
-      }),
+      schedule: cronSchedule,
       /** Minutes to stay failed over before failing back. @default 5 */
       holdMinutes: positiveInt("holdMinutes").default(5),
     }),
+    backup: z
+      .strictObject({
+        /** AWS Backup schedule (cron, UTC). @default "cron(0 5 * * ? *)" */
+        schedule: cronSchedule.default("cron(0 5 * * ? *)"),
+        /** Days a recovery point is kept in its own region. @default 35 */
+        retentionDays: z.int().min(7, "at least 7 days").default(35),
+        /** Days the copy in the other region is kept. @default 35 */
+        copyRetentionDays: z.int().min(1, "at least 1 day").default(35),
+      })
+      .default({ schedule: "cron(0 5 * * ? *)", retentionDays: 35, copyRetentionDays: 35 }),
     /** Extra tags on every resource, besides project, environment and dr-role. @default {} */
     tags: z.record(z.string(), z.string()).default({}),
   })
