@@ -23,8 +23,10 @@ export interface RegionalKeyProps {
 
 /**
  * A customer-managed KMS key for one region, with yearly rotation. Every regional resource that
- * stores data (buckets, logs, and later the database, topics and secrets) encrypts with its
- * region's key, so each region can decrypt its own data when the other is gone.
+ * stores data (buckets, logs, database, topics, secrets, backups) encrypts with its region's key,
+ * so each region can decrypt its own data when the other is gone. Besides IAM-granted use, the
+ * key policy lets CloudWatch Logs (log groups) and CloudWatch alarms (encrypted SNS topics) of
+ * this region use it.
  */
 export class RegionalKey extends Construct {
   readonly key: KmsKey;
@@ -76,6 +78,22 @@ export class RegionalKey extends Construct {
               test: "ArnLike",
               variable: "kms:EncryptionContext:aws:logs:arn",
               values: [`arn:aws:logs:${region}:${accountId}:log-group:*`],
+            },
+          ],
+        },
+        {
+          // CloudWatch alarms publish to SNS topics encrypted with this key; publishing needs the
+          // key, and alarms cannot use topics under the AWS-managed aws/sns key at all.
+          sid: "AllowCloudWatchAlarmsToPublishToEncryptedTopics",
+          principals: [{ type: "Service", identifiers: ["cloudwatch.amazonaws.com"] }],
+          actions: ["kms:Decrypt", "kms:GenerateDataKey*"],
+          resources: ["*"],
+          condition: [
+            { test: "StringEquals", variable: "aws:SourceAccount", values: [accountId] },
+            {
+              test: "ArnLike",
+              variable: "aws:SourceArn",
+              values: [`arn:aws:cloudwatch:${region}:${accountId}:alarm:*`],
             },
           ],
         },

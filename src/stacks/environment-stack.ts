@@ -1,9 +1,16 @@
 import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-import { S3Backend, TerraformStack } from "cdktf";
+import { RandomProvider } from "@cdktf/provider-random/lib/provider";
+import { S3Backend, TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import { type EnvConfig, REGION_ROLES, type RegionRole } from "../config/schema";
+import { AppConfig } from "../constructs/app-config";
+import { Backup } from "../constructs/backup";
+import { Compute } from "../constructs/compute";
+import { Database } from "../constructs/database";
+import { Dns } from "../constructs/dns";
 import { RegionalKey } from "../constructs/encryption";
+import { Monitoring } from "../constructs/monitoring";
 import { Networking } from "../constructs/networking";
 import { Storage } from "../constructs/storage";
 
@@ -20,9 +27,21 @@ export interface EnvironmentStackProps {
   readonly stateLocation?: StateLocation;
 }
 
+/** Route 53 publishes health-check metrics only here, so their alarms must live here too. */
+const HEALTH_METRICS_REGION = "us-east-1";
+
 /** The stack name of an environment: `<project>-<environment>`. */
 export function stackName(config: EnvConfig): string {
   return `${config.project}-${config.environment}`;
+}
+
+/** What the stack knows about one region once its foundation is built. */
+interface RegionFoundation {
+  readonly provider: AwsProvider;
+  readonly region: string;
+  readonly accountId: string;
+  readonly key: RegionalKey;
+  readonly networking: Networking;
 }
 
 /**
@@ -39,35 +58,16 @@ export class EnvironmentStack extends TerraformStack {
     super(scope, stackName(config));
     this.config = config;
     const namePrefix = stackName(config);
+    const parameterPath = `/${config.project}/${config.environment}/`;
 
     new S3Backend(this, backendSettings(config, props.stateLocation ?? "primary"));
+    new RandomProvider(this, "random");
 
     const providers = {} as Record<RegionRole, AwsProvider>;
+    const regions = {} as Record<RegionRole, RegionFoundation>;
     for (const role of REGION_ROLES) {
-      providers[role] = new AwsProvider(this, `aws-${role}`, {
-        alias: role,
-        region: config.regions[role],
-        defaultTags: [
-          {
-            tags: {
-              ...config.tags,
-              project: config.project,
-              environment: config.environment,
-              "dr-role": role,
-            },
-          },
-        ],
-      });
-    }
-    this.providers = providers;
-
-    const regional = {} as Record<
-      RegionRole,
-      { accountId: string; key: RegionalKey; region: string }
-    >;
-    for (const role of REGION_ROLES) {
-      const provider = providers[role];
       const region = config.regions[role];
+      const provider = this.awsProvider(`aws-${role}`, role, region, role);
       const accountId = new DataAwsCallerIdentity(this, `account-${role}`, { provider }).accountId;
       const key = new RegionalKey(this, `key-${role}`, {
         provider,
@@ -75,9 +75,7 @@ export class EnvironmentStack extends TerraformStack {
         accountId,
         aliasName: `${namePrefix}-${role}`,
       });
-      regional[role] = { accountId, key, region };
-
-      new Networking(this, `networking-${role}`, {
+      const networking = new Networking(this, `networking-${role}`, {
         provider,
         region,
         accountId,
@@ -88,22 +86,209 @@ export class EnvironmentStack extends TerraformStack {
         kmsKeyArn: key.keyArn,
         flowLogRetentionDays: config.network.flowLogRetentionDays,
       });
+      providers[role] = provider;
+      regions[role] = { provider, region, accountId, key, networking };
     }
+    this.providers = providers;
 
-    const storageRegion = (role: RegionRole) => ({
-      provider: providers[role],
-      region: regional[role].region,
-      kmsKeyArn: regional[role].key.keyArn,
-    });
-    new Storage(this, "storage", {
+    const storage = new Storage(this, "storage", {
       namePrefix,
-      accountId: regional.primary.accountId,
-      primary: storageRegion("primary"),
-      secondary: storageRegion("secondary"),
+      accountId: regions.primary.accountId,
+      primary: {
+        provider: providers.primary,
+        region: regions.primary.region,
+        kmsKeyArn: regions.primary.key.keyArn,
+      },
+      secondary: {
+        provider: providers.secondary,
+        region: regions.secondary.region,
+        kmsKeyArn: regions.secondary.key.keyArn,
+      },
       noncurrentVersionRetentionDays: config.storage.noncurrentVersionRetentionDays,
       accessLogRetentionDays: config.storage.accessLogRetentionDays,
     });
+
+    const dns = new Dns(this, "dns", {
+      provider: providers.primary,
+      regionalProviders: providers,
+      namePrefix,
+      domainName: config.dns.domainName,
+      hostedZone: config.dns.hostedZone,
+      healthCheck: config.dns.healthCheck,
+      activeRegion: config.activeRegion,
+    });
+
+    const databaseRegion = (role: RegionRole) => ({
+      provider: providers[role],
+      region: regions[role].region,
+      vpcId: regions[role].networking.vpcId,
+      subnetIds: regions[role].networking.databaseSubnetIds,
+      kmsKeyArn: regions[role].key.keyArn,
+      instanceClass: config.database[role].instanceClass,
+      instances: config.database[role].instances,
+    });
+    const database = new Database(this, "database", {
+      namePrefix,
+      primary: databaseRegion("primary"),
+      secondary: databaseRegion("secondary"),
+      engineVersion: config.database.engineVersion,
+      backupRetentionDays: config.database.backupRetentionDays,
+      deletionProtection: config.database.deletionProtection,
+      activeRegion: config.activeRegion,
+    });
+
+    const compute = {} as Record<RegionRole, Compute>;
+    for (const role of REGION_ROLES) {
+      const { provider, region, networking, key } = regions[role];
+      // Compute takes capacity already resolved for activeRegion; Database resolves its own.
+      compute[role] = new Compute(this, `compute-${role}`, {
+        provider,
+        region,
+        role,
+        accountId: regions[role].accountId,
+        namePrefix: `${namePrefix}-${role}`,
+        vpcId: networking.vpcId,
+        publicSubnetIds: networking.publicSubnetIds,
+        privateSubnetIds: networking.privateSubnetIds,
+        certificateArn: dns.certificateArns[role],
+        instanceType: config.compute[role].instanceType,
+        capacity: capacityOf(config, role),
+        parameterPath,
+        databaseSecretArn: database.credentialsSecretArns[role],
+        kmsKeyArn: key.keyArn,
+        healthCheckPath: config.dns.healthCheck.path,
+        targetCpuPercent: config.compute.targetCpuPercent,
+        ssh: config.compute.ssh,
+      });
+      database.allowFrom(role, compute[role].appSecurityGroupId);
+    }
+    dns.addFailoverRecords({
+      primary: {
+        dnsName: compute.primary.loadBalancerDnsName,
+        zoneId: compute.primary.loadBalancerZoneId,
+      },
+      secondary: {
+        dnsName: compute.secondary.loadBalancerDnsName,
+        zoneId: compute.secondary.loadBalancerZoneId,
+      },
+    });
+
+    const monitoredRegion = (role: RegionRole) => ({
+      provider: providers[role],
+      region: regions[role].region,
+      kmsKeyArn: regions[role].key.keyArn,
+      loadBalancerArnSuffix: compute[role].loadBalancerArnSuffix,
+      targetGroupArnSuffix: compute[role].targetGroupArnSuffix,
+      autoScalingGroupName: compute[role].autoScalingGroupName,
+      databaseClusterIdentifier: database.clusters[role].identifier,
+      assetsBucketName: storage.assets[role].bucketName,
+      replicaBucketName: storage.assets[otherRole(role)].bucketName,
+    });
+    const monitoring = new Monitoring(this, "monitoring", {
+      namePrefix,
+      alertEmail: config.alerts.email,
+      regions: {
+        primary: monitoredRegion("primary"),
+        secondary: monitoredRegion("secondary"),
+      },
+      healthCheckMetrics: this.healthMetricsRegion(namePrefix, regions),
+      healthCheckIds: dns.healthCheckIds,
+      replicationLagAlarmSeconds: config.dr.replicationLagAlarmSeconds,
+      rpoSeconds: config.dr.rpoSeconds,
+      healthAlarmMinutes: config.automaticFailover.alarmMinutes,
+    });
+
+    const active = config.activeRegion;
+    new Backup(this, "backup", {
+      namePrefix,
+      activeRegion: active,
+      regions: {
+        primary: { provider: providers.primary, kmsKeyArn: regions.primary.key.keyArn },
+        secondary: { provider: providers.secondary, kmsKeyArn: regions.secondary.key.keyArn },
+      },
+      // The plan runs where the writer is; the copy goes to the other region's vault.
+      resourceArns: [database.clusters[active].arn, storage.assets[active].bucketArn],
+      schedule: config.backup.schedule,
+      retentionDays: config.backup.retentionDays,
+      copyRetentionDays: config.backup.copyRetentionDays,
+    });
+
+    const appParameters = (role: RegionRole) => ({
+      provider: providers[role],
+      parameters: {
+        "db/writer-endpoint": database.writerEndpoint,
+        "db/reader-endpoint": database.clusters[role].readerEndpoint,
+        "db/secret-arn": database.credentialsSecretArns[role],
+        "db/name": database.databaseName,
+        "assets/bucket": storage.assets[role].bucketName,
+        "app/region-role": role,
+      },
+    });
+    new AppConfig(this, "app-config", {
+      parameterPath,
+      regions: { primary: appParameters("primary"), secondary: appParameters("secondary") },
+    });
+
+    new TerraformOutput(this, "dashboard_url", { value: monitoring.dashboardUrl });
+    new TerraformOutput(this, "app_url", { value: `https://${config.dns.domainName}/` });
+    new TerraformOutput(this, "database_writer_endpoint", { value: database.writerEndpoint });
   }
+
+  /**
+   * Provider and KMS key in us-east-1 for the Route 53 health-check alarms: one of the pair's own
+   * regions when it is us-east-1, otherwise a third provider used for nothing else.
+   */
+  private healthMetricsRegion(
+    namePrefix: string,
+    regions: Readonly<Record<RegionRole, RegionFoundation>>,
+  ): { provider: AwsProvider; kmsKeyArn: string } {
+    const local = REGION_ROLES.find((role) => regions[role].region === HEALTH_METRICS_REGION);
+    if (local) return { provider: regions[local].provider, kmsKeyArn: regions[local].key.keyArn };
+    const provider = this.awsProvider(
+      "aws-health-metrics",
+      "health-metrics",
+      HEALTH_METRICS_REGION,
+      "health-metrics",
+    );
+    const key = new RegionalKey(this, "key-health-metrics", {
+      provider,
+      region: HEALTH_METRICS_REGION,
+      accountId: regions.primary.accountId,
+      aliasName: `${namePrefix}-health-metrics`,
+    });
+    return { provider, kmsKeyArn: key.keyArn };
+  }
+
+  private awsProvider(id: string, alias: string, region: string, drRole: string): AwsProvider {
+    const { config } = this;
+    return new AwsProvider(this, id, {
+      alias,
+      region,
+      defaultTags: [
+        {
+          tags: {
+            ...config.tags,
+            project: config.project,
+            environment: config.environment,
+            "dr-role": drRole,
+          },
+        },
+      ],
+    });
+  }
+}
+
+function otherRole(role: RegionRole): RegionRole {
+  return role === "primary" ? "secondary" : "primary";
+}
+
+/**
+ * The active region runs the primary's capacity and the other the warm-standby capacity, so that
+ * after a failover (and `activeRegion` flipped) a re-apply keeps the new primary at full size.
+ */
+function capacityOf(config: EnvConfig, role: RegionRole) {
+  const sizes = role === config.activeRegion ? config.compute.primary : config.compute.secondary;
+  return { minSize: sizes.minSize, desiredCapacity: sizes.desiredCapacity, maxSize: sizes.maxSize };
 }
 
 /** S3 backend settings for an environment, from the primary or the replica copy of the state. */

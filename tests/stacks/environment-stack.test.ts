@@ -38,57 +38,91 @@ describe("EnvironmentStack", () => {
       });
     });
 
-    it("configures a primary and a secondary aliased provider with default tags", () => {
+    it("configures a primary and a secondary aliased provider with default tags, and us-east-1 for health metrics", () => {
+      const tags = (drRole: string) => [
+        {
+          tags: {
+            "cost-center": "shop-platform",
+            "dr-role": drRole,
+            environment,
+            project: "shopsmart",
+          },
+        },
+      ];
       expect(json.provider?.aws).toEqual([
-        {
-          alias: "primary",
-          region: "us-east-2",
-          default_tags: [
-            {
-              tags: {
-                "cost-center": "shop-platform",
-                "dr-role": "primary",
-                environment,
-                project: "shopsmart",
-              },
-            },
-          ],
-        },
-        {
-          alias: "secondary",
-          region: "us-west-2",
-          default_tags: [
-            {
-              tags: {
-                "cost-center": "shop-platform",
-                "dr-role": "secondary",
-                environment,
-                project: "shopsmart",
-              },
-            },
-          ],
-        },
+        { alias: "primary", region: "us-east-2", default_tags: tags("primary") },
+        { alias: "secondary", region: "us-west-2", default_tags: tags("secondary") },
+        { alias: "health-metrics", region: "us-east-1", default_tags: tags("health-metrics") },
       ]);
+      expect(json.provider?.random).toEqual([{}]);
     });
 
-    it("pins the AWS provider version the construct library was generated for", () => {
+    it("pins the provider versions the construct libraries were generated for", () => {
       expect(json.terraform.required_providers).toEqual({
         aws: { source: "aws", version: "6.25.0" },
+        random: { source: "hashicorp/random", version: "3.7.2" },
       });
     });
 
-    it("builds networking and storage in both regions, every resource with an explicit provider", () => {
-      const vpcs = listResources(json, "aws_vpc");
-      expect(vpcs.map((v) => v.provider)).toEqual(["aws.primary", "aws.secondary"]);
-      const buckets = listResources(json, "aws_s3_bucket").map((b) => b.provider);
-      expect(buckets.filter((p) => p === "aws.primary")).toHaveLength(2);
-      expect(buckets.filter((p) => p === "aws.secondary")).toHaveLength(2);
-      for (const byName of Object.values(json.resource)) {
-        for (const resource of Object.values(byName)) {
-          expect(resource.provider).toMatch(/^aws\.(primary|secondary)$/);
+    it("gives every AWS resource an explicit provider, and uses us-east-1 only for health-check alarms", () => {
+      for (const [type, byName] of Object.entries(json.resource)) {
+        if (!type.startsWith("aws_")) continue;
+        for (const [name, resource] of Object.entries(byName)) {
+          expect(resource.provider, `${type}.${name}`).toMatch(
+            /^aws\.(primary|secondary|health-metrics)$/,
+          );
         }
       }
+      const inHealthRegion = Object.entries(json.resource).flatMap(([type, byName]) =>
+        Object.values(byName)
+          .filter((r) => r.provider === "aws.health-metrics")
+          .map(() => type),
+      );
+      expect([...new Set(inHealthRegion)].sort()).toEqual([
+        "aws_cloudwatch_metric_alarm",
+        "aws_kms_alias",
+        "aws_kms_key",
+        "aws_sns_topic",
+        "aws_sns_topic_policy",
+        "aws_sns_topic_subscription",
+      ]);
     });
+
+    it("builds every regional part in both regions", () => {
+      for (const type of [
+        "aws_vpc",
+        "aws_lb",
+        "aws_autoscaling_group",
+        "aws_rds_cluster",
+        "aws_backup_vault",
+        "aws_kms_key",
+      ]) {
+        const providers = listResources(json, type).map((r) => r.provider);
+        expect(providers, type).toContain("aws.primary");
+        expect(providers, type).toContain("aws.secondary");
+      }
+    });
+
+    it("outputs the dashboard URL", () => {
+      expect(json.output?.dashboard_url.value).toMatch(
+        /^https:\/\/console\.aws\.amazon\.com\/cloudwatch\/home\?region=us-east-2#dashboards:name=/,
+      );
+    });
+  });
+
+  it("adds no third provider when one of the pair is us-east-1", () => {
+    const prod = configs.find((c) => c.environment === "prod");
+    if (!prod) throw new Error("no prod");
+    const config = {
+      ...prod,
+      regions: { primary: "us-east-1" as const, secondary: "us-west-2" as const },
+    };
+    const json = synth(new EnvironmentStack(Testing.app(), { config }));
+    expect(json.provider?.aws.map((p) => p.alias)).toEqual(["primary", "secondary"]);
+    const alarmProviders = listResources(json, "aws_cloudwatch_metric_alarm").map(
+      (r) => r.provider,
+    );
+    expect(alarmProviders).not.toContain("aws.health-metrics");
   });
 
   it("points the backend at the replica bucket and region when told the state region is down", () => {

@@ -1,0 +1,149 @@
+import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
+import { Token } from "cdktf";
+import { Construct } from "constructs";
+import { REGION_ROLES, type RegionRole } from "../config/schema";
+import { ProblemCollector } from "../errors";
+
+/** The parameters of one region. */
+export interface AppConfigRegion {
+  /** Provider of the region the parameters are written in. */
+  readonly provider: AwsProvider;
+  /**
+   * Parameter name relative to `parameterPath` (e.g. `db/writer-endpoint`) -> value. Values are
+   * plain `String` parameters: no secrets (a secret's ARN is fine, its value is not).
+   */
+  readonly parameters: Readonly<Record<string, string>>;
+}
+
+export interface AppConfigProps {
+  /** Path prefix, starting and ending with "/", e.g. "/shopsmart/prod/". */
+  readonly parameterPath: string;
+  /**
+   * Per region: provider and the parameters. Both regions must have the same keys: the app
+   * reads the same names wherever it runs.
+   */
+  readonly regions: Readonly<Record<RegionRole, AppConfigRegion>>;
+}
+
+/** Characters SSM allows in a parameter name. */
+const NAME_CHARACTERS = /^[a-zA-Z0-9_.\-/]+$/;
+/** Standard-tier parameters hold at most 4 KB. */
+const MAX_VALUE_LENGTH = 4096;
+/** SSM rejects names with more than 15 levels. */
+const MAX_HIERARCHY_LEVELS = 15;
+
+/**
+ * The settings the web app reads at boot, as SSM `String` parameters (Standard tier) under one
+ * path, written in both regions so the app in either region finds its configuration when the
+ * other region is down. Each region carries its own values (its endpoints, its bucket, its
+ * role) under the same names; a key present in one region only is rejected at synth.
+ */
+export class AppConfig extends Construct {
+  /** Full parameter names (`parameterPath` + key), sorted; the same in both regions. */
+  readonly parameterNames: readonly string[];
+  /** The parameters of each region, by key relative to `parameterPath`. */
+  readonly parameters: Readonly<Record<RegionRole, Readonly<Record<string, SsmParameter>>>>;
+
+  constructor(scope: Construct, id: string, props: AppConfigProps) {
+    super(scope, id);
+    validate(this.node.path, props);
+    const keys = Object.keys(props.regions.primary.parameters).sort();
+    this.parameterNames = keys.map((key) => `${props.parameterPath}${key}`);
+
+    const parameters = {} as Record<RegionRole, Record<string, SsmParameter>>;
+    for (const role of REGION_ROLES) {
+      const { provider, parameters: values } = props.regions[role];
+      const regionScope = new Construct(this, role);
+      parameters[role] = {};
+      for (const key of keys) {
+        // ':' cannot occur in a key, so distinct keys always give distinct construct ids.
+        parameters[role][key] = new SsmParameter(regionScope, key.replaceAll("/", ":"), {
+          provider,
+          name: `${props.parameterPath}${key}`,
+          type: "String",
+          tier: "Standard",
+          value: values[key],
+          description: `App setting ${key} for the ${role} region; managed by Terraform, manual edits are overwritten`,
+        });
+      }
+    }
+    this.parameters = parameters;
+  }
+}
+
+function validate(path: string, props: AppConfigProps): void {
+  const problems = new ProblemCollector();
+  const { parameterPath } = props;
+  if (!Token.isUnresolved(parameterPath)) {
+    if (
+      !parameterPath.startsWith("/") ||
+      !parameterPath.endsWith("/") ||
+      parameterPath.includes("//") ||
+      !NAME_CHARACTERS.test(parameterPath)
+    ) {
+      problems.add(
+        "parameterPath",
+        parameterPath,
+        "a path starting and ending with '/' of letters, digits, '_', '.', '-' and '/', e.g. \"/shopsmart/prod/\"",
+      );
+    } else if (/^\/(aws|ssm)/i.test(parameterPath)) {
+      problems.add(
+        "parameterPath",
+        parameterPath,
+        "a path not beginning with /aws or /ssm (reserved by AWS)",
+      );
+    }
+  }
+
+  for (const role of REGION_ROLES) {
+    for (const [key, value] of Object.entries(props.regions[role].parameters)) {
+      const field = `regions.${role}.parameters["${key}"]`;
+      if (
+        key.startsWith("/") ||
+        key.endsWith("/") ||
+        key.includes("//") ||
+        !NAME_CHARACTERS.test(key)
+      ) {
+        problems.add(
+          `regions.${role}.parameters`,
+          key,
+          "keys relative to parameterPath (no leading or trailing '/') of letters, digits, '_', '.', '-' and '/', e.g. \"db/writer-endpoint\"",
+        );
+      } else if (levelsOf(`${parameterPath}${key}`) > MAX_HIERARCHY_LEVELS) {
+        problems.add(
+          `regions.${role}.parameters`,
+          key,
+          `keys that with parameterPath make at most ${MAX_HIERARCHY_LEVELS} levels (the SSM limit)`,
+        );
+      }
+      if (!Token.isUnresolved(value) && (value.length === 0 || value.length > MAX_VALUE_LENGTH)) {
+        problems.add(
+          field,
+          value,
+          `a value of 1 to ${MAX_VALUE_LENGTH} characters (SSM rejects empty values; Standard tier holds 4 KB)`,
+        );
+      }
+    }
+  }
+
+  // A key in one region only is the drift DR exists to prevent: after failover the app would
+  // boot without a setting it had before.
+  for (const role of REGION_ROLES) {
+    const other: RegionRole = role === "primary" ? "secondary" : "primary";
+    for (const key of Object.keys(props.regions[other].parameters)) {
+      if (!Object.hasOwn(props.regions[role].parameters, key)) {
+        problems.add(
+          `regions.${role}.parameters["${key}"]`,
+          undefined,
+          `a value, as regions.${other} has one: both regions need the same keys so the app finds its settings after a failover`,
+        );
+      }
+    }
+  }
+  problems.throwIfAnyFor(path);
+}
+
+function levelsOf(name: string): number {
+  return name.split("/").filter((part) => part !== "").length;
+}

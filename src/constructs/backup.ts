@@ -1,0 +1,271 @@
+import { BackupPlan } from "@cdktf/provider-aws/lib/backup-plan";
+import { BackupSelection } from "@cdktf/provider-aws/lib/backup-selection";
+import { BackupVault } from "@cdktf/provider-aws/lib/backup-vault";
+import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
+import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { Token } from "cdktf";
+import { Construct } from "constructs";
+import { cronExpressionProblem } from "../config/cron-expression";
+import { REGION_ROLES, type RegionRole } from "../config/schema";
+import { ProblemCollector } from "../errors";
+
+/** What Backup needs to know about one region of the pair. */
+export interface BackupRegion {
+  /** Provider of the region the vault lives in. */
+  readonly provider: AwsProvider;
+  /** The region's KMS key; the vault, and every copy that lands in it, is encrypted with it. */
+  readonly kmsKeyArn: string;
+}
+
+export interface BackupProps {
+  /** Prefix of every name, `<project>-<env>`; vaults add the role. At most 40 characters. */
+  readonly namePrefix: string;
+  /** Provider and KMS key of each region; each region gets a vault. */
+  readonly regions: Readonly<Record<RegionRole, BackupRegion>>;
+  /**
+   * Resources the plan backs up: the database cluster ARN and assets bucket ARN(s) of the
+   * `activeRegion` (an AWS Backup plan only protects resources in its own region).
+   */
+  readonly resourceArns: string[];
+  /**
+   * When the plan starts a backup: `cron(minutes hours day-of-month month day-of-week year)`,
+   * UTC, at most once an hour (the AWS Backup limit).
+   * @default "cron(0 5 * * ? *)" - daily at 05:00 UTC
+   */
+  readonly schedule?: string;
+  /** Days a recovery point is kept in the vault of the region it was taken in (>= 7). @default 35 */
+  readonly retentionDays?: number;
+  /** Days the copy in the other region's vault is kept (>= 1). @default - same as `retentionDays` */
+  readonly copyRetentionDays?: number;
+  /**
+   * The region that holds the writer. The plan, its selection and its role's use live there and
+   * copy every recovery point to the other region's vault. Set it with the stack's
+   * `activeRegion` after a failover, so backups follow the writer; changing it replaces the plan
+   * and selection (recovery points already taken stay in their vaults until they expire).
+   * @default "primary"
+   */
+  readonly activeRegion?: RegionRole;
+}
+
+const DEFAULT_SCHEDULE = "cron(0 5 * * ? *)";
+const MIN_RETENTION_DAYS = 7;
+// Vault names allow 2-50 letters, digits, '-' and '_'; the longest suffix is "-secondary".
+const MAX_NAME_PREFIX_LENGTH = 50 - "-secondary".length;
+
+/**
+ * AWS managed policies of the backup role. The general ones are service-role policies; the S3
+ * ones were added later under the plain `policy/` path. The S3 pair is always attached: the
+ * selection holds bucket ARNs, and ARNs are unresolved at synth time, so they cannot be sniffed.
+ */
+export const BACKUP_MANAGED_POLICY_ARNS = [
+  "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup",
+  "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForRestores",
+  "arn:aws:iam::aws:policy/AWSBackupServiceRolePolicyForS3Backup",
+  "arn:aws:iam::aws:policy/AWSBackupServiceRolePolicyForS3Restore",
+] as const;
+
+/**
+ * AWS Backup for the pair: a KMS-encrypted vault in each region, and a plan in the active
+ * region that backs up `resourceArns` on `schedule` and copies every recovery point to the
+ * other region's vault, so a region's loss never takes its only backups with it.
+ *
+ * Direction. An AWS Backup plan can only protect resources of its own region, so one plan
+ * cannot cover the writer wherever it is. Running a plan in both regions all the time would
+ * back up the read-only replicas as well, doubling backup storage for data already copied
+ * across. Instead the plan follows the writer: with `activeRegion: "secondary"` (set after a
+ * failover) it runs in the secondary region against the secondary's resources and copies back
+ * to the primary vault. While the primary region is down those copy jobs fail, but the local
+ * recovery points are still taken; the vaults exist in both regions at all times.
+ *
+ * Encryption. Aurora recovery points keep the cluster's own key (RDS snapshots are not
+ * re-encrypted by AWS Backup), S3 recovery points use the vault key, and a cross-region copy
+ * is re-encrypted with the destination vault's key, which is why each vault uses its own
+ * region's key. The role may use both keys; the key policies already let IAM grant that.
+ *
+ * Snapshot (not continuous) backups: continuous backup of an Aurora cluster makes AWS Backup
+ * manage the cluster's backup retention, which would fight the database construct's
+ * `backup_retention_period` on every plan.
+ */
+export class Backup extends Construct {
+  /** Vault ARN of each region. */
+  readonly vaultArns: Readonly<Record<RegionRole, string>>;
+  /** Vault name of each region. */
+  readonly vaultNames: Readonly<Record<RegionRole, string>>;
+  /** Id of the backup plan (in the active region). */
+  readonly planId: string;
+  /** ARN of the role AWS Backup assumes to back up, copy and restore. */
+  readonly roleArn: string;
+
+  constructor(scope: Construct, id: string, props: BackupProps) {
+    super(scope, id);
+    const schedule = props.schedule ?? DEFAULT_SCHEDULE;
+    const retentionDays = props.retentionDays ?? 35;
+    const copyRetentionDays = props.copyRetentionDays ?? retentionDays;
+    const activeRegion = props.activeRegion ?? "primary";
+    validate(this.node.path, props, { schedule, retentionDays, copyRetentionDays, activeRegion });
+    const standbyRegion: RegionRole = activeRegion === "primary" ? "secondary" : "primary";
+    const { namePrefix } = props;
+
+    const vaults = {} as Record<RegionRole, BackupVault>;
+    for (const role of REGION_ROLES) {
+      vaults[role] = new BackupVault(this, `${role}-vault`, {
+        provider: props.regions[role].provider,
+        name: `${namePrefix}-${role}`,
+        kmsKeyArn: props.regions[role].kmsKeyArn,
+        // A vault holding recovery points is never deleted by a destroy.
+        forceDestroy: false,
+      });
+    }
+    this.vaultArns = { primary: vaults.primary.arn, secondary: vaults.secondary.arn };
+    this.vaultNames = { primary: vaults.primary.name, secondary: vaults.secondary.name };
+
+    // IAM is global; the role goes through the active region's provider like the plan using it.
+    const provider = props.regions[activeRegion].provider;
+    const trust = new DataAwsIamPolicyDocument(this, "trust", {
+      provider,
+      statement: [
+        {
+          actions: ["sts:AssumeRole"],
+          principals: [{ type: "Service", identifiers: ["backup.amazonaws.com"] }],
+        },
+      ],
+    });
+    const role = new IamRole(this, "role", {
+      provider,
+      name: `${namePrefix}-backup`,
+      assumeRolePolicy: trust.json,
+    });
+    this.roleArn = role.arn;
+    const attachments = BACKUP_MANAGED_POLICY_ARNS.map(
+      (policyArn) =>
+        new IamRolePolicyAttachment(this, `role-${policyArn.split("/").pop()}`, {
+          provider,
+          role: role.name,
+          policyArn,
+        }),
+    );
+    const keyAccess = new DataAwsIamPolicyDocument(this, "key-access", {
+      provider,
+      statement: [
+        {
+          // AWS Backup acts with this role, and a job whose role cannot use the key "succeeds"
+          // without backing anything up; the managed policies grant KMS only via S3 and EC2.
+          sid: "UseRegionalKeys",
+          actions: ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"],
+          resources: REGION_ROLES.map((r) => props.regions[r].kmsKeyArn),
+        },
+        {
+          // RDS copies a snapshot across regions under a grant on the destination key.
+          sid: "GrantRegionalKeysToAwsServices",
+          actions: ["kms:CreateGrant"],
+          resources: REGION_ROLES.map((r) => props.regions[r].kmsKeyArn),
+          condition: [{ test: "Bool", variable: "kms:GrantIsForAWSResource", values: ["true"] }],
+        },
+      ],
+    });
+    const keyPolicy = new IamRolePolicy(this, "role-key-access", {
+      provider,
+      role: role.id,
+      name: "use-regional-keys",
+      policy: keyAccess.json,
+    });
+
+    const plan = new BackupPlan(this, `${activeRegion}-plan`, {
+      provider,
+      name: `${namePrefix}-backup`,
+      rule: [
+        {
+          ruleName: `scheduled-copy-to-${standbyRegion}`,
+          targetVaultName: vaults[activeRegion].name,
+          schedule,
+          lifecycle: { deleteAfter: retentionDays },
+          copyAction: [
+            {
+              destinationVaultArn: vaults[standbyRegion].arn,
+              lifecycle: { deleteAfter: copyRetentionDays },
+            },
+          ],
+        },
+      ],
+    });
+    this.planId = plan.id;
+
+    new BackupSelection(this, `${activeRegion}-selection`, {
+      provider,
+      name: `${namePrefix}-data`,
+      planId: plan.id,
+      iamRoleArn: role.arn,
+      resources: props.resourceArns,
+      // Without its permissions in place the first job would fail or, for KMS, back up nothing.
+      dependsOn: [...attachments, keyPolicy],
+    });
+  }
+}
+
+interface ResolvedSettings {
+  readonly schedule: string;
+  readonly retentionDays: number;
+  readonly copyRetentionDays: number;
+  readonly activeRegion: RegionRole;
+}
+
+function validate(path: string, props: BackupProps, settings: ResolvedSettings): void {
+  const problems = new ProblemCollector();
+  const { namePrefix } = props;
+  if (
+    !Token.isUnresolved(namePrefix) &&
+    !new RegExp(`^[a-zA-Z0-9_-]{1,${MAX_NAME_PREFIX_LENGTH}}$`).test(namePrefix)
+  ) {
+    problems.add(
+      "namePrefix",
+      namePrefix,
+      `1-${MAX_NAME_PREFIX_LENGTH} letters, digits, '-' and '_' (vault names add "-secondary" and allow 50)`,
+    );
+  }
+  if (props.resourceArns.length === 0) {
+    problems.add(
+      "resourceArns",
+      props.resourceArns,
+      "at least one resource ARN (the database cluster and the assets bucket)",
+    );
+  }
+  props.resourceArns.forEach((arn, index) => {
+    if (!Token.isUnresolved(arn) && !/^arn:aws:[a-z0-9-]+:/.test(arn)) {
+      problems.add(`resourceArns[${index}]`, arn, "an ARN such as arn:aws:rds:...:cluster:name");
+    }
+  });
+  const { schedule } = settings;
+  if (!Token.isUnresolved(schedule)) {
+    const cronProblem = cronExpressionProblem(schedule);
+    if (cronProblem) {
+      problems.add("schedule", schedule, cronProblem);
+    } else if (!/^\d{1,2}$/.test(schedule.trim().slice("cron(".length).trim().split(/\s+/)[0])) {
+      problems.add(
+        "schedule",
+        schedule,
+        "a single minute in the minutes field, e.g. cron(0 5 * * ? *): AWS Backup starts jobs at most once an hour",
+      );
+    }
+  }
+  if (!isWholeNumberAtLeast(settings.retentionDays, MIN_RETENTION_DAYS)) {
+    problems.add(
+      "retentionDays",
+      settings.retentionDays,
+      `a whole number of days >= ${MIN_RETENTION_DAYS}, so a week of recovery points survives a late discovery`,
+    );
+  }
+  if (!isWholeNumberAtLeast(settings.copyRetentionDays, 1)) {
+    problems.add("copyRetentionDays", settings.copyRetentionDays, "a whole number of days >= 1");
+  }
+  if (!REGION_ROLES.includes(settings.activeRegion)) {
+    problems.add("activeRegion", settings.activeRegion, '"primary" or "secondary"');
+  }
+  problems.throwIfAnyFor(path);
+}
+
+function isWholeNumberAtLeast(value: number, min: number): boolean {
+  return Token.isUnresolved(value) || (Number.isInteger(value) && value >= min);
+}

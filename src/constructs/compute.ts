@@ -1,0 +1,631 @@
+import { AutoscalingGroup } from "@cdktf/provider-aws/lib/autoscaling-group";
+import { AutoscalingPolicy } from "@cdktf/provider-aws/lib/autoscaling-policy";
+import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
+import { DataAwsDefaultTags } from "@cdktf/provider-aws/lib/data-aws-default-tags";
+import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { DataAwsSsmParameter } from "@cdktf/provider-aws/lib/data-aws-ssm-parameter";
+import { DataAwsVpc } from "@cdktf/provider-aws/lib/data-aws-vpc";
+import { IamInstanceProfile } from "@cdktf/provider-aws/lib/iam-instance-profile";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
+import { IamServiceLinkedRole } from "@cdktf/provider-aws/lib/iam-service-linked-role";
+import { KmsGrant } from "@cdktf/provider-aws/lib/kms-grant";
+import { LaunchTemplate } from "@cdktf/provider-aws/lib/launch-template";
+import { Lb } from "@cdktf/provider-aws/lib/lb";
+import { LbListener } from "@cdktf/provider-aws/lib/lb-listener";
+import { LbTargetGroup } from "@cdktf/provider-aws/lib/lb-target-group";
+import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
+import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
+import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
+import { Fn, TerraformIterator, Token } from "cdktf";
+import { Construct } from "constructs";
+import type { RegionRole } from "../config/schema";
+import { ProblemCollector } from "../errors";
+import { parseIpv4Cidr } from "../ipv4-cidr";
+import { webAppUserData } from "./web-app-user-data";
+
+/** Instances in the Auto Scaling group: `1 <= minSize <= desiredCapacity <= maxSize`. */
+export interface ComputeCapacity {
+  readonly minSize: number;
+  /** Instances at creation; afterwards scaling policies and the failover automation own it. */
+  readonly desiredCapacity: number;
+  readonly maxSize: number;
+}
+
+/** Break-glass SSH access; instances are otherwise reached through SSM Session Manager. */
+export interface ComputeSshAccess {
+  /** EC2 key pair installed on the instances. */
+  readonly keyName: string;
+  /** The only IPv4 network port 22 is open to; never 0.0.0.0/0. */
+  readonly allowedCidr: string;
+}
+
+export interface ComputeProps {
+  /** Provider of the region the web tier runs in. */
+  readonly provider: AwsProvider;
+  /** Region of `provider`; scopes the instance role's SSM and KMS permissions. */
+  readonly region: string;
+  /** Role of this region; baked into the web app, which reports it on the health endpoint. */
+  readonly role: RegionRole;
+  /**
+   * Prefix of every name, `<project>-<env>-<role>`. It names the load balancer and target
+   * group, so at most 32 letters, digits and hyphens.
+   */
+  readonly namePrefix: string;
+  readonly vpcId: string;
+  /** Subnets of the internet-facing load balancer; at least two, in different AZs. */
+  readonly publicSubnetIds: string[];
+  /** Subnets the instances run in. */
+  readonly privateSubnetIds: string[];
+  /** Validated ACM certificate in this region, for the HTTPS listener. */
+  readonly certificateArn: string;
+  /** EC2 instance type; a Graviton type (e.g. `m7g.large`) gets the arm64 AMI. */
+  readonly instanceType: string;
+  readonly capacity: ComputeCapacity;
+  /** SSM path the web app reads its settings from at boot, e.g. "/shopsmart/prod/". */
+  readonly parameterPath: string;
+  /** Secret the app may read (the DB credentials in this region). */
+  readonly databaseSecretArn: string;
+  /**
+   * This region's KMS key: encrypts the instances' volumes and decrypts the secret and
+   * SecureString parameters the app reads.
+   */
+  readonly kmsKeyArn: string;
+  /** Path the load balancer checks and the web app answers. @default "/health" */
+  readonly healthCheckPath?: string;
+  /** Average CPU the target-tracking policy holds the group at, 10 to 90. @default 50 */
+  readonly targetCpuPercent?: number;
+  /** @default - no SSH at all: no key pair, no port 22 */
+  readonly ssh?: ComputeSshAccess;
+  /**
+   * Account the instance role's SSM permissions are scoped to.
+   * @default - the account of `provider`, looked up with aws_caller_identity
+   */
+  readonly accountId?: string;
+  /** Load balancer deletion protection. @default false */
+  readonly deletionProtection?: boolean;
+}
+
+/** Port the web app listens on; the target group forwards to it. */
+export const APP_PORT = 8080;
+/** Seconds after launch before failed ELB health checks replace an instance. */
+const HEALTH_CHECK_GRACE_SECONDS = 180;
+/** The AL2023 snapshot is 8 GiB; the rest is room for the journal and updates. */
+const ROOT_VOLUME_GIB = 20;
+const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+const AMI_PARAMETER_PREFIX = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-";
+/** Load balancer and target group names; also keeps `AWSServiceRoleForAutoScaling_<prefix>` within 64. */
+const LOAD_BALANCER_NAME_MAX = 32;
+// Graviton families: a generation digit followed by "g" (m7g, c7gn, r8gd, t4g, im4gn), or a1.
+const GRAVITON_FAMILY = /^(a1|[a-z]+\d+g[a-z]*(-flex)?)$/;
+const INSTANCE_TYPE_PATTERN = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
+const NAME_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/;
+const PARAMETER_PATH_PATTERN = /^\/(?:[A-Za-z0-9_.-]+\/)+$/;
+const URL_PATH_PATTERN = /^\/[\w./-]*$/;
+/** Metrics the group publishes each minute; monitoring alarms on in-service vs desired. */
+export const ASG_METRICS = [
+  "GroupMinSize",
+  "GroupMaxSize",
+  "GroupDesiredCapacity",
+  "GroupInServiceInstances",
+  "GroupPendingInstances",
+  "GroupTerminatingInstances",
+  "GroupTotalInstances",
+];
+
+/** CPU architecture of the AMI an instance type needs. */
+export function amiArchitecture(instanceType: string): "arm64" | "x86_64" {
+  const family = instanceType.split(".")[0];
+  return GRAVITON_FAMILY.test(family) ? "arm64" : "x86_64";
+}
+
+/**
+ * The web tier of one region: an internet-facing Application Load Balancer (HTTPS, with HTTP
+ * redirected to HTTPS) in the public subnets, and an Auto Scaling group of Amazon Linux 2023
+ * instances in the private subnets behind it, scaled on CPU. Each instance runs the small web app
+ * of `webAppUserData`, whose health endpoint both the load balancer and Route 53 check.
+ *
+ * Instances are IMDSv2-only, have encrypted root volumes (the region's KMS key), are managed
+ * through SSM Session Manager and accept SSH only when `ssh` is given, from its CIDR only.
+ */
+export class Compute extends Construct {
+  readonly loadBalancerArn: string;
+  /** The `app/<name>/<id>` part of the ARN, the `LoadBalancer` dimension of ALB metrics. */
+  readonly loadBalancerArnSuffix: string;
+  readonly loadBalancerDnsName: string;
+  /** Hosted zone of the load balancer's DNS name, for Route 53 alias records. */
+  readonly loadBalancerZoneId: string;
+  readonly loadBalancerSecurityGroupId: string;
+  readonly targetGroupArn: string;
+  /** The `targetgroup/<name>/<id>` part of the ARN, the `TargetGroup` dimension of ALB metrics. */
+  readonly targetGroupArnSuffix: string;
+  readonly autoScalingGroupName: string;
+  readonly autoScalingGroupArn: string;
+  /** Security group of the instances; the database admits PostgreSQL from it. */
+  readonly appSecurityGroupId: string;
+  readonly instanceRoleArn: string;
+
+  constructor(scope: Construct, id: string, props: ComputeProps) {
+    super(scope, id);
+    const healthCheckPath = props.healthCheckPath ?? "/health";
+    const targetCpuPercent = props.targetCpuPercent ?? 50;
+    validate(this.node.path, props, healthCheckPath, targetCpuPercent);
+    const { provider, namePrefix } = props;
+    const accountId =
+      props.accountId ?? new DataAwsCallerIdentity(this, "account", { provider }).accountId;
+
+    const securityGroups = this.addSecurityGroups(props);
+    this.loadBalancerSecurityGroupId = securityGroups.loadBalancer.id;
+    this.appSecurityGroupId = securityGroups.app.id;
+
+    const loadBalancer = new Lb(this, "load-balancer", {
+      provider,
+      name: namePrefix,
+      loadBalancerType: "application",
+      internal: false,
+      subnets: props.publicSubnetIds,
+      securityGroups: [securityGroups.loadBalancer.id],
+      dropInvalidHeaderFields: true,
+      enableDeletionProtection: props.deletionProtection ?? false,
+    });
+    this.loadBalancerArn = loadBalancer.arn;
+    this.loadBalancerArnSuffix = loadBalancer.arnSuffix;
+    this.loadBalancerDnsName = loadBalancer.dnsName;
+    this.loadBalancerZoneId = loadBalancer.zoneId;
+
+    const targetGroup = new LbTargetGroup(this, "target-group", {
+      provider,
+      name: namePrefix,
+      vpcId: props.vpcId,
+      targetType: "instance",
+      protocol: "HTTP",
+      port: APP_PORT,
+      // Draining waits this long before an instance leaves during scale-in or refresh; the
+      // app's requests are short, so the 300 s default only slows rollouts down.
+      deregistrationDelay: "30",
+      healthCheck: {
+        enabled: true,
+        protocol: "HTTP",
+        port: "traffic-port",
+        path: healthCheckPath,
+        matcher: "200",
+        interval: 10,
+        timeout: 5,
+        healthyThreshold: 2,
+        unhealthyThreshold: 3,
+      },
+    });
+    this.targetGroupArn = targetGroup.arn;
+    this.targetGroupArnSuffix = targetGroup.arnSuffix;
+
+    new LbListener(this, "https-listener", {
+      provider,
+      loadBalancerArn: loadBalancer.arn,
+      port: 443,
+      protocol: "HTTPS",
+      sslPolicy: TLS_POLICY,
+      certificateArn: props.certificateArn,
+      defaultAction: [{ type: "forward", targetGroupArn: targetGroup.arn }],
+    });
+    new LbListener(this, "http-listener", {
+      provider,
+      loadBalancerArn: loadBalancer.arn,
+      port: 80,
+      protocol: "HTTP",
+      defaultAction: [
+        {
+          type: "redirect",
+          redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" },
+        },
+      ],
+    });
+
+    const instanceProfile = this.addInstanceRole(props, accountId);
+    this.instanceRoleArn = instanceProfile.role.arn;
+
+    // Read at plan time: when AL2023 publishes a new AMI, the next apply writes a new launch
+    // template version and the instance refresh rolls the group onto it (launching first).
+    const ami = new DataAwsSsmParameter(this, "ami", {
+      provider,
+      name: `${AMI_PARAMETER_PREFIX}${amiArchitecture(props.instanceType)}`,
+    });
+    const userData = webAppUserData({
+      role: props.role,
+      parameterPath: props.parameterPath,
+      port: APP_PORT,
+      healthCheckPath,
+    });
+    // The ASG does not get the provider's default tags; read them so instances and volumes
+    // carry project/environment/dr-role like everything else.
+    const defaultTags = new DataAwsDefaultTags(this, "default-tags", { provider });
+    const instanceTags = Token.asStringMap(
+      Fn.merge([defaultTags.tags, { Name: `${namePrefix}-web` }]),
+    );
+
+    const launchTemplate = new LaunchTemplate(this, "launch-template", {
+      provider,
+      name: `${namePrefix}-web`,
+      // insecure_value: the AMI id is public, and a sensitive value would hide in every plan
+      // which AMI an instance refresh is about to roll out.
+      imageId: ami.insecureValue,
+      instanceType: props.instanceType,
+      keyName: props.ssh?.keyName,
+      vpcSecurityGroupIds: [securityGroups.app.id],
+      iamInstanceProfile: { arn: instanceProfile.profile.arn },
+      // Base64 at synth time: launch templates require it, and the script never passes through
+      // Terraform's template syntax.
+      userData: Buffer.from(userData, "utf8").toString("base64"),
+      updateDefaultVersion: true,
+      metadataOptions: {
+        httpEndpoint: "enabled",
+        httpTokens: "required",
+        // 1: only the instance itself reaches IMDS; nothing runs in containers here.
+        httpPutResponseHopLimit: 1,
+        instanceMetadataTags: "disabled",
+      },
+      monitoring: { enabled: true },
+      blockDeviceMappings: [
+        {
+          deviceName: "/dev/xvda",
+          ebs: {
+            volumeType: "gp3",
+            volumeSize: ROOT_VOLUME_GIB,
+            encrypted: "true",
+            kmsKeyId: props.kmsKeyArn,
+            deleteOnTermination: "true",
+          },
+        },
+      ],
+      tagSpecifications: [{ resourceType: "volume", tags: instanceTags }],
+    });
+
+    const launchRole = this.addLaunchRole(props);
+
+    const tags = TerraformIterator.fromMap(instanceTags);
+    const group = new AutoscalingGroup(this, "group", {
+      provider,
+      name: `${namePrefix}-web`,
+      vpcZoneIdentifier: props.privateSubnetIds,
+      launchTemplate: {
+        id: launchTemplate.id,
+        version: Token.asString(launchTemplate.latestVersion),
+      },
+      targetGroupArns: [targetGroup.arn],
+      healthCheckType: "ELB",
+      healthCheckGracePeriod: HEALTH_CHECK_GRACE_SECONDS,
+      defaultInstanceWarmup: 120,
+      minSize: props.capacity.minSize,
+      maxSize: props.capacity.maxSize,
+      desiredCapacity: props.capacity.desiredCapacity,
+      enabledMetrics: ASG_METRICS,
+      metricsGranularity: "1Minute",
+      serviceLinkedRoleArn: launchRole.role.arn,
+      instanceRefresh: {
+        strategy: "Rolling",
+        // Launch replacements before terminating: capacity never drops below desired, which
+        // matters most for the one-instance warm standby.
+        preferences: { minHealthyPercentage: 100, maxHealthyPercentage: 200, skipMatching: true },
+      },
+      tag: tags.dynamic({ key: tags.key, value: tags.value, propagate_at_launch: true }),
+      // Without the grant, launches fail until it exists (encrypted volumes need the key).
+      dependsOn: [launchRole.grant],
+      lifecycle: {
+        // Target tracking and the failover automation (scaling the standby up) own the desired
+        // capacity; a routine apply must not scale the group back to the configured start value.
+        // min/max still apply, and bound whatever they set.
+        ignoreChanges: ["desired_capacity"],
+      },
+    });
+    this.autoScalingGroupName = group.name;
+    this.autoScalingGroupArn = group.arn;
+
+    new AutoscalingPolicy(this, "cpu-target-tracking", {
+      provider,
+      name: `${namePrefix}-cpu-${targetCpuPercent}`,
+      autoscalingGroupName: group.name,
+      policyType: "TargetTrackingScaling",
+      targetTrackingConfiguration: {
+        predefinedMetricSpecification: { predefinedMetricType: "ASGAverageCPUUtilization" },
+        targetValue: targetCpuPercent,
+      },
+    });
+  }
+
+  /**
+   * Load balancer group: HTTPS and HTTP from anywhere (a public shop), out only to the app port.
+   * App group: the app port from the load balancer only; out to HTTPS (AWS APIs through NAT)
+   * and PostgreSQL within the VPC.
+   */
+  private addSecurityGroups(props: ComputeProps) {
+    const { provider, namePrefix, vpcId } = props;
+    const loadBalancer = new SecurityGroup(this, "load-balancer-security-group", {
+      provider,
+      name: `${namePrefix}-alb`,
+      description: "Internet-facing load balancer of the web tier",
+      vpcId,
+      tags: { Name: `${namePrefix}-alb` },
+    });
+    const app = new SecurityGroup(this, "app-security-group", {
+      provider,
+      name: `${namePrefix}-web`,
+      description: "Web tier instances",
+      vpcId,
+      tags: { Name: `${namePrefix}-web` },
+    });
+    const tcp = { provider, ipProtocol: "tcp" };
+
+    // The load balancer and the VPC are IPv4-only, so there is no ::/0 rule to add.
+    for (const port of [443, 80]) {
+      new VpcSecurityGroupIngressRule(this, `load-balancer-ingress-${port}`, {
+        ...tcp,
+        securityGroupId: loadBalancer.id,
+        fromPort: port,
+        toPort: port,
+        cidrIpv4: "0.0.0.0/0",
+        description: port === 443 ? "HTTPS from the internet" : "HTTP, redirected to HTTPS",
+      });
+    }
+    new VpcSecurityGroupEgressRule(this, "load-balancer-egress-app", {
+      ...tcp,
+      securityGroupId: loadBalancer.id,
+      fromPort: APP_PORT,
+      toPort: APP_PORT,
+      referencedSecurityGroupId: app.id,
+      description: "Requests and health checks to the web instances",
+    });
+
+    new VpcSecurityGroupIngressRule(this, "app-ingress-load-balancer", {
+      ...tcp,
+      securityGroupId: app.id,
+      fromPort: APP_PORT,
+      toPort: APP_PORT,
+      referencedSecurityGroupId: loadBalancer.id,
+      description: "Requests and health checks from the load balancer",
+    });
+    if (props.ssh) {
+      new VpcSecurityGroupIngressRule(this, "app-ingress-ssh", {
+        ...tcp,
+        securityGroupId: app.id,
+        fromPort: 22,
+        toPort: 22,
+        cidrIpv4: props.ssh.allowedCidr,
+        description: "Break-glass SSH from the configured network",
+      });
+    }
+    new VpcSecurityGroupEgressRule(this, "app-egress-https", {
+      ...tcp,
+      securityGroupId: app.id,
+      fromPort: 443,
+      toPort: 443,
+      cidrIpv4: "0.0.0.0/0",
+      description: "AWS APIs (SSM, Secrets Manager, KMS) through the NAT gateways",
+    });
+    // The database's security group is not known here (the database admits this group through
+    // Database.allowFrom); the VPC range keeps PostgreSQL traffic inside the region's network.
+    const vpc = new DataAwsVpc(this, "vpc", { provider, id: vpcId });
+    new VpcSecurityGroupEgressRule(this, "app-egress-database", {
+      ...tcp,
+      securityGroupId: app.id,
+      fromPort: 5432,
+      toPort: 5432,
+      cidrIpv4: vpc.cidrBlock,
+      description: "PostgreSQL to the database subnets",
+    });
+    return { loadBalancer, app };
+  }
+
+  /**
+   * The instances' role: Session Manager access (the replacement for SSH), and read access to
+   * the app's own parameters, its database secret and the key that encrypts them.
+   */
+  private addInstanceRole(props: ComputeProps, accountId: string) {
+    const { provider, namePrefix, region } = props;
+    const trust = new DataAwsIamPolicyDocument(this, "instance-trust", {
+      provider,
+      statement: [
+        {
+          actions: ["sts:AssumeRole"],
+          principals: [{ type: "Service", identifiers: ["ec2.amazonaws.com"] }],
+        },
+      ],
+    });
+    const role = new IamRole(this, "instance-role", {
+      provider,
+      name: `${namePrefix}-web`,
+      assumeRolePolicy: trust.json,
+    });
+    new IamRolePolicyAttachment(this, "instance-ssm-core", {
+      provider,
+      role: role.name,
+      policyArn: "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore",
+    });
+
+    const parameterArn = `arn:aws:ssm:${region}:${accountId}:parameter${props.parameterPath}`;
+    const permissions = new DataAwsIamPolicyDocument(this, "instance-permissions", {
+      provider,
+      statement: [
+        {
+          sid: "ReadAppParameters",
+          actions: ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"],
+          resources: [`${parameterArn}*`],
+        },
+        {
+          // GetParametersByPath is authorized on the path itself, which has no trailing slash.
+          sid: "ListAppParameters",
+          actions: ["ssm:GetParametersByPath"],
+          resources: [parameterArn.replace(/\/$/, "")],
+        },
+        {
+          sid: "ReadDatabaseSecret",
+          actions: ["secretsmanager:GetSecretValue"],
+          resources: [props.databaseSecretArn],
+        },
+        {
+          sid: "DecryptSecretAndParameters",
+          actions: ["kms:Decrypt"],
+          resources: [props.kmsKeyArn],
+          condition: [
+            {
+              test: "StringEquals",
+              variable: "kms:ViaService",
+              values: [`secretsmanager.${region}.amazonaws.com`, `ssm.${region}.amazonaws.com`],
+            },
+          ],
+        },
+      ],
+    });
+    new IamRolePolicy(this, "instance-policy", {
+      provider,
+      role: role.id,
+      name: "read-app-config",
+      policy: permissions.json,
+    });
+    const profile = new IamInstanceProfile(this, "instance-profile", {
+      provider,
+      name: `${namePrefix}-web`,
+      role: role.name,
+    });
+    return { role, profile };
+  }
+
+  /**
+   * The role Auto Scaling launches instances with, and its use of the KMS key.
+   *
+   * Volumes are encrypted with the region's customer-managed key (house rule), and Auto Scaling
+   * can launch such instances only if its service-linked role may use the key
+   * (https://docs.aws.amazon.com/autoscaling/ec2/userguide/key-policy-requirements-EBS-encryption.html).
+   * Naming the default AWSServiceRoleForAutoScaling in the key policy fails in a fresh account,
+   * where that role does not exist until the first group is created ("MalformedPolicyDocument-
+   * Exception: invalid principals", e.g. braintrustdata/terraform-aws-braintrust-data-plane#35),
+   * and creating it here fails in every account where it does exist ("has been taken in this
+   * account", hashicorp/terraform-provider-aws#28644). So the group gets its own
+   * custom-suffix service-linked role, which this stack always creates, and a KMS grant on
+   * the key (the provider retries CreateGrant while the new role propagates); the key policy
+   * stays as it is.
+   */
+  private addLaunchRole(props: ComputeProps) {
+    const { provider, namePrefix } = props;
+    const role = new IamServiceLinkedRole(this, "launch-role", {
+      provider,
+      awsServiceName: "autoscaling.amazonaws.com",
+      customSuffix: namePrefix,
+      description: `Launches the ${namePrefix} web instances`,
+    });
+    const grant = new KmsGrant(this, "launch-role-key-grant", {
+      provider,
+      name: `${namePrefix}-web-volumes`,
+      keyId: props.kmsKeyArn,
+      granteePrincipal: role.arn,
+      // The operations the Auto Scaling guide lists for a service-linked role on a CMK;
+      // CreateGrant lets it hand EC2 the grant each volume attachment needs.
+      operations: [
+        "Encrypt",
+        "Decrypt",
+        "ReEncryptFrom",
+        "ReEncryptTo",
+        "GenerateDataKey",
+        "GenerateDataKeyWithoutPlaintext",
+        "DescribeKey",
+        "CreateGrant",
+      ],
+    });
+    return { role, grant };
+  }
+}
+
+function validate(
+  path: string,
+  props: ComputeProps,
+  healthCheckPath: string,
+  targetCpuPercent: number,
+): void {
+  const problems = new ProblemCollector();
+  const known = (value: unknown) => !Token.isUnresolved(value);
+
+  if (
+    known(props.namePrefix) &&
+    (!NAME_PATTERN.test(props.namePrefix) || props.namePrefix.length > LOAD_BALANCER_NAME_MAX)
+  ) {
+    problems.add(
+      "namePrefix",
+      props.namePrefix,
+      `at most ${LOAD_BALANCER_NAME_MAX} letters, digits and hyphens, not starting or ending with a hyphen (it names the load balancer and target group)`,
+    );
+  }
+  if (known(props.publicSubnetIds) && props.publicSubnetIds.length < 2) {
+    problems.add(
+      "publicSubnetIds",
+      props.publicSubnetIds,
+      "at least two subnets in different AZs (an Application Load Balancer needs two)",
+    );
+  }
+  if (known(props.privateSubnetIds) && props.privateSubnetIds.length < 1) {
+    problems.add("privateSubnetIds", props.privateSubnetIds, "at least one subnet");
+  }
+  if (known(props.instanceType) && !INSTANCE_TYPE_PATTERN.test(props.instanceType)) {
+    problems.add("instanceType", props.instanceType, "an EC2 instance type such as m7i.large");
+  }
+
+  const { minSize, desiredCapacity, maxSize } = props.capacity;
+  const sizes = { minSize, desiredCapacity, maxSize };
+  for (const [name, value] of Object.entries(sizes)) {
+    if (known(value) && (!Number.isInteger(value) || value < 1)) {
+      problems.add(`capacity.${name}`, value, "a whole number >= 1");
+    }
+  }
+  if (
+    Object.values(sizes).every((value) => known(value) && Number.isInteger(value) && value >= 1) &&
+    (minSize > desiredCapacity || desiredCapacity > maxSize)
+  ) {
+    problems.add(
+      "capacity.desiredCapacity",
+      desiredCapacity,
+      `minSize (${minSize}) <= desiredCapacity <= maxSize (${maxSize})`,
+    );
+  }
+
+  // The path is written into the instances' user data, so it must be a literal.
+  if (
+    Token.isUnresolved(props.parameterPath) ||
+    !PARAMETER_PATH_PATTERN.test(props.parameterPath)
+  ) {
+    problems.add(
+      "parameterPath",
+      props.parameterPath,
+      'a literal SSM path starting and ending with "/" (letters, digits, _ . -), e.g. "/shopsmart/prod/"',
+    );
+  }
+  if (Token.isUnresolved(healthCheckPath) || !URL_PATH_PATTERN.test(healthCheckPath)) {
+    problems.add(
+      "healthCheckPath",
+      healthCheckPath,
+      "a literal URL path starting with '/', e.g. /health",
+    );
+  }
+  if (
+    known(targetCpuPercent) &&
+    (!Number.isInteger(targetCpuPercent) || targetCpuPercent < 10 || targetCpuPercent > 90)
+  ) {
+    problems.add("targetCpuPercent", targetCpuPercent, "a whole number from 10 to 90");
+  }
+
+  if (props.ssh) {
+    const { keyName, allowedCidr } = props.ssh;
+    if (known(keyName) && keyName.trim() === "") {
+      problems.add("ssh.keyName", keyName, "the name of an EC2 key pair");
+    }
+    if (known(allowedCidr)) {
+      const cidr = parseIpv4Cidr(allowedCidr);
+      if (!cidr || cidr.prefixLength === 0) {
+        problems.add(
+          "ssh.allowedCidr",
+          allowedCidr,
+          "an IPv4 network narrower than 0.0.0.0/0, e.g. 203.0.113.0/24: SSH is never open to the internet",
+        );
+      }
+    }
+  }
+  problems.throwIfAnyFor(path);
+}

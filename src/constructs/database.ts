@@ -1,0 +1,516 @@
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { DbSubnetGroup } from "@cdktf/provider-aws/lib/db-subnet-group";
+import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { RdsCluster, type RdsClusterConfig } from "@cdktf/provider-aws/lib/rds-cluster";
+import { RdsClusterInstance } from "@cdktf/provider-aws/lib/rds-cluster-instance";
+import { RdsGlobalCluster } from "@cdktf/provider-aws/lib/rds-global-cluster";
+import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
+import { SecretsmanagerSecretVersion } from "@cdktf/provider-aws/lib/secretsmanager-secret-version";
+import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
+import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
+import { Password } from "@cdktf/provider-random/lib/password";
+import { Fn, Token } from "cdktf";
+import { Construct } from "constructs";
+import { REGION_ROLES, type RegionRole } from "../config/schema";
+import { ProblemCollector } from "../errors";
+
+/** What the database needs to know about one region of the pair. */
+export interface DatabaseRegion {
+  /** Provider of this region. */
+  readonly provider: AwsProvider;
+  /** Region of `provider`, e.g. `us-east-2`. */
+  readonly region: string;
+  /** VPC the cluster's security group is created in. */
+  readonly vpcId: string;
+  /** The isolated database subnets (at least two, in different AZs) the subnet group spans. */
+  readonly subnetIds: string[];
+  /**
+   * This region's KMS key: cluster storage, Performance Insights, the exported log and the
+   * credentials secret (or its replica).
+   */
+  readonly kmsKeyArn: string;
+  /**
+   * Instance class this role runs, e.g. `db.r7g.large`. Capacity follows `activeRegion`: the
+   * region serving traffic runs the `primary` capacity, the other the `secondary` capacity.
+   */
+  readonly instanceClass: string;
+  /** Instances this role runs (1 to 16); see `instanceClass` for how roles map to regions. */
+  readonly instances: number;
+}
+
+export interface DatabaseProps {
+  /** Prefix of every name and identifier, `<project>-<env>`. */
+  readonly namePrefix: string;
+  /** The region the global database is created in (its first writer) and its writer capacity. */
+  readonly primary: DatabaseRegion;
+  /** The warm-standby region and its standby capacity. */
+  readonly secondary: DatabaseRegion;
+  /**
+   * Aurora PostgreSQL version the global database is created with, e.g. `16.6`. Later changes are
+   * ignored: upgrades are a runbook step (secondary cluster first, then primary), because the
+   * provider cannot upgrade a global database in place reliably (see the comments in the code).
+   */
+  readonly engineVersion: string;
+  /** Database created in the cluster. @default "shopsmart" */
+  readonly databaseName?: string;
+  /**
+   * Master user name; the password is generated and kept in Secrets Manager.
+   * @default "shopsmart_admin"
+   */
+  readonly masterUsername?: string;
+  /** Days of automated backups (7 to 35), in both regions. @default 7 */
+  readonly backupRetentionDays?: number;
+  /**
+   * Whether the global database and both clusters refuse deletion. Destroying them with this on
+   * fails until it is switched off and applied.
+   * @default true
+   */
+  readonly deletionProtection?: boolean;
+  /**
+   * The region that currently holds the writer (set to `secondary` after a failover). It only
+   * moves capacity: the active region runs `primary`'s instance class and count. Nothing that
+   * replaces a cluster depends on it, so re-applying after a failover destroys nothing.
+   * @default "primary"
+   */
+  readonly activeRegion?: RegionRole;
+  /** Days the exported PostgreSQL logs are kept in CloudWatch Logs. @default 30 */
+  readonly logRetentionDays?: number;
+}
+
+const ENGINE = "aurora-postgresql";
+const PORT = 5432;
+/** Performance Insights' free tier; longer retention is billed. */
+const PERFORMANCE_INSIGHTS_RETENTION_DAYS = 7;
+/** Aurora allows one writer and up to 15 readers per cluster. */
+const MAX_INSTANCES = 16;
+/** Longest identifier suffix the construct appends: `-secondary-15`. */
+const MAX_NAME_PREFIX_LENGTH = 63 - "-secondary-15".length;
+/** Characters RDS rejects in a master password: '/', '@', '"' and space. None is in this set. */
+const PASSWORD_SPECIAL_CHARACTERS = "!#$%&*()-_=+[]{}<>:?";
+const CLOUDWATCH_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
+  3653,
+];
+
+/**
+ * Drift Terraform must not "fix" on a member of the global database:
+ *
+ * - `global_cluster_identifier`: the provider reads it back from the global database, so after a
+ *   detach-and-promote it reads "" and a plan would either fail ("existing RDS Clusters cannot be
+ *   added to an existing RDS Global Cluster") or, the other way round, call
+ *   RemoveFromGlobalCluster. Membership is the failover runbook's business, not Terraform's
+ *   (https://github.com/cloudposse/terraform-aws-rds-cluster/issues/281, provider docs "New Global
+ *   Cluster From Existing DB Cluster").
+ * - `replication_source_identifier`: a secondary member reports the writer's ARN here; with the
+ *   argument unset, the provider would plan it to "" and call PromoteReadReplicaDBCluster, breaking
+ *   the global database. After a switchover the old primary becomes the member that reports it, so
+ *   both clusters ignore it (https://github.com/hashicorp/terraform-provider-aws/pull/40921,
+ *   https://github.com/hashicorp/terraform-provider-aws/issues/43214).
+ * - `engine_version`: upgrades of a global database go through the global cluster (provider docs
+ *   "Upgrading Engine Versions": ignore it on the members to avoid "Provider produced inconsistent
+ *   final plan"), and AWS may patch a cluster itself, after which a pinned version plans a
+ *   downgrade RDS rejects (https://github.com/cloudposse/terraform-aws-rds-cluster/pull/139).
+ */
+const MEMBER_CLUSTER_IGNORED_DRIFT = [
+  "engine_version",
+  "global_cluster_identifier",
+  "replication_source_identifier",
+];
+
+/**
+ * An Aurora PostgreSQL global database over the two regions: the global cluster; in each region a
+ * DB subnet group over the database subnets, a security group that admits nothing until
+ * {@link Database.allowFrom}, an encrypted log group for the exported PostgreSQL log, and a
+ * cluster with its instances, encrypted with that region's KMS key. The secondary cluster carries
+ * no credentials and is created after the primary's instances. The master password is generated
+ * and stored in a Secrets Manager secret replicated to the secondary region, so the app in either
+ * region can read it while the other region is down; the app reaches the writer through the global
+ * writer endpoint, which follows the writer across switchover and failover.
+ */
+export class Database extends Construct {
+  /** Identifier of the global cluster; also the first label of the writer endpoint. */
+  readonly globalClusterIdentifier: string;
+  /** Global writer endpoint: follows the writer across switchover/failover. */
+  readonly writerEndpoint: string;
+  /** The regional clusters: identifier, ARN and reader endpoint (reads stay in-region). */
+  readonly clusters: Readonly<
+    Record<RegionRole, { identifier: string; arn: string; readerEndpoint: string }>
+  >;
+  /** The database security group of each region (no ingress until `allowFrom`). */
+  readonly securityGroupIds: Readonly<Record<RegionRole, string>>;
+  /** Credentials secret ARN in each region (the primary secret and its replica). */
+  readonly credentialsSecretArns: Readonly<Record<RegionRole, string>>;
+  /** Name of the database the app connects to. */
+  readonly databaseName: string;
+  /** PostgreSQL port of both clusters. */
+  readonly port: number = PORT;
+
+  private readonly regions: Readonly<Record<RegionRole, DatabaseRegion>>;
+  private readonly ingressRuleCount: Record<RegionRole, number> = { primary: 0, secondary: 0 };
+
+  constructor(scope: Construct, id: string, props: DatabaseProps) {
+    super(scope, id);
+    const databaseName = props.databaseName ?? "shopsmart";
+    const masterUsername = props.masterUsername ?? "shopsmart_admin";
+    const backupRetentionDays = props.backupRetentionDays ?? 7;
+    const deletionProtection = props.deletionProtection ?? true;
+    const activeRegion = props.activeRegion ?? "primary";
+    const logRetentionDays = props.logRetentionDays ?? 30;
+    validate(this.node.path, props, {
+      databaseName,
+      masterUsername,
+      backupRetentionDays,
+      activeRegion,
+      logRetentionDays,
+    });
+
+    const { namePrefix, primary, secondary } = props;
+    this.regions = { primary, secondary };
+    this.databaseName = databaseName;
+    const clusterIdentifier = (role: RegionRole) => `${namePrefix}-${role}`;
+    // Capacity follows the writer; everything a replacement depends on stays with the region.
+    const capacity = (role: RegionRole) => props[role === activeRegion ? "primary" : "secondary"];
+
+    const globalCluster = new RdsGlobalCluster(this, "global-cluster", {
+      provider: primary.provider,
+      globalClusterIdentifier: `${namePrefix}-global`,
+      engine: ENGINE,
+      engineVersion: props.engineVersion,
+      databaseName,
+      storageEncrypted: true,
+      deletionProtection,
+      // Off: with it, a plan that replaced the global cluster would quietly detach both members
+      // instead of failing. Destroy works without it, since each aws_rds_cluster leaves the
+      // global cluster before it is deleted.
+      forceDestroy: false,
+      lifecycle: {
+        // Minor upgrades through the global cluster fail on provider 6.24.0 and 6.25.0
+        // (regression https://github.com/hashicorp/terraform-provider-aws/issues/45398, fixed by
+        // #45605, merged after 6.25.0) and have timed out when a member lagged (#36107, #30358).
+        // A version AWS applied itself would plan a downgrade that fails and blocks everything
+        // depending on the global cluster (the whole database) in a failover re-apply. Upgrade
+        // by runbook instead: secondary cluster first, then primary.
+        ignoreChanges: ["engine_version"],
+      },
+    });
+    this.globalClusterIdentifier = globalCluster.globalClusterIdentifier;
+    // The global writer endpoint (provider >= 5.78, #39960): the app never changes its connection
+    // string after a managed switchover or failover.
+    this.writerEndpoint = globalCluster.endpoint;
+
+    // Managed master passwords (manage_master_user_password) are not supported for clusters in an
+    // Aurora global database (Aurora User Guide, "Limitations for Secrets Manager integration"),
+    // so the construct generates the password and owns the secret.
+    const password = new Password(this, "master-password", {
+      length: 32,
+      special: true,
+      overrideSpecial: PASSWORD_SPECIAL_CHARACTERS,
+      minLower: 1,
+      minUpper: 1,
+      minNumeric: 1,
+      minSpecial: 1,
+    });
+    const secret = new SecretsmanagerSecret(this, "credentials", {
+      provider: primary.provider,
+      name: `${namePrefix}/database/master-credentials`,
+      description: `Master credentials of the ${namePrefix} Aurora global database`,
+      kmsKeyId: primary.kmsKeyArn,
+      // The replica stays readable in the secondary region when the primary region is down.
+      replica: [{ region: secondary.region, kmsKeyId: secondary.kmsKeyArn }],
+    });
+    new SecretsmanagerSecretVersion(this, "credentials-value", {
+      provider: primary.provider,
+      secretId: secret.id,
+      secretString: Fn.jsonencode({
+        username: masterUsername,
+        password: password.result,
+        engine: "postgres",
+        port: PORT,
+        dbname: databaseName,
+      }),
+    });
+    // A replica keeps the primary secret's name and suffix; only the region differs. The replica
+    // block exports no ARN, and a data source lookup would need the secondary API at plan time.
+    this.credentialsSecretArns = {
+      primary: secret.arn,
+      secondary: Fn.replace(
+        secret.arn,
+        `:secretsmanager:${primary.region}:`,
+        `:secretsmanager:${secondary.region}:`,
+      ),
+    };
+
+    const securityGroupIds = {} as Record<RegionRole, string>;
+    const clusters = {} as Record<
+      RegionRole,
+      { identifier: string; arn: string; readerEndpoint: string }
+    >;
+    let primaryInstances: RdsClusterInstance[] = [];
+    for (const role of REGION_ROLES) {
+      const region = props[role];
+      const { provider, kmsKeyArn } = region;
+      const identifier = clusterIdentifier(role);
+
+      const subnetGroup = new DbSubnetGroup(this, `${role}-subnet-group`, {
+        provider,
+        name: identifier,
+        description: `Database subnets of ${identifier}`,
+        subnetIds: region.subnetIds,
+      });
+      // No inline rules: ingress comes only from allowFrom, as separate rule resources. There is
+      // no egress rule either; Terraform drops the default allow-all egress and security groups
+      // are stateful, so replies to admitted connections still flow.
+      const securityGroup = new SecurityGroup(this, `${role}-security-group`, {
+        provider,
+        name: `${identifier}-database`,
+        description: `Aurora cluster ${identifier}: PostgreSQL from the app only`,
+        vpcId: region.vpcId,
+        tags: { Name: `${identifier}-database` },
+      });
+      securityGroupIds[role] = securityGroup.id;
+
+      // RDS would create this group itself, unencrypted and kept forever; creating it first
+      // gives it a retention and the region's key.
+      const logGroup = new CloudwatchLogGroup(this, `${role}-log-group`, {
+        provider,
+        name: `/aws/rds/cluster/${identifier}/postgresql`,
+        retentionInDays: logRetentionDays,
+        kmsKeyId: kmsKeyArn,
+      });
+
+      const common: RdsClusterConfig = {
+        provider,
+        clusterIdentifier: identifier,
+        engine: ENGINE,
+        engineVersion: props.engineVersion,
+        globalClusterIdentifier: globalCluster.id,
+        port: PORT,
+        dbSubnetGroupName: subnetGroup.name,
+        vpcSecurityGroupIds: [securityGroup.id],
+        storageEncrypted: true,
+        kmsKeyId: kmsKeyArn,
+        backupRetentionPeriod: backupRetentionDays,
+        copyTagsToSnapshot: true,
+        deletionProtection,
+        // Either cluster may hold the newest data after a failover, so both keep a final snapshot
+        // and their automated backups when deleted.
+        skipFinalSnapshot: false,
+        finalSnapshotIdentifier: `${identifier}-final`,
+        deleteAutomatedBackups: false,
+        enabledCloudwatchLogsExports: ["postgresql"],
+        performanceInsightsEnabled: true,
+        performanceInsightsKmsKeyId: kmsKeyArn,
+        performanceInsightsRetentionPeriod: PERFORMANCE_INSIGHTS_RETENTION_DAYS,
+        // Capacity and settings changes after a failover must not wait for a maintenance window.
+        applyImmediately: true,
+        lifecycle: { ignoreChanges: MEMBER_CLUSTER_IGNORED_DRIFT },
+      };
+      const cluster =
+        role === "primary"
+          ? new RdsCluster(this, "primary-cluster", {
+              ...common,
+              databaseName,
+              masterUsername,
+              masterPassword: password.result,
+              dependsOn: [logGroup],
+            })
+          : new RdsCluster(this, "secondary-cluster", {
+              ...common,
+              // A member of a global database inherits database and credentials; RDS rejects
+              // them ("Cannot specify user name for cross region replication cluster",
+              // https://github.com/hashicorp/terraform-provider-aws/issues/10188).
+              // Joining an encrypted global database from another region needs a pre-signed
+              // URL, which the SDK builds from source_region ("Source cluster ... is encrypted;
+              // pre-signed URL has to be specified",
+              // https://github.com/hashicorp/terraform-provider-aws/issues/630). It is
+              // ForceNew, so it names the creating writer and never follows activeRegion.
+              sourceRegion: primary.region,
+              // Created before the primary has an instance, the secondary is treated as a
+              // standalone cluster ("The parameter MasterUsername must be provided",
+              // https://github.com/hashicorp/terraform-provider-aws/issues/26030).
+              dependsOn: [logGroup, ...primaryInstances],
+            });
+      clusters[role] = {
+        identifier: cluster.clusterIdentifier,
+        arn: cluster.arn,
+        readerEndpoint: cluster.readerEndpoint,
+      };
+
+      const { instanceClass, instances } = capacity(role);
+      const created: RdsClusterInstance[] = [];
+      for (let index = 0; index < instances; index++) {
+        created.push(
+          new RdsClusterInstance(this, `${role}-instance-${index}`, {
+            provider,
+            identifier: `${identifier}-${index}`,
+            clusterIdentifier: cluster.id,
+            engine: ENGINE,
+            // No engine_version: instances follow their cluster's version.
+            instanceClass,
+            dbSubnetGroupName: subnetGroup.name,
+            publiclyAccessible: false,
+            // Managed switchover and failover need both regions on the same engine version
+            // (Aurora User Guide, "Upgrading an Amazon Aurora global database"); automatic
+            // upgrades would patch each region on its own schedule. Aurora upgrades a cluster
+            // automatically only when all its instances allow it, so this is set per instance.
+            autoMinorVersionUpgrade: false,
+            applyImmediately: true,
+            // Same values as the cluster-level setting, which the instance may not contradict.
+            performanceInsightsEnabled: true,
+            performanceInsightsKmsKeyId: kmsKeyArn,
+            performanceInsightsRetentionPeriod: PERFORMANCE_INSIGHTS_RETENTION_DAYS,
+          }),
+        );
+      }
+      if (role === "primary") primaryInstances = created;
+    }
+    this.securityGroupIds = securityGroupIds;
+    this.clusters = clusters;
+  }
+
+  /**
+   * Admits PostgreSQL (5432) into the region's database security group from `securityGroupId`
+   * only. Each call adds one ingress rule resource in that region.
+   */
+  allowFrom(role: RegionRole, securityGroupId: string): void {
+    const problems = new ProblemCollector();
+    if (!REGION_ROLES.includes(role)) {
+      problems.add("allowFrom.role", role, '"primary" or "secondary"');
+    }
+    if (!Token.isUnresolved(securityGroupId) && !/^sg-[0-9a-f]{8,17}$/.test(securityGroupId)) {
+      problems.add(
+        "allowFrom.securityGroupId",
+        securityGroupId,
+        "a security group id such as sg-0123456789abcdef0",
+      );
+    }
+    problems.throwIfAnyFor(this.node.path);
+
+    this.ingressRuleCount[role] += 1;
+    const count = this.ingressRuleCount[role];
+    new VpcSecurityGroupIngressRule(
+      this,
+      count === 1 ? `${role}-ingress-from-app` : `${role}-ingress-from-app-${count}`,
+      {
+        provider: this.regions[role].provider,
+        securityGroupId: this.securityGroupIds[role],
+        referencedSecurityGroupId: securityGroupId,
+        ipProtocol: "tcp",
+        fromPort: PORT,
+        toPort: PORT,
+        description: "PostgreSQL from the app",
+      },
+    );
+  }
+}
+
+interface ResolvedDefaults {
+  readonly databaseName: string;
+  readonly masterUsername: string;
+  readonly backupRetentionDays: number;
+  readonly activeRegion: RegionRole;
+  readonly logRetentionDays: number;
+}
+
+function validate(path: string, props: DatabaseProps, resolved: ResolvedDefaults): void {
+  const problems = new ProblemCollector();
+  const known = (value: string) => !Token.isUnresolved(value);
+
+  if (
+    known(props.namePrefix) &&
+    (!/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(props.namePrefix) ||
+      props.namePrefix.length > MAX_NAME_PREFIX_LENGTH)
+  ) {
+    problems.add(
+      "namePrefix",
+      props.namePrefix,
+      `at most ${MAX_NAME_PREFIX_LENGTH} lower-case letters, digits and single '-', starting with a letter (it starts every RDS identifier)`,
+    );
+  }
+  if (known(props.engineVersion) && !/^\d+\.\d+$/.test(props.engineVersion)) {
+    problems.add("engineVersion", props.engineVersion, "an Aurora PostgreSQL version such as 16.6");
+  }
+  const pgName = /^[a-zA-Z][a-zA-Z0-9_]{0,62}$/;
+  if (known(resolved.databaseName) && !pgName.test(resolved.databaseName)) {
+    problems.add(
+      "databaseName",
+      resolved.databaseName,
+      "1-63 letters, digits and '_', starting with a letter",
+    );
+  }
+  if (
+    known(resolved.masterUsername) &&
+    (!pgName.test(resolved.masterUsername) || resolved.masterUsername === "rdsadmin")
+  ) {
+    problems.add(
+      "masterUsername",
+      resolved.masterUsername,
+      "1-63 letters, digits and '_', starting with a letter, other than the reserved 'rdsadmin'",
+    );
+  }
+  const days = resolved.backupRetentionDays;
+  if (!Number.isInteger(days) || days < 7 || days > 35) {
+    problems.add("backupRetentionDays", days, "a whole number of days from 7 to 35");
+  }
+  if (!REGION_ROLES.includes(resolved.activeRegion)) {
+    problems.add("activeRegion", resolved.activeRegion, '"primary" or "secondary"');
+  }
+  if (!CLOUDWATCH_RETENTION_DAYS.includes(resolved.logRetentionDays)) {
+    problems.add(
+      "logRetentionDays",
+      resolved.logRetentionDays,
+      `a CloudWatch Logs retention: ${CLOUDWATCH_RETENTION_DAYS.join(", ")}`,
+    );
+  }
+
+  for (const role of REGION_ROLES) {
+    const region = props[role];
+    const { instanceClass, instances, kmsKeyArn } = region;
+    if (known(instanceClass) && !/^db\.[a-z0-9]+\.[a-z0-9]+$/.test(instanceClass)) {
+      problems.add(
+        `${role}.instanceClass`,
+        instanceClass,
+        "an RDS instance class such as db.r7g.large",
+      );
+    } else if (known(instanceClass) && /^db\.t\d/.test(instanceClass)) {
+      problems.add(
+        `${role}.instanceClass`,
+        instanceClass,
+        "a memory-optimized class such as db.r7g.large: Aurora global databases do not support burstable (db.t*) classes",
+      );
+    }
+    if (!Number.isInteger(instances) || instances < 1 || instances > MAX_INSTANCES) {
+      problems.add(`${role}.instances`, instances, `a whole number from 1 to ${MAX_INSTANCES}`);
+    }
+    if (region.subnetIds.length < 2) {
+      problems.add(
+        `${role}.subnetIds`,
+        region.subnetIds,
+        "at least two database subnets in different AZs (RDS subnet groups need two AZs)",
+      );
+    }
+    if (
+      known(kmsKeyArn) &&
+      known(region.region) &&
+      !kmsKeyArn.startsWith(`arn:aws:kms:${region.region}:`)
+    ) {
+      problems.add(
+        `${role}.kmsKeyArn`,
+        kmsKeyArn,
+        `the ARN of a KMS key in ${role}.region (${region.region}): each region encrypts with its own key`,
+      );
+    }
+  }
+  if (
+    known(props.primary.region) &&
+    known(props.secondary.region) &&
+    props.primary.region === props.secondary.region
+  ) {
+    problems.add(
+      "secondary.region",
+      props.secondary.region,
+      `a region other than primary.region (${props.primary.region})`,
+    );
+  }
+  problems.throwIfAnyFor(path);
+}
