@@ -81,6 +81,17 @@ export class InvalidPropsError extends UserInputError {
   }
 }
 
+/** A construct used out of order or twice (a method called again, an attribute read too early). */
+export class ConstructMisuseError extends UserInputError {
+  constructor(
+    readonly constructPath: string,
+    detail: string,
+  ) {
+    super(`${constructPath}: ${detail}`);
+    this.name = "ConstructMisuseError";
+  }
+}
+
 /** Collects problems during validation so a caller can throw once with all of them. */
 export class ProblemCollector {
   private readonly found: Problem[] = [];

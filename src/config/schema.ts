@@ -1,4 +1,10 @@
 import { z } from "zod";
+import {
+  DOMAIN_NAME_PATTERN,
+  HOSTED_ZONE_ID_PATTERN,
+  LOG_RETENTION_DAYS,
+  LOG_RETENTION_DAYS_EXPECTED,
+} from "../aws-formats";
 import { cidrsOverlap, parseIpv4Cidr } from "../ipv4-cidr";
 import { cronExpressionProblem } from "./cron-expression";
 import { AWS_REGIONS } from "./regions";
@@ -10,11 +16,8 @@ import { AWS_REGIONS } from "./regions";
  */
 
 const NAME_PATTERN = /^[a-z][a-z0-9-]*[a-z0-9]$/;
-// RFC 1123 host name with at least two labels; Route 53 stores names lower-case.
-const DOMAIN_PATTERN = /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 // S3 bucket naming rules (general purpose buckets), without dots so TLS wildcard certs match.
 const BUCKET_PATTERN = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
-const HOSTED_ZONE_ID_PATTERN = /^Z[A-Z0-9]{1,31}$/;
 
 /** Smallest and largest VPC prefixes the subnet plan supports (see networking.ts). */
 export const VPC_PREFIX_RANGE = { min: 16, max: 22 } as const;
@@ -82,7 +85,7 @@ const hostedZone = z.union(
         .regex(HOSTED_ZONE_ID_PATTERN, "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ"),
     }),
     z.strictObject({
-      name: z.string().regex(DOMAIN_PATTERN, "a domain name such as example.com"),
+      name: z.string().regex(DOMAIN_NAME_PATTERN, "a domain name such as example.com"),
     }),
   ],
   { error: 'either {"id": "Z..."} or {"name": "example.com"}' },
@@ -136,16 +139,7 @@ export const envConfigSchema = z
       natGateways: z.enum(["per-az", "single"]).default("per-az"),
       /** @default 30 */
       flowLogRetentionDays: z
-        .literal(
-          [
-            1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
-            2922, 3288, 3653,
-          ],
-          {
-            error:
-              "a CloudWatch Logs retention: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653",
-          },
-        )
+        .literal(LOG_RETENTION_DAYS, { error: LOG_RETENTION_DAYS_EXPECTED })
         .default(30),
     }),
     storage: z
@@ -203,7 +197,7 @@ export const envConfigSchema = z
       /** Public name of the shop, e.g. `shop.example.com`. */
       domainName: z
         .string()
-        .regex(DOMAIN_PATTERN, "a domain name such as shop.example.com (lower-case)"),
+        .regex(DOMAIN_NAME_PATTERN, "a domain name such as shop.example.com (lower-case)"),
       hostedZone,
       healthCheck: z
         .strictObject({

@@ -11,6 +11,7 @@ import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-securit
 import { Password } from "@cdktf/provider-random/lib/password";
 import { Fn, Token } from "cdktf";
 import { Construct } from "constructs";
+import { LOG_RETENTION_DAYS, LOG_RETENTION_DAYS_EXPECTED } from "../aws-formats";
 import { REGION_ROLES, type RegionRole } from "../config/schema";
 import { ProblemCollector } from "../errors";
 
@@ -87,10 +88,6 @@ const MAX_INSTANCES = 16;
 const MAX_NAME_PREFIX_LENGTH = 63 - "-secondary-15".length;
 /** Characters RDS rejects in a master password: '/', '@', '"' and space. None is in this set. */
 const PASSWORD_SPECIAL_CHARACTERS = "!#$%&*()-_=+[]{}<>:?";
-const CLOUDWATCH_RETENTION_DAYS = [
-  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
-  3653,
-];
 
 /**
  * Drift Terraform must not "fix" on a member of the global database:
@@ -455,12 +452,8 @@ function validate(path: string, props: DatabaseProps, resolved: ResolvedDefaults
   if (!REGION_ROLES.includes(resolved.activeRegion)) {
     problems.add("activeRegion", resolved.activeRegion, '"primary" or "secondary"');
   }
-  if (!CLOUDWATCH_RETENTION_DAYS.includes(resolved.logRetentionDays)) {
-    problems.add(
-      "logRetentionDays",
-      resolved.logRetentionDays,
-      `a CloudWatch Logs retention: ${CLOUDWATCH_RETENTION_DAYS.join(", ")}`,
-    );
+  if (!(LOG_RETENTION_DAYS as readonly number[]).includes(resolved.logRetentionDays)) {
+    problems.add("logRetentionDays", resolved.logRetentionDays, LOG_RETENTION_DAYS_EXPECTED);
   }
 
   for (const role of REGION_ROLES) {

@@ -6,8 +6,9 @@ import { Route53HealthCheck } from "@cdktf/provider-aws/lib/route53-health-check
 import { Route53Record } from "@cdktf/provider-aws/lib/route53-record";
 import { Fn, Op, TerraformIterator, TerraformSelf, Token } from "cdktf";
 import { Construct } from "constructs";
+import { DOMAIN_NAME_PATTERN, HOSTED_ZONE_ID_PATTERN } from "../aws-formats";
 import { REGION_ROLES, type RegionRole } from "../config/schema";
-import { ProblemCollector } from "../errors";
+import { ConstructMisuseError, ProblemCollector } from "../errors";
 
 /** The hosted zone the records go in: its id, or the name of a public zone to look up. */
 export type HostedZoneReference = { readonly id: string } | { readonly name: string };
@@ -58,8 +59,6 @@ const HEALTH_CHECK_INTERVALS: readonly number[] = [10, 30];
 const FAILURE_THRESHOLD_RANGE = { min: 1, max: 10 } as const;
 /** Route 53 caps `ResourcePath` at 255 characters. */
 const HEALTH_CHECK_PATH_PATTERN = /^\/[^\s]{0,254}$/;
-const DOMAIN_PATTERN = /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
-const HOSTED_ZONE_ID_PATTERN = /^Z[A-Z0-9]{1,31}$/;
 
 /**
  * DNS failover for the shop: the hosted zone, a DNS-validated ACM certificate in each region for
@@ -98,9 +97,10 @@ export class Dns extends Construct {
    */
   addFailoverRecords(endpoints: Readonly<Record<RegionRole, FailoverEndpoint>>): void {
     if (this.failoverHealthCheckIds) {
-      throw new Error(
-        `${this.node.path}: addFailoverRecords() was already called; a Dns construct holds ` +
-          "exactly one pair of failover records, so call it once with both load balancers.",
+      throw new ConstructMisuseError(
+        this.node.path,
+        "addFailoverRecords() was already called; a Dns construct holds exactly one pair of " +
+          "failover records, so call it once with both load balancers.",
       );
     }
     const { provider, namePrefix, healthCheck } = this.props;
@@ -154,9 +154,10 @@ export class Dns extends Construct {
   /** Health check id of each region's load balancer. Set by {@link Dns.addFailoverRecords}. */
   get healthCheckIds(): Readonly<Record<RegionRole, string>> {
     if (!this.failoverHealthCheckIds) {
-      throw new Error(
-        `${this.node.path}: healthCheckIds is set by addFailoverRecords(); ` +
-          "call addFailoverRecords() with both load balancers before reading it.",
+      throw new ConstructMisuseError(
+        this.node.path,
+        "healthCheckIds is set by addFailoverRecords(); call addFailoverRecords() with both " +
+          "load balancers before reading it.",
       );
     }
     return this.failoverHealthCheckIds;
@@ -262,7 +263,7 @@ function validate(path: string, props: DnsProps): void {
   const { domainName, hostedZone, healthCheck, activeRegion } = props;
 
   const domainIsKnown = !Token.isUnresolved(domainName);
-  if (domainIsKnown && !DOMAIN_PATTERN.test(domainName)) {
+  if (domainIsKnown && !DOMAIN_NAME_PATTERN.test(domainName)) {
     problems.add("domainName", domainName, "a domain name such as shop.example.com (lower-case)");
   }
   if ("id" in hostedZone) {
@@ -274,7 +275,7 @@ function validate(path: string, props: DnsProps): void {
       );
     }
   } else if (!Token.isUnresolved(hostedZone.name)) {
-    if (!DOMAIN_PATTERN.test(hostedZone.name)) {
+    if (!DOMAIN_NAME_PATTERN.test(hostedZone.name)) {
       problems.add("hostedZone.name", hostedZone.name, "a domain name such as example.com");
     } else if (
       domainIsKnown &&

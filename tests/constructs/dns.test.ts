@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { RegionRole } from "../../src/config/schema";
 import { Dns, type DnsProps } from "../../src/constructs/dns";
 import {
+import { ConstructMisuseError } from "../../src/errors";
   addresses,
   dataSourceAt,
   listResources,
@@ -274,8 +275,9 @@ describe("Dns", () => {
     it("fails when addFailoverRecords is called a second time", () => {
       const { dns } = dnsStack();
       expect(() => dns.addFailoverRecords(ENDPOINTS)).toThrow(
-        new Error(
-          "test/dns: addFailoverRecords() was already called; a Dns construct holds exactly one " +
+        new ConstructMisuseError(
+          "test/dns",
+          "addFailoverRecords() was already called; a Dns construct holds exactly one " +
             "pair of failover records, so call it once with both load balancers.",
         ),
       );
@@ -284,8 +286,9 @@ describe("Dns", () => {
     it("fails when healthCheckIds is read before addFailoverRecords", () => {
       const { dns } = dnsStack({}, { addRecords: false });
       expect(() => dns.healthCheckIds).toThrow(
-        new Error(
-          "test/dns: healthCheckIds is set by addFailoverRecords(); call addFailoverRecords() " +
+        new ConstructMisuseError(
+          "test/dns",
+          "healthCheckIds is set by addFailoverRecords(); call addFailoverRecords() " +
             "with both load balancers before reading it.",
         ),
       );
