@@ -2,8 +2,8 @@ import { TerraformOutput } from "cdktf";
 import { describe, expect, it } from "vitest";
 import type { RegionRole } from "../../src/config/schema";
 import { Dns, type DnsProps } from "../../src/constructs/dns";
-import {
 import { ConstructMisuseError } from "../../src/errors";
+import {
   addresses,
   dataSourceAt,
   listResources,
