@@ -1,12 +1,16 @@
-import { resolve } from "node:path";
+import { relative, resolve } from "node:path";
 import { App } from "cdktf";
+import { budgetProblems } from "./src/budget/dr-budget";
 import { loadEnvConfigs } from "./src/config/load";
-import { invalidSetting, UserInputError } from "./src/errors";
+import { invalidSetting, missedDrBudgets, UserInputError } from "./src/errors";
 import { EnvironmentStack, type StateLocation } from "./src/stacks/environment-stack";
 
 /**
  * The app: one stack per environment file. Every file is validated before any stack is built, so
  * a bad file stops synth before anything is written to cdktf.out.
+ *
+ * Environments whose settings cannot meet their own RTO/RPO targets stop synth too (see
+ * src/budget/dr-budget.ts).
  *
  * Environment variables:
  * - SHOPSMART_ENVS_DIR: directory of environment files (default `envs`).
@@ -17,6 +21,13 @@ function main(): void {
   const envsDir = resolve(process.env.SHOPSMART_ENVS_DIR ?? "envs");
   const stateLocation = parseStateLocation(process.env.SHOPSMART_STATE_LOCATION);
   const configs = loadEnvConfigs(envsDir);
+  for (const config of configs) {
+    const problems = budgetProblems(config);
+    if (problems.length > 0) {
+      const file = relative(process.cwd(), resolve(envsDir, `${config.environment}.json`));
+      throw missedDrBudgets(file, config.environment, problems);
+    }
+  }
   const app = new App();
   for (const config of configs) {
     new EnvironmentStack(app, { config, stateLocation });

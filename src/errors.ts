@@ -81,6 +81,18 @@ export class InvalidPropsError extends UserInputError {
   }
 }
 
+/** An environment whose settings cannot meet its own RTO/RPO targets. */
+export function missedDrBudgets(
+  file: string,
+  environment: string,
+  problems: readonly string[],
+): UserInputError {
+  return new UserInputError(
+    `${file} cannot meet its DR targets:\n${problems.map((p) => `  - ${p}`).join("\n")}\n` +
+      `Run \`npm run budget -- --env ${environment}\` for the breakdown; nothing was synthesized.`,
+  );
+}
+
 /** A construct used out of order or twice (a method called again, an attribute read too early). */
 export class ConstructMisuseError extends UserInputError {
   constructor(

@@ -225,6 +225,25 @@ export const envConfigSchema = z
       rpoSeconds: positiveInt("rpoSeconds"),
       /** Aurora global replication lag that raises an alarm. @default 60 */
       replicationLagAlarmSeconds: positiveInt("replicationLagAlarmSeconds").default(60),
+      /**
+       * Most acceptable loss of assets (S3 objects), in seconds. S3 Replication Time Control
+       * replicates 99.99% of objects within 15 minutes, so less than 900 cannot be promised.
+       * @default 900
+       */
+      assetsRpoSeconds: positiveInt("assetsRpoSeconds").default(900),
+      /**
+       * Durations the RTO budget assumes for steps AWS does not bound; replace them with what your
+       * drills measure (the drill report prints them).
+       * @default - databasePromotionSeconds 60, scaleUpSeconds 90
+       */
+      estimates: z
+        .strictObject({
+          /** Aurora global database failover/switchover until the new writer accepts writes. */
+          databasePromotionSeconds: positiveInt("databasePromotionSeconds").default(60),
+          /** A new web instance from launch to passing load-balancer health checks. */
+          scaleUpSeconds: positiveInt("scaleUpSeconds").default(90),
+        })
+        .default({ databasePromotionSeconds: 60, scaleUpSeconds: 90 }),
     }),
     automaticFailover: z.strictObject({
       enabled: z.boolean(),
