@@ -119,6 +119,28 @@ describe("app", () => {
     expect(existsSync(outdir)).toBe(false);
   });
 
+  it("fails when an environment cannot meet its RTO, naming the term, and writes nothing", () => {
+    const envs = join(scratch, "slow-envs");
+    cpSync(join(ROOT, "envs"), envs, { recursive: true });
+    const prod = JSON.parse(readFileSync(join(envs, "prod.json"), "utf8"));
+    prod.automaticFailover.alarmMinutes = 5;
+    writeFileSync(join(envs, "prod.json"), JSON.stringify(prod));
+    const outdir = join(scratch, "slow-out");
+
+    const run = runApp(outdir, { SHOPSMART_ENVS_DIR: envs });
+
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(
+      [
+        `${relative(ROOT, join(envs, "prod.json"))} cannot meet its DR targets:`,
+        "  - RTO (worst case): 480 s > dr.rtoSeconds (300 s). Largest term: decision 300 s from automaticFailover.alarmMinutes (5): the health alarm must stay in ALARM. Change automaticFailover.alarmMinutes, or raise dr.rtoSeconds.",
+        "Run `npm run budget -- --env prod` for the breakdown; nothing was synthesized.",
+        "",
+      ].join("\n"),
+    );
+    expect(existsSync(outdir)).toBe(false);
+  });
+
   it("fails on an unknown SHOPSMART_STATE_LOCATION", () => {
     const run = runApp(join(scratch, "bad-location"), { SHOPSMART_STATE_LOCATION: "backup" });
     expect(run.status).toBe(1);
