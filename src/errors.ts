@@ -121,3 +121,51 @@ export class ProblemCollector {
     if (this.found.length > 0) throw new InvalidPropsError(constructPath, this.found);
   }
 }
+
+/** One guardrail finding that stops synth, as the user reads it. */
+export interface RuleViolation {
+  /** Rule id, e.g. `SS-S3-1`. */
+  readonly ruleId: string;
+  /** Construct path of the offending resource. */
+  readonly constructPath: string;
+  /** What is wrong, without the final period. */
+  readonly problem: string;
+  /** What to change, without the final period. */
+  readonly fix: string;
+}
+
+const SUPPRESSION_HINT =
+  "If a finding is deliberate, suppress it where the resource is built, with the reason: " +
+  'Guardrails.suppress(construct, "<rule id>", "<why the rule does not apply here>") (README: Guardrails).';
+
+function renderViolationLines(violations: readonly RuleViolation[]): string {
+  return violations
+    .map((v) => `  [${v.ruleId}] ${v.constructPath}: ${v.problem}. Fix: ${v.fix}.`)
+    .join("\n");
+}
+
+function countViolations(count: number): string {
+  return count === 1 ? "1 guardrail violation" : `${count} guardrail violations`;
+}
+
+/** The violations of one stack as one message (the stack validation reports this). */
+export function renderStackViolations(
+  stackName: string,
+  violations: readonly RuleViolation[],
+): string {
+  return `${countViolations(violations.length)} in ${stackName}:\n${renderViolationLines(violations)}\n${SUPPRESSION_HINT}`;
+}
+
+/** Guardrail violations found before synth: every stack's, so one run shows every fix. */
+export class GuardrailViolationsError extends UserInputError {
+  constructor(readonly violationsByStack: ReadonlyMap<string, readonly RuleViolation[]>) {
+    const total = [...violationsByStack.values()].reduce((sum, list) => sum + list.length, 0);
+    const sections = [...violationsByStack].map(
+      ([stackName, violations]) => `${stackName}:\n${renderViolationLines(violations)}`,
+    );
+    super(
+      `${countViolations(total)}; nothing was synthesized.\n${sections.join("\n")}\n${SUPPRESSION_HINT}`,
+    );
+    this.name = "GuardrailViolationsError";
+  }
+}

@@ -11,6 +11,7 @@ import { Construct } from "constructs";
 import { cronExpressionProblem } from "../config/cron-expression";
 import { REGION_ROLES, type RegionRole } from "../config/schema";
 import { ProblemCollector } from "../errors";
+import { Guardrails } from "../guardrails";
 
 /** What Backup needs to know about one region of the pair. */
 export interface BackupRegion {
@@ -193,7 +194,7 @@ export class Backup extends Construct {
     });
     this.planId = plan.id;
 
-    new BackupSelection(this, `${activeRegion}-selection`, {
+    const selection = new BackupSelection(this, `${activeRegion}-selection`, {
       provider,
       name: `${namePrefix}-data`,
       planId: plan.id,
@@ -202,6 +203,14 @@ export class Backup extends Construct {
       // Without its permissions in place the first job would fail or, for KMS, back up nothing.
       dependsOn: [...attachments, keyPolicy],
     });
+
+    for (const singleRegionPart of [plan, selection]) {
+      Guardrails.suppress(
+        singleRegionPart,
+        "SS-DR-1",
+        "backups run only where the writer is (activeRegion) and copy every recovery point to the other region's vault; after a failover, re-applying with activeRegion = secondary moves the plan there",
+      );
+    }
   }
 }
 

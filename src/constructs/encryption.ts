@@ -97,6 +97,16 @@ export class RegionalKey extends Construct {
             },
           ],
         },
+        {
+          // Vended log delivery (Step Functions and API Gateway logs) reads data encrypted with
+          // this key when the state machine is encrypted with it (as aws-cdk's Step Functions
+          // construct grants).
+          sid: "AllowLogDeliveryToDecrypt",
+          principals: [{ type: "Service", identifiers: ["delivery.logs.amazonaws.com"] }],
+          actions: ["kms:Decrypt"],
+          resources: ["*"],
+          condition: [{ test: "StringEquals", variable: "aws:SourceAccount", values: [accountId] }],
+        },
       ],
     });
 

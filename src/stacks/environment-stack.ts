@@ -5,6 +5,7 @@ import { S3Backend, TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import { type EnvConfig, REGION_ROLES, type RegionRole } from "../config/schema";
 import { AppConfig } from "../constructs/app-config";
+import { Automation } from "../constructs/automation";
 import { Backup } from "../constructs/backup";
 import { Compute } from "../constructs/compute";
 import { Database } from "../constructs/database";
@@ -13,6 +14,7 @@ import { RegionalKey } from "../constructs/encryption";
 import { Monitoring } from "../constructs/monitoring";
 import { Networking } from "../constructs/networking";
 import { Storage } from "../constructs/storage";
+import { attachGuardrails } from "../guardrails";
 
 /** Which copy of the state an operator points the backend at. */
 export type StateLocation = "primary" | "replica";
@@ -57,6 +59,7 @@ export class EnvironmentStack extends TerraformStack {
     const { config } = props;
     super(scope, stackName(config));
     this.config = config;
+    attachGuardrails(this, { production: config.environment === "prod" });
     const namePrefix = stackName(config);
     const parameterPath = `/${config.project}/${config.environment}/`;
 
@@ -184,6 +187,7 @@ export class EnvironmentStack extends TerraformStack {
       assetsBucketName: storage.assets[role].bucketName,
       replicaBucketName: storage.assets[otherRole(role)].bucketName,
     });
+    const healthMetrics = this.healthMetricsRegion(namePrefix, regions);
     const monitoring = new Monitoring(this, "monitoring", {
       namePrefix,
       alertEmail: config.alerts.email,
@@ -191,7 +195,7 @@ export class EnvironmentStack extends TerraformStack {
         primary: monitoredRegion("primary"),
         secondary: monitoredRegion("secondary"),
       },
-      healthCheckMetrics: this.healthMetricsRegion(namePrefix, regions),
+      healthCheckMetrics: { provider: healthMetrics.provider, kmsKeyArn: healthMetrics.kmsKeyArn },
       healthCheckIds: dns.healthCheckIds,
       replicationLagAlarmSeconds: config.dr.replicationLagAlarmSeconds,
       rpoSeconds: config.dr.rpoSeconds,
@@ -229,7 +233,46 @@ export class EnvironmentStack extends TerraformStack {
       regions: { primary: appParameters("primary"), secondary: appParameters("secondary") },
     });
 
+    const automationRegion = (role: RegionRole) => ({
+      region: regions[role].region,
+      clusterIdentifier: database.clusters[role].identifier,
+      clusterArn: database.clusters[role].arn,
+      autoScalingGroupName: compute[role].autoScalingGroupName,
+      loadBalancer: {
+        dnsName: compute[role].loadBalancerDnsName,
+        zoneId: compute[role].loadBalancerZoneId,
+      },
+      healthCheckId: dns.healthCheckIds[role],
+      activeCapacity: sizesOf(config.compute.primary),
+      standbyCapacity: sizesOf(config.compute.secondary),
+    });
+    // The automation lives in the secondary region: it must work when the primary is gone.
+    const automation = new Automation(this, "automation", {
+      namePrefix,
+      environment: config.environment,
+      provider: providers.secondary,
+      accountId: regions.secondary.accountId,
+      kmsKeyArn: regions.secondary.key.keyArn,
+      healthMetrics: { provider: healthMetrics.provider, region: healthMetrics.region },
+      regions: { primary: automationRegion("primary"), secondary: automationRegion("secondary") },
+      globalClusterIdentifier: database.globalClusterIdentifier,
+      hostedZoneId: dns.zoneId,
+      recordName: config.dns.domainName,
+      parameterPath,
+      alertTopic: { arn: monitoring.topicArns.secondary, kmsKeyArn: regions.secondary.key.keyArn },
+      rpoSeconds: config.dr.rpoSeconds,
+      rtoSeconds: config.dr.rtoSeconds,
+      automaticFailover: {
+        enabled: config.automaticFailover.enabled,
+        alarmName: monitoring.healthAlarmNames.primary,
+      },
+      deletionProtection: config.database.deletionProtection,
+    });
+
     new TerraformOutput(this, "dashboard_url", { value: monitoring.dashboardUrl });
+    new TerraformOutput(this, "failover_api_url", { value: automation.failoverApiUrl });
+    new TerraformOutput(this, "failback_api_url", { value: automation.failbackApiUrl });
+    new TerraformOutput(this, "status_api_url", { value: automation.statusApiUrl });
     new TerraformOutput(this, "app_url", { value: `https://${config.dns.domainName}/` });
     new TerraformOutput(this, "database_writer_endpoint", { value: database.writerEndpoint });
   }
@@ -241,9 +284,12 @@ export class EnvironmentStack extends TerraformStack {
   private healthMetricsRegion(
     namePrefix: string,
     regions: Readonly<Record<RegionRole, RegionFoundation>>,
-  ): { provider: AwsProvider; kmsKeyArn: string } {
+  ): { provider: AwsProvider; region: string; kmsKeyArn: string } {
     const local = REGION_ROLES.find((role) => regions[role].region === HEALTH_METRICS_REGION);
-    if (local) return { provider: regions[local].provider, kmsKeyArn: regions[local].key.keyArn };
+    if (local) {
+      const { provider, key } = regions[local];
+      return { provider, region: HEALTH_METRICS_REGION, kmsKeyArn: key.keyArn };
+    }
     const provider = this.awsProvider(
       "aws-health-metrics",
       "health-metrics",
@@ -256,7 +302,7 @@ export class EnvironmentStack extends TerraformStack {
       accountId: regions.primary.accountId,
       aliasName: `${namePrefix}-health-metrics`,
     });
-    return { provider, kmsKeyArn: key.keyArn };
+    return { provider, region: HEALTH_METRICS_REGION, kmsKeyArn: key.keyArn };
   }
 
   private awsProvider(id: string, alias: string, region: string, drRole: string): AwsProvider {
@@ -287,7 +333,10 @@ function otherRole(role: RegionRole): RegionRole {
  * after a failover (and `activeRegion` flipped) a re-apply keeps the new primary at full size.
  */
 function capacityOf(config: EnvConfig, role: RegionRole) {
-  const sizes = role === config.activeRegion ? config.compute.primary : config.compute.secondary;
+  return sizesOf(role === config.activeRegion ? config.compute.primary : config.compute.secondary);
+}
+
+function sizesOf(sizes: EnvConfig["compute"]["primary"]) {
   return { minSize: sizes.minSize, desiredCapacity: sizes.desiredCapacity, maxSize: sizes.maxSize };
 }
 

@@ -64,7 +64,7 @@ describe("EnvironmentStack", () => {
       });
     });
 
-    it("gives every AWS resource an explicit provider, and uses us-east-1 only for health-check alarms", () => {
+    it("gives every AWS resource an explicit provider, and uses us-east-1 only for health-check alarms and their events", () => {
       for (const [type, byName] of Object.entries(json.resource)) {
         if (!type.startsWith("aws_")) continue;
         for (const [name, resource] of Object.entries(byName)) {
@@ -78,7 +78,10 @@ describe("EnvironmentStack", () => {
           .filter((r) => r.provider === "aws.health-metrics")
           .map(() => type),
       );
+      // With automatic failover on, the alarm's state changes are forwarded from us-east-1.
+      const automatic = environment !== "dev";
       expect([...new Set(inHealthRegion)].sort()).toEqual([
+        ...(automatic ? ["aws_cloudwatch_event_rule", "aws_cloudwatch_event_target"] : []),
         "aws_cloudwatch_metric_alarm",
         "aws_kms_alias",
         "aws_kms_key",
@@ -103,10 +106,19 @@ describe("EnvironmentStack", () => {
       }
     });
 
-    it("outputs the dashboard URL", () => {
+    it("outputs the dashboard URL and the failover API URLs", () => {
       expect(json.output?.dashboard_url.value).toMatch(
         /^https:\/\/console\.aws\.amazon\.com\/cloudwatch\/home\?region=us-east-2#dashboards:name=/,
       );
+      for (const [output, path] of [
+        ["failover_api_url", "/failover"],
+        ["failback_api_url", "/failback"],
+        ["status_api_url", "/status"],
+      ]) {
+        expect(json.output?.[output].value).toMatch(
+          new RegExp(`aws_apigatewayv2_api\\..*\\.api_endpoint\\}${path}$`),
+        );
+      }
     });
   });
 

@@ -1,0 +1,40 @@
+/**
+ * finish Lambda: the state machine's RecordSuccess and RecordFailure task. Receives the whole
+ * state (`{"operation": OperationInput, "results": {...}, "error"?: {"Error","Cause"}}`), writes the
+ * final record, releases the lock and publishes one SNS message. Adapter only; the logic lives in
+ * orchestration/finish.ts.
+ */
+import { z } from "zod";
+import { type FinishResult, type FinishState, finishOperation } from "../orchestration/finish";
+import { dynamoDbClient, snsClient } from "../shared/aws-clients";
+import { withStepErrors } from "../shared/errors";
+import { InvalidEventError, operationInputSchema } from "../shared/operation";
+import { type AutomationSettings, loadSettings } from "../shared/settings";
+
+const finishStateSchema = z.object({
+  operation: operationInputSchema,
+  results: z.record(z.string(), z.unknown()).optional(),
+  error: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).optional(),
+});
+
+/** Validates the state; a bad one is a terminal `InvalidEvent` naming the first bad field. */
+export function parseFinishState(event: unknown): FinishState {
+  const result = finishStateSchema.safeParse(event);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  throw new InvalidEventError(
+    "finish",
+    issue?.path.length ? issue.path.map(String).join(".") : "(root)",
+    issue?.message ?? "invalid",
+  );
+}
+
+let settings: AutomationSettings | undefined;
+const clients = { dynamoDb: dynamoDbClient(), sns: snsClient() };
+
+export const handler = withStepErrors("finish", async (event: unknown): Promise<FinishResult> => {
+  settings ??= loadSettings();
+  const result = await finishOperation(clients, settings, parseFinishState(event), new Date());
+  console.log(JSON.stringify({ handler: "finish", ...result }));
+  return result;
+});

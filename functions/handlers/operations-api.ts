@@ -1,0 +1,33 @@
+/**
+ * operations-api Lambda: the HTTP API (API Gateway HTTP API, payload format 2.0, AWS_IAM).
+ * Adapter only; routing, validation and responses live in orchestration/http-api.ts.
+ */
+import { randomBytes } from "node:crypto";
+import type {
+  APIGatewayProxyEventV2WithIAMAuthorizer,
+  APIGatewayProxyStructuredResultV2,
+} from "aws-lambda";
+import { type HttpApiDependencies, handleHttpRequest } from "../orchestration/http-api";
+import { dynamoDbClient, lambdaClient, sfnClient } from "../shared/aws-clients";
+import { loadSettings } from "../shared/settings";
+
+let dependencies: HttpApiDependencies | undefined;
+
+/** Settings and clients, created on the first request and reused by the warm container. */
+function loadDependencies(): HttpApiDependencies {
+  dependencies ??= {
+    settings: loadSettings(),
+    clients: { dynamoDb: dynamoDbClient(), sfn: sfnClient(), lambda: lambdaClient() },
+    environment: {
+      now: () => new Date(),
+      randomHex: (bytes) => randomBytes(bytes).toString("hex"),
+    },
+  };
+  return dependencies;
+}
+
+export async function handler(
+  event: APIGatewayProxyEventV2WithIAMAuthorizer,
+): Promise<APIGatewayProxyStructuredResultV2> {
+  return handleHttpRequest(event, loadDependencies());
+}

@@ -1,0 +1,27 @@
+/** Lambda read-traffic: Route 53 health of both endpoints and both regions' Auto Scaling capacity. */
+
+import { readTraffic, type TrafficDependencies } from "../orchestration/traffic";
+import { autoScalingClient, clientPerRegion, route53Client } from "../shared/aws-clients";
+import { withStepErrors } from "../shared/errors";
+import { parseReaderEvent } from "../shared/operation";
+import { loadSettings } from "../shared/settings";
+
+let dependencies: TrafficDependencies | undefined;
+
+/** Settings and clients, created on the first invocation and reused by the warm sandbox. */
+function trafficDependencies(): TrafficDependencies {
+  if (dependencies === undefined) {
+    const settings = loadSettings();
+    dependencies = {
+      settings,
+      route53: route53Client(),
+      autoScaling: clientPerRegion(settings.regions, autoScalingClient),
+    };
+  }
+  return dependencies;
+}
+
+export const handler = withStepErrors("read-traffic", async (event: unknown) => {
+  const { onUnreachable, target } = parseReaderEvent("read-traffic", event);
+  return readTraffic(trafficDependencies(), target ? { onUnreachable, target } : { onUnreachable });
+});

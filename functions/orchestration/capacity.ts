@@ -1,0 +1,135 @@
+/**
+ * scale-capacity: sets one region's Auto Scaling group to the given sizes, once. Reads the group
+ * first and makes no call when it already satisfies them, so a re-run never scales twice.
+ */
+import {
+  type AutoScalingClient,
+  type AutoScalingGroup,
+  DescribeAutoScalingGroupsCommand,
+  UpdateAutoScalingGroupCommand,
+} from "@aws-sdk/client-auto-scaling";
+import { callTimeout, REGION_CALL_TIMEOUT_MS } from "../shared/aws-clients";
+import { stepFailures } from "../shared/errors";
+import type {
+  CapacityReading,
+  CapacitySizes,
+  RegionRole,
+  ScaleCapacityEvent,
+  StepResult,
+} from "../shared/operation";
+import type { AutomationSettings } from "../shared/settings";
+
+export interface CapacityDependencies {
+  readonly settings: AutomationSettings;
+  /** One Auto Scaling client per region role. */
+  readonly autoScaling: Readonly<Record<RegionRole, AutoScalingClient>>;
+}
+
+export interface ScaleRequest {
+  readonly role: RegionRole;
+  readonly sizes: CapacitySizes;
+}
+
+export type ScaleAction = "scaled" | "already-at-capacity";
+
+export interface ScaleResult extends StepResult<ScaleAction> {
+  role: RegionRole;
+  autoScalingGroupName: string;
+  requested: CapacitySizes;
+  /** The group as read before any change. */
+  before: CapacityReading;
+}
+
+/** The sizes `active`/`standby` stand for in a region (from settings), or the given sizes. */
+export function resolveSizes(
+  settings: AutomationSettings,
+  role: RegionRole,
+  capacity: ScaleCapacityEvent["capacity"],
+): CapacitySizes {
+  if (capacity === "active") return settings.regions[role].activeCapacity;
+  if (capacity === "standby") return settings.regions[role].standbyCapacity;
+  return capacity;
+}
+
+/** DescribeAutoScalingGroups for one group; throws `AutoScalingGroupNotFound` when missing. */
+export async function describeAutoScalingGroup(
+  autoScaling: AutoScalingClient,
+  groupName: string,
+  region: string,
+  timeoutMs: number = REGION_CALL_TIMEOUT_MS,
+): Promise<AutoScalingGroup> {
+  const output = await autoScaling.send(
+    new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [groupName] }),
+    callTimeout(timeoutMs),
+  );
+  const group = output.AutoScalingGroups?.[0];
+  if (!group) throw stepFailures.autoScalingGroupNotFound(groupName, region);
+  return group;
+}
+
+/** Sizes and in-service instance count of a group. */
+export function capacityOf(group: AutoScalingGroup): CapacityReading {
+  return {
+    minSize: group.MinSize ?? 0,
+    desiredCapacity: group.DesiredCapacity ?? 0,
+    maxSize: group.MaxSize ?? 0,
+    inService: (group.Instances ?? []).filter((instance) => instance.LifecycleState === "InService")
+      .length,
+  };
+}
+
+/**
+ * True when the group already has the requested min and max and a desired capacity between the
+ * requested one and max: a scaling policy that has since scaled out is not undone by a re-run.
+ */
+export function satisfiesSizes(current: CapacitySizes, requested: CapacitySizes): boolean {
+  return (
+    current.minSize === requested.minSize &&
+    current.maxSize === requested.maxSize &&
+    current.desiredCapacity >= requested.desiredCapacity &&
+    current.desiredCapacity <= requested.maxSize
+  );
+}
+
+/** UpdateAutoScalingGroup to the requested sizes, unless the group already satisfies them. */
+export async function scaleCapacity(
+  deps: CapacityDependencies,
+  request: ScaleRequest,
+): Promise<ScaleResult> {
+  const { role, sizes } = request;
+  const { region, autoScalingGroupName } = deps.settings.regions[role];
+  const client = deps.autoScaling[role];
+  const before = capacityOf(await describeAutoScalingGroup(client, autoScalingGroupName, region));
+  const describe = (target: CapacitySizes) =>
+    `min ${target.minSize} / desired ${target.desiredCapacity} / max ${target.maxSize}`;
+
+  if (satisfiesSizes(before, sizes)) {
+    return {
+      action: "already-at-capacity",
+      changed: false,
+      detail: `${autoScalingGroupName} (${region}) already at ${describe(before)}; nothing to do.`,
+      role,
+      autoScalingGroupName,
+      requested: sizes,
+      before,
+    };
+  }
+  await client.send(
+    new UpdateAutoScalingGroupCommand({
+      AutoScalingGroupName: autoScalingGroupName,
+      MinSize: sizes.minSize,
+      DesiredCapacity: sizes.desiredCapacity,
+      MaxSize: sizes.maxSize,
+    }),
+    callTimeout(),
+  );
+  return {
+    action: "scaled",
+    changed: true,
+    detail: `${autoScalingGroupName} (${region}) set from ${describe(before)} to ${describe(sizes)}.`,
+    role,
+    autoScalingGroupName,
+    requested: sizes,
+    before,
+  };
+}

@@ -1,0 +1,276 @@
+/**
+ * The last step of every execution, on the success path (RecordSuccess) and the catch path
+ * (RecordFailure): writes the final record, releases the lock, publishes one SNS message.
+ */
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
+import type {
+  OperationInput,
+  OperationRecord,
+  StepStatus,
+  TopologyReport,
+  TrafficReport,
+} from "../shared/operation";
+import type { AutomationSettings } from "../shared/settings";
+import {
+  completeOperation,
+  createOperation,
+  type Ledger,
+  markNotified,
+  type OperationCompletion,
+  releaseLock,
+  type StoredOperation,
+} from "./ledger";
+import { newRecord } from "./start-operation";
+
+export interface FinishClients {
+  dynamoDb: DynamoDBClient;
+  sns: SNSClient;
+}
+
+export type FinishSettings = Pick<
+  AutomationSettings,
+  "environment" | "ledgerTableName" | "topicArn" | "regions" | "rtoSeconds"
+>;
+
+/** The error a Catch puts at `$.error` (ResultPath): `Error` is the error name. */
+export interface CaughtError {
+  Error?: string;
+  /** For a Lambda error, the JSON `{"errorType","errorMessage","trace"}`; otherwise free text. */
+  Cause?: string;
+}
+
+/** The state machine's whole state when it calls finish. */
+export interface FinishState {
+  /** The execution input. */
+  operation: OperationInput;
+  /** One entry per completed step (`$.results.<step>`), in the order they ran. */
+  results?: Record<string, unknown>;
+  /** Present on the catch path (and when the plan had blockers): the operation failed. */
+  error?: CaughtError;
+}
+
+export interface FinishResult {
+  operationId: string;
+  status: "succeeded" | "failed";
+  /** False when an earlier call had already written the final status (this call changed nothing). */
+  recorded: boolean;
+  /** True when this call published the SNS message. */
+  published: boolean;
+}
+
+/** SNS: "Subjects must be ... less than 100 characters long". */
+export const MAX_SUBJECT_LENGTH = 99;
+
+/**
+ * Finishes an operation. Idempotent, and safe to retry after any partial failure:
+ * - the final status is written only while the record is `running` (conditional update), so a
+ *   second call keeps the first call's status, steps and timestamps;
+ * - the lock is released only if this operation holds it;
+ * - the SNS message is published only while the record has no `notifiedAt`, which is set after
+ *   publishing: a call for a finished and notified operation publishes nothing, and a retry after
+ *   a failed publish still notifies.
+ */
+export async function finishOperation(
+  clients: FinishClients,
+  settings: FinishSettings,
+  state: FinishState,
+  now: Date,
+): Promise<FinishResult> {
+  const ledger: Ledger = { client: clients.dynamoDb, tableName: settings.ledgerTableName };
+  const { operationId } = state.operation;
+  const completion = buildCompletion(state, now);
+
+  let result = await completeOperation(ledger, operationId, completion);
+  if (!result.updated && result.stored === undefined) {
+    // The record is missing (never written, or deleted): recreate it so the outcome is kept.
+    await createOperation(ledger, newRecord(state.operation));
+    result = await completeOperation(ledger, operationId, completion);
+  }
+  const stored = requireStored(result.stored, operationId);
+
+  await releaseLock(ledger, operationId);
+
+  let published = false;
+  if (stored.notifiedAt === undefined) {
+    const notification = buildNotification(state.operation, stored.record, settings);
+    await clients.sns.send(
+      new PublishCommand({
+        TopicArn: settings.topicArn,
+        Subject: notification.subject,
+        Message: notification.message,
+      }),
+    );
+    await markNotified(ledger, operationId, now.toISOString());
+    published = true;
+  }
+  const status = stored.record.status === "running" ? completion.status : stored.record.status;
+  return { operationId, status, recorded: result.updated, published };
+}
+
+/** The final status, steps, RTO and data-loss estimate from the state. */
+export function buildCompletion(state: FinishState, now: Date): OperationCompletion {
+  const status = state.error === undefined ? "succeeded" : "failed";
+  const results = state.results ?? {};
+  const topology = findTopology(results);
+  const completion: OperationCompletion = {
+    status,
+    steps: Object.entries(results).map(([name, value]) => summarizeStep(name, value)),
+    finishedAt: now.toISOString(),
+    // Planned = switchover, which waits for the secondary to catch up: nothing is lost.
+    // Unplanned: the lag seen at preflight bounds what was lost; null when it was unknown.
+    dataLossSeconds:
+      state.operation.mode === "planned" ? 0 : (topology?.replicationLagSeconds ?? null),
+  };
+  if (status === "succeeded") {
+    // Recovery time: from the request to now (after Verify). A failed operation recovered nothing.
+    completion.rtoSeconds = Math.round(
+      (now.getTime() - Date.parse(state.operation.requestedAt)) / 1000,
+    );
+  } else {
+    completion.error = describeCaughtError(state.error ?? {});
+  }
+  return completion;
+}
+
+/** `<Error>: <message>`; the message is taken from a Lambda error's JSON Cause when present. */
+export function describeCaughtError(error: CaughtError): string {
+  const name = error.Error ?? "Error";
+  const cause = error.Cause ?? "";
+  let message = cause;
+  try {
+    const parsed: unknown = JSON.parse(cause);
+    if (typeof parsed === "object" && parsed !== null && "errorMessage" in parsed) {
+      message = String(parsed.errorMessage);
+    }
+  } catch {
+    // Not JSON: a plain-text cause (e.g. from a Fail state or States.* errors).
+  }
+  const text = message ? `${name}: ${message}` : name;
+  return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text;
+}
+
+const MAX_ERROR_LENGTH = 1000;
+
+/** The subject (< 100 characters, one line) and the readable summary followed by the record JSON. */
+export function buildNotification(
+  operation: OperationInput,
+  record: OperationRecord,
+  settings: FinishSettings,
+): { subject: string; message: string } {
+  const subject = oneLine(
+    `[shopsmart-dr ${settings.environment}] ${record.kind} ${record.status}: ${record.operationId}`,
+  ).slice(0, MAX_SUBJECT_LENGTH);
+  const region = (role: "primary" | "secondary") => `${role} (${settings.regions[role].region})`;
+  const lines = [
+    `${capitalize(record.kind)} ${record.operationId} ${record.status}.`,
+    "",
+    `Environment: ${settings.environment}`,
+    `Mode: ${record.mode}`,
+    `Direction: ${region(operation.source)} -> ${region(operation.target)}`,
+    `Reason: ${record.reason}`,
+    `Requested by: ${record.requestedBy} at ${record.requestedAt}`,
+    `Finished at: ${record.finishedAt ?? "(not recorded)"}`,
+  ];
+  if (record.rtoSeconds !== undefined) {
+    lines.push(`Recovery time: ${record.rtoSeconds} s (target ${settings.rtoSeconds} s)`);
+  }
+  lines.push(`Data loss: ${describeDataLoss(record.dataLossSeconds)}`);
+  if (record.error !== undefined) lines.push(`Error: ${record.error}`);
+  lines.push("", "Steps:");
+  if (record.steps.length === 0) lines.push("- (none completed)");
+  for (const step of record.steps) {
+    const detail = step.detail ? `: ${step.detail}` : "";
+    lines.push(`- ${step.name}: ${step.status}${detail}`);
+  }
+  lines.push("", "Record:", JSON.stringify(record, null, 2));
+  return { subject, message: lines.join("\n") };
+}
+
+function describeDataLoss(dataLossSeconds: number | null | undefined): string {
+  if (dataLossSeconds === 0) return "none (switchover)";
+  if (dataLossSeconds === null || dataLossSeconds === undefined) {
+    return "unknown (replication lag was not readable at preflight)";
+  }
+  return `up to ${dataLossSeconds} s of writes (replication lag at preflight)`;
+}
+
+function summarizeStep(name: string, value: unknown): OperationRecord["steps"][number] {
+  const status: StepStatus = "succeeded";
+  const detail = describeResult(unwrapTaskResult(value));
+  return detail ? { name, status, detail } : { name, status };
+}
+
+/**
+ * Lambda tasks may wrap their output as `{"value": <Payload>}` (ResultSelector); this returns the
+ * payload either way.
+ */
+function unwrapTaskResult(value: unknown): unknown {
+  if (isObject(value) && Object.keys(value).length === 1 && "value" in value) return value.value;
+  return value;
+}
+
+/** One line per result: a step's own `detail`, a reader's summary, or its JSON. */
+function describeResult(value: unknown): string {
+  if (Array.isArray(value)) {
+    return value
+      .map((element) => describeResult(unwrapTaskResult(element)))
+      .filter((text) => text !== "")
+      .join("; ");
+  }
+  if (isObject(value) && typeof value.detail === "string") return value.detail;
+  if (isTopologyReport(value)) {
+    const lag =
+      value.replicationLagSeconds === null ? "unknown" : `${value.replicationLagSeconds} s`;
+    return `writer ${value.writerRegion}, replication lag ${lag}`;
+  }
+  if (isTrafficReport(value)) {
+    return `health: primary ${value.health.primary}, secondary ${value.health.secondary}`;
+  }
+  if (value === undefined || value === null) return "";
+  const json = JSON.stringify(value);
+  return json.length > MAX_DETAIL_LENGTH ? `${json.slice(0, MAX_DETAIL_LENGTH - 1)}…` : json;
+}
+
+const MAX_DETAIL_LENGTH = 300;
+
+/**
+ * read-topology's report, the first one in step order: `$.results.topology`, or an element of a
+ * Parallel result such as `$.results.preflight`.
+ */
+function findTopology(results: Record<string, unknown>): TopologyReport | undefined {
+  const candidates = Object.values(results).flatMap((value) => {
+    const unwrapped = unwrapTaskResult(value);
+    return Array.isArray(unwrapped) ? unwrapped.map(unwrapTaskResult) : [unwrapped];
+  });
+  return candidates.find(isTopologyReport);
+}
+
+function isTopologyReport(value: unknown): value is TopologyReport {
+  return isObject(value) && "writerRegion" in value && "replicationLagSeconds" in value;
+}
+
+function isTrafficReport(value: unknown): value is TrafficReport {
+  return isObject(value) && "health" in value && "capacity" in value;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function requireStored(stored: StoredOperation | undefined, operationId: string): StoredOperation {
+  if (stored === undefined) {
+    throw new Error(`the ledger record OPERATION#${operationId} vanished while finishing it`);
+  }
+  return stored;
+}
+
+function oneLine(text: string): string {
+  // SNS subjects must not contain line breaks or control characters.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping them is the point
+  return text.replace(/[\u0000-\u001f\u007f]+/g, " ");
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

@@ -1,0 +1,313 @@
+/**
+ * promote-database: makes the target region's Aurora cluster the writer.
+ *
+ * - planned: SwitchoverGlobalCluster (no data loss; both regions must be healthy).
+ * - unplanned: FailoverGlobalCluster with AllowDataLoss; when that fails with a terminal error,
+ *   or the global cluster cannot be read at all, detach-and-promote: RemoveFromGlobalCluster on
+ *   the target (it becomes a standalone writable cluster) and point the target region's
+ *   `<parameterPath>db/writer-endpoint` parameter at its own endpoint.
+ *
+ * Every call goes to the target region. The real state is read first and nothing is called when
+ * the target already is the writer, a switchover/failover towards it is already running (calling
+ * again would only get InvalidGlobalClusterStateFault), or it was already detached; so a re-run
+ * after a crash or a timed-out call resumes instead of repeating the action.
+ */
+import {
+  type DBCluster,
+  FailoverGlobalClusterCommand,
+  type GlobalCluster,
+  type RDSClient,
+  RemoveFromGlobalClusterCommand,
+  SwitchoverGlobalClusterCommand,
+} from "@aws-sdk/client-rds";
+import { GetParameterCommand, PutParameterCommand, type SSMClient } from "@aws-sdk/client-ssm";
+import { callTimeout } from "../shared/aws-clients";
+import {
+  classifyError,
+  describeError,
+  isRegionUnreachableError,
+  stepFailures,
+} from "../shared/errors";
+import type { OperationMode, RegionRole, StepResult } from "../shared/operation";
+import type { AutomationSettings, RegionSettings } from "../shared/settings";
+import {
+  describeCluster,
+  describeGlobalCluster,
+  failoverStateOf,
+  globalMemberOf,
+  IN_PROGRESS_FAILOVER_STATUSES,
+} from "./topology";
+
+/** The SSM parameter (relative to parameterPath) the web tier reads the writer endpoint from. */
+export const WRITER_ENDPOINT_PARAMETER = "db/writer-endpoint";
+
+export interface PromoteDependencies {
+  readonly settings: AutomationSettings;
+  /** One RDS client per region role (only the target's is used). */
+  readonly rds: Readonly<Record<RegionRole, RDSClient>>;
+  /** One SSM client per region role (only the target's is used). */
+  readonly ssm: Readonly<Record<RegionRole, SSMClient>>;
+}
+
+export interface PromoteRequest {
+  readonly mode: OperationMode;
+  readonly target: RegionRole;
+}
+
+export type PromoteAction =
+  | "already-writer"
+  | "switchover-started"
+  | "switchover-in-progress"
+  | "failover-started"
+  | "failover-in-progress"
+  | "detached"
+  | "already-detached";
+
+export interface PromoteResult extends StepResult<PromoteAction> {
+  target: RegionRole;
+  targetClusterArn: string;
+  method: "switchover" | "failover" | "detach";
+  /** Why an unplanned failover fell back to detach-and-promote. */
+  fallbackReason?: string;
+  /** Detach-and-promote only: the writer endpoint parameter in the target region. */
+  writerEndpointParameter?: { name: string; value: string; updated: boolean };
+}
+
+/** What the global cluster read found: known (maybe null = does not exist) or unreachable. */
+type GlobalRead = { known: true; global: GlobalCluster | null } | { known: false; reason: string };
+
+interface PromoteContext {
+  readonly deps: PromoteDependencies;
+  readonly request: PromoteRequest;
+  readonly target: RegionSettings;
+  readonly rds: RDSClient;
+  readonly cluster: DBCluster;
+}
+
+/** Promotes the target region's cluster to writer (see the module comment). */
+export async function promoteDatabase(
+  deps: PromoteDependencies,
+  request: PromoteRequest,
+): Promise<PromoteResult> {
+  const target = deps.settings.regions[request.target];
+  const rds = deps.rds[request.target];
+  const cluster = await describeCluster(rds, target.clusterIdentifier, target.region);
+  const context: PromoteContext = { deps, request, target, rds, cluster };
+  const globalRead = await readGlobal(context);
+
+  if (!globalRead.known) {
+    // Unplanned only (planned rethrows): without the global cluster's view, the target's own
+    // DescribeDBClusters says whether it still belongs to the global cluster.
+    if (cluster.GlobalClusterIdentifier !== deps.settings.globalClusterIdentifier) {
+      return ensureWriterEndpoint(context, "already-detached", undefined);
+    }
+    return detachAndPromote(
+      context,
+      `global cluster ${deps.settings.globalClusterIdentifier} could not be read: ${globalRead.reason}`,
+    );
+  }
+
+  const member = globalMemberOf(globalRead.global, target.clusterArn);
+  if (!member) {
+    if (request.mode === "planned") {
+      throw stepFailures.targetNotInGlobalCluster(
+        target.clusterArn,
+        deps.settings.globalClusterIdentifier,
+      );
+    }
+    return ensureWriterEndpoint(context, "already-detached", undefined);
+  }
+  const settled = settledPromotion(context, globalRead.global);
+  if (settled) return settled;
+  return request.mode === "planned" ? switchover(context) : failover(context);
+}
+
+/**
+ * DescribeGlobalClusters in the target region. Planned: any error is thrown (retried). Unplanned:
+ * a timeout, network error or 5xx is returned as `known: false`, so the caller can detach.
+ */
+async function readGlobal(context: PromoteContext): Promise<GlobalRead> {
+  const { deps, request, rds } = context;
+  try {
+    return {
+      known: true,
+      global: await describeGlobalCluster(rds, deps.settings.globalClusterIdentifier),
+    };
+  } catch (error) {
+    if (request.mode === "unplanned" && isRegionUnreachableError(error)) {
+      return { known: false, reason: describeError(error) };
+    }
+    throw error;
+  }
+}
+
+/**
+ * The result to return without calling anything when the target already is the writer or a
+ * switchover/failover towards it is running; null when a call is needed. Throws when another
+ * operation holds the global cluster.
+ */
+function settledPromotion(
+  context: PromoteContext,
+  global: GlobalCluster | null,
+): PromoteResult | null {
+  const { deps, request, target } = context;
+  const method = request.mode === "planned" ? "switchover" : "failover";
+  const globalId = deps.settings.globalClusterIdentifier;
+  if (globalMemberOf(global, target.clusterArn)?.IsWriter === true) {
+    return result(context, {
+      action: "already-writer",
+      changed: false,
+      method,
+      detail: `${target.clusterIdentifier} (${target.region}) already is the writer of ${globalId}; nothing to do.`,
+    });
+  }
+  const state = failoverStateOf(global);
+  if (!state) return null;
+  if (state.status === "cancelling") throw stepFailures.operationCancelling(globalId);
+  if (!IN_PROGRESS_FAILOVER_STATUSES.includes(state.status)) return null;
+  if (state.toClusterArn !== target.clusterArn) {
+    throw stepFailures.globalClusterBusy(globalId, state.status, state.toClusterArn ?? "");
+  }
+  const runningMethod = state.isDataLossAllowed === true ? "failover" : "switchover";
+  return result(context, {
+    action: runningMethod === "failover" ? "failover-in-progress" : "switchover-in-progress",
+    changed: false,
+    method: runningMethod,
+    detail: `A ${runningMethod} of ${globalId} to ${target.clusterIdentifier} (${target.region}) is already ${state.status}; not calling again.`,
+  });
+}
+
+async function switchover(context: PromoteContext): Promise<PromoteResult> {
+  const { deps, target, rds } = context;
+  const globalId = deps.settings.globalClusterIdentifier;
+  try {
+    await rds.send(
+      new SwitchoverGlobalClusterCommand({
+        GlobalClusterIdentifier: globalId,
+        TargetDbClusterIdentifier: target.clusterArn,
+      }),
+      callTimeout(),
+    );
+  } catch (error) {
+    // A switchover started by an earlier attempt whose answer was lost: re-read and report it.
+    if (classifyError(error).name === "InvalidGlobalClusterStateFault") {
+      const settled = settledPromotion(context, await describeGlobalCluster(rds, globalId));
+      if (settled) return settled;
+    }
+    throw error;
+  }
+  return result(context, {
+    action: "switchover-started",
+    changed: true,
+    method: "switchover",
+    detail: `SwitchoverGlobalCluster of ${globalId} to ${target.clusterIdentifier} (${target.region}) started.`,
+  });
+}
+
+async function failover(context: PromoteContext): Promise<PromoteResult> {
+  const { deps, target, rds } = context;
+  const globalId = deps.settings.globalClusterIdentifier;
+  try {
+    await rds.send(
+      new FailoverGlobalClusterCommand({
+        GlobalClusterIdentifier: globalId,
+        TargetDbClusterIdentifier: target.clusterArn,
+        AllowDataLoss: true,
+      }),
+      callTimeout(),
+    );
+  } catch (error) {
+    // Throttling, 5xx, timeouts: Step Functions retries, and the next attempt reads the state
+    // first, so a failover that did start is not requested twice.
+    if (classifyError(error).retryable) throw error;
+    const again = await readGlobal(context);
+    if (again.known) {
+      const settled = settledPromotion(context, again.global);
+      if (settled) return settled;
+    }
+    return detachAndPromote(context, `FailoverGlobalCluster failed: ${describeError(error)}`);
+  }
+  return result(context, {
+    action: "failover-started",
+    changed: true,
+    method: "failover",
+    detail: `FailoverGlobalCluster (AllowDataLoss) of ${globalId} to ${target.clusterIdentifier} (${target.region}) started.`,
+  });
+}
+
+async function detachAndPromote(
+  context: PromoteContext,
+  fallbackReason: string,
+): Promise<PromoteResult> {
+  const { deps, target, rds } = context;
+  await rds.send(
+    new RemoveFromGlobalClusterCommand({
+      GlobalClusterIdentifier: deps.settings.globalClusterIdentifier,
+      DbClusterIdentifier: target.clusterArn,
+    }),
+    callTimeout(),
+  );
+  return ensureWriterEndpoint(context, "detached", fallbackReason);
+}
+
+/**
+ * Points `<parameterPath>db/writer-endpoint` in the target region at the detached cluster's own
+ * writer endpoint (the global writer endpoint no longer reaches it); no call when it already does.
+ */
+async function ensureWriterEndpoint(
+  context: PromoteContext,
+  action: "detached" | "already-detached",
+  fallbackReason: string | undefined,
+): Promise<PromoteResult> {
+  const { deps, request, target, cluster } = context;
+  const endpoint = cluster.Endpoint;
+  if (!endpoint) {
+    throw stepFailures.writerEndpointUnknown(target.clusterIdentifier, target.region);
+  }
+  const ssm = deps.ssm[request.target];
+  const name = `${deps.settings.parameterPath}${WRITER_ENDPOINT_PARAMETER}`;
+  const current = await readParameter(ssm, name);
+  const updated = current !== endpoint;
+  if (updated) {
+    await ssm.send(
+      new PutParameterCommand({ Name: name, Value: endpoint, Type: "String", Overwrite: true }),
+      callTimeout(),
+    );
+  }
+  const detachedText =
+    action === "detached"
+      ? `Detached ${target.clusterIdentifier} from ${deps.settings.globalClusterIdentifier} (RemoveFromGlobalCluster); it is now a standalone writer.`
+      : `${target.clusterIdentifier} is already detached from ${deps.settings.globalClusterIdentifier}.`;
+  const parameterText = updated
+    ? `Set ${name} in ${target.region} to ${endpoint}.`
+    : `${name} in ${target.region} already is ${endpoint}.`;
+  return result(context, {
+    action,
+    changed: action === "detached" || updated,
+    method: "detach",
+    detail: `${detachedText} ${parameterText}`,
+    ...(fallbackReason === undefined ? {} : { fallbackReason }),
+    writerEndpointParameter: { name, value: endpoint, updated },
+  });
+}
+
+async function readParameter(ssm: SSMClient, name: string): Promise<string | undefined> {
+  try {
+    const output = await ssm.send(new GetParameterCommand({ Name: name }), callTimeout());
+    return output.Parameter?.Value;
+  } catch (error) {
+    if (classifyError(error).name === "ParameterNotFound") return undefined;
+    throw error;
+  }
+}
+
+function result(
+  context: PromoteContext,
+  fields: Omit<PromoteResult, "target" | "targetClusterArn">,
+): PromoteResult {
+  return {
+    ...fields,
+    target: context.request.target,
+    targetClusterArn: context.target.clusterArn,
+  };
+}

@@ -1,0 +1,244 @@
+/**
+ * Error classification for the failover Lambdas. Step Functions matches Retry/Catch on the
+ * `name` of the error a Lambda throws, so every handler leaves through {@link withStepErrors}:
+ * throttling, 5xx and timeouts become one of the three `Retryable.*` names (retried with backoff by
+ * the state machine), everything else keeps its own name and is terminal.
+ */
+
+export const RETRYABLE_ERROR_NAMES = {
+  throttled: "Retryable.Throttled",
+  serverError: "Retryable.ServerError",
+  timeout: "Retryable.Timeout",
+} as const;
+
+export type RetryableErrorName = (typeof RETRYABLE_ERROR_NAMES)[keyof typeof RETRYABLE_ERROR_NAMES];
+
+/** Error codes AWS services use for throttling (RDS, Route 53, Auto Scaling, SSM, DynamoDB, ...). */
+const THROTTLING_ERROR_NAMES = new Set([
+  "ThrottlingException",
+  "Throttling",
+  "TooManyRequestsException",
+  "RequestLimitExceeded",
+  "PriorRequestNotComplete",
+  "ProvisionedThroughputExceededException",
+  "ThrottledException",
+  "RequestThrottled",
+  "RequestThrottledException",
+  "SlowDown",
+]);
+
+/**
+ * Names and Node.js error codes of calls that did not get an answer: the SDK's socket/connection
+ * timeouts (`TimeoutError`), an aborted call (`AbortError`, which is how a per-call
+ * `AbortSignal.timeout(...)` surfaces) and network errors seen when a region is down.
+ */
+const TIMEOUT_ERROR_NAMES = new Set([
+  "TimeoutError",
+  "AbortError",
+  "RequestTimeout",
+  "RequestTimeoutException",
+]);
+const NETWORK_ERROR_CODES = new Set([
+  "ETIMEDOUT",
+  "ESOCKETTIMEDOUT",
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EPIPE",
+]);
+
+/** The parts of an AWS SDK v3 service exception (or a Node.js network error) that classify it. */
+interface ErrorShape {
+  name?: unknown;
+  code?: unknown;
+  message?: unknown;
+  $fault?: unknown;
+  $metadata?: { httpStatusCode?: number };
+  $retryable?: { throttling?: boolean };
+}
+
+export interface ErrorClassification {
+  /** `Retryable.Throttled`, `Retryable.ServerError`, `Retryable.Timeout`, or the error's own name. */
+  name: string;
+  retryable: boolean;
+  /** The original error's name (e.g. `ThrottlingException`). */
+  originalName: string;
+  message: string;
+}
+
+/** Classifies any thrown value into the error names the state machine's Retry/Catch match. */
+export function classifyError(error: unknown): ErrorClassification {
+  const shape: ErrorShape = typeof error === "object" && error !== null ? error : {};
+  const originalName = typeof shape.name === "string" && shape.name ? shape.name : "Error";
+  const message =
+    typeof shape.message === "string" ? shape.message : typeof error === "string" ? error : "";
+  const retryableAs = (name: RetryableErrorName): ErrorClassification => ({
+    name,
+    retryable: true,
+    originalName,
+    message,
+  });
+
+  if (originalName.startsWith("Retryable.")) {
+    return { name: originalName, retryable: true, originalName, message };
+  }
+  const statusCode = shape.$metadata?.httpStatusCode;
+  if (
+    THROTTLING_ERROR_NAMES.has(originalName) ||
+    shape.$retryable?.throttling === true ||
+    statusCode === 429
+  ) {
+    return retryableAs(RETRYABLE_ERROR_NAMES.throttled);
+  }
+  if (
+    TIMEOUT_ERROR_NAMES.has(originalName) ||
+    (typeof shape.code === "string" && NETWORK_ERROR_CODES.has(shape.code))
+  ) {
+    return retryableAs(RETRYABLE_ERROR_NAMES.timeout);
+  }
+  if (shape.$fault === "server" || (statusCode !== undefined && statusCode >= 500)) {
+    return retryableAs(RETRYABLE_ERROR_NAMES.serverError);
+  }
+  return { name: originalName, retryable: false, originalName, message };
+}
+
+export function isRetryableError(error: unknown): boolean {
+  return classifyError(error).retryable;
+}
+
+/**
+ * True for errors that mean "the region did not answer properly" (timeouts, network errors, 5xx),
+ * which the readers report as `unknown` in unplanned mode instead of failing. Throttling is not
+ * one of them: a throttled region is up, and the state machine retries.
+ */
+export function isRegionUnreachableError(error: unknown): boolean {
+  const { name } = classifyError(error);
+  return name === RETRYABLE_ERROR_NAMES.timeout || name === RETRYABLE_ERROR_NAMES.serverError;
+}
+
+/** `<classified name>: <original name>: <message>` in one line, for reports and the ledger. */
+export function describeError(error: unknown): string {
+  const { name, originalName, message } = classifyError(error);
+  const original = name === originalName ? "" : `${originalName}: `;
+  return `${name}: ${original}${message}`.replace(/: $/, "");
+}
+
+/**
+ * The error a step Lambda throws: `name` is the classified name (so Step Functions Retry/Catch
+ * match it), `message` keeps the original name and message, `cause` the original error.
+ */
+export class StepError extends Error {
+  readonly retryable: boolean;
+
+  constructor(classification: ErrorClassification, cause?: unknown) {
+    const original =
+      classification.name === classification.originalName ? "" : `${classification.originalName}: `;
+    super(`${original}${classification.message}`, { cause });
+    this.name = classification.name;
+    this.retryable = classification.retryable;
+  }
+}
+
+/** Converts anything thrown into a {@link StepError} with the classified name. */
+export function toStepError(error: unknown): StepError {
+  if (error instanceof StepError) return error;
+  return new StepError(classifyError(error), error);
+}
+
+/**
+ * Wraps a Lambda handler so that anything it throws leaves as a {@link StepError} whose `name`
+ * is the classified name, logged once as one JSON line.
+ */
+export function withStepErrors<Event, Result>(
+  handlerName: string,
+  handler: (event: Event) => Promise<Result>,
+): (event: Event) => Promise<Result> {
+  return async (event: Event) => {
+    try {
+      return await handler(event);
+    } catch (error) {
+      const stepError = toStepError(error);
+      console.error(
+        JSON.stringify({
+          handler: handlerName,
+          error: stepError.name,
+          retryable: stepError.retryable,
+          message: stepError.message,
+        }),
+      );
+      throw stepError;
+    }
+  };
+}
+
+/** What a reader does when a region does not answer: report it as unknown, or throw (retry). */
+export type OnUnreachable = "report" | "throw";
+
+export type RegionRead<Value> = { ok: true; value: Value } | { ok: false; reason: string };
+
+/**
+ * Runs one read against a region. With `report`, a timeout, network error or 5xx becomes
+ * `{ ok: false, reason }` instead of an exception; everything else (throttling, access denied,
+ * not found) is thrown either way, so the state machine retries or fails as it should.
+ */
+export async function readRegion<Value>(
+  read: () => Promise<Value>,
+  onUnreachable: OnUnreachable,
+): Promise<RegionRead<Value>> {
+  try {
+    return { ok: true, value: await read() };
+  } catch (error) {
+    if (onUnreachable === "report" && isRegionUnreachableError(error)) {
+      return { ok: false, reason: describeError(error) };
+    }
+    throw error;
+  }
+}
+
+/**
+ * A terminal failure a step detects itself (not an SDK error). `name` says what went wrong, so
+ * the ledger and a Catch can tell the cases apart; every instance comes from {@link stepFailures}.
+ */
+export class StepFailure extends Error {
+  constructor(name: string, message: string) {
+    super(message);
+    this.name = name;
+  }
+}
+
+/** The named terminal failures of the step Lambdas. */
+export const stepFailures = {
+  clusterNotFound: (clusterIdentifier: string, region: string) =>
+    new StepFailure(
+      "DBClusterNotFoundFault",
+      `DB cluster ${clusterIdentifier} not found in ${region}; check regions.<role>.clusterIdentifier in SHOPSMART_DR_SETTINGS.`,
+    ),
+  autoScalingGroupNotFound: (groupName: string, region: string) =>
+    new StepFailure(
+      "AutoScalingGroupNotFound",
+      `Auto Scaling group ${groupName} not found in ${region}; check regions.<role>.autoScalingGroupName in SHOPSMART_DR_SETTINGS.`,
+    ),
+  targetNotInGlobalCluster: (clusterArn: string, globalClusterIdentifier: string) =>
+    new StepFailure(
+      "TargetNotInGlobalCluster",
+      `Cluster ${clusterArn} is not a member of global cluster ${globalClusterIdentifier}, so a switchover to it is impossible (it was detached by an earlier detach-and-promote). Re-add it as a secondary (terraform apply) before a planned failover or failback.`,
+    ),
+  globalClusterBusy: (globalClusterIdentifier: string, status: string, toClusterArn: string) =>
+    new StepFailure(
+      "GlobalClusterBusy",
+      `Global cluster ${globalClusterIdentifier} is ${status} towards ${toClusterArn || "another cluster"}, not towards this operation's target; wait for it to finish, then re-run.`,
+    ),
+  writerEndpointUnknown: (clusterIdentifier: string, region: string) =>
+    new StepFailure(
+      "WriterEndpointUnknown",
+      `DescribeDBClusters returned no Endpoint for ${clusterIdentifier} (${region}), so the writer endpoint parameter cannot be set.`,
+    ),
+  operationCancelling: (globalClusterIdentifier: string) =>
+    new StepFailure(
+      "GlobalClusterOperationCancelling",
+      `A switchover or failover of global cluster ${globalClusterIdentifier} is being cancelled; re-run the operation once the global cluster is available again.`,
+    ),
+};

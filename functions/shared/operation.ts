@@ -1,0 +1,271 @@
+/**
+ * Types shared by every failover Lambda and by the infrastructure that writes their input: the
+ * execution input, the plan, the step results and the ledger record; plus the zod schema that
+ * validates the execution input a step receives, and {@link otherRole}.
+ */
+import * as z from "zod/mini";
+import en from "zod/v4/locales/en.js";
+import type { OnUnreachable } from "./errors";
+
+// zod/mini loads no messages by default; English ones for "expected string, received number".
+z.config(en());
+
+export const REGION_ROLES = ["primary", "secondary"] as const;
+/** A region by its role in the environment config (not by which one currently serves traffic). */
+export type RegionRole = (typeof REGION_ROLES)[number];
+
+/** The role of the other region. */
+export function otherRole(role: RegionRole): RegionRole {
+  return role === "primary" ? "secondary" : "primary";
+}
+
+export type OperationKind = "failover" | "failback";
+export type OperationMode = "planned" | "unplanned";
+export type HealthState = "healthy" | "unhealthy" | "unknown";
+
+/** The execution input, written by operations-api / auto-failover; also the execution name. */
+export interface OperationInput {
+  /** `op-<yyyymmddThhmmssZ>-<6 hex>`, also the Step Functions execution name. */
+  operationId: string;
+  /** failover: target = secondary; failback: target = primary (always planned). */
+  kind: OperationKind;
+  mode: OperationMode;
+  reason: string;
+  /** ISO-8601. */
+  requestedAt: string;
+  /** Caller ARN from the API request context, or `eventbridge:<rule>`. */
+  requestedBy: string;
+  source: RegionRole;
+  target: RegionRole;
+}
+
+/** Validates the `operation` a step receives (the state machine passes its whole state). */
+export const operationInputSchema: z.ZodMiniType<OperationInput> = z.object({
+  operationId: z.string().check(z.minLength(1, "a non-empty string")),
+  kind: z.enum(["failover", "failback"]),
+  mode: z.enum(["planned", "unplanned"]),
+  reason: z.string(),
+  requestedAt: z.string(),
+  requestedBy: z.string(),
+  source: z.enum(REGION_ROLES),
+  target: z.enum(REGION_ROLES),
+});
+
+export interface CapacitySizes {
+  minSize: number;
+  desiredCapacity: number;
+  maxSize: number;
+}
+
+export interface CapacityReading extends CapacitySizes {
+  /** Instances in service (lifecycle state InService). */
+  inService: number;
+}
+
+/** Result of preflight (read-topology + read-traffic), also the dryRun answer. */
+export interface Plan {
+  kind: OperationKind;
+  mode: OperationMode;
+  source: RegionRole;
+  target: RegionRole;
+  writerRegion: RegionRole | "unknown";
+  replicationLagSeconds: number | null;
+  health: Record<RegionRole, HealthState>;
+  capacity: Record<RegionRole, CapacityReading | null>;
+  /** Human-readable actions that would run, in order. */
+  steps: string[];
+  /** Why it must not run (e.g. planned while source region unreachable); empty = go. */
+  blockers: string[];
+}
+
+export type StepStatus = "running" | "succeeded" | "failed" | "skipped";
+
+/** Ledger item `OPERATION#<id>`, also the GET /operations/{id} body. */
+export interface OperationRecord {
+  operationId: string;
+  kind: OperationKind;
+  mode: OperationMode;
+  reason: string;
+  requestedAt: string;
+  requestedBy: string;
+  status: "running" | "succeeded" | "failed";
+  steps: {
+    name: string;
+    status: StepStatus;
+    startedAt?: string;
+    finishedAt?: string;
+    error?: string;
+    detail?: string;
+  }[];
+  finishedAt?: string;
+  /** requestedAt -> verify succeeded. */
+  rtoSeconds?: number;
+  /** Unplanned: lag seen at preflight (upper bound of lost writes); planned: 0. */
+  dataLossSeconds?: number | null;
+  error?: string;
+}
+
+/**
+ * What a step did. Every mutating step reads the real state first and reports `changed: false`
+ * with the action that describes the state it found (e.g. `already-writer`) when there was
+ * nothing to do, so a re-run after a crash never repeats an action.
+ */
+export interface StepResult<Action extends string = string> {
+  action: Action;
+  /** True when this invocation made a mutating call. */
+  changed: boolean;
+  /** One human-readable sentence for the ledger and logs. */
+  detail: string;
+}
+
+/** Why a region's part of a reading is missing (timeout, 5xx, network error). */
+export interface UnreachableRegion {
+  role: RegionRole;
+  region: string;
+  /** The classified error name, e.g. `Retryable.Timeout`, plus the original message. */
+  reason: string;
+}
+
+/** One Aurora cluster as seen by read-topology. */
+export interface ClusterReading {
+  role: RegionRole;
+  clusterIdentifier: string;
+  clusterArn: string;
+  /** DescribeDBClusters Status (e.g. `available`), or null when the region did not answer. */
+  status: string | null;
+  /** Member of the global cluster (per DescribeGlobalClusters), null when unknown. */
+  globalMember: boolean | null;
+  /** Writer of the global cluster (GlobalClusterMembers IsWriter), null when unknown. */
+  isWriter: boolean | null;
+}
+
+/** Output of the read-topology step (`$.results.topology`). */
+export interface TopologyReport {
+  /** DescribeGlobalClusters Status, e.g. `available`, `switching-over`, `failing-over`; null = unknown. */
+  globalClusterStatus: string | null;
+  /**
+   * GlobalCluster.FailoverState while a switchover/failover is pending, running or being
+   * cancelled; null otherwise.
+   */
+  failover: {
+    status: string;
+    fromClusterArn: string | null;
+    toClusterArn: string | null;
+    isDataLossAllowed: boolean | null;
+  } | null;
+  writerRegion: RegionRole | "unknown";
+  clusters: Record<RegionRole, ClusterReading>;
+  /**
+   * AuroraGlobalDBReplicationLag of the non-writer cluster in seconds: the newest 1-minute
+   * Maximum of the last 5 minutes; null when there is none or the region did not answer.
+   */
+  replicationLagSeconds: number | null;
+  unreachable: UnreachableRegion[];
+  /** Why something above is unknown/null (one sentence each), empty when everything was read. */
+  notes: string[];
+}
+
+/** Output of the read-traffic step (`$.results.traffic`). */
+export interface TrafficReport {
+  health: Record<RegionRole, HealthState>;
+  /** Health of the operation's target region, when the event named an operation (for Choice states). */
+  targetHealth?: HealthState;
+  capacity: Record<RegionRole, CapacityReading | null>;
+  unreachable: UnreachableRegion[];
+  notes: string[];
+}
+
+/**
+ * Input of read-topology and read-traffic. The state machine passes its whole state
+ * (`{ operation, results }`); operations-api's dry run and GET /status pass `{}` or
+ * `{ operation: { mode, target } }` with `onUnreachable: "report"`.
+ */
+export interface ReaderEvent {
+  operation?: { mode?: OperationMode; target?: RegionRole };
+  /**
+   * @default "throw" when `operation.mode` is planned (Step Functions retries, then fails the
+   * operation), otherwise "report" (the region is reported unknown).
+   */
+  onUnreachable?: OnUnreachable;
+}
+
+const readerEventSchema = z.object({
+  operation: z.optional(
+    z.object({
+      mode: z.optional(z.enum(["planned", "unplanned"])),
+      target: z.optional(z.enum(REGION_ROLES)),
+    }),
+  ),
+  onUnreachable: z.optional(z.enum(["report", "throw"])),
+});
+
+/** Input of promote-database, check-writer and flip-dns: the state machine's whole state. */
+export interface StepEvent {
+  operation: OperationInput;
+}
+
+const stepEventSchema = z.object({ operation: operationInputSchema });
+
+/**
+ * Input of scale-capacity: which region and to what. `active`/`standby` take the sizes from
+ * SHOPSMART_DR_SETTINGS (regions.<role>.activeCapacity / standbyCapacity). The state machine
+ * passes e.g. `{"role.$": "$.operation.target", "capacity": "active"}`.
+ */
+export interface ScaleCapacityEvent {
+  role: RegionRole;
+  capacity: "active" | "standby" | CapacitySizes;
+}
+
+const sizeSchema = z.int().check(z.minimum(0));
+const scaleCapacityEventSchema = z.object({
+  role: z.enum(REGION_ROLES),
+  capacity: z.union(
+    [
+      z.enum(["active", "standby"]),
+      z.object({ minSize: sizeSchema, desiredCapacity: sizeSchema, maxSize: sizeSchema }),
+    ],
+    { error: 'expected "active", "standby" or { minSize, desiredCapacity, maxSize }' },
+  ),
+});
+
+/** Thrown by the event parsers: `name` InvalidEvent, terminal. */
+export class InvalidEventError extends Error {
+  constructor(handlerName: string, field: string, problem: string) {
+    super(`${handlerName}: event field ${field}: ${problem}`);
+    this.name = "InvalidEvent";
+  }
+}
+
+function parseEvent<Event>(
+  schema: z.ZodMiniType<Event>,
+  handlerName: string,
+  event: unknown,
+): Event {
+  const result = schema.safeParse(event ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const field = issue?.path.length ? issue.path.join(".") : "(event)";
+  throw new InvalidEventError(handlerName, field, issue?.message ?? "invalid");
+}
+
+/** Validates a reader's event and resolves its `onUnreachable` default. */
+export function parseReaderEvent(
+  handlerName: string,
+  event: unknown,
+): { onUnreachable: OnUnreachable; target?: RegionRole } {
+  const parsed = parseEvent(readerEventSchema, handlerName, event);
+  const onUnreachable =
+    parsed.onUnreachable ?? (parsed.operation?.mode === "planned" ? "throw" : "report");
+  return parsed.operation?.target
+    ? { onUnreachable, target: parsed.operation.target }
+    : { onUnreachable };
+}
+
+/** Validates the whole-state event of promote-database, check-writer and flip-dns. */
+export function parseStepEvent(handlerName: string, event: unknown): StepEvent {
+  return parseEvent(stepEventSchema, handlerName, event);
+}
+
+export function parseScaleCapacityEvent(handlerName: string, event: unknown): ScaleCapacityEvent {
+  return parseEvent(scaleCapacityEventSchema, handlerName, event);
+}

@@ -1,0 +1,151 @@
+/**
+ * The failover Lambdas' configuration: one environment variable, SHOPSMART_DR_SETTINGS, holding
+ * the JSON of {@link AutomationSettings}, written by the automation construct and validated here.
+ */
+import * as z from "zod/mini";
+import en from "zod/v4/locales/en.js";
+
+// zod/mini loads no messages by default; English ones for "expected string, received number".
+z.config(en());
+
+export const SETTINGS_VARIABLE = "SHOPSMART_DR_SETTINGS";
+
+export interface CapacitySettings {
+  minSize: number;
+  desiredCapacity: number;
+  maxSize: number;
+}
+
+export interface RegionSettings {
+  /** e.g. `us-east-2`. */
+  region: string;
+  /** e.g. `shopsmart-prod-primary`. */
+  clusterIdentifier: string;
+  clusterArn: string;
+  autoScalingGroupName: string;
+  loadBalancer: { dnsName: string; zoneId: string };
+  healthCheckId: string;
+  /** Sizes when this region serves traffic. */
+  activeCapacity: CapacitySettings;
+  /** Sizes when this region is the warm standby. */
+  standbyCapacity: CapacitySettings;
+}
+
+export interface AutomationSettings {
+  /** e.g. `prod`. */
+  environment: string;
+  globalClusterIdentifier: string;
+  regions: { primary: RegionSettings; secondary: RegionSettings };
+  hostedZoneId: string;
+  /** e.g. `shop.example.com`. */
+  recordName: string;
+  /** e.g. `/shopsmart/prod/`. */
+  parameterPath: string;
+  ledgerTableName: string;
+  /** Needed by operations-api and auto-failover only (the state machine does not call them). */
+  stateMachineArn: string;
+  /** The secondary-region topic the finish step publishes to. */
+  topicArn: string;
+  readTopologyFunctionName: string;
+  readTrafficFunctionName: string;
+  rpoSeconds: number;
+  rtoSeconds: number;
+  /** For statusUrl. @default - statusUrl is relative, `/operations/<id>` */
+  apiBaseUrl?: string;
+}
+
+const text = z.string().check(z.minLength(1, "a non-empty string"));
+const size = z.int("a whole number").check(z.minimum(0, "a whole number >= 0"));
+const arn = z.string().check(z.startsWith("arn:", "an ARN (arn:...)"));
+const seconds = z.number().check(z.positive("a number of seconds > 0"));
+
+const capacitySchema = z
+  .strictObject({ minSize: size, desiredCapacity: size, maxSize: size })
+  .check(
+    z.refine(
+      (capacity) =>
+        capacity.minSize <= capacity.desiredCapacity &&
+        capacity.desiredCapacity <= capacity.maxSize,
+      "sizes with minSize <= desiredCapacity <= maxSize",
+    ),
+  );
+
+const regionSchema = z.strictObject({
+  region: z
+    .string()
+    .check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "an AWS region id such as us-east-2")),
+  clusterIdentifier: text,
+  clusterArn: arn,
+  autoScalingGroupName: text,
+  loadBalancer: z.strictObject({ dnsName: text, zoneId: text }),
+  healthCheckId: text,
+  activeCapacity: capacitySchema,
+  standbyCapacity: capacitySchema,
+});
+
+/**
+ * Zod schema of {@link AutomationSettings}; objects are strict so a misspelt field is an error.
+ * Uses `zod/mini`, which tree-shakes: the classic `zod` entry point adds ~450 KB to a bundle.
+ */
+export const automationSettingsSchema: z.ZodMiniType<AutomationSettings> = z.strictObject({
+  environment: text,
+  globalClusterIdentifier: text,
+  regions: z.strictObject({ primary: regionSchema, secondary: regionSchema }),
+  hostedZoneId: text,
+  recordName: text,
+  parameterPath: z
+    .string()
+    .check(z.regex(/^\/(.+\/)?$/, "a path that starts and ends with '/', e.g. /shopsmart/prod/")),
+  ledgerTableName: text,
+  stateMachineArn: text,
+  topicArn: arn,
+  readTopologyFunctionName: text,
+  readTrafficFunctionName: text,
+  rpoSeconds: seconds,
+  rtoSeconds: seconds,
+  apiBaseUrl: z.optional(
+    z.url("an absolute URL such as https://abc.execute-api.us-west-2.amazonaws.com"),
+  ),
+});
+
+/** Thrown when SHOPSMART_DR_SETTINGS is missing, not JSON, or has a bad field (terminal). */
+export class SettingsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "SettingsError";
+  }
+}
+
+/**
+ * Parses and validates the settings JSON. Throws one {@link SettingsError} naming the first bad
+ * field, e.g. `SHOPSMART_DR_SETTINGS: regions.primary.clusterArn: expected an ARN (arn:...)`.
+ */
+export function parseSettings(json: string | undefined): AutomationSettings {
+  if (json === undefined || json.trim() === "") {
+    throw new SettingsError(
+      `${SETTINGS_VARIABLE} is not set: expected the automation settings JSON written by the automation construct`,
+    );
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (error) {
+    throw new SettingsError(
+      `${SETTINGS_VARIABLE} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+  const result = automationSettingsSchema.safeParse(value, {
+    error: (issue) => (issue.input === undefined ? "required field is missing" : undefined),
+  });
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const field = issue?.path.length ? issue.path.join(".") : "(root)";
+    throw new SettingsError(`${SETTINGS_VARIABLE}: ${field}: ${issue?.message ?? "invalid"}`);
+  }
+  return result.data;
+}
+
+/** Reads and validates SHOPSMART_DR_SETTINGS from the given environment. */
+export function loadSettings(environment: NodeJS.ProcessEnv = process.env): AutomationSettings {
+  return parseSettings(environment[SETTINGS_VARIABLE]);
+}

@@ -1,0 +1,147 @@
+import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-rule";
+import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-target";
+import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
+import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { Construct } from "constructs";
+
+export interface AutomaticFailoverTriggerProps {
+  readonly namePrefix: string;
+  readonly accountId: string;
+  /** The automation's region and provider, where the auto-failover function runs. */
+  readonly provider: AwsProvider;
+  readonly region: string;
+  /** Where the endpoint-health alarm lives (us-east-1): its state changes are published there. */
+  readonly alarmProvider: AwsProvider;
+  readonly alarmRegion: string;
+  /** The primary endpoint's health alarm. */
+  readonly alarmName: string;
+  /** The auto-failover function. */
+  readonly functionName: string;
+  readonly functionArn: string;
+}
+
+/** The rule that invokes the auto-failover function: `<namePrefix>-dr-auto-failover`. */
+export function autoFailoverRuleName(namePrefix: string): string {
+  return `${namePrefix}-dr-auto-failover`;
+}
+
+/**
+ * EventBridge wiring from the primary endpoint's health alarm to the auto-failover function.
+ *
+ * CloudWatch publishes "CloudWatch Alarm State Change" events to the default bus of the alarm's
+ * region. When that is the automation's region, one rule there invokes the function. Otherwise a
+ * rule in the alarm's region forwards the matching events to the automation region's default bus
+ * (a cross-region bus target, with a role that may put events on that bus only), and a rule there
+ * with the same pattern invokes the function.
+ *
+ * The alarm goes to ALARM only after the configured minutes of failed health checks, and
+ * EventBridge emits one event per state change, so each outage starts at most one failover; a
+ * duplicate delivery finds the operation lock taken.
+ */
+export class AutomaticFailoverTrigger extends Construct {
+  /** The rule that invokes the function (in the automation's region). */
+  readonly ruleName: string;
+  readonly eventPattern: Record<string, unknown>;
+
+  constructor(scope: Construct, id: string, props: AutomaticFailoverTriggerProps) {
+    super(scope, id);
+    const { provider, namePrefix, accountId } = props;
+    this.eventPattern = {
+      source: ["aws.cloudwatch"],
+      "detail-type": ["CloudWatch Alarm State Change"],
+      detail: { alarmName: [props.alarmName], state: { value: ["ALARM"] } },
+    };
+    const eventPattern = JSON.stringify(this.eventPattern);
+    const description = `Unplanned failover when ${props.alarmName} goes to ALARM`;
+
+    if (props.alarmRegion !== props.region) {
+      this.addForwarding(props, eventPattern, description);
+    }
+
+    this.ruleName = autoFailoverRuleName(namePrefix);
+    const rule = new CloudwatchEventRule(this, "rule", {
+      provider,
+      name: this.ruleName,
+      description,
+      eventPattern,
+      state: "ENABLED",
+    });
+    new CloudwatchEventTarget(this, "target", {
+      provider,
+      rule: rule.name,
+      targetId: "auto-failover",
+      arn: props.functionArn,
+    });
+    new LambdaPermission(this, "invoke", {
+      provider,
+      statementId: "eventbridge-auto-failover",
+      action: "lambda:InvokeFunction",
+      functionName: props.functionName,
+      principal: "events.amazonaws.com",
+      sourceArn: rule.arn,
+      sourceAccount: accountId,
+    });
+  }
+
+  private addForwarding(
+    props: AutomaticFailoverTriggerProps,
+    eventPattern: string,
+    description: string,
+  ): void {
+    const { namePrefix, accountId } = props;
+    const ruleName = `${namePrefix}-dr-auto-failover-forward`;
+    const ruleArn = `arn:aws:events:${props.alarmRegion}:${accountId}:rule/${ruleName}`;
+    const busArn = `arn:aws:events:${props.region}:${accountId}:event-bus/default`;
+
+    const trust = new DataAwsIamPolicyDocument(this, "forwarder-trust", {
+      provider: props.provider,
+      statement: [
+        {
+          actions: ["sts:AssumeRole"],
+          principals: [{ type: "Service", identifiers: ["events.amazonaws.com"] }],
+          // Only this rule, in this account, may use the role.
+          condition: [
+            { test: "StringEquals", variable: "aws:SourceAccount", values: [accountId] },
+            { test: "StringEquals", variable: "aws:SourceArn", values: [ruleArn] },
+          ],
+        },
+      ],
+    });
+    const role = new IamRole(this, "forwarder-role", {
+      provider: props.provider,
+      name: `${namePrefix}-dr-auto-failover-forward`,
+      description: `Forwards ${props.alarmName} state changes to ${props.region}`,
+      assumeRolePolicy: trust.json,
+    });
+    const permissions = new DataAwsIamPolicyDocument(this, "forwarder-permissions", {
+      provider: props.provider,
+      statement: [
+        { sid: "PutOnAutomationBus", actions: ["events:PutEvents"], resources: [busArn] },
+      ],
+    });
+    new IamRolePolicy(this, "forwarder-policy", {
+      provider: props.provider,
+      role: role.id,
+      name: "forward-alarm-events",
+      policy: permissions.json,
+    });
+
+    const rule = new CloudwatchEventRule(this, "forward-rule", {
+      provider: props.alarmProvider,
+      name: ruleName,
+      description: `${description} (forwards to ${props.region})`,
+      eventPattern,
+      state: "ENABLED",
+    });
+    new CloudwatchEventTarget(this, "forward-target", {
+      provider: props.alarmProvider,
+      rule: rule.name,
+      targetId: "automation-region-bus",
+      arn: busArn,
+      roleArn: role.arn,
+    });
+  }
+}

@@ -1,0 +1,434 @@
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, renameSync, type Stats, statSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { performance } from "node:perf_hooks";
+import { type BuildOptions, buildSync, version as esbuildVersion, type Metafile } from "esbuild";
+import { type ZipOptions, zipSync } from "fflate";
+
+/**
+ * Lambda bundles, built with esbuild at synth time and zipped deterministically.
+ *
+ * Every handler becomes one minified CommonJS file for Node 20 with the AWS SDK bundled in (the
+ * runtime's own SDK is whatever version Lambda ships that week; a bundled one is pinned by the
+ * lock file and tree-shaken to the commands the handler uses), plus a linked source map. The zip
+ * holds `index.js` and `index.js.map` with fixed timestamps and attributes, so the same sources
+ * give the same bytes on every machine, and a function's `source_code_hash` changes only when
+ * its code does.
+ *
+ * Bundling all handlers takes esbuild a few seconds, far over the synth budget, so packages are
+ * cached: per process (an app with several stacks bundles each handler once) and on disk under
+ * `node_modules/.cache`, keyed by the build settings, the lock file and the entry, and valid while
+ * every file esbuild read for it still has the same content.
+ */
+
+/** The project root: entries, source map sources and metafile paths are relative to it. */
+export const PROJECT_ROOT = resolve(__dirname, "../../..");
+
+/** Name of the bundle inside the zip; the function's handler is `index.handler`. */
+export const BUNDLE_FILE = "index.js";
+export const SOURCE_MAP_FILE = `${BUNDLE_FILE}.map`;
+export const HANDLER = "index.handler";
+
+/**
+ * Output directory esbuild computes paths against. Nothing is written there (`write: false`);
+ * it fixes the relative paths in the source maps (`../../functions/handlers/x.ts`), which
+ * therefore do not depend on where the repository is checked out.
+ */
+const VIRTUAL_OUTDIR = join(PROJECT_ROOT, ".lambda-bundles");
+
+/** Default on-disk cache, next to the caches of other build tools. */
+export const DEFAULT_CACHE_DIR = join(
+  PROJECT_ROOT,
+  "node_modules",
+  ".cache",
+  "shopsmart-dr-lambda",
+);
+
+/** Bump when the cache layout or anything that shapes a package changes outside the options. */
+const CACHE_FORMAT = 2;
+
+/**
+ * The esbuild options of every bundle. `mainFields` prefers packages' ESM builds: the AWS SDK's
+ * ESM build tree-shakes to about 60% of the size of its CommonJS build. `linked` writes the map
+ * as its own file and appends the `//# sourceMappingURL=index.js.map` comment that Node's
+ * `--enable-source-maps` follows; `sourcesContent: false` keeps the map to the mappings.
+ */
+export const BUNDLE_OPTIONS: Readonly<BuildOptions> = {
+  bundle: true,
+  minify: true,
+  platform: "node",
+  target: "node20",
+  format: "cjs",
+  mainFields: ["module", "main"],
+  sourcemap: "linked",
+  sourcesContent: false,
+  legalComments: "none",
+  metafile: true,
+  write: false,
+  logLevel: "silent",
+  absWorkingDir: PROJECT_ROOT,
+  outdir: VIRTUAL_OUTDIR,
+};
+
+/**
+ * DOS time has no time zone and starts in 1980; fflate encodes the local-time fields of the
+ * Date, so building it from local fields gives 1980-01-01 00:00 in every time zone.
+ */
+export const ZIP_MTIME = new Date(1980, 0, 1, 0, 0, 0);
+/** Unix permissions of every entry: a regular file, rw-r--r--, readable by Lambda's runtime user. */
+export const ZIP_FILE_MODE = 0o100644;
+const ZIP_ENTRY_OPTIONS: ZipOptions = {
+  // Deflate's default level: level 9 takes twice as long for 0.5% smaller zips.
+  level: 6,
+  mtime: ZIP_MTIME,
+  os: 3, // "made by" Unix, so unzip tools honour the mode below
+  attrs: (ZIP_FILE_MODE * 0x10000) >>> 0,
+};
+
+/** One function's deployment package. */
+export interface LambdaBundle {
+  /** The handler's name, e.g. `read-topology`. */
+  readonly name: string;
+  /** The entry file, relative to the project root (posix separators). */
+  readonly entry: string;
+  /** Where the zip is on disk, named `<name>.zip`; TerraformAsset copies it from here. */
+  readonly zipPath: string;
+  /** Base64 SHA-256 of the zip: the function's `source_code_hash`. */
+  readonly zipSha256Base64: string;
+  /** Hex SHA-256 of the zip. */
+  readonly zipSha256Hex: string;
+  /** Bytes of the zip. */
+  readonly zipBytes: number;
+  /** Bytes of the minified bundle (`index.js`). */
+  readonly bundleBytes: number;
+  /** Bytes of the source map (`index.js.map`). */
+  readonly sourceMapBytes: number;
+  /**
+   * Bytes each input file contributes to the minified bundle (from esbuild's metafile), keyed by
+   * path relative to the project root: what the bench breaks bundle sizes down by.
+   */
+  readonly inputBytes: Readonly<Record<string, number>>;
+}
+
+export interface BundleFunctionsOptions {
+  /**
+   * Directory of the on-disk cache; `false` builds without reading or writing it.
+   * @default DEFAULT_CACHE_DIR (node_modules/.cache/shopsmart-dr-lambda)
+   */
+  readonly cacheDir?: string | false;
+}
+
+/** Why bundling failed: esbuild's messages. */
+export class BundlingError extends Error {
+  override name = "BundlingError";
+}
+
+/** A file esbuild read, as the cache remembers it. */
+interface InputFingerprint {
+  readonly sha256: string;
+  /** Size and modification time: when both are unchanged the content is not read again. */
+  readonly size: number;
+  readonly mtimeMs: number;
+}
+
+/** What a cache manifest records about one package. */
+interface CacheManifest {
+  readonly format: number;
+  /** Every file esbuild read, relative to the project root. */
+  readonly inputs: Readonly<Record<string, InputFingerprint>>;
+  readonly zipSha256Hex: string;
+  readonly zipSha256Base64: string;
+  readonly zipBytes: number;
+  readonly bundleBytes: number;
+  readonly sourceMapBytes: number;
+  readonly inputBytes: Readonly<Record<string, number>>;
+}
+
+const processCache = new Map<string, LambdaBundle>();
+const fileHashes = new Map<string, string>();
+let lastRun = { builtFunctions: [] as string[], milliseconds: 0 };
+
+/**
+ * Bundles the given handlers (name -> entry file relative to the project root) and returns their
+ * packages. Handlers found in neither cache are built together in one esbuild run.
+ */
+export function bundleFunctions(
+  entries: Readonly<Record<string, string>>,
+  options: BundleFunctionsOptions = {},
+): Readonly<Record<string, LambdaBundle>> {
+  const started = performance.now();
+  const cacheDir = options.cacheDir ?? DEFAULT_CACHE_DIR;
+  const bundles: Record<string, LambdaBundle> = {};
+  const toBuild: [string, string][] = [];
+  for (const [name, rawEntry] of Object.entries(entries)) {
+    const entry = toPosix(rawEntry);
+    const key = cacheKey(name, entry);
+    const cached =
+      processCache.get(key) ?? (cacheDir ? readDiskCache(cacheDir, key, name, entry) : null);
+    if (cached) {
+      processCache.set(key, cached);
+      bundles[name] = cached;
+    } else {
+      toBuild.push([name, entry]);
+    }
+  }
+  if (toBuild.length > 0) {
+    for (const bundle of build(toBuild, cacheDir)) {
+      processCache.set(cacheKey(bundle.name, bundle.entry), bundle);
+      bundles[bundle.name] = bundle;
+    }
+  }
+  lastRun = {
+    builtFunctions: toBuild.map(([name]) => name),
+    milliseconds: performance.now() - started,
+  };
+  return bundles;
+}
+
+/** What the last {@link bundleFunctions} call built (not cached) and how long the call took. */
+export function lastBundlingRun(): {
+  readonly builtFunctions: readonly string[];
+  readonly milliseconds: number;
+} {
+  return lastRun;
+}
+
+/** Forgets the per-process cache (tests that compare fresh builds). The disk cache stays. */
+export function clearProcessCache(): void {
+  processCache.clear();
+  fileHashes.clear();
+}
+
+/**
+ * A zip whose bytes depend only on the file names and contents: entries sorted by name, each
+ * with the same timestamp, "made by" system, attributes and compression level.
+ */
+export function zipDeterministically(files: Readonly<Record<string, Uint8Array>>): Uint8Array {
+  const entries: Record<string, [Uint8Array, ZipOptions]> = {};
+  for (const name of Object.keys(files).sort()) {
+    entries[name] = [files[name], ZIP_ENTRY_OPTIONS];
+  }
+  return zipSync(entries);
+}
+
+/** Everything besides the inputs' contents that decides a package's bytes. */
+function cacheKey(name: string, entry: string): string {
+  const settings = JSON.stringify({
+    format: CACHE_FORMAT,
+    esbuild: esbuildVersion,
+    options: {
+      ...BUNDLE_OPTIONS,
+      absWorkingDir: ".",
+      outdir: relative(PROJECT_ROOT, VIRTUAL_OUTDIR),
+    },
+    zip: { ...ZIP_ENTRY_OPTIONS, mtime: ZIP_MTIME.getTime() },
+    // Resolution depends on installed package manifests, which esbuild does not list as inputs.
+    lockFile: hashFile("package-lock.json"),
+    name,
+    entry,
+  });
+  return createHash("sha256").update(settings).digest("hex");
+}
+
+function build(entries: readonly [string, string][], cacheDir: string | false): LambdaBundle[] {
+  const entryPoints: Record<string, string> = {};
+  for (const [name, entry] of entries) entryPoints[`${name}/index`] = join(PROJECT_ROOT, entry);
+  let result: ReturnType<typeof buildSync>;
+  try {
+    result = buildSync({ ...BUNDLE_OPTIONS, entryPoints });
+  } catch (error) {
+    const names = entries.map(([name]) => name).join(", ");
+    throw new BundlingError(`Bundling the Lambda handlers ${names} failed:\n${errorText(error)}`);
+  }
+  const files = new Map((result.outputFiles ?? []).map((file) => [file.path, file.contents]));
+  return entries.map(([name, entry]) => {
+    const bundlePath = join(VIRTUAL_OUTDIR, name, BUNDLE_FILE);
+    const code = files.get(bundlePath);
+    const map = files.get(`${bundlePath}.map`);
+    if (!code || !map) {
+      throw new BundlingError(`esbuild produced no ${BUNDLE_FILE} for the handler ${name}`);
+    }
+    const zip = zipDeterministically({ [BUNDLE_FILE]: code, [SOURCE_MAP_FILE]: map });
+    const zipSha256Hex = sha256(zip, "hex");
+    const inputBytes = inputBytesOf(
+      result.metafile as Metafile,
+      toPosix(relative(PROJECT_ROOT, bundlePath)),
+    );
+    const zipPath = zipLocation(cacheDir, zipSha256Hex, name);
+    writeAtomically(zipPath, zip);
+    if (cacheDir) {
+      const manifest: CacheManifest = {
+        format: CACHE_FORMAT,
+        inputs: Object.fromEntries(
+          filesRead(result.metafile as Metafile, toPosix(relative(PROJECT_ROOT, bundlePath))).map(
+            (input) => [input, fingerprint(input)],
+          ),
+        ),
+        zipSha256Hex,
+        zipSha256Base64: sha256(zip, "base64"),
+        zipBytes: zip.byteLength,
+        bundleBytes: code.byteLength,
+        sourceMapBytes: map.byteLength,
+        inputBytes,
+      };
+      writeAtomically(manifestPath(cacheDir, cacheKey(name, entry)), JSON.stringify(manifest));
+    }
+    return {
+      name,
+      entry,
+      zipPath,
+      zipSha256Base64: sha256(zip, "base64"),
+      zipSha256Hex,
+      zipBytes: zip.byteLength,
+      bundleBytes: code.byteLength,
+      sourceMapBytes: map.byteLength,
+      inputBytes,
+    };
+  });
+}
+
+/**
+ * A cached package, or null when there is none, or any input has changed, or the zip is gone.
+ * An input whose size and modification time are as recorded counts as unchanged; otherwise its
+ * content is hashed (a checkout or `touch` changes the time but not the content). Dependency
+ * upgrades change the lock file, which is part of the key.
+ */
+function readDiskCache(
+  cacheDir: string,
+  key: string,
+  name: string,
+  entry: string,
+): LambdaBundle | null {
+  let manifest: CacheManifest;
+  try {
+    manifest = JSON.parse(readFileSync(manifestPath(cacheDir, key), "utf8")) as CacheManifest;
+  } catch {
+    return null;
+  }
+  if (manifest.format !== CACHE_FORMAT) return null;
+  for (const [input, recorded] of Object.entries(manifest.inputs)) {
+    if (!unchanged(input, recorded)) return null;
+  }
+  // Zips are written by rename under their own hash, so a zip of the recorded size is complete.
+  const zipPath = zipLocation(cacheDir, manifest.zipSha256Hex, name);
+  if (statOrUndefined(zipPath)?.size !== manifest.zipBytes) return null;
+  return {
+    name,
+    entry,
+    zipPath,
+    zipSha256Base64: manifest.zipSha256Base64,
+    zipSha256Hex: manifest.zipSha256Hex,
+    zipBytes: manifest.zipBytes,
+    bundleBytes: manifest.bundleBytes,
+    sourceMapBytes: manifest.sourceMapBytes,
+    inputBytes: manifest.inputBytes,
+  };
+}
+
+/**
+ * Zips are content-addressed (`<sha256>/<name>.zip`): TerraformAsset names the asset after the
+ * file, and identical packages share one file.
+ */
+function zipLocation(cacheDir: string | false, sha256Hex: string, name: string): string {
+  const root = cacheDir || join(DEFAULT_CACHE_DIR, "uncached");
+  return join(root, "zips", sha256Hex, `${name}.zip`);
+}
+
+function manifestPath(cacheDir: string, key: string): string {
+  return join(cacheDir, "manifests", `${key}.json`);
+}
+
+/**
+ * Writes through a temporary file and a rename, so concurrent synths (test workers) never read
+ * a half-written file.
+ */
+function writeAtomically(path: string, data: Uint8Array | string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const partial = `${path}.${process.pid}.partial`;
+  writeFileSync(partial, data);
+  renameSync(partial, path);
+}
+
+function fingerprint(path: string): InputFingerprint {
+  const stat = statOrUndefined(join(PROJECT_ROOT, path));
+  return { sha256: hashFile(path), size: stat?.size ?? -1, mtimeMs: stat?.mtimeMs ?? -1 };
+}
+
+function unchanged(path: string, recorded: InputFingerprint): boolean {
+  const stat = statOrUndefined(join(PROJECT_ROOT, path));
+  if (stat === undefined) return false;
+  if (stat.size === recorded.size && stat.mtimeMs === recorded.mtimeMs) return true;
+  return hashFile(path) === recorded.sha256;
+}
+
+function statOrUndefined(path: string): Stats | undefined {
+  return statSync(path, { throwIfNoEntry: false });
+}
+
+/** SHA-256 of a file relative to the project root (memoized per process), or "missing". */
+function hashFile(path: string): string {
+  const known = fileHashes.get(path);
+  if (known !== undefined) return known;
+  let hash: string;
+  try {
+    hash = sha256(readFileSync(join(PROJECT_ROOT, path)), "hex");
+  } catch {
+    hash = "missing";
+  }
+  fileHashes.set(path, hash);
+  return hash;
+}
+
+function sha256(data: Uint8Array, encoding: "hex" | "base64"): string {
+  return createHash("sha256").update(data).digest(encoding);
+}
+
+/** The inputs of one output of a multi-entry build, sorted, with the bytes each contributes. */
+function inputBytesOf(metafile: Metafile, bundlePath: string): Record<string, number> {
+  const output = metafile.outputs[bundlePath];
+  if (!output) throw new BundlingError(`esbuild's metafile has no output ${bundlePath}`);
+  const bytes: Record<string, number> = {};
+  for (const input of Object.keys(output.inputs).sort()) {
+    bytes[input] = output.inputs[input].bytesInOutput;
+  }
+  return bytes;
+}
+
+/**
+ * Every file esbuild read for one output: the entry and everything it imports, transitively.
+ * More than the output's inputs, which leave out modules tree-shaking dropped entirely; a change
+ * to one of those (say, a new side effect) changes the bundle too, so the cache watches them.
+ */
+function filesRead(metafile: Metafile, bundlePath: string): string[] {
+  const entryPoint = metafile.outputs[bundlePath]?.entryPoint;
+  if (!entryPoint) throw new BundlingError(`esbuild's metafile has no entry for ${bundlePath}`);
+  const seen = new Set<string>([entryPoint]);
+  const pending = [entryPoint];
+  for (let path = pending.pop(); path !== undefined; path = pending.pop()) {
+    for (const imported of metafile.inputs[path]?.imports ?? []) {
+      if (!imported.external && !seen.has(imported.path)) {
+        seen.add(imported.path);
+        pending.push(imported.path);
+      }
+    }
+  }
+  return [...seen].sort();
+}
+
+function toPosix(path: string): string {
+  return path.split(sep).join("/");
+}
+
+function errorText(error: unknown): string {
+  const messages = (
+    error as { errors?: { text: string; location?: { file: string; line: number } | null }[] }
+  )?.errors;
+  if (Array.isArray(messages) && messages.length > 0) {
+    return messages
+      .map((m) =>
+        m.location ? `  ${m.location.file}:${m.location.line}: ${m.text}` : `  ${m.text}`,
+      )
+      .join("\n");
+  }
+  return `  ${error instanceof Error ? error.message : String(error)}`;
+}

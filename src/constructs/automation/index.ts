@@ -1,0 +1,533 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
+import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { Token } from "cdktf";
+import { Construct } from "constructs";
+// Types only: infrastructure never loads Lambda code, but writes the settings the Lambdas parse.
+import type { AutomationSettings, RegionSettings } from "../../../functions/shared/settings";
+import {
+  DOMAIN_NAME_PATTERN,
+  HOSTED_ZONE_ID_PATTERN,
+  LOG_RETENTION_DAYS,
+  LOG_RETENTION_DAYS_EXPECTED,
+} from "../../aws-formats";
+import { REGION_ROLES, type RegionRole } from "../../config/schema";
+import { ProblemCollector } from "../../errors";
+import { AutomaticFailoverTrigger, autoFailoverRuleName } from "./automatic-failover";
+import { bundleFunctions, type LambdaBundle, PROJECT_ROOT } from "./bundling";
+import { API_ROUTES, type ApiRoute, OperationsHttpApi } from "./http-api";
+import { AutomationLambda } from "./lambda";
+import {
+  type AutomationResources,
+  FUNCTION_NAMES,
+  FUNCTION_PERMISSIONS,
+  type FunctionName,
+  tracingStatement,
+} from "./permissions";
+import { executionsArnOf, OperationWorkflow, stateMachineArnOf } from "./workflow";
+
+export type { LambdaBundle } from "./bundling";
+export { FUNCTION_NAMES, type FunctionName } from "./permissions";
+
+/** Auto Scaling sizes. */
+export interface CapacitySizes {
+  readonly minSize: number;
+  readonly desiredCapacity: number;
+  readonly maxSize: number;
+}
+
+/** What the automation needs to know about one region of the pair. */
+export interface AutomationRegion {
+  /** e.g. `us-east-2`. */
+  readonly region: string;
+  /** The region's Aurora cluster (`Database.clusters[role]`). */
+  readonly clusterIdentifier: string;
+  readonly clusterArn: string;
+  /** The region's web Auto Scaling group (`Compute.autoScalingGroupName`). */
+  readonly autoScalingGroupName: string;
+  /** The region's load balancer, the alias target of the failover records. */
+  readonly loadBalancer: { readonly dnsName: string; readonly zoneId: string };
+  /** Route 53 health check of the region's endpoint (`Dns.healthCheckIds[role]`). */
+  readonly healthCheckId: string;
+  /** Sizes while this region serves traffic (config `compute.primary`). */
+  readonly activeCapacity: CapacitySizes;
+  /** Sizes while this region is the warm standby (config `compute.secondary`). */
+  readonly standbyCapacity: CapacitySizes;
+}
+
+export interface AutomationProps {
+  /** Prefix of every name, `<project>-<env>`; names add `-dr-...`. At most 39 characters. */
+  readonly namePrefix: string;
+  /** Environment name, e.g. `prod` (in notifications). */
+  readonly environment: string;
+  /**
+   * Provider of the secondary region. Everything except the alarm-forwarding rule lives there,
+   * so failover never depends on the primary region (SPEC 5, region independence).
+   */
+  readonly provider: AwsProvider;
+  readonly accountId: string;
+  /**
+   * The secondary region's KMS key: log groups, the ledger table, the state machine and the
+   * functions' environment. Its policy must let CloudWatch Logs (the region's `logs` principal)
+   * and log delivery (`delivery.logs.amazonaws.com`, for the encrypted state machine) use it.
+   */
+  readonly kmsKeyArn: string;
+  /**
+   * Where the endpoint-health alarms live (us-east-1, `Monitoring`'s health-check provider).
+   * Used only for the rule that forwards the alarm's events, and only when it is another region.
+   */
+  readonly healthMetrics: { readonly provider: AwsProvider; readonly region: string };
+  readonly regions: Readonly<Record<RegionRole, AutomationRegion>>;
+  /** `Database.globalClusterIdentifier`. */
+  readonly globalClusterIdentifier: string;
+  /** `Dns.zoneId`. */
+  readonly hostedZoneId: string;
+  /** The shop's name, the failover records' name, e.g. `shop.example.com`. */
+  readonly recordName: string;
+  /** SSM path of the app settings, e.g. `/shopsmart/prod/` (detach-and-promote rewrites one). */
+  readonly parameterPath: string;
+  /**
+   * The secondary region's alert topic (`Monitoring.topicArns.secondary`) and the key it is
+   * encrypted with; the finish step publishes the operation's outcome there.
+   */
+  readonly alertTopic: { readonly arn: string; readonly kmsKeyArn: string };
+  readonly rpoSeconds: number;
+  readonly rtoSeconds: number;
+  /**
+   * Start an unplanned failover when the primary endpoint's health alarm
+   * (`Monitoring.healthAlarmNames.primary`) goes to ALARM. Disabled: no auto-failover function,
+   * rule or permission exists at all.
+   */
+  readonly automaticFailover: { readonly enabled: boolean; readonly alarmName: string };
+  /**
+   * Throttling of every API route (the `$default` stage's default route settings).
+   * @default - burst 10 requests, 5 requests per second
+   */
+  readonly apiThrottle?: { readonly burstLimit: number; readonly rateLimitPerSecond: number };
+  /** Days the functions', state machine's and API's logs are kept. @default 90 */
+  readonly logRetentionDays?: number;
+  /** Whether the ledger table refuses deletion. @default true */
+  readonly deletionProtection?: boolean;
+  /** X-Ray tracing of the functions and the state machine. @default false */
+  readonly tracingEnabled?: boolean;
+  /**
+   * Handler entry files, relative to the project root (for tests with stand-in handlers).
+   * @default - `functions/handlers/<name>.ts` for each function
+   */
+  readonly handlerEntries?: Readonly<Partial<Record<FunctionName, string>>>;
+}
+
+/** Per-function limits. The DNS flip waits for Route 53 to report INSYNC inside the call. */
+const FUNCTION_TIMEOUT_SECONDS: Readonly<Record<FunctionName, number>> = {
+  "read-topology": 60,
+  "read-traffic": 60,
+  "promote-database": 60,
+  "check-writer": 30,
+  "scale-capacity": 60,
+  "flip-dns": 90,
+  finish: 60,
+  "operations-api": 60,
+  "auto-failover": 60,
+};
+
+const FUNCTION_DESCRIPTIONS: Readonly<Record<FunctionName, string>> = {
+  "read-topology": "Reads the global database topology and replication lag in both regions",
+  "read-traffic": "Reads endpoint health and Auto Scaling capacity in both regions",
+  "promote-database": "Switches over, fails over or detaches-and-promotes the target cluster",
+  "check-writer": "Checks whether the target cluster is the available writer",
+  "scale-capacity": "Sets one region's Auto Scaling group to active or standby sizes",
+  "flip-dns": "Points the PRIMARY failover record at the target region",
+  finish: "Records the operation's outcome, releases the lock and notifies",
+  "operations-api": "Failover HTTP API: POST /failover, POST /failback, GET /status, /operations",
+  "auto-failover": "Starts an unplanned failover when the primary endpoint's health alarm fires",
+};
+
+const MEMORY_MB = 256;
+const DEFAULT_THROTTLE = { burstLimit: 10, rateLimitPerSecond: 5 } as const;
+/** API Gateway's default account-level throttle; a stage cannot exceed it. */
+const MAX_THROTTLE = { burstLimit: 5000, rateLimitPerSecond: 10_000 } as const;
+/** Longest name suffix the construct appends: `-dr-auto-failover-forward` (a 64-character role). */
+const MAX_NAME_PREFIX_LENGTH = 64 - "-dr-auto-failover-forward".length;
+const NAME_PREFIX_PATTERN = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
+const ACCOUNT_ID_PATTERN = /^\d{12}$/;
+/** Where the handler of each function lives, by default. */
+export const HANDLERS_DIR = "functions/handlers";
+
+/**
+ * The failover automation, in the secondary region: one bundled Lambda function per step, each
+ * with its own least-privilege role and encrypted log group; a DynamoDB ledger of operations; the
+ * Step Functions workflow that runs a failover or failback; the SigV4-authenticated HTTP API that
+ * starts and reports operations; and, when enabled, the EventBridge rules that start an
+ * unplanned failover when the primary endpoint's health alarm fires.
+ *
+ * Synth bundles the handlers with esbuild (cached, see bundling.ts) and writes each zip into
+ * the stack's assets; the functions read their settings from one environment variable,
+ * SHOPSMART_DR_SETTINGS, validated by functions/shared/settings.ts.
+ */
+export class Automation extends Construct {
+  /** Function name of each deployed function (auto-failover only when enabled). */
+  readonly functionNames: Readonly<Partial<Record<FunctionName, string>>>;
+  readonly functionArns: Readonly<Partial<Record<FunctionName, string>>>;
+  readonly stateMachineName: string;
+  readonly stateMachineArn: string;
+  readonly ledgerTableName: string;
+  readonly ledgerTableArn: string;
+  /** `https://<api-id>.execute-api.<region>.amazonaws.com`. */
+  readonly apiEndpoint: string;
+  readonly failoverApiUrl: string;
+  readonly failbackApiUrl: string;
+  readonly statusApiUrl: string;
+  /** What an operator's IAM policy allows (`execute-api:Invoke`) to use each route. */
+  readonly apiRouteInvokeArns: Readonly<Record<ApiRoute, string>>;
+  /** The rule that starts automatic failovers; undefined when disabled. */
+  readonly autoFailoverRuleName?: string;
+  /** The deployment package of each function (sizes for the bench). */
+  readonly bundles: Readonly<Partial<Record<FunctionName, LambdaBundle>>>;
+  /** The settings every function gets as SHOPSMART_DR_SETTINGS. */
+  readonly settings: AutomationSettings;
+
+  constructor(scope: Construct, id: string, props: AutomationProps) {
+    super(scope, id);
+    const apiThrottle = props.apiThrottle ?? DEFAULT_THROTTLE;
+    const logRetentionDays = props.logRetentionDays ?? 90;
+    const tracingEnabled = props.tracingEnabled ?? false;
+    const functions = FUNCTION_NAMES.filter(
+      (name) => name !== "auto-failover" || props.automaticFailover.enabled,
+    );
+    // Every handler is bundled, deployed or not: one esbuild run then serves stacks with and
+    // without automatic failover, instead of a second run for the function the first one lacked.
+    const entries = Object.fromEntries(
+      FUNCTION_NAMES.map((name) => [
+        name,
+        props.handlerEntries?.[name] ?? `${HANDLERS_DIR}/${name}.ts`,
+      ]),
+    ) as Record<FunctionName, string>;
+    validate(this.node.path, props, { apiThrottle, logRetentionDays, entries });
+
+    const { provider, namePrefix, accountId, kmsKeyArn } = props;
+    const region = props.regions.secondary.region;
+    const nameOf = (fn: FunctionName) => `${namePrefix}-dr-${fn}`;
+
+    const ledger = new DynamodbTable(this, "ledger", {
+      provider,
+      name: `${namePrefix}-dr-operations`,
+      billingMode: "PAY_PER_REQUEST",
+      hashKey: "pk",
+      attribute: [{ name: "pk", type: "S" }],
+      pointInTimeRecovery: { enabled: true },
+      serverSideEncryption: { enabled: true, kmsKeyArn },
+      deletionProtectionEnabled: props.deletionProtection ?? true,
+    });
+    this.ledgerTableName = ledger.name;
+    this.ledgerTableArn = ledger.arn;
+
+    // Created before the functions: its endpoint is in their settings (statusUrl), and its
+    // routes are connected to operations-api once that exists.
+    const httpApi = new OperationsHttpApi(this, "http-api", {
+      provider,
+      name: `${namePrefix}-dr-operations`,
+      throttle: apiThrottle,
+      kmsKeyArn,
+      logRetentionDays,
+    });
+
+    // Known before the state machine exists, so the functions' settings (which the state
+    // machine's definition depends on) can carry it without a dependency cycle.
+    const stateMachineName = `${namePrefix}-dr-operation`;
+    const stateMachineArn = stateMachineArnOf(region, accountId, stateMachineName);
+    this.settings = {
+      environment: props.environment,
+      globalClusterIdentifier: props.globalClusterIdentifier,
+      regions: {
+        primary: regionSettings(props.regions.primary),
+        secondary: regionSettings(props.regions.secondary),
+      },
+      hostedZoneId: props.hostedZoneId,
+      recordName: props.recordName,
+      parameterPath: props.parameterPath,
+      ledgerTableName: ledger.name,
+      stateMachineArn,
+      topicArn: props.alertTopic.arn,
+      readTopologyFunctionName: nameOf("read-topology"),
+      readTrafficFunctionName: nameOf("read-traffic"),
+      rpoSeconds: props.rpoSeconds,
+      rtoSeconds: props.rtoSeconds,
+      apiBaseUrl: httpApi.endpoint,
+    };
+
+    const resources: AutomationResources = {
+      region,
+      accountId,
+      globalClusterArn: `arn:aws:rds::${accountId}:global-cluster:${props.globalClusterIdentifier}`,
+      clusterArns: perRole((role) => props.regions[role].clusterArn),
+      autoScalingGroupArns: perRole((role) => {
+        const { region: groupRegion, autoScalingGroupName } = props.regions[role];
+        return `arn:aws:autoscaling:${groupRegion}:${accountId}:autoScalingGroup:*:autoScalingGroupName/${autoScalingGroupName}`;
+      }),
+      healthCheckArns: perRole(
+        (role) => `arn:aws:route53:::healthcheck/${props.regions[role].healthCheckId}`,
+      ),
+      hostedZoneArn: `arn:aws:route53:::hostedzone/${props.hostedZoneId}`,
+      recordName: Token.isUnresolved(props.recordName)
+        ? props.recordName
+        : props.recordName.toLowerCase().replace(/\.$/, ""),
+      writerEndpointParameterArns: perRole(
+        (role) =>
+          `arn:aws:ssm:${props.regions[role].region}:${accountId}:parameter${props.parameterPath}db/writer-endpoint`,
+      ),
+      ledgerTableArn: ledger.arn,
+      topicArn: props.alertTopic.arn,
+      topicKmsKeyArn: props.alertTopic.kmsKeyArn,
+      stateMachineArn,
+      executionsArn: executionsArnOf(region, accountId, stateMachineName),
+      kmsKeyArn,
+      readerFunctionArns: (["read-topology", "read-traffic"] as const).map(
+        (fn) => `arn:aws:lambda:${region}:${accountId}:function:${nameOf(fn)}`,
+      ),
+    };
+
+    const bundles = bundleFunctions(entries);
+    this.bundles = Object.fromEntries(functions.map((fn) => [fn, bundles[fn]]));
+    const settingsJson = JSON.stringify(this.settings);
+    const deployed: Partial<Record<FunctionName, AutomationLambda>> = {};
+    for (const fn of functions) {
+      const environment: Record<string, string> = {
+        SHOPSMART_DR_SETTINGS: settingsJson,
+        // Stack traces point into the TypeScript sources through the bundled source map.
+        NODE_OPTIONS: "--enable-source-maps",
+      };
+      if (fn === "auto-failover") {
+        environment.SHOPSMART_DR_AUTO_FAILOVER = JSON.stringify({
+          alarmName: props.automaticFailover.alarmName,
+          ruleName: autoFailoverRuleName(namePrefix),
+        });
+      }
+      deployed[fn] = new AutomationLambda(this, `function-${fn}`, {
+        provider,
+        functionName: nameOf(fn),
+        description: FUNCTION_DESCRIPTIONS[fn],
+        bundle: bundles[fn],
+        timeoutSeconds: FUNCTION_TIMEOUT_SECONDS[fn],
+        memoryMb: MEMORY_MB,
+        environment,
+        statements: [
+          ...FUNCTION_PERMISSIONS[fn](resources),
+          ...(tracingEnabled ? [tracingStatement()] : []),
+        ],
+        kmsKeyArn,
+        logRetentionDays,
+        tracingEnabled,
+      });
+    }
+    const step = (fn: FunctionName) => deployed[fn] as AutomationLambda;
+    this.functionNames = Object.fromEntries(functions.map((fn) => [fn, nameOf(fn)]));
+    this.functionArns = Object.fromEntries(functions.map((fn) => [fn, step(fn).functionArn]));
+
+    const workflow = new OperationWorkflow(this, "workflow", {
+      provider,
+      region,
+      accountId,
+      name: stateMachineName,
+      functionArns: {
+        readTopology: step("read-topology").functionArn,
+        readTraffic: step("read-traffic").functionArn,
+        promoteDatabase: step("promote-database").functionArn,
+        checkWriter: step("check-writer").functionArn,
+        scaleCapacity: step("scale-capacity").functionArn,
+        flipDns: step("flip-dns").functionArn,
+        finish: step("finish").functionArn,
+      },
+      kmsKeyArn,
+      logRetentionDays,
+      tracingEnabled,
+    });
+    this.stateMachineName = stateMachineName;
+    this.stateMachineArn = workflow.stateMachineArn;
+
+    httpApi.connect(step("operations-api"));
+    this.apiEndpoint = httpApi.endpoint;
+    this.failoverApiUrl = `${httpApi.endpoint}${API_ROUTES.failover.path}`;
+    this.failbackApiUrl = `${httpApi.endpoint}${API_ROUTES.failback.path}`;
+    this.statusApiUrl = `${httpApi.endpoint}${API_ROUTES.status.path}`;
+    this.apiRouteInvokeArns = httpApi.routeInvokeArns;
+
+    if (props.automaticFailover.enabled) {
+      const trigger = new AutomaticFailoverTrigger(this, "automatic-failover", {
+        namePrefix,
+        accountId,
+        provider,
+        region,
+        alarmProvider: props.healthMetrics.provider,
+        alarmRegion: props.healthMetrics.region,
+        alarmName: props.automaticFailover.alarmName,
+        functionName: step("auto-failover").functionName,
+        functionArn: step("auto-failover").functionArn,
+      });
+      this.autoFailoverRuleName = trigger.ruleName;
+    }
+  }
+}
+
+function perRole<T>(value: (role: RegionRole) => T): Record<RegionRole, T> {
+  return { primary: value("primary"), secondary: value("secondary") };
+}
+
+function regionSettings(region: AutomationRegion): RegionSettings {
+  const sizes = (capacity: CapacitySizes) => ({
+    minSize: capacity.minSize,
+    desiredCapacity: capacity.desiredCapacity,
+    maxSize: capacity.maxSize,
+  });
+  return {
+    region: region.region,
+    clusterIdentifier: region.clusterIdentifier,
+    clusterArn: region.clusterArn,
+    autoScalingGroupName: region.autoScalingGroupName,
+    loadBalancer: { dnsName: region.loadBalancer.dnsName, zoneId: region.loadBalancer.zoneId },
+    healthCheckId: region.healthCheckId,
+    activeCapacity: sizes(region.activeCapacity),
+    standbyCapacity: sizes(region.standbyCapacity),
+  };
+}
+
+function validate(
+  path: string,
+  props: AutomationProps,
+  resolved: {
+    apiThrottle: { burstLimit: number; rateLimitPerSecond: number };
+    logRetentionDays: number;
+    entries: Readonly<Record<string, string>>;
+  },
+): void {
+  const problems = new ProblemCollector();
+  const known = (value: unknown) => value !== undefined && !Token.isUnresolved(value);
+
+  const { namePrefix } = props;
+  if (
+    known(namePrefix) &&
+    (!NAME_PREFIX_PATTERN.test(namePrefix) || namePrefix.length > MAX_NAME_PREFIX_LENGTH)
+  ) {
+    problems.add(
+      "namePrefix",
+      namePrefix,
+      `at most ${MAX_NAME_PREFIX_LENGTH} lower-case letters, digits and hyphens, not starting or ending with a hyphen (role, function and rule names append up to 25 characters)`,
+    );
+  }
+  if (known(props.accountId) && !ACCOUNT_ID_PATTERN.test(props.accountId)) {
+    problems.add("accountId", props.accountId, "a 12-digit AWS account id");
+  }
+
+  const { primary, secondary } = props.regions;
+  if (known(primary.region) && known(secondary.region) && primary.region === secondary.region) {
+    problems.add(
+      "regions.secondary.region",
+      secondary.region,
+      `a region other than regions.primary.region (${primary.region})`,
+    );
+  }
+  const providerRegion = props.provider.region;
+  if (known(providerRegion) && known(secondary.region) && providerRegion !== secondary.region) {
+    problems.add(
+      "regions.secondary.region",
+      secondary.region,
+      `the region of provider (${providerRegion}): the automation runs in the secondary region`,
+    );
+  }
+  const metricsProviderRegion = props.healthMetrics.provider.region;
+  if (
+    known(metricsProviderRegion) &&
+    known(props.healthMetrics.region) &&
+    metricsProviderRegion !== props.healthMetrics.region
+  ) {
+    problems.add(
+      "healthMetrics.region",
+      props.healthMetrics.region,
+      `the region of healthMetrics.provider (${metricsProviderRegion})`,
+    );
+  }
+  for (const role of REGION_ROLES) {
+    for (const kind of ["activeCapacity", "standbyCapacity"] as const) {
+      validateCapacity(problems, `regions.${role}.${kind}`, props.regions[role][kind]);
+    }
+  }
+
+  if (known(props.recordName) && !DOMAIN_NAME_PATTERN.test(props.recordName)) {
+    problems.add(
+      "recordName",
+      props.recordName,
+      "a domain name such as shop.example.com (lower-case)",
+    );
+  }
+  if (known(props.hostedZoneId) && !HOSTED_ZONE_ID_PATTERN.test(props.hostedZoneId)) {
+    problems.add(
+      "hostedZoneId",
+      props.hostedZoneId,
+      "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ",
+    );
+  }
+  if (!known(props.parameterPath) || !/^\/(?:[A-Za-z0-9_.-]+\/)+$/.test(props.parameterPath)) {
+    problems.add(
+      "parameterPath",
+      props.parameterPath,
+      'a literal SSM path starting and ending with "/", e.g. "/shopsmart/prod/" (it scopes the promote step\'s role)',
+    );
+  }
+  for (const field of ["rpoSeconds", "rtoSeconds"] as const) {
+    const value = props[field];
+    // Written into the functions' settings JSON, so a token number would corrupt it.
+    if (!Number.isInteger(value) || value < 1 || Token.isUnresolved(value)) {
+      problems.add(field, value, "a literal whole number of seconds >= 1");
+    }
+  }
+  if (props.automaticFailover.enabled && !props.automaticFailover.alarmName?.trim()) {
+    problems.add(
+      "automaticFailover.alarmName",
+      props.automaticFailover.alarmName,
+      "the primary endpoint-health alarm's name (Monitoring.healthAlarmNames.primary)",
+    );
+  }
+
+  const { burstLimit, rateLimitPerSecond } = resolved.apiThrottle;
+  if (!Number.isInteger(burstLimit) || burstLimit < 1 || burstLimit > MAX_THROTTLE.burstLimit) {
+    problems.add(
+      "apiThrottle.burstLimit",
+      burstLimit,
+      `a whole number of requests from 1 to ${MAX_THROTTLE.burstLimit} (API Gateway's account default)`,
+    );
+  }
+  if (
+    !Number.isFinite(rateLimitPerSecond) ||
+    rateLimitPerSecond <= 0 ||
+    rateLimitPerSecond > MAX_THROTTLE.rateLimitPerSecond
+  ) {
+    problems.add(
+      "apiThrottle.rateLimitPerSecond",
+      rateLimitPerSecond,
+      `requests per second above 0 and at most ${MAX_THROTTLE.rateLimitPerSecond} (API Gateway's account default)`,
+    );
+  }
+  if (!(LOG_RETENTION_DAYS as readonly number[]).includes(resolved.logRetentionDays)) {
+    problems.add("logRetentionDays", resolved.logRetentionDays, LOG_RETENTION_DAYS_EXPECTED);
+  }
+  for (const [fn, entry] of Object.entries(resolved.entries)) {
+    if (!existsSync(join(PROJECT_ROOT, entry))) {
+      problems.add(
+        `handlerEntries.${fn}`,
+        entry,
+        "an existing handler file, relative to the project root",
+      );
+    }
+  }
+  problems.throwIfAnyFor(path);
+}
+
+function validateCapacity(problems: ProblemCollector, path: string, sizes: CapacitySizes): void {
+  const values = [sizes.minSize, sizes.desiredCapacity, sizes.maxSize];
+  // Written into the functions' settings JSON: they must be literal numbers.
+  if (values.some((value) => !Number.isInteger(value) || value < 0 || Token.isUnresolved(value))) {
+    problems.add(path, sizes, "literal whole numbers >= 0 (minSize, desiredCapacity, maxSize)");
+  } else if (sizes.minSize > sizes.desiredCapacity || sizes.desiredCapacity > sizes.maxSize) {
+    problems.add(path, sizes, "minSize <= desiredCapacity <= maxSize");
+  }
+}

@@ -1,0 +1,324 @@
+import type { DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import type { RegionRole } from "../../config/schema";
+
+/**
+ * What each automation role may do, as IAM policy statements: one function per role, each
+ * listing the named resources it needs and nothing else. No statement has a `*` action; a `*`
+ * resource appears only with an action that AWS does not authorize per resource (see
+ * {@link UNSCOPED_ACTIONS}), and the tests hold every statement to that.
+ */
+
+/**
+ * Actions AWS authorizes only against `"Resource": "*"`: their Service Authorization Reference
+ * entry lists no resource type. Each is named explicitly wherever it is granted.
+ */
+export const UNSCOPED_ACTIONS: Readonly<Record<string, string>> = {
+  // "You specify the actions in the policy's Action field, and you specify a wildcard character
+  // (*) as the resource value" (CloudWatch permissions reference).
+  "cloudwatch:GetMetricData":
+    "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/permissions-reference-cw.html",
+  // No resource type listed for DescribeAutoScalingGroups.
+  "autoscaling:DescribeAutoScalingGroups":
+    "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2autoscaling.html",
+  // The log-delivery actions Step Functions needs to write to CloudWatch Logs; the documented
+  // policy grants them on "*".
+  "logs:CreateLogDelivery": "https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html",
+  "logs:GetLogDelivery": "https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html",
+  "logs:UpdateLogDelivery": "https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html",
+  "logs:DeleteLogDelivery": "https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html",
+  "logs:ListLogDeliveries": "https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html",
+  "logs:PutResourcePolicy": "https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html",
+  "logs:DescribeResourcePolicies":
+    "https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html",
+  "logs:DescribeLogGroups": "https://docs.aws.amazon.com/step-functions/latest/dg/cw-logs.html",
+  // X-Ray trace submission has no resource type (only with tracing on).
+  "xray:PutTraceSegments":
+    "https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsx-ray.html",
+  "xray:PutTelemetryRecords":
+    "https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsx-ray.html",
+  "xray:GetSamplingRules":
+    "https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsx-ray.html",
+  "xray:GetSamplingTargets":
+    "https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsx-ray.html",
+};
+
+/** The resources the automation's roles are scoped to. */
+export interface AutomationResources {
+  /** The automation's own region (the secondary region). */
+  readonly region: string;
+  readonly accountId: string;
+  /** `arn:aws:rds::<account>:global-cluster:<id>` */
+  readonly globalClusterArn: string;
+  readonly clusterArns: Readonly<Record<RegionRole, string>>;
+  readonly autoScalingGroupArns: Readonly<Record<RegionRole, string>>;
+  readonly healthCheckArns: Readonly<Record<RegionRole, string>>;
+  /** `arn:aws:route53:::hostedzone/<id>` */
+  readonly hostedZoneArn: string;
+  /** The failover record's name, as Route 53 normalizes it (lower case, no trailing dot). */
+  readonly recordName: string;
+  /** The `<parameterPath>db/writer-endpoint` parameter in each region. */
+  readonly writerEndpointParameterArns: Readonly<Record<RegionRole, string>>;
+  readonly ledgerTableArn: string;
+  readonly topicArn: string;
+  readonly topicKmsKeyArn: string;
+  readonly stateMachineArn: string;
+  /** `arn:aws:states:<region>:<account>:execution:<state machine name>:*` */
+  readonly executionsArn: string;
+  /** The key of the ledger table, the state machine and the log groups. */
+  readonly kmsKeyArn: string;
+  /** read-topology and read-traffic, which operations-api invokes for dry runs and /status. */
+  readonly readerFunctionArns: readonly string[];
+}
+
+type Statement = DataAwsIamPolicyDocumentStatement;
+
+const rds = {
+  describe(resources: AutomationResources): Statement[] {
+    return [
+      {
+        sid: "DescribeGlobalCluster",
+        actions: ["rds:DescribeGlobalClusters"],
+        resources: [resources.globalClusterArn],
+      },
+      {
+        sid: "DescribeClusters",
+        actions: ["rds:DescribeDBClusters"],
+        resources: Object.values(resources.clusterArns),
+      },
+    ];
+  },
+};
+
+/** DynamoDB encrypts the table with the automation key on the caller's behalf. */
+function ledgerAccess(resources: AutomationResources): Statement[] {
+  return [
+    {
+      sid: "UseLedger",
+      actions: [
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+      ],
+      resources: [resources.ledgerTableArn],
+    },
+    {
+      // The actions the KMS guide lists for principals using a table under a customer managed
+      // key (https://docs.aws.amazon.com/kms/latest/developerguide/services-dynamodb.html),
+      // usable only through DynamoDB in this region.
+      sid: "UseLedgerKeyThroughDynamoDb",
+      actions: ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+      resources: [resources.kmsKeyArn],
+      condition: [viaService("dynamodb", resources.region)],
+    },
+  ];
+}
+
+/**
+ * Starting an execution of a state machine encrypted with a customer managed key encrypts its
+ * input, and reading an execution decrypts it; the encryption context names the state machine
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/encryption-at-rest.html).
+ */
+function stateMachineKey(resources: AutomationResources): Statement {
+  return {
+    sid: "UseStateMachineKey",
+    actions: ["kms:Decrypt", "kms:GenerateDataKey"],
+    resources: [resources.kmsKeyArn],
+    condition: [
+      {
+        test: "StringEquals",
+        variable: "kms:EncryptionContext:aws:states:stateMachineArn",
+        values: [resources.stateMachineArn],
+      },
+    ],
+  };
+}
+
+function viaService(service: string, region: string) {
+  return {
+    test: "StringEquals",
+    variable: "kms:ViaService",
+    values: [`${service}.${region}.amazonaws.com`],
+  };
+}
+
+/** The names of the automation's Lambda functions (and their handler files). */
+export const FUNCTION_NAMES = [
+  "read-topology",
+  "read-traffic",
+  "promote-database",
+  "check-writer",
+  "scale-capacity",
+  "flip-dns",
+  "finish",
+  "operations-api",
+  "auto-failover",
+] as const;
+
+export type FunctionName = (typeof FUNCTION_NAMES)[number];
+
+/** The statements of each function's role, besides writing its own log group. */
+export const FUNCTION_PERMISSIONS: Readonly<
+  Record<FunctionName, (resources: AutomationResources) => Statement[]>
+> = {
+  "read-topology": (resources) => [
+    ...rds.describe(resources),
+    {
+      // AuroraGlobalDBReplicationLag of the replica cluster.
+      sid: "ReadReplicationLag",
+      actions: ["cloudwatch:GetMetricData"],
+      resources: ["*"],
+    },
+  ],
+
+  "read-traffic": (resources) => [
+    {
+      sid: "ReadEndpointHealth",
+      actions: ["route53:GetHealthCheckStatus"],
+      resources: Object.values(resources.healthCheckArns),
+    },
+    {
+      sid: "ReadCapacity",
+      actions: ["autoscaling:DescribeAutoScalingGroups"],
+      resources: ["*"],
+    },
+  ],
+
+  "promote-database": (resources) => [
+    ...rds.describe(resources),
+    {
+      // Either cluster can be the target: the secondary on failover, the primary on failback.
+      // Each action is authorized on both the global cluster and the target cluster.
+      sid: "PromoteCluster",
+      actions: [
+        "rds:FailoverGlobalCluster",
+        "rds:RemoveFromGlobalCluster",
+        "rds:SwitchoverGlobalCluster",
+      ],
+      resources: [resources.globalClusterArn, ...Object.values(resources.clusterArns)],
+    },
+    {
+      // Detach-and-promote repoints the app at the detached cluster's own endpoint, in the
+      // target region's copy of the parameter.
+      sid: "RepointWriterEndpoint",
+      actions: ["ssm:GetParameter", "ssm:PutParameter"],
+      resources: Object.values(resources.writerEndpointParameterArns),
+    },
+  ],
+
+  "check-writer": (resources) => rds.describe(resources),
+
+  "scale-capacity": (resources) => [
+    {
+      sid: "ScaleGroups",
+      actions: ["autoscaling:UpdateAutoScalingGroup"],
+      resources: Object.values(resources.autoScalingGroupArns),
+    },
+    {
+      sid: "ReadCapacity",
+      actions: ["autoscaling:DescribeAutoScalingGroups"],
+      resources: ["*"],
+    },
+  ],
+
+  "flip-dns": (resources) => [
+    {
+      sid: "ReadFailoverRecords",
+      actions: ["route53:ListResourceRecordSets"],
+      resources: [resources.hostedZoneArn],
+    },
+    {
+      // Only UPSERTs of the shop's A records: the failover pair and nothing else in the zone.
+      sid: "UpsertFailoverRecords",
+      actions: ["route53:ChangeResourceRecordSets"],
+      resources: [resources.hostedZoneArn],
+      condition: [
+        {
+          test: "ForAllValues:StringEquals",
+          variable: "route53:ChangeResourceRecordSetsNormalizedRecordNames",
+          values: [resources.recordName],
+        },
+        {
+          test: "ForAllValues:StringEquals",
+          variable: "route53:ChangeResourceRecordSetsRecordTypes",
+          values: ["A"],
+        },
+        {
+          test: "ForAllValues:StringEquals",
+          variable: "route53:ChangeResourceRecordSetsActions",
+          values: ["UPSERT"],
+        },
+      ],
+    },
+    {
+      // Change ids are not known in advance; `change/*` is the resource type GetChange takes.
+      sid: "WaitForChange",
+      actions: ["route53:GetChange"],
+      resources: ["arn:aws:route53:::change/*"],
+    },
+  ],
+
+  finish: (resources) => [
+    ...ledgerAccess(resources),
+    { sid: "Notify", actions: ["sns:Publish"], resources: [resources.topicArn] },
+    {
+      // Publishing to a topic with server-side encryption
+      // (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
+      sid: "UseTopicKeyThroughSns",
+      actions: ["kms:Decrypt", "kms:GenerateDataKey"],
+      resources: [resources.topicKmsKeyArn],
+      condition: [viaService("sns", resources.region)],
+    },
+  ],
+
+  "operations-api": (resources) => [
+    ...ledgerAccess(resources),
+    {
+      sid: "StartOperations",
+      actions: ["states:StartExecution"],
+      resources: [resources.stateMachineArn],
+    },
+    {
+      sid: "ReadOperations",
+      actions: ["states:DescribeExecution", "states:GetExecutionHistory"],
+      resources: [resources.executionsArn],
+    },
+    stateMachineKey(resources),
+    {
+      // Dry runs and GET /status read both regions through the reader functions.
+      sid: "InvokeReaders",
+      actions: ["lambda:InvokeFunction"],
+      resources: [...resources.readerFunctionArns],
+    },
+  ],
+
+  "auto-failover": (resources) => [
+    ...ledgerAccess(resources),
+    {
+      sid: "StartOperations",
+      actions: ["states:StartExecution"],
+      resources: [resources.stateMachineArn],
+    },
+    {
+      // A lock left by a finished execution is released after checking the execution's status.
+      sid: "ReadOperations",
+      actions: ["states:DescribeExecution"],
+      resources: [resources.executionsArn],
+    },
+    stateMachineKey(resources),
+  ],
+};
+
+/** X-Ray segments from a traced Lambda function or state machine. */
+export function tracingStatement(): Statement {
+  return {
+    sid: "SendTraces",
+    actions: [
+      "xray:GetSamplingRules",
+      "xray:GetSamplingTargets",
+      "xray:PutTelemetryRecords",
+      "xray:PutTraceSegments",
+    ],
+    resources: ["*"],
+  };
+}

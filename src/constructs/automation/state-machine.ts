@@ -1,0 +1,403 @@
+/**
+ * The failover/failback workflow as an Amazon States Language definition (JSONPath), built as a
+ * plain object from the step functions' ARNs so it can be unit-tested and executed locally.
+ *
+ * State data: the execution input is the OperationInput that operations-api / auto-failover start
+ * the execution with; `Start` moves it to `$.operation`, where it stays. Each step's result goes
+ * to `$.results.<step>`; a caught error (or a failed check) to `$.error`, which is what makes
+ * the finish step record the operation as failed.
+ *
+ * ```
+ * Start -> Preflight [ReadTopology | ReadTraffic] -> EvaluatePlan?
+ *   blocked -> PlanBlocked -> RecordFailure -> Failed
+ *   go      -> PromoteAndScale [PromoteDatabase | ScaleTarget]
+ *           -> WaitForWriter -> CountWriterCheck -> CheckWriter -> WriterReady?
+ *                ready: FlipDns | maxWriterChecks reached: WriterTimedOut -> RecordFailure
+ *                otherwise: back to WaitForWriter
+ *           -> FlipDns -> Verify [VerifyWriter | VerifyTraffic] -> Healthy?
+ *                failback: ScaleDownSource -> RecordSuccess | failover: RecordSuccess
+ *                not healthy: VerifyFailed -> RecordFailure
+ *           -> RecordSuccess -> Succeeded
+ * any step's error (after retries) -> RecordFailure -> Failed
+ * ```
+ *
+ * Besides the contract's states there are five small glue states, each because JSONPath ASL
+ * cannot express the step otherwise: `Start` (the execution input is not yet under
+ * `$.operation`, and a Catch on the first real state would otherwise see it flat),
+ * `CountWriterCheck` (the only way to count loop iterations without the check-writer step
+ * echoing a counter) and `PlanBlocked` / `WriterTimedOut` / `VerifyFailed` (a Choice cannot
+ * set `$.error`, and without it finish would record the operation as succeeded).
+ */
+
+/** ARNs of the Lambda functions the workflow calls. */
+export interface WorkflowFunctionArns {
+  readonly readTopology: string;
+  readonly readTraffic: string;
+  readonly promoteDatabase: string;
+  readonly checkWriter: string;
+  readonly scaleCapacity: string;
+  readonly flipDns: string;
+  readonly finish: string;
+}
+
+export interface WorkflowOptions {
+  /** Seconds between checks for the new writer. @default 15 */
+  readonly writerCheckIntervalSeconds?: number;
+  /** Checks for the new writer before the operation fails. @default 80 (20 minutes at 15 s) */
+  readonly maxWriterChecks?: number;
+}
+
+/** The error names the step Lambdas throw for transient failures (functions/shared/errors.ts). */
+export const RETRYABLE_STEP_ERRORS = [
+  "Retryable.Throttled",
+  "Retryable.ServerError",
+  "Retryable.Timeout",
+] as const;
+
+/** Errors of the Lambda service itself that AWS recommends retrying for Lambda tasks. */
+export const RETRYABLE_LAMBDA_ERRORS = [
+  "Lambda.ServiceException",
+  "Lambda.AWSLambdaException",
+  "Lambda.SdkClientException",
+  "Lambda.TooManyRequestsException",
+] as const;
+
+/**
+ * Every Lambda task's retrier: exponential backoff from 2 s, capped at 60 s, with full jitter so
+ * retries after a regional throttling burst do not arrive together. Six attempts span about two
+ * minutes at most.
+ */
+export const STEP_RETRY: Retrier = {
+  ErrorEquals: [...RETRYABLE_STEP_ERRORS, ...RETRYABLE_LAMBDA_ERRORS],
+  IntervalSeconds: 2,
+  BackoffRate: 2,
+  MaxAttempts: 6,
+  MaxDelaySeconds: 60,
+  JitterStrategy: "FULL",
+};
+
+// ---- A typed subset of the Amazon States Language (the fields this workflow uses) ----
+
+export interface Retrier {
+  readonly ErrorEquals: readonly string[];
+  readonly IntervalSeconds: number;
+  readonly BackoffRate: number;
+  readonly MaxAttempts: number;
+  readonly MaxDelaySeconds: number;
+  readonly JitterStrategy: "FULL" | "NONE";
+}
+
+export interface Catcher {
+  readonly ErrorEquals: readonly string[];
+  readonly ResultPath: string;
+  readonly Next: string;
+}
+
+interface Transition {
+  readonly Next?: string;
+  readonly End?: true;
+}
+
+export interface TaskState extends Transition {
+  readonly Type: "Task";
+  readonly Comment?: string;
+  readonly Resource: string;
+  readonly Parameters?: Readonly<Record<string, unknown>>;
+  /** Absent: the result replaces the input (a branch's only task). */
+  readonly ResultPath?: string;
+  readonly Retry: readonly Retrier[];
+  readonly Catch?: readonly Catcher[];
+}
+
+export interface ParallelState extends Transition {
+  readonly Type: "Parallel";
+  readonly Comment?: string;
+  readonly Branches: readonly StateMachineDefinition[];
+  readonly ResultSelector?: Readonly<Record<string, unknown>>;
+  readonly ResultPath: string;
+  readonly Catch: readonly Catcher[];
+}
+
+export interface PassState extends Transition {
+  readonly Type: "Pass";
+  readonly Comment?: string;
+  readonly Parameters: Readonly<Record<string, unknown>>;
+  readonly ResultPath?: string;
+}
+
+export interface WaitState extends Transition {
+  readonly Type: "Wait";
+  readonly Seconds: number;
+}
+
+export type ChoiceRule =
+  | { readonly And: readonly ChoiceRule[] }
+  | { readonly Or: readonly ChoiceRule[] }
+  | { readonly Variable: string; readonly StringEquals: string }
+  | { readonly Variable: string; readonly BooleanEquals: boolean }
+  | { readonly Variable: string; readonly IsNull: boolean }
+  | { readonly Variable: string; readonly NumericGreaterThanEquals: number };
+
+export interface ChoiceState {
+  readonly Type: "Choice";
+  readonly Comment?: string;
+  readonly Choices: readonly (ChoiceRule & { readonly Next: string })[];
+  readonly Default: string;
+}
+
+export interface SucceedState {
+  readonly Type: "Succeed";
+}
+
+export interface FailState {
+  readonly Type: "Fail";
+  readonly Error: string;
+  readonly Cause: string;
+}
+
+export type State =
+  | TaskState
+  | ParallelState
+  | PassState
+  | WaitState
+  | ChoiceState
+  | SucceedState
+  | FailState;
+
+export interface StateMachineDefinition {
+  readonly Comment?: string;
+  readonly StartAt: string;
+  readonly States: Readonly<Record<string, State>>;
+}
+
+/** Where a failure goes: the finish step, with the error at `$.error`. */
+const TO_RECORD_FAILURE: readonly Catcher[] = [
+  { ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: "RecordFailure" },
+];
+
+/** `$.operation.target` is `role` and `rule` holds for that role. */
+function forTarget(rule: (role: "primary" | "secondary") => ChoiceRule): ChoiceRule {
+  return {
+    Or: (["primary", "secondary"] as const).map((role) => ({
+      And: [{ Variable: "$.operation.target", StringEquals: role }, rule(role)],
+    })),
+  };
+}
+
+/**
+ * The workflow for both kinds of operation (the input's `kind` decides the failback-only step).
+ * Lambda tasks name the function ARN as their Resource (the plain Lambda integration): the
+ * function's return value is the task result as is, and its error name is what Retry/Catch match.
+ */
+export function workflowDefinition(
+  arns: WorkflowFunctionArns,
+  options: WorkflowOptions = {},
+): StateMachineDefinition {
+  const intervalSeconds = options.writerCheckIntervalSeconds ?? 15;
+  const maxWriterChecks = options.maxWriterChecks ?? 80;
+  const task = (
+    resource: string,
+    extra: Partial<Omit<TaskState, "Type" | "Resource" | "Retry">> = {},
+  ): TaskState => ({ Type: "Task", Resource: resource, Retry: [STEP_RETRY], ...extra });
+  const branch = (name: string, state: TaskState): StateMachineDefinition => ({
+    StartAt: name,
+    States: { [name]: { ...state, End: true } },
+  });
+
+  // The plan's hard blockers, from the two reports: the target region must answer (the promotion
+  // and the scale-up happen there), and a planned operation (a switchover) needs to find the
+  // writer. Unplanned failovers proceed with the source region unknown: that is their purpose.
+  const blocked: ChoiceRule = {
+    Or: [
+      forTarget((role) => ({
+        Or: [
+          { Variable: `$.results.topology.clusters.${role}.status`, IsNull: true },
+          { Variable: `$.results.traffic.capacity.${role}`, IsNull: true },
+        ],
+      })),
+      {
+        And: [
+          { Variable: "$.operation.mode", StringEquals: "planned" },
+          { Variable: "$.results.topology.writerRegion", StringEquals: "unknown" },
+        ],
+      },
+    ],
+  };
+  const healthy: ChoiceRule = {
+    And: [
+      { Variable: "$.results.verify[0].ready", BooleanEquals: true },
+      forTarget((role) => ({
+        Variable: `$.results.verify[1].health.${role}`,
+        StringEquals: "healthy",
+      })),
+    ],
+  };
+
+  return {
+    Comment:
+      "shopsmart-dr failover/failback: preflight, promote the database and scale the target in " +
+      "parallel, wait for the writer, flip DNS, verify, record and notify.",
+    StartAt: "Start",
+    States: {
+      Start: {
+        Type: "Pass",
+        Comment: "Keeps the execution input at $.operation and starts the writer-check counter.",
+        Parameters: { "operation.$": "$", writerChecks: { count: 0 } },
+        Next: "Preflight",
+      },
+      Preflight: {
+        Type: "Parallel",
+        Comment: "Topology, replication lag, endpoint health and capacity of both regions.",
+        Branches: [
+          branch("ReadTopology", task(arns.readTopology)),
+          branch("ReadTraffic", task(arns.readTraffic)),
+        ],
+        ResultSelector: { "topology.$": "$[0]", "traffic.$": "$[1]" },
+        ResultPath: "$.results",
+        Catch: TO_RECORD_FAILURE,
+        Next: "EvaluatePlan",
+      },
+      EvaluatePlan: {
+        Type: "Choice",
+        Comment:
+          "Blocked when the target region did not answer, or a planned operation found no writer.",
+        Choices: [{ ...blocked, Next: "PlanBlocked" }],
+        Default: "PromoteAndScale",
+      },
+      PlanBlocked: {
+        Type: "Pass",
+        Parameters: {
+          Error: "PlanBlocked",
+          "Cause.$":
+            "States.Format('Preflight blocked the {} {} to the {} region: its database or Auto Scaling group did not answer, or the writer region is {}. Nothing was changed.', $.operation.mode, $.operation.kind, $.operation.target, $.results.topology.writerRegion)",
+        },
+        ResultPath: "$.error",
+        Next: "RecordFailure",
+      },
+      PromoteAndScale: {
+        Type: "Parallel",
+        Comment: "Database promotion and scale-up of the target region run side by side.",
+        Branches: [
+          branch("PromoteDatabase", task(arns.promoteDatabase)),
+          branch(
+            "ScaleTarget",
+            task(arns.scaleCapacity, {
+              Parameters: { "role.$": "$.operation.target", capacity: "active" },
+            }),
+          ),
+        ],
+        ResultPath: "$.results.promoteAndScale",
+        Catch: TO_RECORD_FAILURE,
+        Next: "WaitForWriter",
+      },
+      WaitForWriter: { Type: "Wait", Seconds: intervalSeconds, Next: "CountWriterCheck" },
+      CountWriterCheck: {
+        Type: "Pass",
+        Parameters: { "count.$": "States.MathAdd($.writerChecks.count, 1)" },
+        ResultPath: "$.writerChecks",
+        Next: "CheckWriter",
+      },
+      CheckWriter: task(arns.checkWriter, {
+        ResultPath: "$.results.writer",
+        Catch: TO_RECORD_FAILURE,
+        Next: "WriterReady?",
+      }),
+      "WriterReady?": {
+        Type: "Choice",
+        Choices: [
+          { Variable: "$.results.writer.ready", BooleanEquals: true, Next: "FlipDns" },
+          {
+            Variable: "$.writerChecks.count",
+            NumericGreaterThanEquals: maxWriterChecks,
+            Next: "WriterTimedOut",
+          },
+        ],
+        Default: "WaitForWriter",
+      },
+      WriterTimedOut: {
+        Type: "Pass",
+        Parameters: {
+          Error: "WriterNotReady",
+          "Cause.$": `States.Format('The {} cluster was not the available writer after {} checks ${intervalSeconds} seconds apart. Last check: {}', $.operation.target, $.writerChecks.count, $.results.writer.detail)`,
+        },
+        ResultPath: "$.error",
+        Next: "RecordFailure",
+      },
+      FlipDns: task(arns.flipDns, {
+        ResultPath: "$.results.dns",
+        Catch: TO_RECORD_FAILURE,
+        Next: "Verify",
+      }),
+      Verify: {
+        Type: "Parallel",
+        Comment: "The target is the writer and its endpoint passes the Route 53 health check.",
+        Branches: [
+          branch("VerifyWriter", task(arns.checkWriter)),
+          branch("VerifyTraffic", task(arns.readTraffic)),
+        ],
+        ResultPath: "$.results.verify",
+        Catch: TO_RECORD_FAILURE,
+        Next: "Healthy?",
+      },
+      "Healthy?": {
+        Type: "Choice",
+        Choices: [
+          {
+            And: [healthy, { Variable: "$.operation.kind", StringEquals: "failback" }],
+            Next: "ScaleDownSource",
+          },
+          { ...healthy, Next: "RecordSuccess" },
+        ],
+        Default: "VerifyFailed",
+      },
+      VerifyFailed: {
+        Type: "Pass",
+        Parameters: {
+          Error: "VerifyFailed",
+          "Cause.$":
+            "States.Format('After the DNS flip the {} region did not verify: writer ready {}, endpoint health primary {} and secondary {}.', $.operation.target, $.results.verify[0].ready, $.results.verify[1].health.primary, $.results.verify[1].health.secondary)",
+        },
+        ResultPath: "$.error",
+        Next: "RecordFailure",
+      },
+      ScaleDownSource: task(arns.scaleCapacity, {
+        ResultPath: "$.results.scaleDownSource",
+        Comment: "Failback only: the former failover region returns to warm-standby capacity.",
+        Parameters: { "role.$": "$.operation.source", capacity: "standby" },
+        Catch: TO_RECORD_FAILURE,
+        Next: "RecordSuccess",
+      }),
+      RecordSuccess: task(arns.finish, {
+        ResultPath: "$.finish",
+        Catch: TO_RECORD_FAILURE,
+        Next: "Succeeded",
+      }),
+      RecordFailure: task(arns.finish, {
+        ResultPath: "$.finish",
+        Comment: "Records the failure, releases the lock and notifies; the execution then fails.",
+        Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.finishError", Next: "Failed" }],
+        Next: "Failed",
+      }),
+      Succeeded: { Type: "Succeed" },
+      Failed: {
+        Type: "Fail",
+        Error: "OperationFailed",
+        Cause:
+          "The operation failed; its ledger record (GET /operations/{id}) and the alert say why.",
+      },
+    },
+  };
+}
+
+/** Every Task state of a definition, including those inside Parallel branches, by name. */
+export function taskStates(definition: StateMachineDefinition): Record<string, TaskState> {
+  const tasks: Record<string, TaskState> = {};
+  for (const [name, state] of Object.entries(definition.States)) {
+    if (state.Type === "Task") tasks[name] = state;
+    if (state.Type === "Parallel") {
+      for (const branchDefinition of state.Branches)
+        Object.assign(tasks, taskStates(branchDefinition));
+    }
+  }
+  return tasks;
+}

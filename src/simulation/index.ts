@@ -1,0 +1,69 @@
+/**
+ * The AWS simulation the failover automation is tested and drilled against: a pair of regions in
+ * memory, simulated time, fault injection, SDK bindings and a local state machine runner. No test
+ * library is imported here, so the local drill can use it.
+ */
+export { AutoScalingSimulation, type InstanceState } from "./auto-scaling";
+export {
+  DEFAULT_SIMULATION_START,
+  SimulatedClock,
+  type SimulatedClockOptions,
+  SimulatedClockStalledError,
+} from "./clock";
+export { REPLICATION_LAG_METRIC } from "./cloudwatch";
+export {
+  SERVICE_NAMES,
+  type ServiceName,
+  SimulatorUnsupportedError,
+  serverError,
+  serviceError,
+  throttlingError,
+  type UnreachableFailure,
+  unreachableError,
+} from "./errors";
+export { blobPayload, type LocalFunction, type LocalLambdaContext, lambdaContext } from "./lambda";
+export {
+  type ConnectOptions,
+  connectStateMachine,
+  type LocalExecutionOptions,
+  type LocalExecutionResult,
+  type PreparedDefinition,
+  prepareDefinition,
+  runLocalStateMachine,
+  type TaskFunction,
+} from "./local-state-machine";
+export { ensurePromiseWithResolvers } from "./promise-with-resolvers";
+export type { PromotionRecord, SimulatedCluster } from "./rds";
+export {
+  type CallFilter,
+  type CallRecord,
+  DEFAULT_TIMINGS,
+  MUTATING_OPERATIONS,
+  type RegionDownOptions,
+  RegionPair,
+  type RegionPairOptions,
+  type SimulationTimings,
+} from "./region-pair";
+export { installSimulatedTransport, operationName, SIMULATED_CLIENTS } from "./sdk-transport";
+export { type SimulatedSettingsOptions, simulatedSettings } from "./settings";
+export type { PublishedMessage } from "./sns";
+export type {
+  ExecutionHandle,
+  ExecutionOutcome,
+  Executor,
+  HistoryEventInput,
+  SimulatedExecution,
+} from "./step-functions";
+export {
+  bindWorkflowFunctions,
+  HANDLER_NAMES,
+  type HandlerName,
+  handlerNameIn,
+  loadHandler,
+  SETTINGS_VARIABLE,
+  type SynthesizedResources,
+  type SynthesizedWorkflow,
+  setLambdaEnvironment,
+  simulateLambdaRuntime,
+  synthesizedWorkflow,
+} from "./workflow";

@@ -1,0 +1,547 @@
+/**
+ * A simulated pair of AWS regions for the failover automation: the in-memory state of both
+ * regions (Aurora global database, Auto Scaling groups, Route 53 failover records and health
+ * checks, SSM parameters, the ledger table, the SNS topic, the state machine, Lambda functions,
+ * the replication-lag metric), one entry point that answers SDK commands as the services do
+ * ({@link RegionPair.call}), fault injection, and a log of every call.
+ *
+ * Transport-agnostic: tests bind it to aws-sdk-client-mock (tests/support/simulated-aws.ts), the
+ * local drill to the SDK clients' `send` ({@link installSimulatedTransport}). Every delay is a
+ * timer on a {@link SimulatedClock}.
+ */
+import type { RegionRole } from "../../functions/shared/operation";
+import type { AutomationSettings } from "../../functions/shared/settings";
+import { AutoScalingSimulation } from "./auto-scaling";
+import { SimulatedClock } from "./clock";
+import { CloudWatchSimulation, type LagSource } from "./cloudwatch";
+import { DynamoDbSimulation } from "./dynamodb";
+import {
+  responseMetadata,
+  type ServiceName,
+  SimulatorUnsupportedError,
+  serverError,
+  throttlingError,
+  type UnreachableFailure,
+  unreachableError,
+} from "./errors";
+import { LambdaSimulation, type LocalFunction } from "./lambda";
+import { RdsSimulation } from "./rds";
+import { Route53Simulation } from "./route53";
+import { SnsSimulation } from "./sns";
+import { SsmSimulation } from "./ssm";
+import { StepFunctionsSimulation } from "./step-functions";
+
+/** How long things take in the simulated world. */
+export interface SimulationTimings {
+  /** SwitchoverGlobalCluster until the target writes. @default 60_000 (envs: databasePromotionSeconds) */
+  readonly switchoverMs: number;
+  /** FailoverGlobalCluster (AllowDataLoss) until the target writes. @default 60_000 */
+  readonly failoverMs: number;
+  /** RemoveFromGlobalCluster until the detached cluster writes. @default 60_000 */
+  readonly detachMs: number;
+  /** FailoverState stays `pending` this long. @default 5_000 */
+  readonly failoverPendingMs: number;
+  /** A launched instance until InService. @default 90_000 (envs: scaleUpSeconds) */
+  readonly instanceWarmupMs: number;
+  /** A terminating instance until gone. @default 30_000 */
+  readonly instanceTerminationMs: number;
+  /** A Route 53 change from PENDING to INSYNC. @default 30_000 */
+  readonly dnsPropagationMs: number;
+  /** Simulated time every successful call takes. @default 0 */
+  readonly callLatencyMs: number;
+}
+
+export const DEFAULT_TIMINGS: SimulationTimings = {
+  switchoverMs: 60_000,
+  failoverMs: 60_000,
+  detachMs: 60_000,
+  failoverPendingMs: 5_000,
+  instanceWarmupMs: 90_000,
+  instanceTerminationMs: 30_000,
+  dnsPropagationMs: 30_000,
+  callLatencyMs: 0,
+};
+
+export interface RegionPairOptions {
+  /** The automation settings the handlers under test read (see simulatedSettings()). */
+  readonly settings: AutomationSettings;
+  /** @default - a new clock in auto-advance mode */
+  readonly clock?: SimulatedClock;
+  readonly timings?: Partial<SimulationTimings>;
+  /** The region that writes, serves traffic (PRIMARY record) and runs active capacity. @default "primary" */
+  readonly active?: RegionRole;
+  /** AuroraGlobalDBReplicationLag of the secondary cluster. @default 800 */
+  readonly replicationLagMs?: number;
+  /** Aurora PostgreSQL version. @default "16.6" */
+  readonly engineVersion?: string;
+  /** The hosted zone's name. @default - recordName without its first label */
+  readonly zoneName?: string;
+}
+
+/** One SDK command as the simulation saw it. */
+export interface CallRecord {
+  readonly service: ServiceName;
+  readonly region: string;
+  readonly operation: string;
+  readonly input: unknown;
+  /** Simulated time of the call, epoch ms. */
+  readonly at: number;
+  outcome?: "ok" | "error";
+  /** The error name when the call failed. */
+  error?: string;
+}
+
+/** Selects calls (all fields optional). */
+export interface CallFilter {
+  readonly service?: ServiceName;
+  readonly operation?: string;
+  /** A region id, or a role of the pair. */
+  readonly region?: string | RegionRole;
+}
+
+/** Operations that change state in AWS; a dry run must make none of them. */
+export const MUTATING_OPERATIONS: ReadonlySet<string> = new Set([
+  "SwitchoverGlobalCluster",
+  "FailoverGlobalCluster",
+  "RemoveFromGlobalCluster",
+  "UpdateAutoScalingGroup",
+  "SetDesiredCapacity",
+  "ChangeResourceRecordSets",
+  "PutParameter",
+  "PutItem",
+  "UpdateItem",
+  "DeleteItem",
+  "TransactWriteItems",
+  "Publish",
+  "StartExecution",
+  "StopExecution",
+]);
+
+/** Options of {@link RegionPair.regionDown}. */
+export interface RegionDownOptions {
+  /** How calls fail. @default "timeout" */
+  readonly failure?: UnreachableFailure;
+  /**
+   * Simulated time a failing call takes before it rejects (the SDK's connect timeouts and
+   * retries; without a configured connectionTimeout a TCP connect can take minutes). @default 0
+   */
+  readonly callMs?: number;
+}
+
+interface InjectedFault {
+  readonly filter: CallFilter;
+  remaining: number;
+  readonly error: (call: { service: ServiceName; region: string; operation: string }) => Error;
+}
+
+export class RegionPair {
+  readonly settings: AutomationSettings;
+  readonly clock: SimulatedClock;
+  readonly timings: SimulationTimings;
+  /** Every call, in order. */
+  readonly calls: CallRecord[] = [];
+
+  readonly rds: RdsSimulation;
+  readonly autoScaling: AutoScalingSimulation;
+  readonly route53: Route53Simulation;
+  readonly ssm: SsmSimulation;
+  readonly dynamodb: DynamoDbSimulation;
+  readonly sns: SnsSimulation;
+  readonly stepFunctions: StepFunctionsSimulation;
+  readonly lambda: LambdaSimulation;
+  readonly cloudWatch: CloudWatchSimulation;
+
+  private readonly down = new Map<string, Required<RegionDownOptions>>();
+  private readonly faults: InjectedFault[] = [];
+  private promotionDelayMs = 0;
+  private lagMs: number;
+
+  constructor(options: RegionPairOptions) {
+    const { settings } = options;
+    this.settings = settings;
+    this.clock = options.clock ?? new SimulatedClock({ autoAdvance: true });
+    this.timings = { ...DEFAULT_TIMINGS, ...options.timings };
+    this.lagMs = options.replicationLagMs ?? 800;
+    const active = options.active ?? "primary";
+    const accountId = settings.regions.primary.clusterArn.split(":")[4] ?? "123456789012";
+    const { primary, secondary } = settings.regions;
+
+    this.rds = new RdsSimulation(
+      {
+        accountId,
+        globalClusterIdentifier: settings.globalClusterIdentifier,
+        clusters: {
+          primary: {
+            role: "primary",
+            region: primary.region,
+            identifier: primary.clusterIdentifier,
+            arn: primary.clusterArn,
+          },
+          secondary: {
+            role: "secondary",
+            region: secondary.region,
+            identifier: secondary.clusterIdentifier,
+            arn: secondary.clusterArn,
+          },
+        },
+        initialWriter: active,
+        engineVersion: options.engineVersion ?? "16.6",
+        timings: {
+          switchoverMs: this.timings.switchoverMs,
+          failoverMs: this.timings.failoverMs,
+          detachMs: this.timings.detachMs,
+          pendingMs: this.timings.failoverPendingMs,
+        },
+      },
+      {
+        clock: this.clock,
+        isRegionUp: (region) => this.isRegionUp(region),
+        extraPromotionMs: () => this.promotionDelayMs,
+        replicationLagMs: () => this.lagMs,
+      },
+    );
+
+    this.autoScaling = new AutoScalingSimulation(
+      (["primary", "secondary"] as const).map((role) => ({
+        role,
+        region: settings.regions[role].region,
+        name: settings.regions[role].autoScalingGroupName,
+        accountId,
+        initial:
+          role === active
+            ? settings.regions[role].activeCapacity
+            : settings.regions[role].standbyCapacity,
+      })),
+      this.clock,
+      {
+        instanceWarmupMs: this.timings.instanceWarmupMs,
+        instanceTerminationMs: this.timings.instanceTerminationMs,
+      },
+    );
+
+    this.route53 = new Route53Simulation(
+      {
+        hostedZoneId: settings.hostedZoneId,
+        zoneName: options.zoneName ?? settings.recordName.split(".").slice(1).join("."),
+        recordName: settings.recordName,
+        targets: {
+          primary: {
+            role: "primary",
+            loadBalancer: primary.loadBalancer,
+            healthCheckId: primary.healthCheckId,
+          },
+          secondary: {
+            role: "secondary",
+            loadBalancer: secondary.loadBalancer,
+            healthCheckId: secondary.healthCheckId,
+          },
+        },
+        initialActive: active,
+        propagationMs: this.timings.dnsPropagationMs,
+      },
+      { clock: this.clock, isEndpointHealthy: (role) => this.isEndpointHealthy(role) },
+    );
+
+    this.ssm = new SsmSimulation(accountId, this.clock);
+    for (const role of ["primary", "secondary"] as const) {
+      const region = settings.regions[role].region;
+      const path = settings.parameterPath;
+      this.ssm.seed(region, `${path}db/writer-endpoint`, this.rds.globalWriterEndpoint);
+      this.ssm.seed(region, `${path}db/reader-endpoint`, this.rds.cluster(role).readerEndpoint);
+      this.ssm.seed(region, `${path}db/name`, "shopsmart");
+      this.ssm.seed(region, `${path}app/region-role`, role);
+    }
+
+    this.dynamodb = new DynamoDbSimulation([
+      { name: settings.ledgerTableName, region: secondary.region, accountId, partitionKey: "pk" },
+    ]);
+    this.sns = new SnsSimulation([settings.topicArn], this.clock);
+    this.stepFunctions = new StepFunctionsSimulation([settings.stateMachineArn], this.clock);
+    this.lambda = new LambdaSimulation(accountId, () => this.clock.now());
+    this.cloudWatch = new CloudWatchSimulation({ lagSources: () => this.lagSources() });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // The SDK entry point
+
+  /**
+   * Answers one SDK command the way the service in `region` would: output with `$metadata`, or
+   * the error the SDK would throw. Records the call. Route 53 is global (`region` is only logged).
+   */
+  async call(
+    service: ServiceName,
+    operation: string,
+    input: unknown,
+    region: string,
+  ): Promise<unknown> {
+    const record: CallRecord = {
+      service,
+      region,
+      operation,
+      input: cloneInput(input),
+      at: this.clock.now(),
+    };
+    this.calls.push(record);
+    try {
+      const output = await this.dispatch(
+        service,
+        operation,
+        (input ?? {}) as Record<string, unknown>,
+        region,
+      );
+      record.outcome = "ok";
+      return { ...(output as object), $metadata: responseMetadata(200) };
+    } catch (error) {
+      record.outcome = "error";
+      record.error = error instanceof Error ? error.name : String(error);
+      throw error;
+    }
+  }
+
+  private async dispatch(
+    service: ServiceName,
+    operation: string,
+    input: Record<string, unknown>,
+    region: string,
+  ): Promise<unknown> {
+    const outage = service === "route53" ? undefined : this.down.get(region);
+    if (outage) {
+      if (outage.callMs > 0)
+        await this.clock.sleep(outage.callMs, `${service} ${operation} times out`);
+      throw unreachableError(service, region, outage.failure);
+    }
+    const fault = this.faults.find(
+      (candidate) =>
+        candidate.remaining > 0 && this.matches(candidate.filter, service, operation, region),
+    );
+    if (fault) {
+      fault.remaining -= 1;
+      throw fault.error({ service, region, operation });
+    }
+    if (this.timings.callLatencyMs > 0)
+      await this.clock.sleep(this.timings.callLatencyMs, `${service} ${operation}`);
+    switch (service) {
+      case "rds":
+        return this.rds.handle(operation, input, region);
+      case "autoscaling":
+        return this.autoScaling.handle(operation, input, region);
+      case "route53":
+        return this.route53.handle(operation, input);
+      case "ssm":
+        return this.ssm.handle(operation, input, region);
+      case "dynamodb":
+        return this.dynamodb.handle(operation, input, region);
+      case "sns":
+        return this.sns.handle(operation, input, region);
+      case "sfn":
+        return this.stepFunctions.handle(operation, input, region);
+      case "lambda":
+        return this.lambda.handle(operation, input, region);
+      case "cloudwatch":
+        return this.cloudWatch.handle(operation, input, region);
+      default:
+        throw new SimulatorUnsupportedError(`service ${String(service)} is not modelled`);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Faults
+
+  /**
+   * Takes a region down: every call to its endpoints rejects as unreachable (a TimeoutError by
+   * default), its health check fails, its instances stop serving. Route 53 (global) still answers.
+   */
+  regionDown(region: string | RegionRole, options: RegionDownOptions = {}): void {
+    this.down.set(this.regionId(region), {
+      failure: options.failure ?? "timeout",
+      callMs: options.callMs ?? 0,
+    });
+  }
+
+  /** Brings a region back; an old primary demoted while it was down resynchronizes. */
+  regionUp(region: string | RegionRole): void {
+    const id = this.regionId(region);
+    this.down.delete(id);
+    this.rds.regionRecovered(id);
+  }
+
+  isRegionUp(region: string | RegionRole): boolean {
+    return !this.down.has(this.regionId(region));
+  }
+
+  /**
+   * The next `times` matching calls fail with the service's throttling error (`Throttling` on the
+   * Query/REST-XML APIs, `ThrottlingException` on the JSON ones, HTTP 400; Lambda
+   * `TooManyRequestsException`, 429). Note the SDK would retry these itself (3 attempts by
+   * default) before a caller sees one; the simulation hands each straight to the caller.
+   */
+  throttle(
+    service: ServiceName,
+    operation?: string,
+    times = 1,
+    region?: string | RegionRole,
+  ): void {
+    this.injectFault(
+      { service, ...(operation ? { operation } : {}), ...(region ? { region } : {}) },
+      times,
+      ({ service: failing }) => throttlingError(failing),
+    );
+  }
+
+  /** The next `times` matching calls fail with a 5xx (`ServiceUnavailable`, 503). */
+  serverErrors(
+    service: ServiceName,
+    operation?: string,
+    times = 1,
+    region?: string | RegionRole,
+  ): void {
+    this.injectFault(
+      { service, ...(operation ? { operation } : {}), ...(region ? { region } : {}) },
+      times,
+      ({ service: failing }) => serverError(failing),
+    );
+  }
+
+  /** The next `times` calls matching `filter` fail with the error `make` returns. */
+  injectFault(
+    filter: CallFilter,
+    times: number,
+    make: (call: { service: ServiceName; region: string; operation: string }) => Error,
+  ): void {
+    this.faults.push({ filter, remaining: times, error: make });
+  }
+
+  /** Every database promotion (switchover, failover, detach) takes `extraMs` longer. */
+  slowPromotion(extraMs: number): void {
+    this.promotionDelayMs = extraMs;
+  }
+
+  /** Sets the AuroraGlobalDBReplicationLag the secondary reports (and a failover would lose). */
+  setReplicationLag(ms: number): void {
+    this.lagMs = ms;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Lambda functions
+
+  /** Makes a handler invocable through Lambda Invoke by name in the secondary region. */
+  registerFunction(
+    name: string,
+    handler: LocalFunction,
+    region: string | RegionRole = "secondary",
+  ): void {
+    this.lambda.register(name, this.regionId(region), handler);
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Reading the state
+
+  /** Calls matching a filter, in order. */
+  callsTo(filter: CallFilter = {}): CallRecord[] {
+    return this.calls.filter((call) =>
+      this.matches(filter, call.service, call.operation, call.region),
+    );
+  }
+
+  /** Calls that change state in AWS ({@link MUTATING_OPERATIONS}), in order. */
+  mutatingCalls(): CallRecord[] {
+    return this.calls.filter((call) => MUTATING_OPERATIONS.has(call.operation));
+  }
+
+  /** The region id of a role, or the argument when it already is a region id. */
+  regionId(region: string | RegionRole): string {
+    return region === "primary" || region === "secondary"
+      ? this.settings.regions[region].region
+      : region;
+  }
+
+  /** The role of a region id, or undefined for a region outside the pair. */
+  roleOf(region: string): RegionRole | undefined {
+    if (region === this.settings.regions.primary.region) return "primary";
+    if (region === this.settings.regions.secondary.region) return "secondary";
+    return undefined;
+  }
+
+  /** Whether a region's load balancer answers health checks: region up, an instance InService. */
+  isEndpointHealthy(role: RegionRole): boolean {
+    return this.isRegionUp(role) && this.autoScaling.group(role).inService > 0;
+  }
+
+  /** A summary of both regions for assertions and the drill report. */
+  snapshot() {
+    const roles = ["primary", "secondary"] as const;
+    const parameter = (role: RegionRole) =>
+      this.ssm.value(this.regionId(role), `${this.settings.parameterPath}db/writer-endpoint`);
+    return {
+      at: this.clock.isoString(),
+      regionsDown: roles.filter((role) => !this.isRegionUp(role)),
+      database: {
+        globalStatus: this.rds.globalStatus(),
+        globalWriter: this.rds.globalWriter(),
+        clusters: Object.fromEntries(
+          roles.map((role) => {
+            const cluster = this.rds.cluster(role);
+            return [
+              role,
+              {
+                status: cluster.status,
+                writable: cluster.writable,
+                member: this.rds.isMember(role),
+              },
+            ];
+          }),
+        ) as Record<RegionRole, { status: string; writable: boolean; member: boolean }>,
+        writerEndpointParameter: Object.fromEntries(
+          roles.map((role) => [role, parameter(role)]),
+        ) as Record<RegionRole, string | undefined>,
+      },
+      dns: {
+        primaryRecord: this.route53.primaryRecordTarget(),
+        secondaryRecord: this.route53.secondaryRecordTarget(),
+        answering: this.route53.answeringRegion(),
+      },
+      capacity: Object.fromEntries(
+        roles.map((role) => {
+          const { minSize, desiredCapacity, maxSize, inService } = this.autoScaling.group(role);
+          return [role, { minSize, desiredCapacity, maxSize, inService }];
+        }),
+      ) as Record<
+        RegionRole,
+        { minSize: number; desiredCapacity: number; maxSize: number; inService: number }
+      >,
+      notifications: this.sns.published.length,
+    };
+  }
+
+  private lagSources(): LagSource[] {
+    const writer = this.rds.globalWriter();
+    return (["primary", "secondary"] as const)
+      .filter((role) => role !== writer && this.rds.isMember(role) && this.isRegionUp(role))
+      .map((role) => ({
+        region: this.regionId(role),
+        clusterIdentifier: this.rds.cluster(role).identifier,
+        lagMs: this.lagMs,
+      }));
+  }
+
+  private matches(
+    filter: CallFilter,
+    service: ServiceName,
+    operation: string,
+    region: string,
+  ): boolean {
+    return (
+      (filter.service === undefined || filter.service === service) &&
+      (filter.operation === undefined || filter.operation === operation) &&
+      (filter.region === undefined || this.regionId(filter.region) === region)
+    );
+  }
+}
+
+function cloneInput(input: unknown): unknown {
+  try {
+    return structuredClone(input);
+  } catch {
+    return input;
+  }
+}

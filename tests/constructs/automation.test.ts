@@ -1,0 +1,900 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { TerraformOutput, type TerraformStack } from "cdktf";
+import { describe, expect, it } from "vitest";
+import { parseSettings } from "../../functions/shared/settings";
+import type { RegionRole } from "../../src/config/schema";
+import {
+  Automation,
+  type AutomationProps,
+  FUNCTION_NAMES,
+  type FunctionName,
+} from "../../src/constructs/automation";
+import { ACCESS_LOG_FORMAT } from "../../src/constructs/automation/http-api";
+import { UNSCOPED_ACTIONS } from "../../src/constructs/automation/permissions";
+import { workflowDefinition } from "../../src/constructs/automation/state-machine";
+import {
+  listResources,
+  policyStatements,
+  resourceAt,
+  resourcesOf,
+  type SynthesizedStack,
+  stackWithProviders,
+  synth,
+  TEST_REGIONS,
+} from "../support/synth";
+
+const ACCOUNT = "111111111111";
+const KEY = "arn:aws:kms:us-west-2:111111111111:key/secondary";
+const TOPIC = "arn:aws:sns:us-west-2:111111111111:shop-test-secondary-alerts";
+const FIXTURE = "tests/fixtures/automation/handler.ts";
+/** The construct tests bundle a stand-in handler; the bundling tests cover the real ones. */
+const FIXTURE_ENTRIES = Object.fromEntries(FUNCTION_NAMES.map((name) => [name, FIXTURE]));
+
+type Overrides = Partial<AutomationProps> & { healthMetricsRegion?: string };
+
+function automationRegion(role: RegionRole) {
+  const region = TEST_REGIONS[role];
+  return {
+    region,
+    clusterIdentifier: `shop-test-${role}`,
+    clusterArn: `arn:aws:rds:${region}:${ACCOUNT}:cluster:shop-test-${role}`,
+    autoScalingGroupName: `shop-test-${role}-web`,
+    loadBalancer: {
+      dnsName: `shop-test-${role}-1234567890.${region}.elb.amazonaws.com`,
+      zoneId: "Z3AADJGX6KTTL2",
+    },
+    healthCheckId: `0f3b0c2e-${role}`,
+    activeCapacity: { minSize: 3, desiredCapacity: 3, maxSize: 9 },
+    standbyCapacity: { minSize: 1, desiredCapacity: 1, maxSize: 9 },
+  };
+}
+
+function stackWithAutomation(overrides: Overrides | ((stack: TerraformStack) => Overrides) = {}) {
+  const { stack, providers } = stackWithProviders();
+  const resolved = typeof overrides === "function" ? overrides(stack) : overrides;
+  const { healthMetricsRegion = "us-east-1", ...props } = resolved;
+  const healthMetrics =
+    healthMetricsRegion === TEST_REGIONS.secondary
+      ? providers.secondary
+      : new AwsProvider(stack, "aws-health-metrics", {
+          alias: "health-metrics",
+          region: healthMetricsRegion,
+        });
+  const automation = new Automation(stack, "automation", {
+    namePrefix: "shop-test",
+    environment: "test",
+    provider: providers.secondary,
+    accountId: ACCOUNT,
+    kmsKeyArn: KEY,
+    healthMetrics: { provider: healthMetrics, region: healthMetricsRegion },
+    regions: { primary: automationRegion("primary"), secondary: automationRegion("secondary") },
+    globalClusterIdentifier: "shop-test-global",
+    hostedZoneId: "Z0123456789ABCDEFGHIJ",
+    recordName: "shop.example.com",
+    parameterPath: "/shop/test/",
+    alertTopic: { arn: TOPIC, kmsKeyArn: KEY },
+    rpoSeconds: 300,
+    rtoSeconds: 300,
+    automaticFailover: { enabled: true, alarmName: "shop-test-primary-endpoint-health" },
+    handlerEntries: FIXTURE_ENTRIES,
+    ...props,
+  });
+  return { stack, automation };
+}
+
+/** Attributes the tests read back, as outputs (their tokens resolve at synth). */
+function attributes(automation: Automation): Record<string, string> {
+  return {
+    failover_api_url: automation.failoverApiUrl,
+    failback_api_url: automation.failbackApiUrl,
+    status_api_url: automation.statusApiUrl,
+    failover_invoke_arn: automation.apiRouteInvokeArns.failover,
+    operation_invoke_arn: automation.apiRouteInvokeArns.operation,
+    state_machine_arn: automation.stateMachineArn,
+    ledger_table_name: automation.ledgerTableName,
+    flip_dns_arn: automation.functionArns["flip-dns"] as string,
+  };
+}
+
+function synthAutomation(overrides: Overrides = {}) {
+  const { stack, automation } = stackWithAutomation(overrides);
+  for (const [name, value] of Object.entries(attributes(automation))) {
+    new TerraformOutput(stack, name, { value });
+  }
+  const json = synth(stack);
+  const attribute = (name: keyof ReturnType<typeof attributes>) => json.output?.[name]?.value;
+  return { json, automation, attribute };
+}
+
+/** The Terraform address (`type.logicalId`) of the one resource of `type` at `path`. */
+function address(json: SynthesizedStack, type: string, path: string): string {
+  const [logicalId] = Object.entries(resourcesOf(json, type)).find(([, resource]) =>
+    (resource["//"] as { metadata: { path: string } }).metadata.path.endsWith(`/${path}`),
+  ) as [string, unknown];
+  return `${type}.${logicalId}`;
+}
+
+/** `${type.logicalId.attribute}` of the one resource of `type` at `path`. */
+function reference(json: SynthesizedStack, type: string, path: string, attribute: string): string {
+  return `\${${address(json, type, path)}.${attribute}}`;
+}
+
+const fn = (json: SynthesizedStack, name: FunctionName) =>
+  resourceAt(json, "aws_lambda_function", `function-${name}/function`);
+
+/** Every statement of every policy document the construct synthesizes. */
+function allStatements(json: SynthesizedStack) {
+  return Object.values(json.data?.aws_iam_policy_document ?? {}).flatMap(
+    (document) => (document.statement as { actions: string[]; resources?: string[] }[]) ?? [],
+  );
+}
+
+/** The actions of a function's role, by statement id. */
+function actionsBySid(json: SynthesizedStack, name: FunctionName) {
+  return Object.fromEntries(
+    policyStatements(json, `function-${name}/permissions`).map((s) => [s.sid, s.actions]),
+  );
+}
+
+describe("Automation", () => {
+  const { json, automation, attribute } = synthAutomation();
+
+  describe("functions", () => {
+    it("deploys one Node 20 arm64 function per handler, 256 MB, with its timeout", () => {
+      const timeouts: Record<FunctionName, number> = {
+        "read-topology": 60,
+        "read-traffic": 60,
+        "promote-database": 60,
+        "check-writer": 30,
+        "scale-capacity": 60,
+        "flip-dns": 90,
+        finish: 60,
+        "operations-api": 60,
+        "auto-failover": 60,
+      };
+      expect(listResources(json, "aws_lambda_function")).toHaveLength(FUNCTION_NAMES.length);
+      for (const name of FUNCTION_NAMES) {
+        expect(fn(json, name), name).toMatchObject({
+          provider: "aws.secondary",
+          function_name: `shop-test-dr-${name}`,
+          runtime: "nodejs20.x",
+          architectures: ["arm64"],
+          handler: "index.handler",
+          memory_size: 256,
+          timeout: timeouts[name],
+          kms_key_arn: KEY,
+          role: reference(json, "aws_iam_role", `function-${name}/role`, "arn"),
+          tracing_config: { mode: "PassThrough" },
+        });
+      }
+    });
+
+    it("deploys each function's zip as a stack asset, with the zip's SHA-256 as source_code_hash", () => {
+      for (const name of FUNCTION_NAMES) {
+        const bundle = automation.bundles[name];
+        const zip = readFileSync(bundle?.zipPath as string);
+        expect(fn(json, name)).toMatchObject({
+          filename: expect.stringMatching(
+            new RegExp(`^assets/[^/]+/${bundle?.zipSha256Hex}/${name}\\.zip$`),
+          ),
+          source_code_hash: createHash("sha256").update(zip).digest("base64"),
+        });
+      }
+    });
+
+    it("writes the settings the Lambdas validate, and source maps on", () => {
+      const variables = (fn(json, "flip-dns").environment as { variables: Record<string, string> })
+        .variables;
+      expect(variables.NODE_OPTIONS).toBe("--enable-source-maps");
+      const ledger = reference(json, "aws_dynamodb_table", "ledger", "name");
+      const endpoint = reference(json, "aws_apigatewayv2_api", "http-api/api", "api_endpoint");
+      // Terraform fills these in at apply time; stand in realistic values for parsing.
+      const settingsJson = variables.SHOPSMART_DR_SETTINGS.replace(
+        ledger,
+        "shop-test-dr-operations",
+      ).replace(endpoint, "https://a1b2c3d4e5.execute-api.us-west-2.amazonaws.com");
+      expect(parseSettings(settingsJson)).toEqual({
+        environment: "test",
+        globalClusterIdentifier: "shop-test-global",
+        regions: { primary: automationRegion("primary"), secondary: automationRegion("secondary") },
+        hostedZoneId: "Z0123456789ABCDEFGHIJ",
+        recordName: "shop.example.com",
+        parameterPath: "/shop/test/",
+        ledgerTableName: "shop-test-dr-operations",
+        stateMachineArn: `arn:aws:states:us-west-2:${ACCOUNT}:stateMachine:shop-test-dr-operation`,
+        topicArn: TOPIC,
+        readTopologyFunctionName: "shop-test-dr-read-topology",
+        readTrafficFunctionName: "shop-test-dr-read-traffic",
+        rpoSeconds: 300,
+        rtoSeconds: 300,
+        apiBaseUrl: "https://a1b2c3d4e5.execute-api.us-west-2.amazonaws.com",
+      });
+      // Every function gets the same settings.
+      for (const name of FUNCTION_NAMES) {
+        const own = (fn(json, name).environment as { variables: Record<string, string> }).variables;
+        expect(own.SHOPSMART_DR_SETTINGS, name).toBe(variables.SHOPSMART_DR_SETTINGS);
+      }
+    });
+
+    it("keeps every function's environment within Lambda's 4 KB", () => {
+      for (const name of FUNCTION_NAMES) {
+        const { variables } = fn(json, name).environment as { variables: Record<string, string> };
+        // Unresolved references are shorter than some values they stand for: allow 200 bytes each.
+        const references = JSON.stringify(variables).match(/\$\{/g)?.length ?? 0;
+        const bytes = Object.entries(variables).reduce(
+          (sum, [key, value]) => sum + key.length + value.length,
+          0,
+        );
+        expect(bytes + references * 200, name).toBeLessThan(4096);
+      }
+    });
+
+    it("tells auto-failover which alarm and rule start it", () => {
+      const { variables } = fn(json, "auto-failover").environment as {
+        variables: Record<string, string>;
+      };
+      expect(JSON.parse(variables.SHOPSMART_DR_AUTO_FAILOVER)).toEqual({
+        alarmName: "shop-test-primary-endpoint-health",
+        ruleName: "shop-test-dr-auto-failover",
+      });
+    });
+
+    it("gives each function a KMS-encrypted log group with retention, created before the function", () => {
+      for (const name of FUNCTION_NAMES) {
+        expect(
+          resourceAt(json, "aws_cloudwatch_log_group", `function-${name}/log-group`),
+        ).toMatchObject({
+          provider: "aws.secondary",
+          name: `/aws/lambda/shop-test-dr-${name}`,
+          retention_in_days: 90,
+          kms_key_id: KEY,
+        });
+        expect(fn(json, name).depends_on).toEqual([
+          address(json, "aws_cloudwatch_log_group", `function-${name}/log-group`),
+          address(json, "aws_iam_role_policy", `function-${name}/policy`),
+        ]);
+      }
+    });
+
+    it("exposes the function names and ARNs", () => {
+      expect(automation.functionNames).toEqual(
+        Object.fromEntries(FUNCTION_NAMES.map((name) => [name, `shop-test-dr-${name}`])),
+      );
+      expect(attribute("flip_dns_arn")).toBe(
+        reference(json, "aws_lambda_function", "function-flip-dns/function", "arn"),
+      );
+    });
+  });
+
+  describe("least privilege", () => {
+    it("gives every function its own role, assumable by Lambda only", () => {
+      for (const name of FUNCTION_NAMES) {
+        expect(resourceAt(json, "aws_iam_role", `function-${name}/role`)).toMatchObject({
+          name: `shop-test-dr-${name}`,
+        });
+        expect(policyStatements(json, `function-${name}/trust`)).toEqual([
+          {
+            actions: ["sts:AssumeRole"],
+            principals: [{ type: "Service", identifiers: ["lambda.amazonaws.com"] }],
+          },
+        ]);
+      }
+    });
+
+    it("grants no wildcard action, and a * resource only to actions AWS cannot scope", () => {
+      const statements = allStatements(json);
+      expect(statements.length).toBeGreaterThan(30);
+      for (const statement of statements) {
+        for (const action of statement.actions) expect(action).not.toContain("*");
+        if (statement.resources?.includes("*")) {
+          expect(statement.resources).toEqual(["*"]);
+          for (const action of statement.actions)
+            expect(Object.keys(UNSCOPED_ACTIONS)).toContain(action);
+        }
+      }
+    });
+
+    it("lets each function write only its own log group", () => {
+      for (const name of FUNCTION_NAMES) {
+        expect(policyStatements(json, `function-${name}/permissions`)[0]).toEqual({
+          sid: "WriteOwnLogs",
+          actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+          resources: [
+            `${reference(json, "aws_cloudwatch_log_group", `function-${name}/log-group`, "arn")}:*`,
+          ],
+        });
+      }
+    });
+
+    it("gives each step exactly the actions it calls", () => {
+      const logs = ["logs:CreateLogStream", "logs:PutLogEvents"];
+      const describeRds = {
+        DescribeGlobalCluster: ["rds:DescribeGlobalClusters"],
+        DescribeClusters: ["rds:DescribeDBClusters"],
+      };
+      const ledger = {
+        UseLedger: [
+          "dynamodb:DeleteItem",
+          "dynamodb:GetItem",
+          "dynamodb:PutItem",
+          "dynamodb:UpdateItem",
+        ],
+        UseLedgerKeyThroughDynamoDb: [
+          "kms:Decrypt",
+          "kms:DescribeKey",
+          "kms:Encrypt",
+          "kms:GenerateDataKey",
+        ],
+      };
+      const expected: Record<FunctionName, Record<string, string[]>> = {
+        "read-topology": {
+          WriteOwnLogs: logs,
+          ...describeRds,
+          ReadReplicationLag: ["cloudwatch:GetMetricData"],
+        },
+        "read-traffic": {
+          WriteOwnLogs: logs,
+          ReadEndpointHealth: ["route53:GetHealthCheckStatus"],
+          ReadCapacity: ["autoscaling:DescribeAutoScalingGroups"],
+        },
+        "promote-database": {
+          WriteOwnLogs: logs,
+          ...describeRds,
+          PromoteCluster: [
+            "rds:FailoverGlobalCluster",
+            "rds:RemoveFromGlobalCluster",
+            "rds:SwitchoverGlobalCluster",
+          ],
+          RepointWriterEndpoint: ["ssm:GetParameter", "ssm:PutParameter"],
+        },
+        "check-writer": { WriteOwnLogs: logs, ...describeRds },
+        "scale-capacity": {
+          WriteOwnLogs: logs,
+          ScaleGroups: ["autoscaling:UpdateAutoScalingGroup"],
+          ReadCapacity: ["autoscaling:DescribeAutoScalingGroups"],
+        },
+        "flip-dns": {
+          WriteOwnLogs: logs,
+          ReadFailoverRecords: ["route53:ListResourceRecordSets"],
+          UpsertFailoverRecords: ["route53:ChangeResourceRecordSets"],
+          WaitForChange: ["route53:GetChange"],
+        },
+        finish: {
+          WriteOwnLogs: logs,
+          ...ledger,
+          Notify: ["sns:Publish"],
+          UseTopicKeyThroughSns: ["kms:Decrypt", "kms:GenerateDataKey"],
+        },
+        "operations-api": {
+          WriteOwnLogs: logs,
+          ...ledger,
+          StartOperations: ["states:StartExecution"],
+          ReadOperations: ["states:DescribeExecution", "states:GetExecutionHistory"],
+          UseStateMachineKey: ["kms:Decrypt", "kms:GenerateDataKey"],
+          InvokeReaders: ["lambda:InvokeFunction"],
+        },
+        "auto-failover": {
+          WriteOwnLogs: logs,
+          ...ledger,
+          StartOperations: ["states:StartExecution"],
+          ReadOperations: ["states:DescribeExecution"],
+          UseStateMachineKey: ["kms:Decrypt", "kms:GenerateDataKey"],
+        },
+      };
+      for (const name of FUNCTION_NAMES)
+        expect(actionsBySid(json, name), name).toEqual(expected[name]);
+    });
+
+    it("scopes database, capacity and DNS actions to the named resources", () => {
+      const clusters = [
+        `arn:aws:rds:us-east-2:${ACCOUNT}:cluster:shop-test-primary`,
+        `arn:aws:rds:us-west-2:${ACCOUNT}:cluster:shop-test-secondary`,
+      ];
+      const promote = policyStatements(json, "function-promote-database/permissions");
+      expect(promote.find((s) => s.sid === "PromoteCluster")?.resources).toEqual([
+        `arn:aws:rds::${ACCOUNT}:global-cluster:shop-test-global`,
+        ...clusters,
+      ]);
+      expect(promote.find((s) => s.sid === "DescribeClusters")?.resources).toEqual(clusters);
+      expect(promote.find((s) => s.sid === "RepointWriterEndpoint")?.resources).toEqual([
+        `arn:aws:ssm:us-east-2:${ACCOUNT}:parameter/shop/test/db/writer-endpoint`,
+        `arn:aws:ssm:us-west-2:${ACCOUNT}:parameter/shop/test/db/writer-endpoint`,
+      ]);
+
+      const scale = policyStatements(json, "function-scale-capacity/permissions");
+      expect(scale.find((s) => s.sid === "ScaleGroups")?.resources).toEqual([
+        `arn:aws:autoscaling:us-east-2:${ACCOUNT}:autoScalingGroup:*:autoScalingGroupName/shop-test-primary-web`,
+        `arn:aws:autoscaling:us-west-2:${ACCOUNT}:autoScalingGroup:*:autoScalingGroupName/shop-test-secondary-web`,
+      ]);
+
+      const traffic = policyStatements(json, "function-read-traffic/permissions");
+      expect(traffic.find((s) => s.sid === "ReadEndpointHealth")?.resources).toEqual([
+        "arn:aws:route53:::healthcheck/0f3b0c2e-primary",
+        "arn:aws:route53:::healthcheck/0f3b0c2e-secondary",
+      ]);
+
+      const dns = policyStatements(json, "function-flip-dns/permissions");
+      expect(dns.find((s) => s.sid === "UpsertFailoverRecords")).toEqual({
+        sid: "UpsertFailoverRecords",
+        actions: ["route53:ChangeResourceRecordSets"],
+        resources: ["arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ"],
+        condition: [
+          {
+            test: "ForAllValues:StringEquals",
+            variable: "route53:ChangeResourceRecordSetsNormalizedRecordNames",
+            values: ["shop.example.com"],
+          },
+          {
+            test: "ForAllValues:StringEquals",
+            variable: "route53:ChangeResourceRecordSetsRecordTypes",
+            values: ["A"],
+          },
+          {
+            test: "ForAllValues:StringEquals",
+            variable: "route53:ChangeResourceRecordSetsActions",
+            values: ["UPSERT"],
+          },
+        ],
+      });
+      expect(dns.find((s) => s.sid === "WaitForChange")?.resources).toEqual([
+        "arn:aws:route53:::change/*",
+      ]);
+    });
+
+    it("scopes the ledger, topic, state machine and readers, and keys only through their services", () => {
+      const table = reference(json, "aws_dynamodb_table", "ledger", "arn");
+      const stateMachine = `arn:aws:states:us-west-2:${ACCOUNT}:stateMachine:shop-test-dr-operation`;
+      const api = policyStatements(json, "function-operations-api/permissions");
+      const bySid = (sid: string) => api.find((s) => s.sid === sid);
+      expect(bySid("UseLedger")?.resources).toEqual([table]);
+      expect(bySid("UseLedgerKeyThroughDynamoDb")).toMatchObject({
+        resources: [KEY],
+        condition: [
+          {
+            test: "StringEquals",
+            variable: "kms:ViaService",
+            values: ["dynamodb.us-west-2.amazonaws.com"],
+          },
+        ],
+      });
+      expect(bySid("StartOperations")?.resources).toEqual([stateMachine]);
+      expect(bySid("ReadOperations")?.resources).toEqual([
+        `arn:aws:states:us-west-2:${ACCOUNT}:execution:shop-test-dr-operation:*`,
+      ]);
+      expect(bySid("UseStateMachineKey")).toMatchObject({
+        resources: [KEY],
+        condition: [
+          {
+            test: "StringEquals",
+            variable: "kms:EncryptionContext:aws:states:stateMachineArn",
+            values: [stateMachine],
+          },
+        ],
+      });
+      expect(bySid("InvokeReaders")?.resources).toEqual([
+        `arn:aws:lambda:us-west-2:${ACCOUNT}:function:shop-test-dr-read-topology`,
+        `arn:aws:lambda:us-west-2:${ACCOUNT}:function:shop-test-dr-read-traffic`,
+      ]);
+
+      const finish = policyStatements(json, "function-finish/permissions");
+      expect(finish.find((s) => s.sid === "Notify")?.resources).toEqual([TOPIC]);
+      expect(finish.find((s) => s.sid === "UseTopicKeyThroughSns")?.condition).toEqual([
+        {
+          test: "StringEquals",
+          variable: "kms:ViaService",
+          values: ["sns.us-west-2.amazonaws.com"],
+        },
+      ]);
+    });
+  });
+
+  describe("ledger", () => {
+    it("is an on-demand, point-in-time-recoverable, KMS-encrypted table keyed by pk, in the secondary region", () => {
+      expect(resourceAt(json, "aws_dynamodb_table", "ledger")).toMatchObject({
+        provider: "aws.secondary",
+        name: "shop-test-dr-operations",
+        billing_mode: "PAY_PER_REQUEST",
+        hash_key: "pk",
+        attribute: [{ name: "pk", type: "S" }],
+        point_in_time_recovery: { enabled: true },
+        server_side_encryption: { enabled: true, kms_key_arn: KEY },
+        deletion_protection_enabled: true,
+      });
+      expect(attribute("ledger_table_name")).toBe(
+        reference(json, "aws_dynamodb_table", "ledger", "name"),
+      );
+    });
+
+    it("allows deletion when deletionProtection is off", () => {
+      const { json: unprotected } = synthAutomation({ deletionProtection: false });
+      expect(
+        resourceAt(unprotected, "aws_dynamodb_table", "ledger").deletion_protection_enabled,
+      ).toBe(false);
+    });
+  });
+
+  describe("workflow", () => {
+    const stateMachine = resourceAt(json, "aws_sfn_state_machine", "workflow/state-machine");
+
+    it("is a STANDARD state machine encrypted with the automation key, logging every transition without data", () => {
+      expect(stateMachine).toMatchObject({
+        provider: "aws.secondary",
+        name: "shop-test-dr-operation",
+        type: "STANDARD",
+        role_arn: reference(json, "aws_iam_role", "workflow/role", "arn"),
+        logging_configuration: {
+          level: "ALL",
+          include_execution_data: false,
+          log_destination: `${reference(json, "aws_cloudwatch_log_group", "workflow/log-group", "arn")}:*`,
+        },
+        encryption_configuration: {
+          type: "CUSTOMER_MANAGED_KMS_KEY",
+          kms_key_id: KEY,
+          kms_data_key_reuse_period_seconds: 300,
+        },
+        tracing_configuration: { enabled: false },
+      });
+      expect(resourceAt(json, "aws_cloudwatch_log_group", "workflow/log-group")).toMatchObject({
+        name: "/aws/vendedlogs/states/shop-test-dr-operation",
+        retention_in_days: 90,
+        kms_key_id: KEY,
+      });
+    });
+
+    it("runs the workflow definition over the deployed step functions", () => {
+      const arn = (name: FunctionName) =>
+        reference(json, "aws_lambda_function", `function-${name}/function`, "arn");
+      expect(JSON.parse(stateMachine.definition as string)).toEqual(
+        workflowDefinition({
+          readTopology: arn("read-topology"),
+          readTraffic: arn("read-traffic"),
+          promoteDatabase: arn("promote-database"),
+          checkWriter: arn("check-writer"),
+          scaleCapacity: arn("scale-capacity"),
+          flipDns: arn("flip-dns"),
+          finish: arn("finish"),
+        }),
+      );
+      expect(attribute("state_machine_arn")).toBe(
+        reference(json, "aws_sfn_state_machine", "workflow/state-machine", "arn"),
+      );
+    });
+
+    it("may invoke the step functions and nothing else, and only this state machine assumes its role", () => {
+      const steps: FunctionName[] = [
+        "read-topology",
+        "read-traffic",
+        "promote-database",
+        "check-writer",
+        "scale-capacity",
+        "flip-dns",
+        "finish",
+      ];
+      const arns = steps.map((name) =>
+        reference(json, "aws_lambda_function", `function-${name}/function`, "arn"),
+      );
+      const [invoke] = policyStatements(json, "workflow/permissions");
+      expect(invoke).toEqual({
+        sid: "InvokeSteps",
+        actions: ["lambda:InvokeFunction"],
+        resources: [...arns, ...arns.map((arn) => `${arn}:*`)],
+      });
+      expect(policyStatements(json, "workflow/trust")).toEqual([
+        {
+          actions: ["sts:AssumeRole"],
+          principals: [{ type: "Service", identifiers: ["states.amazonaws.com"] }],
+          condition: [
+            { test: "StringEquals", variable: "aws:SourceAccount", values: [ACCOUNT] },
+            {
+              test: "ArnLike",
+              variable: "aws:SourceArn",
+              values: [`arn:aws:states:us-west-2:${ACCOUNT}:stateMachine:shop-test-dr-operation`],
+            },
+          ],
+        },
+      ]);
+    });
+  });
+
+  describe("HTTP API", () => {
+    it("is an HTTP API in the secondary region whose four routes all require SigV4", () => {
+      expect(resourceAt(json, "aws_apigatewayv2_api", "http-api/api")).toMatchObject({
+        provider: "aws.secondary",
+        name: "shop-test-dr-operations",
+        protocol_type: "HTTP",
+      });
+      const routes = listResources(json, "aws_apigatewayv2_route");
+      expect(routes.map((route) => route.route_key).sort()).toEqual([
+        "GET /operations/{id}",
+        "GET /status",
+        "POST /failback",
+        "POST /failover",
+      ]);
+      const integration = reference(
+        json,
+        "aws_apigatewayv2_integration",
+        "http-api/integration",
+        "id",
+      );
+      for (const route of routes) {
+        expect(route).toMatchObject({
+          authorization_type: "AWS_IAM",
+          target: `integrations/${integration}`,
+        });
+      }
+    });
+
+    it("proxies to operations-api with payload format 2.0", () => {
+      expect(
+        resourceAt(json, "aws_apigatewayv2_integration", "http-api/integration"),
+      ).toMatchObject({
+        integration_type: "AWS_PROXY",
+        integration_method: "POST",
+        integration_uri: reference(
+          json,
+          "aws_lambda_function",
+          "function-operations-api/function",
+          "invoke_arn",
+        ),
+        payload_format_version: "2.0",
+      });
+    });
+
+    it("throttles every route and writes JSON access logs naming the caller to an encrypted log group", () => {
+      const logGroup = resourceAt(json, "aws_cloudwatch_log_group", "http-api/access-logs");
+      expect(logGroup).toMatchObject({
+        name: "/aws/vendedlogs/apigateway/shop-test-dr-operations",
+        retention_in_days: 90,
+        kms_key_id: KEY,
+      });
+      const stage = resourceAt(json, "aws_apigatewayv2_stage", "http-api/stage");
+      expect(stage).toMatchObject({
+        name: "$default",
+        auto_deploy: true,
+        default_route_settings: { throttling_burst_limit: 10, throttling_rate_limit: 5 },
+        access_log_settings: {
+          destination_arn: reference(
+            json,
+            "aws_cloudwatch_log_group",
+            "http-api/access-logs",
+            "arn",
+          ),
+          format: ACCESS_LOG_FORMAT,
+        },
+      });
+      expect(JSON.parse(ACCESS_LOG_FORMAT)).toMatchObject({
+        requestId: "$context.requestId",
+        caller: "$context.identity.userArn",
+        routeKey: "$context.routeKey",
+        status: "$context.status",
+      });
+    });
+
+    it("takes the throttle from apiThrottle", () => {
+      const { json: custom } = synthAutomation({
+        apiThrottle: { burstLimit: 4, rateLimitPerSecond: 1 },
+      });
+      expect(
+        resourceAt(custom, "aws_apigatewayv2_stage", "http-api/stage").default_route_settings,
+      ).toMatchObject({
+        throttling_burst_limit: 4,
+        throttling_rate_limit: 1,
+      });
+    });
+
+    it("lets API Gateway invoke operations-api for its own routes only", () => {
+      const executionArn = reference(json, "aws_apigatewayv2_api", "http-api/api", "execution_arn");
+      const permissions = listResources(json, "aws_lambda_permission").filter(
+        (permission) => permission.principal === "apigateway.amazonaws.com",
+      );
+      expect(permissions.map((p) => p.source_arn).sort()).toEqual(
+        ["GET/operations/*", "GET/status", "POST/failback", "POST/failover"].map(
+          (route) => `${executionArn}/*/${route}`,
+        ),
+      );
+      for (const permission of permissions) {
+        expect(permission).toMatchObject({
+          action: "lambda:InvokeFunction",
+          function_name: reference(
+            json,
+            "aws_lambda_function",
+            "function-operations-api/function",
+            "function_name",
+          ),
+        });
+      }
+    });
+
+    it("exposes the URLs the stack outputs and the ARNs operators are granted", () => {
+      const endpoint = reference(json, "aws_apigatewayv2_api", "http-api/api", "api_endpoint");
+      const executionArn = reference(json, "aws_apigatewayv2_api", "http-api/api", "execution_arn");
+      expect(attribute("failover_api_url")).toBe(`${endpoint}/failover`);
+      expect(attribute("failback_api_url")).toBe(`${endpoint}/failback`);
+      expect(attribute("status_api_url")).toBe(`${endpoint}/status`);
+      expect(attribute("failover_invoke_arn")).toBe(`${executionArn}/$default/POST/failover`);
+      expect(attribute("operation_invoke_arn")).toBe(`${executionArn}/$default/GET/operations/*`);
+    });
+  });
+
+  describe("automatic failover", () => {
+    const pattern = {
+      source: ["aws.cloudwatch"],
+      "detail-type": ["CloudWatch Alarm State Change"],
+      detail: { alarmName: ["shop-test-primary-endpoint-health"], state: { value: ["ALARM"] } },
+    };
+
+    it("forwards the health alarm's ALARM events from us-east-1 to the automation region's bus", () => {
+      const forward = resourceAt(
+        json,
+        "aws_cloudwatch_event_rule",
+        "automatic-failover/forward-rule",
+      );
+      expect(forward).toMatchObject({
+        provider: "aws.health-metrics",
+        name: "shop-test-dr-auto-failover-forward",
+        state: "ENABLED",
+      });
+      expect(JSON.parse(forward.event_pattern as string)).toEqual(pattern);
+      const bus = `arn:aws:events:us-west-2:${ACCOUNT}:event-bus/default`;
+      expect(
+        resourceAt(json, "aws_cloudwatch_event_target", "automatic-failover/forward-target"),
+      ).toMatchObject({
+        provider: "aws.health-metrics",
+        arn: bus,
+        role_arn: reference(json, "aws_iam_role", "automatic-failover/forwarder-role", "arn"),
+      });
+      expect(policyStatements(json, "automatic-failover/forwarder-permissions")).toEqual([
+        { sid: "PutOnAutomationBus", actions: ["events:PutEvents"], resources: [bus] },
+      ]);
+      expect(policyStatements(json, "automatic-failover/forwarder-trust")[0].condition).toEqual([
+        { test: "StringEquals", variable: "aws:SourceAccount", values: [ACCOUNT] },
+        {
+          test: "StringEquals",
+          variable: "aws:SourceArn",
+          values: [`arn:aws:events:us-east-1:${ACCOUNT}:rule/shop-test-dr-auto-failover-forward`],
+        },
+      ]);
+    });
+
+    it("starts auto-failover from a rule with the same pattern in the automation region", () => {
+      const rule = resourceAt(json, "aws_cloudwatch_event_rule", "automatic-failover/rule");
+      expect(rule).toMatchObject({ provider: "aws.secondary", name: "shop-test-dr-auto-failover" });
+      expect(JSON.parse(rule.event_pattern as string)).toEqual(pattern);
+      const functionArn = reference(
+        json,
+        "aws_lambda_function",
+        "function-auto-failover/function",
+        "arn",
+      );
+      expect(
+        resourceAt(json, "aws_cloudwatch_event_target", "automatic-failover/target"),
+      ).toMatchObject({
+        provider: "aws.secondary",
+        arn: functionArn,
+      });
+      expect(resourceAt(json, "aws_lambda_permission", "automatic-failover/invoke")).toMatchObject({
+        principal: "events.amazonaws.com",
+        source_arn: reference(json, "aws_cloudwatch_event_rule", "automatic-failover/rule", "arn"),
+        source_account: ACCOUNT,
+      });
+      expect(automation.autoFailoverRuleName).toBe("shop-test-dr-auto-failover");
+    });
+
+    it("needs one rule and no forwarding when the alarm lives in the automation region", () => {
+      const { json: local } = synthAutomation({ healthMetricsRegion: TEST_REGIONS.secondary });
+      expect(listResources(local, "aws_cloudwatch_event_rule")).toEqual([
+        expect.objectContaining({ provider: "aws.secondary", name: "shop-test-dr-auto-failover" }),
+      ]);
+      expect(listResources(local, "aws_cloudwatch_event_target")).toHaveLength(1);
+      expect(listResources(local, "aws_iam_role").map((role) => role.name)).not.toContain(
+        "shop-test-dr-auto-failover-forward",
+      );
+    });
+
+    it("creates no rule, permission, function or role for automatic failover when disabled", () => {
+      const { json: off, automation: manual } = synthAutomation({
+        automaticFailover: { enabled: false, alarmName: "shop-test-primary-endpoint-health" },
+      });
+      expect(resourcesOf(off, "aws_cloudwatch_event_rule")).toEqual({});
+      expect(resourcesOf(off, "aws_cloudwatch_event_target")).toEqual({});
+      expect(listResources(off, "aws_lambda_permission").map((p) => p.principal)).not.toContain(
+        "events.amazonaws.com",
+      );
+      expect(listResources(off, "aws_lambda_function").map((f) => f.function_name)).not.toContain(
+        "shop-test-dr-auto-failover",
+      );
+      expect(
+        listResources(off, "aws_iam_role")
+          .map((r) => r.name)
+          .filter((n) => String(n).includes("auto-failover")),
+      ).toEqual([]);
+      expect(manual.autoFailoverRuleName).toBeUndefined();
+      expect(manual.functionNames["auto-failover"]).toBeUndefined();
+    });
+  });
+
+  describe("tracing", () => {
+    it("traces functions and the state machine, with X-Ray permissions, when enabled", () => {
+      const { json: traced } = synthAutomation({ tracingEnabled: true });
+      expect(fn(traced, "finish").tracing_config).toEqual({ mode: "Active" });
+      expect(
+        resourceAt(traced, "aws_sfn_state_machine", "workflow/state-machine").tracing_configuration,
+      ).toEqual({
+        enabled: true,
+      });
+      expect(policyStatements(traced, "function-finish/permissions").map((s) => s.sid)).toContain(
+        "SendTraces",
+      );
+      expect(policyStatements(traced, "workflow/permissions").map((s) => s.sid)).toContain(
+        "SendTraces",
+      );
+    });
+  });
+
+  describe("validation", () => {
+    it("fails with every problem at once: names, regions, sizes, throttle, retention and targets", () => {
+      expect(() =>
+        stackWithAutomation({
+          namePrefix: "Shop_Test",
+          accountId: "12345",
+          regions: {
+            primary: automationRegion("primary"),
+            secondary: {
+              ...automationRegion("secondary"),
+              region: "us-east-2",
+              standbyCapacity: { minSize: 2, desiredCapacity: 1, maxSize: 9 },
+            },
+          },
+          parameterPath: "shop/test",
+          rpoSeconds: 0,
+          apiThrottle: { burstLimit: 0, rateLimitPerSecond: 0 },
+          logRetentionDays: 10,
+          automaticFailover: { enabled: true, alarmName: " " },
+        }),
+      ).toThrow(
+        "Invalid props for test/automation:\n" +
+          '  - namePrefix: got "Shop_Test"; expected at most 39 lower-case letters, digits and hyphens, not starting or ending with a hyphen (role, function and rule names append up to 25 characters)\n' +
+          '  - accountId: got "12345"; expected a 12-digit AWS account id\n' +
+          '  - regions.secondary.region: got "us-east-2"; expected a region other than regions.primary.region (us-east-2)\n' +
+          '  - regions.secondary.region: got "us-east-2"; expected the region of provider (us-west-2): the automation runs in the secondary region\n' +
+          '  - regions.secondary.standbyCapacity: got {"minSize":2,"desiredCapacity":1,"maxSize":9}; expected minSize <= desiredCapacity <= maxSize\n' +
+          '  - parameterPath: got "shop/test"; expected a literal SSM path starting and ending with "/", e.g. "/shopsmart/prod/" (it scopes the promote step\'s role)\n' +
+          "  - rpoSeconds: got 0; expected a literal whole number of seconds >= 1\n" +
+          '  - automaticFailover.alarmName: got " "; expected the primary endpoint-health alarm\'s name (Monitoring.healthAlarmNames.primary)\n' +
+          "  - apiThrottle.burstLimit: got 0; expected a whole number of requests from 1 to 5000 (API Gateway's account default)\n" +
+          "  - apiThrottle.rateLimitPerSecond: got 0; expected requests per second above 0 and at most 10000 (API Gateway's account default)\n" +
+          "  - logRetentionDays: got 10; expected a CloudWatch Logs retention: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653",
+      );
+    });
+
+    it("fails when a handler file does not exist", () => {
+      expect(() =>
+        stackWithAutomation({
+          handlerEntries: { ...FIXTURE_ENTRIES, "flip-dns": "functions/handlers/flip-dnz.ts" },
+        }),
+      ).toThrow(
+        "Invalid props for test/automation:\n" +
+          '  - handlerEntries.flip-dns: got "functions/handlers/flip-dnz.ts"; expected an existing handler file, relative to the project root',
+      );
+    });
+
+    it("fails when the health-metrics region is not its provider's", () => {
+      expect(() =>
+        stackWithAutomation((stack) => ({
+          healthMetrics: {
+            provider: new AwsProvider(stack, "aws-elsewhere", {
+              alias: "elsewhere",
+              region: "eu-west-1",
+            }),
+            region: "us-east-1",
+          },
+        })),
+      ).toThrow(
+        "Invalid props for test/automation:\n" +
+          '  - healthMetrics.region: got "us-east-1"; expected the region of healthMetrics.provider (eu-west-1)',
+      );
+    });
+  });
+});

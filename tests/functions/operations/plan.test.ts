@@ -1,0 +1,266 @@
+import { describe, expect, it } from "vitest";
+import { buildPlan } from "../../../functions/orchestration/plan";
+import {
+  activeCapacity,
+  healthyTopology,
+  healthyTraffic,
+  primaryDownTopology,
+  primaryDownTraffic,
+  settings,
+  standbyCapacity,
+} from "./fixtures";
+
+const context = { settings };
+
+const FAILOVER_TAIL = [
+  "wait until shopsmart-prod-secondary is the writer (up to 20 minutes)",
+  "point shop.example.com at secondary (us-west-2) as PRIMARY and primary (us-east-2) as SECONDARY",
+  "verify that shopsmart-prod-secondary is the writer and read both endpoints' health",
+  "record the operation in the ledger and notify by SNS",
+];
+
+/** After a failover: writer in the secondary, secondary at active size. */
+function failedOverTopology() {
+  const topology = healthyTopology();
+  return healthyTopology({
+    writerRegion: "secondary",
+    clusters: {
+      primary: { ...topology.clusters.primary, isWriter: false },
+      secondary: { ...topology.clusters.secondary, isWriter: true },
+    },
+  });
+}
+
+describe("buildPlan", () => {
+  it("plans a planned failover on a healthy system with no blockers", () => {
+    expect(
+      buildPlan(
+        { kind: "failover", mode: "planned" },
+        healthyTopology(),
+        healthyTraffic(),
+        context,
+      ),
+    ).toEqual({
+      kind: "failover",
+      mode: "planned",
+      source: "primary",
+      target: "secondary",
+      writerRegion: "primary",
+      replicationLagSeconds: 2,
+      health: { primary: "healthy", secondary: "healthy" },
+      capacity: { primary: activeCapacity, secondary: standbyCapacity },
+      steps: [
+        "switch over the global database shopsmart-prod-global to shopsmart-prod-secondary " +
+          "(us-west-2) (SwitchoverGlobalCluster: no data loss)",
+        "in parallel, scale shopsmart-prod-secondary-app (us-west-2) to min 2 / desired 4 / max 8",
+        ...FAILOVER_TAIL,
+      ],
+      blockers: [],
+    });
+  });
+
+  it("plans an unplanned failover with the primary region down: unknowns do not block", () => {
+    const plan = buildPlan(
+      { kind: "failover", mode: "unplanned" },
+      primaryDownTopology(),
+      primaryDownTraffic(),
+      context,
+    );
+    expect(plan.blockers).toEqual([]);
+    expect(plan.writerRegion).toBe("unknown");
+    expect(plan.steps).toEqual([
+      "fail over the global database shopsmart-prod-global to shopsmart-prod-secondary " +
+        "(us-west-2) (FailoverGlobalCluster with AllowDataLoss, detach-and-promote if that " +
+        "fails): an unknown amount of the latest writes may be lost (replication lag unknown)",
+      "in parallel, scale shopsmart-prod-secondary-app (us-west-2) to min 2 / desired 4 / max 8",
+      ...FAILOVER_TAIL,
+    ]);
+  });
+
+  it("states the lag bound of an unplanned failover and a target already at size", () => {
+    const plan = buildPlan(
+      { kind: "failover", mode: "unplanned" },
+      healthyTopology({ replicationLagSeconds: 3.5 }),
+      healthyTraffic({ capacity: { primary: activeCapacity, secondary: activeCapacity } }),
+      context,
+    );
+    expect(plan.steps.slice(0, 2)).toEqual([
+      "fail over the global database shopsmart-prod-global to shopsmart-prod-secondary " +
+        "(us-west-2) (FailoverGlobalCluster with AllowDataLoss, detach-and-promote if that " +
+        "fails): writes from the last 3.5 s may be lost (replication lag at preflight)",
+      "in parallel, scale shopsmart-prod-secondary-app (us-west-2) to min 2 / desired 4 / max 8 " +
+        "(already at that size: no change)",
+    ]);
+  });
+
+  it("fails a planned failover while the primary region does not answer", () => {
+    const plan = buildPlan(
+      { kind: "failover", mode: "planned" },
+      primaryDownTopology(),
+      primaryDownTraffic(),
+      context,
+    );
+    expect(plan.blockers).toEqual([
+      "a planned failover needs the primary (us-east-2) region reachable, and it did not " +
+        "answer: Retryable.Timeout: AbortError: aborted. If that region is down, request mode " +
+        '"unplanned"',
+      "a planned failover needs the writer in primary (us-east-2), and the writer region is " +
+        "unknown: primary (us-east-2) did not answer DescribeDBClusters",
+    ]);
+  });
+
+  it("fails with nothing to do when the writer already is in the target", () => {
+    for (const mode of ["planned", "unplanned"] as const) {
+      const plan = buildPlan(
+        { kind: "failover", mode },
+        failedOverTopology(),
+        healthyTraffic(),
+        context,
+      );
+      expect(plan.blockers).toEqual([
+        "nothing to do: the writer is already in secondary (us-west-2)",
+      ]);
+    }
+  });
+
+  it("fails any operation while another one runs or the global cluster is failing over", () => {
+    const plan = buildPlan(
+      { kind: "failover", mode: "unplanned" },
+      healthyTopology({
+        failover: {
+          status: "failing-over",
+          fromClusterArn: settings.regions.primary.clusterArn,
+          toClusterArn: settings.regions.secondary.clusterArn,
+          isDataLossAllowed: true,
+        },
+      }),
+      healthyTraffic(),
+      { settings, runningOperationId: "op-20250304T040000Z-000001" },
+    );
+    expect(plan.blockers).toEqual([
+      "an operation is running: op-20250304T040000Z-000001; wait for it to finish " +
+        "(GET /operations/op-20250304T040000Z-000001)",
+      "the global cluster shopsmart-prod-global is already failing-over: wait for it to " +
+        "finish, then read GET /status",
+    ]);
+  });
+
+  it("fails a planned failover to a detached or unavailable secondary cluster", () => {
+    const topology = healthyTopology();
+    const plan = buildPlan(
+      { kind: "failover", mode: "planned" },
+      healthyTopology({
+        clusters: {
+          primary: topology.clusters.primary,
+          secondary: { ...topology.clusters.secondary, globalMember: false, status: "modifying" },
+        },
+      }),
+      healthyTraffic(),
+      context,
+    );
+    expect(plan.blockers).toEqual([
+      "the secondary cluster shopsmart-prod-secondary is not a member of the global cluster " +
+        "shopsmart-prod-global (detached by an unplanned failover?): add it back (terraform " +
+        "apply with the current activeRegion) before a switchover",
+      "the secondary cluster shopsmart-prod-secondary is modifying: a switchover needs it " +
+        "available; wait and retry",
+    ]);
+  });
+
+  it("fails an unplanned failover when the secondary region does not answer", () => {
+    const plan = buildPlan(
+      { kind: "failover", mode: "unplanned" },
+      healthyTopology({
+        unreachable: [
+          { role: "secondary", region: "us-west-2", reason: "Retryable.ServerError: 503" },
+        ],
+      }),
+      healthyTraffic(),
+      context,
+    );
+    expect(plan.blockers).toEqual([
+      "the secondary (us-west-2) region did not answer, and the promotion happens there: " +
+        "Retryable.ServerError: 503",
+    ]);
+  });
+
+  it("plans a failback from the secondary with both regions healthy", () => {
+    const plan = buildPlan(
+      { kind: "failback", mode: "planned" },
+      failedOverTopology(),
+      healthyTraffic({ capacity: { primary: standbyCapacity, secondary: activeCapacity } }),
+      context,
+    );
+    expect(plan).toEqual({
+      kind: "failback",
+      mode: "planned",
+      source: "secondary",
+      target: "primary",
+      writerRegion: "secondary",
+      replicationLagSeconds: 2,
+      health: { primary: "healthy", secondary: "healthy" },
+      capacity: { primary: standbyCapacity, secondary: activeCapacity },
+      steps: [
+        "switch over the global database shopsmart-prod-global to shopsmart-prod-primary " +
+          "(us-east-2) (SwitchoverGlobalCluster: no data loss)",
+        "in parallel, scale shopsmart-prod-primary-app (us-east-2) to min 2 / desired 4 / max 8",
+        "wait until shopsmart-prod-primary is the writer (up to 20 minutes)",
+        "point shop.example.com at primary (us-east-2) as PRIMARY and secondary (us-west-2) as SECONDARY",
+        "verify that shopsmart-prod-primary is the writer and read both endpoints' health",
+        "scale shopsmart-prod-secondary-app (us-west-2) to min 1 / desired 1 / max 8",
+        "record the operation in the ledger and notify by SNS",
+      ],
+      blockers: [],
+    });
+  });
+
+  it("fails a failback while the primary endpoint is unhealthy and its cluster detached", () => {
+    const topology = failedOverTopology();
+    const plan = buildPlan(
+      { kind: "failback", mode: "planned" },
+      healthyTopology({
+        ...topology,
+        clusters: {
+          primary: { ...topology.clusters.primary, globalMember: false },
+          secondary: topology.clusters.secondary,
+        },
+      }),
+      healthyTraffic({ health: { primary: "unhealthy", secondary: "healthy" } }),
+      context,
+    );
+    expect(plan.blockers).toEqual([
+      "a failback needs both endpoints healthy, and the primary (us-east-2) endpoint is " +
+        "unhealthy: fix it (or wait for its health check) first",
+      "the primary cluster shopsmart-prod-primary is not a member of the global cluster " +
+        "shopsmart-prod-global (detached by an unplanned failover?): add it back (terraform " +
+        "apply with the current activeRegion) before a switchover",
+    ]);
+  });
+
+  it("fails a failback when the writer is still in the primary", () => {
+    const plan = buildPlan(
+      { kind: "failback", mode: "planned" },
+      healthyTopology(),
+      healthyTraffic(),
+      context,
+    );
+    expect(plan.blockers).toEqual(["nothing to do: the writer is already in primary (us-east-2)"]);
+  });
+
+  it("fails a failback with the writer region unknown and the primary unreachable", () => {
+    const plan = buildPlan(
+      { kind: "failback", mode: "planned" },
+      primaryDownTopology(),
+      primaryDownTraffic(),
+      context,
+    );
+    expect(plan.blockers).toEqual([
+      "the primary (us-east-2) region did not answer, and the promotion happens there: " +
+        "Retryable.Timeout: AbortError: aborted",
+      "a failback needs both endpoints healthy, and the primary (us-east-2) endpoint is " +
+        "unhealthy: fix it (or wait for its health check) first",
+      "a failback needs the writer in secondary (us-west-2), and the writer region is unknown: " +
+        "primary (us-east-2) did not answer DescribeDBClusters",
+    ]);
+  });
+});
