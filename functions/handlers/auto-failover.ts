@@ -8,7 +8,8 @@
  */
 import { randomBytes } from "node:crypto";
 import type { EventBridgeEvent } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod/mini";
+import en from "zod/v4/locales/en.js";
 import { startOperation } from "../orchestration/start-operation";
 import { dynamoDbClient, sfnClient } from "../shared/aws-clients";
 import { type AutomationSettings, loadSettings } from "../shared/settings";
@@ -25,9 +26,12 @@ export interface AutoFailoverSettings {
   ruleName: string;
 }
 
+// zod/mini loads no messages by default; English ones, as classic `zod` would load.
+z.config(en());
+
 const autoFailoverSettingsSchema = z.strictObject({
-  alarmName: z.string().min(1, "a non-empty alarm name"),
-  ruleName: z.string().min(1, "a non-empty rule name"),
+  alarmName: z.string().check(z.minLength(1, "a non-empty alarm name")),
+  ruleName: z.string().check(z.minLength(1, "a non-empty rule name")),
 });
 
 export function parseAutoFailoverSettings(json: string | undefined): AutoFailoverSettings {
@@ -67,7 +71,7 @@ const alarmEventSchema = z.object({
   detail: z.object({
     alarmName: z.string(),
     state: z.object({ value: z.string(), timestamp: z.string() }),
-    previousState: z.object({ value: z.string() }).optional(),
+    previousState: z.optional(z.object({ value: z.string() })),
   }),
 });
 

@@ -4,17 +4,21 @@
  * final record, releases the lock and publishes one SNS message. Adapter only; the logic lives in
  * orchestration/finish.ts.
  */
-import { z } from "zod";
+import * as z from "zod/mini";
+import en from "zod/v4/locales/en.js";
 import { type FinishResult, type FinishState, finishOperation } from "../orchestration/finish";
 import { dynamoDbClient, snsClient } from "../shared/aws-clients";
 import { withStepErrors } from "../shared/errors";
 import { InvalidEventError, operationInputSchema } from "../shared/operation";
 import { type AutomationSettings, loadSettings } from "../shared/settings";
 
+// zod/mini loads no messages by default; English ones, as classic `zod` would load.
+z.config(en());
+
 const finishStateSchema = z.object({
   operation: operationInputSchema,
-  results: z.record(z.string(), z.unknown()).optional(),
-  error: z.object({ Error: z.string().optional(), Cause: z.string().optional() }).optional(),
+  results: z.optional(z.record(z.string(), z.unknown())),
+  error: z.optional(z.object({ Error: z.optional(z.string()), Cause: z.optional(z.string()) })),
 });
 
 /** Validates the state; a bad one is a terminal `InvalidEvent` naming the first bad field. */

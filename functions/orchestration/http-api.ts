@@ -15,7 +15,8 @@ import type {
   APIGatewayProxyEventV2WithIAMAuthorizer,
   APIGatewayProxyStructuredResultV2,
 } from "aws-lambda";
-import { z } from "zod";
+import * as z from "zod/mini";
+import en from "zod/v4/locales/en.js";
 import { describeError } from "../shared/errors";
 import type {
   OperationKind,
@@ -31,6 +32,10 @@ import type { AutomationSettings } from "../shared/settings";
 import { getLatestOperation, getLock, getOperation, type Ledger } from "./ledger";
 import { buildPlan, directionOf } from "./plan";
 import { executionArnFor, type StartOperationEnvironment, startOperation } from "./start-operation";
+
+// zod/mini loads no messages by default; English ones, as classic `zod` would load. Every message
+// below is our own, so these only back the ones this module does not set.
+z.config(en());
 
 export interface HttpApiClients {
   dynamoDb: DynamoDBClient;
@@ -116,20 +121,22 @@ const reasonSchema = z
         ? `reason is required: say why, in 1 to ${MAX_REASON_LENGTH} characters`
         : `reason must be a string, got ${describeValue(issue.input)}`,
   })
-  .trim()
-  .min(1, { error: `reason is blank: say why, in 1 to ${MAX_REASON_LENGTH} characters` })
-  .max(MAX_REASON_LENGTH, {
-    error: (issue) =>
-      `reason is ${String(issue.input).length} characters long (after trimming): shorten it to ` +
-      `at most ${MAX_REASON_LENGTH}`,
-  });
+  .check(
+    z.trim(),
+    z.minLength(1, { error: `reason is blank: say why, in 1 to ${MAX_REASON_LENGTH} characters` }),
+    z.maxLength(MAX_REASON_LENGTH, {
+      error: (issue) =>
+        `reason is ${String(issue.input).length} characters long (after trimming): shorten it to ` +
+        `at most ${MAX_REASON_LENGTH}`,
+    }),
+  );
 
-const dryRunSchema = z
-  .boolean({
+const dryRunSchema = z.optional(
+  z.boolean({
     error: (issue) =>
       `dryRun must be true or false (JSON boolean), got ${describeValue(issue.input)}`,
-  })
-  .optional();
+  }),
+);
 
 const failoverBodySchema = z.strictObject({
   mode: z.enum(["planned", "unplanned"], {
@@ -144,9 +151,10 @@ const failoverBodySchema = z.strictObject({
 });
 
 /** A failback is always planned, so its body has no mode. */
-const failbackBodySchema = z
-  .strictObject({ reason: reasonSchema, dryRun: dryRunSchema })
-  .transform((body) => ({ mode: "planned" as const, ...body }));
+const failbackBodySchema = z.pipe(
+  z.strictObject({ reason: reasonSchema, dryRun: dryRunSchema }),
+  z.transform((body) => ({ mode: "planned" as const, ...body })),
+);
 
 const TRIGGER_BODY_SCHEMAS = { failover: failoverBodySchema, failback: failbackBodySchema };
 

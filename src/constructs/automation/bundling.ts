@@ -48,6 +48,36 @@ export const DEFAULT_CACHE_DIR = join(
 const CACHE_FORMAT = 2;
 
 /**
+ * Credential providers of the SDK's default chain that a Lambda function never reaches, left out
+ * of the bundles: with the SSO, SSO-OIDC, STS and sign-in clients they use, 110 to 125 KB of each.
+ *
+ * `defaultProvider` (@aws-sdk/credential-provider-node) tries the environment first, and Lambda
+ * sets AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN from the execution role, so
+ * the chain stops there. Every later link loads its provider with a dynamic `import()` when it
+ * runs, i.e. only after the environment provider failed: SSO, shared config/credentials files,
+ * `credential_process`, web identity token file, then container credentials (HTTP); the packages
+ * those pull in (nested-clients, token-providers, credential-provider-login) are imported from
+ * them alone. The environment provider and the chain itself stay bundled, and so does
+ * @smithy/credential-provider-imds (container and instance metadata, about 8 KB): no @smithy
+ * package is loaded from outside a bundle.
+ *
+ * esbuild turns an `import()` of an external module into a `require()` made at call time (see
+ * `supported` below), so nothing is loaded unless a link is reached. If one ever were (AWS_PROFILE
+ * set on a function, or a runtime mode without the environment credentials), the `require()`
+ * resolves from the Lambda runtime's own SDK: the Node.js runtimes include the SDK v3 and put
+ * /var/runtime/node_modules on NODE_PATH. tests/constructs/automation-credentials.test.ts runs a
+ * bundled client with environment credentials and checks that it signs its request and loads
+ * none of these modules.
+ */
+export const EXTERNAL_CREDENTIAL_PROVIDERS = [
+  "@aws-sdk/credential-provider-http",
+  "@aws-sdk/credential-provider-ini",
+  "@aws-sdk/credential-provider-process",
+  "@aws-sdk/credential-provider-sso",
+  "@aws-sdk/credential-provider-web-identity",
+] as const;
+
+/**
  * The esbuild options of every bundle. `mainFields` prefers packages' ESM builds: the AWS SDK's
  * ESM build tree-shakes to about 60% of the size of its CommonJS build. `linked` writes the map
  * as its own file and appends the `//# sourceMappingURL=index.js.map` comment that Node's
@@ -63,6 +93,10 @@ export const BUNDLE_OPTIONS: Readonly<BuildOptions> = {
   sourcemap: "linked",
   sourcesContent: false,
   legalComments: "none",
+  external: [...EXTERNAL_CREDENTIAL_PROVIDERS],
+  // `import()` of an external module becomes `require()`: ES module resolution ignores NODE_PATH,
+  // where Lambda puts its own SDK (see EXTERNAL_CREDENTIAL_PROVIDERS).
+  supported: { "dynamic-import": false },
   metafile: true,
   write: false,
   logLevel: "silent",
