@@ -1,7 +1,8 @@
 /**
  * promote-database: makes the target region's Aurora cluster the writer.
  *
- * - planned: SwitchoverGlobalCluster (no data loss; both regions must be healthy).
+ * - planned: SwitchoverGlobalCluster (no data loss; both regions must be healthy and both clusters
+ *   members of the global cluster: after a detach-and-promote a planned operation is refused).
  * - unplanned: FailoverGlobalCluster with AllowDataLoss; when that fails with a terminal error,
  *   or the global cluster cannot be read at all, detach-and-promote: RemoveFromGlobalCluster on
  *   the target (it becomes a standalone writable cluster) and point the target region's
@@ -28,7 +29,12 @@ import {
   isRegionUnreachableError,
   stepFailures,
 } from "../shared/errors";
-import type { OperationMode, RegionRole, StepResult } from "../shared/operation";
+import {
+  type OperationMode,
+  otherRole,
+  type RegionRole,
+  type StepResult,
+} from "../shared/operation";
 import type { AutomationSettings, RegionSettings } from "../shared/settings";
 import {
   describeCluster,
@@ -116,6 +122,19 @@ export async function promoteDatabase(
       );
     }
     return ensureWriterEndpoint(context, "already-detached", undefined);
+  }
+  if (request.mode === "planned") {
+    // A switchover moves the writer between two members. A source that left the global cluster
+    // (detach-and-promote) is a standalone writer with writes the target lacks: "the target is
+    // already the writer" would then move traffic onto stale data.
+    const source = deps.settings.regions[otherRole(request.target)];
+    if (!globalMemberOf(globalRead.global, source.clusterArn)) {
+      throw stepFailures.sourceNotInGlobalCluster(
+        source.clusterArn,
+        target.clusterArn,
+        deps.settings.globalClusterIdentifier,
+      );
+    }
   }
   const settled = settledPromotion(context, globalRead.global);
   if (settled) return settled;

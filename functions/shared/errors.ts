@@ -226,6 +226,15 @@ export const stepFailures = {
       "TargetNotInGlobalCluster",
       `Cluster ${clusterArn} is not a member of global cluster ${globalClusterIdentifier}, so a switchover to it is impossible (it was detached by an earlier detach-and-promote). Re-add it as a secondary (terraform apply) before a planned failover or failback.`,
     ),
+  sourceNotInGlobalCluster: (
+    sourceClusterArn: string,
+    targetClusterArn: string,
+    globalClusterIdentifier: string,
+  ) =>
+    new StepFailure(
+      "SourceNotInGlobalCluster",
+      `Cluster ${sourceClusterArn} is not a member of global cluster ${globalClusterIdentifier}: it was detached (detach-and-promote) and takes writes on its own, so a planned operation to ${targetClusterArn}, which the global cluster still holds without those writes, would leave them behind. Rebuild the global database from the detached cluster before a planned failover or failback.`,
+    ),
   globalClusterBusy: (globalClusterIdentifier: string, status: string, toClusterArn: string) =>
     new StepFailure(
       "GlobalClusterBusy",

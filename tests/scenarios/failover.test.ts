@@ -1,0 +1,345 @@
+/**
+ * Failover scenarios: the synthesized prod state machine, run locally with the real step handlers
+ * against two simulated regions. Planned failover on a healthy system; unplanned failover with the
+ * primary region down; unplanned failover whose FailoverGlobalCluster fails terminally
+ * (detach-and-promote).
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { TopologyReport } from "../../functions/shared/operation";
+import { MUTATING_OPERATIONS, type RegionPair, serviceError } from "../../src/simulation";
+import { runStateMachineScenario } from "../support/local-state-machine";
+import type { SimulatedAws } from "../support/simulated-aws";
+import {
+  callLog,
+  indexOf,
+  newScenario,
+  onlyCall,
+  operationInput,
+  PRIMARY_REGION,
+  prodStack,
+  recordedOperation,
+  SECONDARY_REGION,
+  secondsAfter,
+  stateEventAt,
+  stateOutputs,
+} from "./fixtures";
+
+let pair: RegionPair;
+let aws: SimulatedAws;
+
+afterEach(() => aws.restore());
+
+/** The preflight's reads: both regions' database, capacity and health, and the replication lag. */
+const PREFLIGHT_READS = [
+  `rds:DescribeDBClusters@${PRIMARY_REGION}`,
+  `rds:DescribeDBClusters@${SECONDARY_REGION}`,
+  `rds:DescribeGlobalClusters@${PRIMARY_REGION}`,
+  `rds:DescribeGlobalClusters@${SECONDARY_REGION}`,
+  `cloudwatch:GetMetricData@${SECONDARY_REGION}`,
+  `autoscaling:DescribeAutoScalingGroups@${PRIMARY_REGION}`,
+  `autoscaling:DescribeAutoScalingGroups@${SECONDARY_REGION}`,
+  // Route 53 is global; the client is the Lambda's (secondary) region.
+  `route53:GetHealthCheckStatus@${SECONDARY_REGION}`,
+];
+
+describe("planned failover on a healthy system", () => {
+  beforeEach(() => {
+    ({ pair, aws } = newScenario());
+  });
+
+  it("reads first, then switches over and scales up in parallel, flips DNS only once the new writer is ready, and records one succeeded operation", async () => {
+    const input = operationInput(pair, { mode: "planned" });
+    const result = await runStateMachineScenario({ pair, stack: prodStack(), input });
+    expect(result.status).toBe("SUCCEEDED");
+
+    // Reads first: nothing mutates before the preflight has read both regions.
+    const firstMutation = pair.calls.findIndex((call) => MUTATING_OPERATIONS.has(call.operation));
+    const beforeMutation = pair.calls
+      .slice(0, firstMutation)
+      .map((call) => `${call.service}:${call.operation}@${call.region}`);
+    expect(beforeMutation.every((call) => /:(Describe|Get|List)/.test(call))).toBe(true);
+    for (const read of PREFLIGHT_READS) expect(beforeMutation).toContain(read);
+
+    // The infrastructure changes, in order: the two parallel steps, then DNS. All go to the
+    // secondary region (Route 53 is global); nothing in the primary region is changed.
+    const changes = pair
+      .mutatingCalls()
+      .filter((call) => ["rds", "autoscaling", "route53", "ssm"].includes(call.service));
+    expect(
+      changes
+        .map((call) => `${call.service}:${call.operation}@${call.region}`)
+        .slice(0, 2)
+        .sort(),
+    ).toEqual([
+      `autoscaling:UpdateAutoScalingGroup@${SECONDARY_REGION}`,
+      `rds:SwitchoverGlobalCluster@${SECONDARY_REGION}`,
+    ]);
+    expect(changes.slice(2).map((call) => call.operation)).toEqual(["ChangeResourceRecordSets"]);
+    expect(pair.callsTo({ operation: "FailoverGlobalCluster" })).toEqual([]);
+
+    const switchover = onlyCall(pair, { operation: "SwitchoverGlobalCluster" });
+    const scaleUp = onlyCall(pair, { operation: "UpdateAutoScalingGroup" });
+    const flip = onlyCall(pair, { operation: "ChangeResourceRecordSets" });
+    expect(switchover.input).toEqual({
+      GlobalClusterIdentifier: pair.settings.globalClusterIdentifier,
+      TargetDbClusterIdentifier: pair.settings.regions.secondary.clusterArn,
+    });
+    expect(scaleUp.input).toEqual({
+      AutoScalingGroupName: pair.settings.regions.secondary.autoScalingGroupName,
+      MinSize: 3,
+      DesiredCapacity: 3,
+      MaxSize: 9,
+    });
+    // In parallel: both start at the same simulated moment, inside PromoteAndScale.
+    expect(switchover.at).toBe(scaleUp.at);
+    expect(stateEventAt(result, "Entered", "PromoteAndScale")).toBeLessThanOrEqual(switchover.at);
+    expect(indexOf(pair, switchover)).toBeLessThan(indexOf(pair, flip));
+    expect(indexOf(pair, scaleUp)).toBeLessThan(indexOf(pair, flip));
+
+    // DNS flips only after check-writer said ready: the switchover takes 60 s, the checks run
+    // every 15 s, and only the fourth (at 60 s) sees the secondary as the available writer.
+    const checks = stateOutputs(result, "CheckWriter").map(
+      (state) => (state as { results: { writer: { ready: boolean } } }).results.writer.ready,
+    );
+    expect(checks).toEqual([false, false, false, true]);
+    expect(result.statesEntered.lastIndexOf("CheckWriter")).toBeLessThan(
+      result.statesEntered.indexOf("FlipDns"),
+    );
+    const ready = stateEventAt(result, "Exited", "CheckWriter", "last");
+    expect(flip.at).toBeGreaterThanOrEqual(ready);
+    expect(pair.rds.promotions).toEqual([
+      expect.objectContaining({ kind: "switchover", cluster: "secondary", outcome: "completed" }),
+    ]);
+    expect(flip.at).toBeGreaterThanOrEqual(pair.rds.promotions[0]?.finishedAt ?? Infinity);
+    expect(secondsAfter(input.requestedAt, flip)).toBe(60);
+
+    // The recorded operation (GET /operations/{id}). The execution was started directly, not
+    // through the API, so finish wrote the whole record.
+    const record = await recordedOperation(pair, input.operationId);
+    expect(record).toMatchObject({
+      operationId: input.operationId,
+      kind: "failover",
+      mode: "planned",
+      status: "succeeded",
+      dataLossSeconds: 0,
+    });
+    expect(record.error).toBeUndefined();
+    // RTO in simulated time, request -> verified: writer ready at 60 s, the DNS change INSYNC
+    // 30 s later (flip-dns waits for it), Verify at 90 s.
+    expect(record.rtoSeconds).toBe(90);
+    expect(Date.parse(record.finishedAt ?? "") - Date.parse(input.requestedAt)).toBe(90_000);
+    expect(record.steps.map((step) => [step.name, step.status])).toEqual([
+      ["topology", "succeeded"],
+      ["traffic", "succeeded"],
+      ["promoteAndScale", "succeeded"],
+      ["writer", "succeeded"],
+      ["dns", "succeeded"],
+      ["verify", "succeeded"],
+    ]);
+
+    // One notification, on the secondary region's topic.
+    expect(pair.sns.published).toHaveLength(1);
+    expect(pair.sns.published[0]).toMatchObject({
+      topicArn: pair.settings.topicArn,
+      subject: `[shopsmart-dr prod] failover succeeded: ${input.operationId}`,
+    });
+
+    // The world afterwards.
+    expect(pair.snapshot()).toMatchObject({
+      database: {
+        globalWriter: "secondary",
+        globalStatus: "available",
+        clusters: { primary: { member: true }, secondary: { writable: true, member: true } },
+      },
+      dns: { primaryRecord: "secondary", secondaryRecord: "primary", answering: "secondary" },
+      capacity: {
+        secondary: { minSize: 3, desiredCapacity: 3, maxSize: 9, inService: 3 },
+        primary: { desiredCapacity: 3, inService: 3 },
+      },
+    });
+  });
+});
+
+describe("unplanned failover while every primary-region call times out", () => {
+  beforeEach(() => {
+    ({ pair, aws } = newScenario({ replicationLagMs: 2_500 }));
+    // Each call to us-east-2 hangs 5 s (the step's per-call timeout), then fails as the SDK does.
+    pair.regionDown("primary", { callMs: 5_000 });
+  });
+
+  it("fails over with AllowDataLoss in the secondary region, changes nothing in the primary, and records the preflight lag as the data loss", async () => {
+    const input = operationInput(pair, { mode: "unplanned", reason: "us-east-2 outage" });
+    const result = await runStateMachineScenario({ pair, stack: prodStack(), input });
+    expect(result.status).toBe("SUCCEEDED");
+
+    // The primary region was tried (preflight reads) and never answered.
+    const primaryCalls = pair.callsTo({ region: "primary" });
+    expect(primaryCalls.length).toBeGreaterThan(0);
+    expect(
+      primaryCalls.every((call) => call.outcome === "error" && call.error === "TimeoutError"),
+    ).toBe(true);
+    // No mutating call was even attempted against the primary region.
+    expect(pair.mutatingCalls().filter((call) => call.region === PRIMARY_REGION)).toEqual([]);
+
+    const failover = onlyCall(pair, { operation: "FailoverGlobalCluster" });
+    expect(failover).toMatchObject({
+      region: SECONDARY_REGION,
+      outcome: "ok",
+      input: {
+        GlobalClusterIdentifier: pair.settings.globalClusterIdentifier,
+        TargetDbClusterIdentifier: pair.settings.regions.secondary.clusterArn,
+        AllowDataLoss: true,
+      },
+    });
+    expect(pair.callsTo({ operation: "SwitchoverGlobalCluster" })).toEqual([]);
+    expect(pair.callsTo({ operation: "RemoveFromGlobalCluster" })).toEqual([]);
+    // PromoteAndScale (failover and scale-up, side by side), then DNS.
+    const scaleUp = onlyCall(pair, { operation: "UpdateAutoScalingGroup" });
+    const flip = onlyCall(pair, { operation: "ChangeResourceRecordSets" });
+    expect(scaleUp.region).toBe(SECONDARY_REGION);
+    expect(indexOf(pair, failover)).toBeLessThan(indexOf(pair, flip));
+    expect(indexOf(pair, scaleUp)).toBeLessThan(indexOf(pair, flip));
+    expect(callLog(pair, { service: "route53" })).not.toContain(
+      `route53:ChangeResourceRecordSets@${PRIMARY_REGION}`,
+    );
+
+    // The preflight saw the primary unreachable but the lag: the secondary cluster's
+    // AuroraGlobalDBReplicationLag is published by CloudWatch in the secondary region, which
+    // answered, so the lag is known (2.5 s) and is the upper bound of the writes lost.
+    const [preflight] = stateOutputs(result, "Preflight") as {
+      results: { topology: TopologyReport };
+    }[];
+    expect(preflight?.results.topology).toMatchObject({
+      writerRegion: "primary",
+      replicationLagSeconds: 2.5,
+      unreachable: [expect.objectContaining({ role: "primary", region: PRIMARY_REGION })],
+    });
+    expect(pair.rds.promotions).toEqual([
+      expect.objectContaining({ kind: "failover", cluster: "secondary", dataLossMs: 2_500 }),
+    ]);
+
+    const record = await recordedOperation(pair, input.operationId);
+    expect(record).toMatchObject({
+      kind: "failover",
+      mode: "unplanned",
+      status: "succeeded",
+      dataLossSeconds: 2.5,
+    });
+    expect(record.rtoSeconds).toBe(
+      Math.round((Date.parse(record.finishedAt ?? "") - Date.parse(input.requestedAt)) / 1000),
+    );
+    expect(pair.sns.published).toHaveLength(1);
+    expect(pair.sns.published[0]?.message).toContain(
+      "Data loss: up to 2.5 s of writes (replication lag at preflight)",
+    );
+    expect(pair.snapshot()).toMatchObject({
+      database: { globalWriter: "secondary" },
+      dns: { primaryRecord: "secondary", answering: "secondary" },
+      capacity: { secondary: { desiredCapacity: 3, inService: 3 } },
+    });
+  });
+
+  it("records the data loss as null (unknown) when the lag could not be read at preflight", async () => {
+    // CloudWatch in the secondary region fails the preflight's lag query: the lag is unknown,
+    // so is the amount of lost writes; the failover still proceeds (it is unplanned).
+    pair.serverErrors("cloudwatch", "GetMetricData", 1, "secondary");
+    const input = operationInput(pair, { mode: "unplanned" });
+    const result = await runStateMachineScenario({ pair, stack: prodStack(), input });
+    expect(result.status).toBe("SUCCEEDED");
+
+    const [preflight] = stateOutputs(result, "Preflight") as {
+      results: { topology: TopologyReport };
+    }[];
+    expect(preflight?.results.topology.replicationLagSeconds).toBeNull();
+    expect(preflight?.results.topology.notes).toContain(
+      `Replication lag unknown: CloudWatch in ${SECONDARY_REGION} did not answer.`,
+    );
+    const record = await recordedOperation(pair, input.operationId);
+    expect(record).toMatchObject({ status: "succeeded", dataLossSeconds: null });
+    expect(pair.sns.published[0]?.message).toContain(
+      "Data loss: unknown (replication lag was not readable at preflight)",
+    );
+  });
+});
+
+describe("unplanned failover whose FailoverGlobalCluster fails terminally", () => {
+  beforeEach(() => {
+    ({ pair, aws } = newScenario());
+    pair.regionDown("primary", { callMs: 5_000 });
+    // Not retryable (HTTP 400, not throttling): the global cluster refuses the failover.
+    pair.injectFault({ service: "rds", operation: "FailoverGlobalCluster" }, 1, () =>
+      serviceError(
+        "rds",
+        "InvalidGlobalClusterStateFault",
+        `Global cluster ${pair.settings.globalClusterIdentifier} is in an invalid state for failover.`,
+      ),
+    );
+  });
+
+  it("detaches and promotes the secondary cluster, then points db/writer-endpoint in the secondary region at it", async () => {
+    const input = operationInput(pair, { mode: "unplanned" });
+    const result = await runStateMachineScenario({ pair, stack: prodStack(), input });
+    expect(result.status).toBe("SUCCEEDED");
+
+    const writerParameter = `${pair.settings.parameterPath}db/writer-endpoint`;
+    const secondaryCluster = pair.rds.cluster("secondary");
+    // The database steps, in order, all in the secondary region: the failover is refused once
+    // (not retried: the error is terminal), then RemoveFromGlobalCluster, then the parameter.
+    expect(
+      pair
+        .callsTo({ service: "rds" })
+        .concat(pair.callsTo({ service: "ssm" }))
+        .filter((call) => MUTATING_OPERATIONS.has(call.operation))
+        .sort((a, b) => indexOf(pair, a) - indexOf(pair, b))
+        .map((call) => [call.operation, call.region, call.outcome]),
+    ).toEqual([
+      ["FailoverGlobalCluster", SECONDARY_REGION, "error"],
+      ["RemoveFromGlobalCluster", SECONDARY_REGION, "ok"],
+      ["PutParameter", SECONDARY_REGION, "ok"],
+    ]);
+    expect(onlyCall(pair, { operation: "RemoveFromGlobalCluster" }).input).toEqual({
+      GlobalClusterIdentifier: pair.settings.globalClusterIdentifier,
+      DbClusterIdentifier: pair.settings.regions.secondary.clusterArn,
+    });
+    expect(onlyCall(pair, { operation: "PutParameter" }).input).toEqual({
+      Name: writerParameter,
+      Value: secondaryCluster.endpoint,
+      Type: "String",
+      Overwrite: true,
+    });
+    expect(pair.mutatingCalls().filter((call) => call.region === PRIMARY_REGION)).toEqual([]);
+
+    // The detached cluster becomes writable 60 s later; DNS waits for that.
+    const detach = pair.rds.promotions.find((promotion) => promotion.kind === "detach");
+    expect(detach).toMatchObject({ cluster: "secondary", outcome: "completed" });
+    const flip = onlyCall(pair, { operation: "ChangeResourceRecordSets" });
+    expect(flip.at).toBeGreaterThanOrEqual(detach?.finishedAt ?? Infinity);
+
+    const [promoted] = stateOutputs(result, "PromoteAndScale") as {
+      results: { promoteAndScale: [{ action: string; method: string; fallbackReason: string }] };
+    }[];
+    expect(promoted?.results.promoteAndScale[0]).toMatchObject({
+      action: "detached",
+      method: "detach",
+      fallbackReason: expect.stringContaining("InvalidGlobalClusterStateFault"),
+    });
+
+    expect(pair.snapshot()).toMatchObject({
+      database: {
+        clusters: { secondary: { writable: true, member: false, status: "available" } },
+        writerEndpointParameter: {
+          secondary: secondaryCluster.endpoint,
+          // The primary region's parameter is left alone (it did not answer anyway).
+          primary: pair.rds.globalWriterEndpoint,
+        },
+      },
+      dns: { primaryRecord: "secondary", answering: "secondary" },
+    });
+    const record = await recordedOperation(pair, input.operationId);
+    expect(record).toMatchObject({ status: "succeeded", mode: "unplanned", dataLossSeconds: 0.8 });
+    expect(record.steps.find((step) => step.name === "promoteAndScale")?.detail).toContain(
+      `Set ${writerParameter} in ${SECONDARY_REGION} to ${secondaryCluster.endpoint}.`,
+    );
+    expect(pair.sns.published).toHaveLength(1);
+  });
+});

@@ -1,0 +1,251 @@
+/**
+ * Shared fixtures of the scenario tests: the synthesized prod stack (whose
+ * `aws_sfn_state_machine` definition every scenario executes), a fresh simulated region pair
+ * bound to the SDK, HTTP API events, and readers for calls and the ledger.
+ *
+ * The handlers read SHOPSMART_DR_SETTINGS = simulatedSettings() (the identifiers of the
+ * simulation, with prod's capacities and RTO/RPO); the synthesized settings hold Terraform
+ * references, which only exist after an apply.
+ */
+import { resolve } from "node:path";
+import type {
+  APIGatewayProxyEventV2WithIAMAuthorizer,
+  APIGatewayProxyStructuredResultV2,
+} from "aws-lambda";
+import { Testing } from "cdktf";
+import type { OperationInput, OperationRecord } from "../../functions/shared/operation";
+import { loadEnvConfigs } from "../../src/config/load";
+import {
+  type CallFilter,
+  type CallRecord,
+  type LocalExecutionResult,
+  RegionPair,
+  type RegionPairOptions,
+  simulatedSettings,
+  simulateLambdaRuntime,
+} from "../../src/simulation";
+import { EnvironmentStack } from "../../src/stacks/environment-stack";
+import { loadHandler } from "../support/local-state-machine";
+import { bindSimulatedAws, type SimulatedAws } from "../support/simulated-aws";
+import { type SynthesizedStack, synth } from "../support/synth";
+
+export const CALLER_ARN = "arn:aws:iam::123456789012:user/ops";
+export const PRIMARY_REGION = "us-east-2";
+export const SECONDARY_REGION = "us-west-2";
+
+let prod: SynthesizedStack | undefined;
+
+/** The EnvironmentStack of envs/prod.json, synthesized once per test file. */
+export function prodStack(): SynthesizedStack {
+  if (prod === undefined) {
+    const config = loadEnvConfigs(resolve(__dirname, "../../envs")).find(
+      (candidate) => candidate.environment === "prod",
+    );
+    if (!config) throw new Error("no envs/prod.json");
+    prod = synth(new EnvironmentStack(Testing.app(), { config }));
+  }
+  return prod;
+}
+
+/**
+ * The synthesized auto-failover function's SHOPSMART_DR_AUTO_FAILOVER: the alarm that triggers
+ * it and the EventBridge rule that delivers the event.
+ */
+export function autoFailoverVariable(stack: SynthesizedStack): string {
+  const fn = Object.values(stack.resource.aws_lambda_function ?? {}).find(
+    (candidate) => candidate.function_name === "shopsmart-prod-dr-auto-failover",
+  ) as { environment?: { variables?: Record<string, string> } } | undefined;
+  const value = fn?.environment?.variables?.SHOPSMART_DR_AUTO_FAILOVER;
+  if (value === undefined) throw new Error("prod has no auto-failover function");
+  return value;
+}
+
+export interface Scenario {
+  readonly pair: RegionPair;
+  readonly aws: SimulatedAws;
+}
+
+/** Two healthy regions in prod's shape, the primary active, the SDK answered by them. */
+export function newScenario(options: Partial<Omit<RegionPairOptions, "settings">> = {}): Scenario {
+  const pair = new RegionPair({ settings: simulatedSettings(), ...options });
+  return { pair, aws: bindSimulatedAws(pair) };
+}
+
+/** An execution input as operations-api writes it, requested now (simulated time). */
+export function operationInput(
+  pair: RegionPair,
+  overrides: Partial<OperationInput> = {},
+): OperationInput {
+  const kind = overrides.kind ?? "failover";
+  return {
+    operationId: "op-20260105T090000Z-5ce7a1",
+    kind,
+    mode: "planned",
+    reason: "scenario test",
+    requestedAt: pair.clock.isoString(),
+    requestedBy: CALLER_ARN,
+    source: kind === "failover" ? "primary" : "secondary",
+    target: kind === "failover" ? "secondary" : "primary",
+    ...overrides,
+  };
+}
+
+/** An HTTP API (payload 2.0) request signed by {@link CALLER_ARN}, as API Gateway delivers it. */
+export function apiRequest(
+  method: "GET" | "POST",
+  path: string,
+  body?: unknown,
+): APIGatewayProxyEventV2WithIAMAuthorizer {
+  return {
+    version: "2.0",
+    routeKey: `${method} ${path.startsWith("/operations/") ? "/operations/{id}" : path}`,
+    rawPath: path,
+    rawQueryString: "",
+    headers: { "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: "123456789012",
+      apiId: "abc123",
+      domainName: "abc123.execute-api.us-west-2.amazonaws.com",
+      domainPrefix: "abc123",
+      http: {
+        method,
+        path,
+        protocol: "HTTP/1.1",
+        sourceIp: "198.51.100.7",
+        userAgent: "scenario-test",
+      },
+      requestId: "scenario-request",
+      routeKey: `${method} ${path}`,
+      stage: "$default",
+      time: "05/Jan/2026:09:00:00 +0000",
+      timeEpoch: 0,
+      authorizer: {
+        iam: {
+          accessKey: "AKIAEXAMPLE",
+          accountId: "123456789012",
+          callerId: "AIDAEXAMPLE",
+          cognitoIdentity: null,
+          principalOrgId: null,
+          userArn: CALLER_ARN,
+          userId: "AIDAEXAMPLE",
+        },
+      },
+    },
+  } as unknown as APIGatewayProxyEventV2WithIAMAuthorizer;
+}
+
+export interface ApiResponse {
+  readonly statusCode: number;
+  // biome-ignore lint/suspicious/noExplicitAny: JSON bodies of several shapes, asserted per test
+  readonly body: any;
+}
+
+/**
+ * Sends a request to the real operations-api handler. Call it while the Lambda runtime is
+ * simulated (connectWorkflow, or {@link withLambdaRuntime}).
+ */
+export async function callApi(
+  event: APIGatewayProxyEventV2WithIAMAuthorizer,
+): Promise<ApiResponse> {
+  const handler = await loadHandler("operations-api");
+  const response = (await handler(event, undefined as never)) as APIGatewayProxyStructuredResultV2;
+  return {
+    statusCode: response.statusCode ?? 0,
+    body: response.body === undefined ? undefined : JSON.parse(response.body),
+  };
+}
+
+/** Runs `action` with the Lambda environment, Date and timers of `pair` in place. */
+export async function withLambdaRuntime<T>(pair: RegionPair, action: () => Promise<T>): Promise<T> {
+  const restore = simulateLambdaRuntime(pair);
+  try {
+    return await action();
+  } finally {
+    restore();
+  }
+}
+
+/** GET /operations/{id} through operations-api: the recorded operation. */
+export async function recordedOperation(
+  pair: RegionPair,
+  operationId: string,
+): Promise<OperationRecord> {
+  const response = await withLambdaRuntime(pair, () =>
+    callApi(apiRequest("GET", `/operations/${operationId}`)),
+  );
+  if (response.statusCode !== 200) {
+    throw new Error(
+      `GET /operations/${operationId}: ${response.statusCode} ${JSON.stringify(response.body)}`,
+    );
+  }
+  return response.body as OperationRecord;
+}
+
+/** Ledger items whose key starts with `OPERATION#`. */
+export function operationKeys(pair: RegionPair): string[] {
+  return pair.dynamodb
+    .items(pair.settings.ledgerTableName)
+    .map((item) => String((item.pk as { S?: string }).S))
+    .filter((key) => key.startsWith("OPERATION#"));
+}
+
+/** Whether the ledger LOCK item exists. */
+export function lockHeld(pair: RegionPair): boolean {
+  return pair.dynamodb.item(pair.settings.ledgerTableName, "LOCK") !== undefined;
+}
+
+/** `service:Operation@region` of each call matching `filter`, in order. */
+export function callLog(pair: RegionPair, filter: CallFilter = {}): string[] {
+  return pair.callsTo(filter).map((call) => `${call.service}:${call.operation}@${call.region}`);
+}
+
+/** Seconds of simulated time from `start` (epoch ms or ISO) to the call. */
+export function secondsAfter(start: number | string, call: CallRecord | undefined): number {
+  if (!call) throw new Error("no such call");
+  return (call.at - (typeof start === "string" ? Date.parse(start) : start)) / 1000;
+}
+
+/** The one call matching `filter` (fails when there are none or several). */
+export function onlyCall(pair: RegionPair, filter: CallFilter): CallRecord {
+  const calls = pair.callsTo(filter);
+  if (calls.length !== 1) {
+    throw new Error(`expected one call matching ${JSON.stringify(filter)}, got ${calls.length}`);
+  }
+  return calls[0] as CallRecord;
+}
+
+/** Index in `pair.calls` of a call (for ordering assertions). */
+export function indexOf(pair: RegionPair, call: CallRecord): number {
+  return pair.calls.indexOf(call);
+}
+
+/** The output of each exit of a state, parsed, in order (from the execution history). */
+export function stateOutputs(result: LocalExecutionResult, stateName: string): unknown[] {
+  return result.history
+    .filter(
+      (event) =>
+        event.type?.endsWith("StateExited") && event.stateExitedEventDetails?.name === stateName,
+    )
+    .map((event) => JSON.parse(event.stateExitedEventDetails?.output ?? "null") as unknown);
+}
+
+/** The simulated time (epoch ms) of the first history event of `type` for `stateName`. */
+export function stateEventAt(
+  result: LocalExecutionResult,
+  type: "Entered" | "Exited",
+  stateName: string,
+  occurrence: "first" | "last" = "first",
+): number {
+  const events = result.history.filter(
+    (event) =>
+      event.type?.endsWith(`State${type}`) &&
+      (type === "Entered"
+        ? event.stateEnteredEventDetails?.name
+        : event.stateExitedEventDetails?.name) === stateName,
+  );
+  const event = occurrence === "first" ? events[0] : events.at(-1);
+  if (!event?.timestamp) throw new Error(`no ${stateName} ${type} event`);
+  return event.timestamp.getTime();
+}
