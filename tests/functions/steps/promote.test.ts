@@ -172,6 +172,20 @@ describe("promoteDatabase, planned", () => {
     expect(rds.secondary.calls()).toHaveLength(0);
   });
 
+  it("fails a failback when the source was detached, instead of calling the stale primary the writer", async () => {
+    // After a detach-and-promote the global cluster still lists only the old primary, as writer;
+    // the detached secondary took writes the primary lacks.
+    rds.primary.on(DescribeDBClustersCommand).resolves({ DBClusters: [cluster("primary")] });
+    rds.primary
+      .on(DescribeGlobalClustersCommand)
+      .resolves({ GlobalClusters: [globalCluster("primary", { members: ["primary"] })] });
+
+    await expect(promoteDatabase(deps, { mode: "planned", target: "primary" })).rejects.toThrow(
+      `Cluster ${SECONDARY_ARN} is not a member of global cluster shopsmart-prod-global: it was detached (detach-and-promote) and takes writes on its own, so a planned operation to ${PRIMARY_ARN}, which the global cluster still holds without those writes, would leave them behind. Rebuild the global database from the detached cluster before a planned failover or failback.`,
+    );
+    expect(mutatingCalls()).toHaveLength(0);
+  });
+
   it("reports a switchover an earlier, lost call started (InvalidGlobalClusterStateFault)", async () => {
     secondaryState({});
     rds.secondary
