@@ -6,26 +6,17 @@
  * simulated Date and `timers/promises`).
  */
 import * as path from "node:path";
+import {
+  FUNCTION_NAMES as HANDLER_NAMES,
+  type FunctionName as HandlerName,
+} from "../../functions/shared/function-names";
+import { SETTINGS_VARIABLE } from "../../functions/shared/settings";
 import type { LocalFunction } from "./lambda";
 import type { PreparedDefinition, TaskFunction } from "./local-state-machine";
 import type { RegionPair } from "./region-pair";
 
-/** The environment variable the failover Lambdas read their settings from (functions/shared/settings.ts). */
-export const SETTINGS_VARIABLE = "SHOPSMART_DR_SETTINGS";
-
-/** The Lambda handlers of the automation (functions/handlers/<name>.ts). */
-export const HANDLER_NAMES = [
-  "read-topology",
-  "read-traffic",
-  "promote-database",
-  "check-writer",
-  "scale-capacity",
-  "flip-dns",
-  "finish",
-  "operations-api",
-  "auto-failover",
-] as const;
-export type HandlerName = (typeof HANDLER_NAMES)[number];
+/** The Lambda handlers (functions/handlers/<name>.ts) and their settings variable. */
+export { HANDLER_NAMES, type HandlerName, SETTINGS_VARIABLE };
 
 /** The part of a synthesized stack's JSON this module reads. */
 export interface SynthesizedResources {

@@ -142,20 +142,9 @@ function viaService(service: string, region: string) {
   };
 }
 
-/** The names of the automation's Lambda functions (and their handler files). */
-export const FUNCTION_NAMES = [
-  "read-topology",
-  "read-traffic",
-  "promote-database",
-  "check-writer",
-  "scale-capacity",
-  "flip-dns",
-  "finish",
-  "operations-api",
-  "auto-failover",
-] as const;
+import { FUNCTION_NAMES, type FunctionName } from "../../../functions/shared/function-names";
 
-export type FunctionName = (typeof FUNCTION_NAMES)[number];
+export { FUNCTION_NAMES, type FunctionName };
 
 /** The statements of each function's role, besides writing its own log group. */
 export const FUNCTION_PERMISSIONS: Readonly<

@@ -1,0 +1,17 @@
+/**
+ * The automation's Lambda functions: each is `functions/handlers/<name>.ts` and is deployed under
+ * this name. The construct, the simulator and the benches all read this one list.
+ */
+export const FUNCTION_NAMES = [
+  "read-topology",
+  "read-traffic",
+  "promote-database",
+  "check-writer",
+  "scale-capacity",
+  "flip-dns",
+  "finish",
+  "operations-api",
+  "auto-failover",
+] as const;
+
+export type FunctionName = (typeof FUNCTION_NAMES)[number];
