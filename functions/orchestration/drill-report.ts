@@ -1,0 +1,296 @@
+/**
+ * What a finished drill measured, judged against the environment's targets, and the forms it is
+ * published in: Markdown (terminal, CI job summary, S3), CloudWatch metrics and an SNS summary.
+ *
+ * - RTO of a switch = from the POST that started it until verification passed (the database
+ *   writes in the target region, its endpoint is healthy, the public name answers from it): what
+ *   a customer sees. Detection time is not in it (a drill is triggered, not detected); the
+ *   budget (`npm run budget`) adds it.
+ * - RPO = the most writes a switch lost or could have lost: the operation's recorded data loss
+ *   (0 for a switchover), and the replication lag just before the switch, which is what an
+ *   unplanned failover at that moment would have lost.
+ */
+import type { DrillOperation, DrillPhase, DrillPhaseName, DrillState } from "./drill";
+import { formatDuration, secondsBetween } from "./drill";
+
+export type DrillVerdict = "passed" | "failed" | "missed-target";
+
+export interface SwitchMeasurement {
+  /** POST -> verified, seconds; null when it never verified. */
+  rtoSeconds: number | null;
+  /** The workflow's own RTO of the operation that succeeded. */
+  workflowRtoSeconds: number | null;
+  /** Replication lag just before the switch. */
+  replicationLagBeforeSeconds: number | null;
+  /** The operation's recorded data loss. */
+  dataLossSeconds: number | null;
+  /** Operations started (more than one: a failed one was run again). */
+  attempts: number;
+}
+
+export interface DrillReport {
+  drillId: string;
+  environment: string;
+  trigger: string;
+  mode: string;
+  dryRun: boolean;
+  regions: { primary: string; secondary: string };
+  startedAt: string;
+  finishedAt: string | null;
+  verdict: DrillVerdict;
+  targets: { rtoSeconds: number; rpoSeconds: number };
+  failover: SwitchMeasurement;
+  failback: SwitchMeasurement;
+  /** max(data loss, lag before the switch) over both switches, null when nothing was measured. */
+  rpoSeconds: number | null;
+  phases: {
+    name: DrillPhaseName;
+    status: string;
+    seconds: number | null;
+    detail: string;
+    checks: { name: string; ok: boolean; detail: string }[];
+    operations: DrillOperation[];
+  }[];
+  /** Each missed target or failed phase, one sentence each. */
+  misses: string[];
+  /** Things worth knowing that did not fail the drill (e.g. an operation had to be re-run). */
+  notes: string[];
+  plan?: { steps: string[]; blockers: string[] };
+  error?: string;
+}
+
+export function drillReport(state: DrillState): DrillReport {
+  const phase = (name: DrillPhaseName) =>
+    state.phases.find((candidate) => candidate.name === name) as DrillPhase;
+  const failover = measureSwitch(state, phase("failover"), phase("verify-secondary"), "failover");
+  const failback = measureSwitch(state, phase("failback"), phase("verify-primary"), "failback");
+  const { rtoSeconds, rpoSeconds } = state.options.targets;
+
+  const misses: string[] = [];
+  const notes: string[] = [];
+  for (const candidate of state.phases) {
+    if (candidate.status === "failed") {
+      misses.push(`${candidate.name} failed: ${candidate.detail ?? "no detail"}`);
+    } else if (candidate.status === "running" || candidate.status === "pending") {
+      misses.push(`${candidate.name} did not finish`);
+    }
+  }
+  for (const [name, measured] of [
+    ["failover", failover],
+    ["failback", failback],
+  ] as const) {
+    if (measured.rtoSeconds !== null && measured.rtoSeconds > rtoSeconds) {
+      misses.push(`${name} RTO ${measured.rtoSeconds} s is over the ${rtoSeconds} s target`);
+    }
+    if (measured.attempts > 1) {
+      notes.push(
+        `the ${name} needed ${measured.attempts} operations: the first failed and was started ` +
+          "again (see the phase table); the RTO includes the re-run",
+      );
+    }
+  }
+  const rpoMeasurements = [failover, failback].flatMap((measured) =>
+    [measured.dataLossSeconds, measured.replicationLagBeforeSeconds].filter(
+      (value): value is number => typeof value === "number",
+    ),
+  );
+  const measuredRpo = rpoMeasurements.length > 0 ? Math.max(...rpoMeasurements) : null;
+  if (measuredRpo !== null && measuredRpo > rpoSeconds) {
+    misses.push(`RPO ${measuredRpo} s is over the ${rpoSeconds} s target`);
+  }
+  const failoverPhase = phase("failover");
+  if (failoverPhase.status === "failed" && (failoverPhase.operations?.length ?? 0) > 0) {
+    notes.push(
+      "the failover failed after it started: the environment may be partly failed over. " +
+        "Read npm run status and finish by hand (docs/dr-plan.md)",
+    );
+  }
+  if (phase("failback").status === "failed") {
+    notes.push(
+      "the failback failed: the environment is still served from the secondary region. " +
+        "Read npm run status, then run npm run failback again once the cause is fixed",
+    );
+  }
+  if (state.options.dryRun) notes.push("dry run: nothing was changed and no RTO was measured");
+  if (state.error) notes.push(`the drill broke off: ${state.error}`);
+
+  const failed = state.phases.some(
+    (candidate) => candidate.status === "failed" || candidate.status === "running",
+  );
+  const verdict: DrillVerdict = failed ? "failed" : misses.length > 0 ? "missed-target" : "passed";
+
+  return {
+    drillId: state.drillId,
+    environment: state.options.environment,
+    trigger: state.options.trigger,
+    mode: state.options.mode,
+    dryRun: state.options.dryRun,
+    regions: state.options.regions,
+    startedAt: state.startedAt,
+    finishedAt: state.finishedAt ?? null,
+    verdict,
+    targets: { rtoSeconds, rpoSeconds },
+    failover,
+    failback,
+    rpoSeconds: measuredRpo,
+    phases: state.phases.map((candidate) => ({
+      name: candidate.name,
+      status: candidate.status,
+      seconds:
+        candidate.startedAt && candidate.finishedAt
+          ? secondsBetween(candidate.startedAt, candidate.finishedAt)
+          : null,
+      detail: candidate.detail ?? "",
+      checks: candidate.checks ?? [],
+      operations: candidate.operations ?? [],
+    })),
+    misses,
+    notes,
+    ...(state.plan ? { plan: state.plan } : {}),
+    ...(state.error ? { error: state.error } : {}),
+  };
+}
+
+function measureSwitch(
+  state: DrillState,
+  operationPhase: DrillPhase,
+  verifyPhase: DrillPhase,
+  kind: "failover" | "failback",
+): SwitchMeasurement {
+  const operations = operationPhase.operations ?? [];
+  const succeeded = operations.find((operation) => operation.status === "succeeded");
+  const verified =
+    verifyPhase.status === "succeeded" && operationPhase.startedAt && verifyPhase.finishedAt;
+  return {
+    rtoSeconds: verified
+      ? secondsBetween(operationPhase.startedAt as string, verifyPhase.finishedAt as string)
+      : null,
+    workflowRtoSeconds: succeeded?.rtoSeconds ?? null,
+    replicationLagBeforeSeconds: state.replicationLagBeforeSeconds[kind] ?? null,
+    dataLossSeconds: succeeded?.dataLossSeconds ?? null,
+    attempts: operations.length,
+  };
+}
+
+const VERDICT_TEXT: Record<DrillVerdict, string> = {
+  passed: "PASSED",
+  failed: "FAILED",
+  "missed-target": "MISSED TARGET",
+};
+
+/** The report as Markdown: verdict, RTO/RPO against the targets, the phase table, details. */
+export function renderDrillReportMarkdown(report: DrillReport): string {
+  const lines: string[] = [];
+  const seconds = (value: number | null) => (value === null ? "n/a" : `${value} s`);
+  const against = (value: number | null, target: number) =>
+    value === null ? "not measured" : value <= target ? "met" : "**missed**";
+
+  lines.push(
+    `### DR drill ${report.environment}: ${VERDICT_TEXT[report.verdict]}`,
+    "",
+    `Drill \`${report.drillId}\` (${report.trigger}, ${report.mode} failover` +
+      `${report.dryRun ? ", dry run" : ""}) from ${report.regions.primary} to ` +
+      `${report.regions.secondary} and back; started ${report.startedAt}, finished ` +
+      `${report.finishedAt ?? "(not finished)"}.`,
+    "",
+    "| measure | measured | target | result |",
+    "| --- | --- | --- | --- |",
+    `| RTO failover (POST to verified) | ${seconds(report.failover.rtoSeconds)} | ${report.targets.rtoSeconds} s | ${against(report.failover.rtoSeconds, report.targets.rtoSeconds)} |`,
+    `| RTO failback (POST to verified) | ${seconds(report.failback.rtoSeconds)} | ${report.targets.rtoSeconds} s | ${against(report.failback.rtoSeconds, report.targets.rtoSeconds)} |`,
+    `| RPO (data loss, or lag before a switch) | ${seconds(report.rpoSeconds)} | ${report.targets.rpoSeconds} s | ${against(report.rpoSeconds, report.targets.rpoSeconds)} |`,
+    "",
+    `Replication lag before the failover ${seconds(report.failover.replicationLagBeforeSeconds)}, ` +
+      `before the failback ${seconds(report.failback.replicationLagBeforeSeconds)}; data loss ` +
+      `${seconds(report.failover.dataLossSeconds)} (failover), ${seconds(report.failback.dataLossSeconds)} ` +
+      `(failback). Workflow RTO ${seconds(report.failover.workflowRtoSeconds)} / ` +
+      `${seconds(report.failback.workflowRtoSeconds)}.`,
+    "",
+    "| phase | status | duration | detail |",
+    "| --- | --- | --- | --- |",
+  );
+  for (const phase of report.phases) {
+    lines.push(
+      `| ${phase.name} | ${phase.status} | ${phase.seconds === null ? "" : formatSeconds(phase.seconds)} | ${escapeCell(phase.detail)} |`,
+    );
+  }
+  if (report.misses.length > 0) {
+    lines.push("", "**Misses**", "", ...report.misses.map((miss) => `- ${miss}`));
+  }
+  if (report.notes.length > 0) {
+    lines.push("", "**Notes**", "", ...report.notes.map((note) => `- ${note}`));
+  }
+  if (report.plan) {
+    lines.push(
+      "",
+      "**Failover plan (dry run)**",
+      "",
+      ...report.plan.steps.map((step, index) => `${index + 1}. ${step}`),
+      ...report.plan.blockers.map((blocker) => `- blocked: ${blocker}`),
+    );
+  }
+  const operations = report.phases.flatMap((phase) =>
+    phase.operations.map((operation) => ({ phase: phase.name, operation })),
+  );
+  if (operations.length > 0) {
+    lines.push(
+      "",
+      "**Workflow steps**",
+      "",
+      "| operation | step | status | duration |",
+      "| --- | --- | --- | --- |",
+    );
+    for (const { operation } of operations) {
+      for (const step of operation.steps) {
+        lines.push(
+          `| ${operation.operationId} | ${step.name} | ${step.status}${step.error ? `: ${escapeCell(step.error)}` : ""} | ${step.seconds === undefined ? "" : formatSeconds(step.seconds)} |`,
+        );
+      }
+    }
+  }
+  const checks = report.phases.filter((phase) => phase.checks.length > 0);
+  if (checks.length > 0) {
+    lines.push("", "**Checks**", "");
+    for (const phase of checks) {
+      for (const item of phase.checks) {
+        lines.push(`- ${phase.name}: ${item.ok ? "ok" : "FAILED"} ${item.name}: ${item.detail}`);
+      }
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** Metrics of a drill (namespace and dimensions are the publisher's business). */
+export function drillMetrics(
+  report: DrillReport,
+): { name: string; value: number; unit: "Seconds" | "Count" }[] {
+  const metrics: { name: string; value: number; unit: "Seconds" | "Count" }[] = [
+    { name: "DrillPassed", value: report.verdict === "passed" ? 1 : 0, unit: "Count" },
+  ];
+  const add = (name: string, value: number | null) => {
+    if (value !== null) metrics.push({ name, value, unit: "Seconds" });
+  };
+  add("FailoverRto", report.failover.rtoSeconds);
+  add("FailbackRto", report.failback.rtoSeconds);
+  add("Rpo", report.rpoSeconds);
+  add("ReplicationLagBeforeFailover", report.failover.replicationLagBeforeSeconds);
+  return metrics;
+}
+
+/** An SNS message: the subject (at most 100 characters, SNS's limit) and the Markdown body. */
+export function drillNotification(report: DrillReport): { subject: string; message: string } {
+  const measured =
+    report.failover.rtoSeconds === null ? "" : `, RTO ${report.failover.rtoSeconds} s`;
+  const subject = `DR drill ${report.environment}: ${VERDICT_TEXT[report.verdict]}${measured}`;
+  return {
+    subject: subject.length <= 100 ? subject : `${subject.slice(0, 97)}...`,
+    message: renderDrillReportMarkdown(report),
+  };
+}
+
+function formatSeconds(value: number): string {
+  return value >= 120 ? `${formatDuration(Math.round(value))} (${value} s)` : `${value} s`;
+}
+
+function escapeCell(text: string): string {
+  return text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+}
