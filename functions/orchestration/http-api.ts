@@ -10,7 +10,12 @@
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { InvokeCommand, type InvokeCommandOutput, type LambdaClient } from "@aws-sdk/client-lambda";
-import { GetExecutionHistoryCommand, type HistoryEvent, type SFNClient } from "@aws-sdk/client-sfn";
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  type HistoryEvent,
+  type SFNClient,
+} from "@aws-sdk/client-sfn";
 import type {
   APIGatewayProxyEventV2WithIAMAuthorizer,
   APIGatewayProxyStructuredResultV2,
@@ -28,6 +33,7 @@ import type {
   TopologyReport,
   TrafficReport,
 } from "../shared/operation";
+import type { StatusResponse } from "../shared/operations-api";
 import type { AutomationSettings } from "../shared/settings";
 import { getLatestOperation, getLock, getOperation, type Ledger } from "./ledger";
 import { buildPlan, directionOf } from "./plan";
@@ -303,7 +309,7 @@ async function status(dependencies: HttpApiDependencies): Promise<HttpResponse> 
     getLatestOperation(ledgerOf(dependencies)),
   ]);
   const { topology, traffic } = readings;
-  return json(200, {
+  const body: StatusResponse = {
     environment: settings.environment,
     activeRegion: topology.writerRegion,
     regions: {
@@ -323,7 +329,8 @@ async function status(dependencies: HttpApiDependencies): Promise<HttpResponse> 
     latestOperation: latest?.record ?? null,
     unreachable: [...topology.unreachable, ...traffic.unreachable],
     notes: [...topology.notes, ...traffic.notes],
-  });
+  };
+  return json(200, body);
 }
 
 // ---------------------------------------------------------------- GET /operations/{id}
@@ -342,18 +349,33 @@ async function operation(
   return json(200, await withLiveSteps(stored.record, dependencies));
 }
 
-/** Replaces the steps of a running record with those its execution history shows so far. */
+/**
+ * Replaces the steps of a running record with those its execution history shows so far. When
+ * the execution has already ended without recording a result (it was stopped, or died), the
+ * record is answered as failed: otherwise a caller would watch a dead operation "run" until the
+ * next trigger takes over its lock. The ledger itself is left alone (reads do not write).
+ */
 async function withLiveSteps(
   record: OperationRecord,
   dependencies: HttpApiDependencies,
 ): Promise<OperationRecord> {
   const { settings, clients } = dependencies;
+  const executionArn = executionArnFor(settings.stateMachineArn, record.operationId);
   try {
-    const events = await executionHistory(
-      clients.sfn,
-      executionArnFor(settings.stateMachineArn, record.operationId),
-    );
-    return { ...record, steps: stepsFromHistory(events) };
+    const [events, execution] = await Promise.all([
+      executionHistory(clients.sfn, executionArn),
+      clients.sfn.send(new DescribeExecutionCommand({ executionArn })),
+    ]);
+    const live = { ...record, steps: stepsFromHistory(events) };
+    if (execution.status === "RUNNING" || execution.status === "PENDING_REDRIVE") return live;
+    return {
+      ...live,
+      status: "failed",
+      ...(execution.stopDate ? { finishedAt: execution.stopDate.toISOString() } : {}),
+      error:
+        `its execution ended with status ${execution.status} without recording a result; ` +
+        "the next POST takes over its lock and runs the operation again (every step is idempotent)",
+    };
   } catch (error) {
     // The record alone is still a useful answer (e.g. the execution is only just starting).
     console.warn(

@@ -56,6 +56,8 @@ export type {
 } from "./step-functions";
 export {
   bindWorkflowFunctions,
+  type ConnectWorkflowOptions,
+  connectWorkflow,
   HANDLER_NAMES,
   type HandlerName,
   handlerNameIn,

@@ -12,7 +12,13 @@ import {
 } from "../../functions/shared/function-names";
 import { SETTINGS_VARIABLE } from "../../functions/shared/settings";
 import type { LocalFunction } from "./lambda";
-import type { PreparedDefinition, TaskFunction } from "./local-state-machine";
+import {
+  type ConnectOptions,
+  connectStateMachine,
+  type PreparedDefinition,
+  prepareDefinition,
+  type TaskFunction,
+} from "./local-state-machine";
 import type { RegionPair } from "./region-pair";
 
 /** The Lambda handlers (functions/handlers/<name>.ts) and their settings variable. */
@@ -137,4 +143,74 @@ export function simulateLambdaRuntime(pair: RegionPair): () => void {
 function restoreVariable(name: string, value: string | undefined): void {
   if (value === undefined) delete process.env[name];
   else process.env[name] = value;
+}
+
+/** Options of {@link connectWorkflow}. */
+export interface ConnectWorkflowOptions {
+  /** The synthesized stack whose state machine runs (the only one, or `stateMachineId`)... */
+  readonly stack?: SynthesizedResources;
+  /** ...or a definition (JSON), its tasks bound by the handler name their function contains. */
+  readonly definition?: string;
+  readonly stateMachineId?: string;
+  /** Replace some handlers, e.g. to make one fail. */
+  readonly handlers?: Partial<Record<HandlerName, TaskFunction>>;
+  /** Per execution, where to simulate a crash (e.g. only for the first one). */
+  readonly crash?: ConnectOptions["crash"];
+  /** Jitter draw in [0, 1] for FULL jitter back-offs. @default - always 1 (longest) */
+  readonly jitter?: () => number;
+  /** Where functions/ lives. @default process.cwd() */
+  readonly root?: string;
+}
+
+/**
+ * Makes the pair's StartExecution run the stack's synthesized state machine locally (each task
+ * bound to its handler in functions/handlers) and registers read-topology and read-traffic for
+ * Lambda Invoke under the settings' function names, with the Lambda runtime (environment,
+ * simulated Date and timers) in place until the returned function undoes it all. Await
+ * `pair.stepFunctions.settled()` for executions to end. The SDK must already be answered by the
+ * pair (installSimulatedTransport, or aws-sdk-client-mock in tests).
+ */
+export async function connectWorkflow(
+  pair: RegionPair,
+  options: ConnectWorkflowOptions,
+): Promise<() => void> {
+  const workflow = options.stack
+    ? synthesizedWorkflow(options.stack, options.stateMachineId)
+    : undefined;
+  const definition = workflow?.definition ?? options.definition;
+  if (definition === undefined) throw new Error("connectWorkflow needs a stack or a definition");
+  const prepared = prepareDefinition(definition, {
+    region: pair.settings.regions.secondary.region,
+  });
+  const restoreRuntime = simulateLambdaRuntime(pair);
+  try {
+    const resolveFunction = await bindWorkflowFunctions(
+      prepared,
+      workflow,
+      options.handlers,
+      options.root,
+    );
+    for (const [name, functionName] of [
+      ["read-topology", pair.settings.readTopologyFunctionName],
+      ["read-traffic", pair.settings.readTrafficFunctionName],
+    ] as const) {
+      pair.registerFunction(
+        functionName,
+        options.handlers?.[name] ?? (await loadHandler(name, options.root)),
+      );
+    }
+    const disconnect = connectStateMachine(pair, {
+      definition: prepared,
+      resolveFunction,
+      ...(options.jitter ? { jitter: options.jitter } : {}),
+      ...(options.crash ? { crash: options.crash } : {}),
+    });
+    return () => {
+      disconnect();
+      restoreRuntime();
+    };
+  } catch (error) {
+    restoreRuntime();
+    throw error;
+  }
 }

@@ -17,10 +17,9 @@
 import type { OperationInput } from "../../functions/shared/operation";
 import {
   bindWorkflowFunctions,
-  connectStateMachine,
+  connectWorkflow as connectSimulatedWorkflow,
   type HandlerName,
   type LocalExecutionResult,
-  loadHandler,
   prepareDefinition,
   type RegionPair,
   runLocalStateMachine,
@@ -95,38 +94,19 @@ export async function runStateMachineScenario(
 
 /**
  * Makes the simulated StartExecution run the workflow locally (for scenarios that go through
- * operations-api or auto-failover) and registers read-topology and read-traffic for Lambda
- * Invoke under the settings' function names. The Lambda runtime stays simulated until the
- * returned function undoes it all; await `pair.stepFunctions.settled()` for executions to end.
+ * operations-api or auto-failover): src/simulation's connectWorkflow, with this file's options.
  */
 export async function connectWorkflow(
   options: Omit<ScenarioOptions, "input" | "crashBefore" | "crashAfter"> & {
     readonly crash?: (executionName: string) => { before?: string; after?: string } | undefined;
   },
 ): Promise<() => void> {
-  const { pair } = options;
-  const { workflow, prepared } = prepare(options);
-  const restoreRuntime = simulateLambdaRuntime(pair);
-  try {
-    const resolveFunction = await bindWorkflowFunctions(prepared, workflow, options.handlers);
-    for (const [name, functionName] of [
-      ["read-topology", pair.settings.readTopologyFunctionName],
-      ["read-traffic", pair.settings.readTrafficFunctionName],
-    ] as const) {
-      pair.registerFunction(functionName, options.handlers?.[name] ?? (await loadHandler(name)));
-    }
-    const disconnect = connectStateMachine(pair, {
-      definition: prepared,
-      resolveFunction,
-      ...(options.jitter ? { jitter: options.jitter } : {}),
-      ...(options.crash ? { crash: options.crash } : {}),
-    });
-    return () => {
-      disconnect();
-      restoreRuntime();
-    };
-  } catch (error) {
-    restoreRuntime();
-    throw error;
-  }
+  const { pair, stack, definition, ...rest } = options;
+  return connectSimulatedWorkflow(pair, {
+    ...rest,
+    ...(stack ? { stack } : {}),
+    ...(definition === undefined
+      ? {}
+      : { definition: typeof definition === "string" ? definition : JSON.stringify(definition) }),
+  });
 }
