@@ -232,19 +232,26 @@ export function renderDrillReportMarkdown(report: DrillReport): string {
     phase.operations.map((operation) => ({ phase: phase.name, operation })),
   );
   if (operations.length > 0) {
-    lines.push(
-      "",
-      "**Workflow steps**",
-      "",
-      "| operation | step | status | duration |",
-      "| --- | --- | --- | --- |",
-    );
-    for (const { operation } of operations) {
-      for (const step of operation.steps) {
-        lines.push(
-          `| ${operation.operationId} | ${step.name} | ${step.status}${step.error ? `: ${escapeCell(step.error)}` : ""} | ${step.seconds === undefined ? "" : formatSeconds(step.seconds)} |`,
-        );
-      }
+    lines.push("", "**Operations**", "");
+    for (const { phase, operation } of operations) {
+      const facts = [
+        operation.status,
+        ...(operation.rtoSeconds === undefined ? [] : [`workflow RTO ${operation.rtoSeconds} s`]),
+        ...(operation.dataLossSeconds === undefined
+          ? []
+          : [`data loss ${seconds(operation.dataLossSeconds)}`]),
+        ...(operation.error ? [`error: ${operation.error}`] : []),
+      ];
+      const steps = operation.steps.map(
+        (step) =>
+          `${step.name} ${step.status}` +
+          (step.seconds === undefined ? "" : ` in ${step.seconds} s`) +
+          (step.error ? ` (${step.error})` : ""),
+      );
+      lines.push(
+        `- ${phase} \`${operation.operationId}\`: ${facts.join(", ")}` +
+          (steps.length > 0 ? `; steps: ${steps.join(", ")}` : ""),
+      );
     }
   }
   const checks = report.phases.filter((phase) => phase.checks.length > 0);

@@ -421,7 +421,8 @@ async function runOperation(
       seconds: options.pollSeconds,
       progress: [
         ...lines,
-        `${kind}: ${why}; every step is idempotent, so starting it again ` +
+        `${kind}: ${why}`,
+        `${kind}: starting it again, as the runbook says ` +
           `(attempt ${attempts + 1} of ${options.operationRetries + 1})`,
       ],
     };
@@ -553,7 +554,13 @@ function endAfterFailure(state: DrillState, failed: DrillPhase, now: () => Date)
 
 // ---------------------------------------------------------------- helpers of this module
 
+/**
+ * Lines for the steps of a running operation that appeared or changed since the last poll. The
+ * steps of a finished record are the workflow's summary (other names, no times), so they are not
+ * repeated: the line about the operation's end says how it ended.
+ */
 function stepChanges(kind: OperationKind, cursor: DrillCursor, record: OperationRecord): string[] {
+  if (record.status !== "running") return [];
   const seen = new Set(cursor.seenSteps ?? []);
   const lines: string[] = [];
   for (const step of record.steps) {
@@ -632,4 +639,35 @@ export function formatDuration(seconds: number): string {
   const minutes = Math.round((seconds % 3600) / 60);
   if (hours === 0) return `${minutes} min`;
   return minutes === 0 ? `${hours} h` : `${hours} h ${minutes} min`;
+}
+
+/** How a runner in one process (the CLI, the local game day) waits and reports. */
+export interface DrillLoop {
+  now(): Date;
+  sleep(seconds: number): Promise<void>;
+  /** Called after every tick, before waiting. */
+  onTick?(tick: DrillTick): void;
+}
+
+/** Runs a drill to the end in this process: tick, wait, tick. */
+export async function runDrill(
+  api: OperationsApi,
+  state: DrillState,
+  loop: DrillLoop,
+): Promise<DrillState> {
+  let current = state;
+  for (;;) {
+    const tick = await advanceDrill(api, current, () => loop.now());
+    loop.onTick?.(tick);
+    current = tick.state;
+    if (tick.done) return current;
+    await loop.sleep(tick.waitSeconds);
+  }
+}
+
+/** The phase running (or about to run) in a state, undefined when the drill is over. */
+export function currentPhase(state: DrillState): DrillPhaseName | undefined {
+  if (state.finishedAt !== undefined) return undefined;
+  return state.phases.find((phase) => phase.status === "running" || phase.status === "pending")
+    ?.name;
 }

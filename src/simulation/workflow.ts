@@ -40,13 +40,24 @@ export interface SynthesizedWorkflow {
 }
 
 /**
- * Finds the state machine of a synthesized stack (the only one, or the one whose logical id
- * contains `stateMachineId`) and the handler behind each Lambda function.
+ * Logical id part of the failover workflow's state machine (the Automation construct's
+ * `workflow`), told apart from the drill's.
+ */
+export const FAILOVER_STATE_MACHINE_ID = "automation_workflow_";
+
+/**
+ * Finds a state machine of a synthesized stack (the one whose logical id contains
+ * `stateMachineId`, by default the failover workflow's, or the only one) and the handler behind
+ * each Lambda function.
  */
 export function synthesizedWorkflow(
   stack: SynthesizedResources,
   stateMachineId?: string,
 ): SynthesizedWorkflow {
+  const all = Object.keys(stack.resource.aws_sfn_state_machine ?? {});
+  if (stateMachineId === undefined && all.length > 1) {
+    return synthesizedWorkflow(stack, FAILOVER_STATE_MACHINE_ID);
+  }
   const machines = Object.entries(stack.resource.aws_sfn_state_machine ?? {}).filter(
     ([id]) => stateMachineId === undefined || id.includes(stateMachineId),
   );

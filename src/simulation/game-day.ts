@@ -1,0 +1,267 @@
+/**
+ * The local game day: the drill run on this machine against a simulated pair of regions, so the
+ * DR flow can be watched (and broken on purpose) before anything is deployed.
+ *
+ * What is real: the environment's synthesized state machine definition, run by the local state
+ * machine runner; every Lambda handler (functions/handlers, the code esbuild bundles); the
+ * operations API handler behind {@link OperationsApi}; the drill driver and its report. What is
+ * simulated: AWS itself (RegionPair, answering the SDK clients' `send`), the web app's health
+ * answer through the public name, and time (a five-minute hold takes milliseconds).
+ */
+import type {
+  APIGatewayProxyEventV2WithIAMAuthorizer,
+  APIGatewayProxyStructuredResultV2,
+} from "aws-lambda";
+import type { OperationMode, OperationRecord } from "../../functions/shared/operation";
+import {
+  type AppHealth,
+  type OperationsApi,
+  OperationsApiError,
+  type StatusResponse,
+  type TriggerResponse,
+} from "../../functions/shared/operations-api";
+import type { LocalFunction } from "./lambda";
+import type { RegionPair, SimulationTimings } from "./region-pair";
+import { installSimulatedTransport } from "./sdk-transport";
+import { connectWorkflow, loadHandler, type SynthesizedResources } from "./workflow";
+
+export const GAME_DAY_FAULTS = [
+  "primary-region-down",
+  "throttle",
+  "slow-promotion",
+  "crash-mid-way",
+] as const;
+export type GameDayFault = (typeof GAME_DAY_FAULTS)[number];
+
+/** What each fault does, for `--help` and the report. */
+export const GAME_DAY_FAULT_DESCRIPTIONS: Record<GameDayFault, string> = {
+  "primary-region-down":
+    "the primary region goes dark before the drill starts (every call to it times out after 5 s, " +
+    "its health check fails); the drill fails over unplanned, and the region comes back during the hold",
+  throttle:
+    "the first 3 SwitchoverGlobalCluster and the first 2 ChangeResourceRecordSets calls are " +
+    "throttled; the workflow's retries ride them out and the RTO grows by the back-off",
+  "slow-promotion":
+    "every database promotion takes the RTO target longer than usual; the drill completes but " +
+    "misses its RTO target",
+  "crash-mid-way":
+    "the first failover execution dies right after it requested the promotion; the drill sees " +
+    "the operation fail and starts it again, which resumes without repeating any action",
+};
+
+/** The simulated IAM caller of the game day's API requests. */
+export const GAME_DAY_CALLER_ARN = "arn:aws:iam::123456789012:user/game-day";
+
+export interface GameDayOptions {
+  /** The pair to run against (its settings must match the stack's environment). */
+  readonly pair: RegionPair;
+  /** The environment's synthesized stack: its state machine is what runs. */
+  readonly stack: SynthesizedResources;
+  readonly fault?: GameDayFault;
+  /** Where functions/ lives. @default process.cwd() */
+  readonly root?: string;
+}
+
+export interface GameDay {
+  readonly api: OperationsApi;
+  /** The failover mode the fault calls for (unplanned when the primary region is down). */
+  readonly mode: OperationMode;
+  /** Simulated now. */
+  now(): Date;
+  /** Waits on simulated time. */
+  sleep(seconds: number): Promise<void>;
+  /**
+   * Called by the runner after each drill tick with the phase now running; returns lines about
+   * what the simulated world did (e.g. the primary region coming back during the hold).
+   */
+  onPhase(phase: string | undefined): string[];
+  /** Restores the SDK, the environment, Date and timers. */
+  close(): void;
+}
+
+/**
+ * Connects the pair: SDK clients answered by it, the workflow run locally on StartExecution, the
+ * fault injected. Call {@link GameDay.close} when done (also on failure).
+ */
+export async function startGameDay(options: GameDayOptions): Promise<GameDay> {
+  const { pair, fault } = options;
+  const restoreTransport = installSimulatedTransport(pair);
+  let disconnect: () => void = () => {};
+  try {
+    let executions = 0;
+    disconnect = await connectWorkflow(pair, {
+      stack: options.stack,
+      ...(options.root ? { root: options.root } : {}),
+      ...(fault === "crash-mid-way"
+        ? { crash: () => (executions++ === 0 ? { after: "PromoteDatabase" } : undefined) }
+        : {}),
+    });
+    const operationsApi = await loadHandler("operations-api", options.root);
+    injectFault(pair, fault);
+    let recovered = fault !== "primary-region-down";
+    return {
+      api: localOperationsApi(pair, operationsApi),
+      mode: fault === "primary-region-down" ? "unplanned" : "planned",
+      now: () => pair.clock.date(),
+      sleep: (seconds) => pair.clock.sleep(seconds * 1000, "drill"),
+      onPhase(phase) {
+        if (recovered || phase !== "hold") return [];
+        recovered = true;
+        pair.regionUp("primary");
+        return [
+          `simulation: ${pair.settings.regions.primary.region} is back; its database rejoins ` +
+            "the global cluster as a secondary",
+        ];
+      },
+      close() {
+        disconnect();
+        restoreTransport();
+      },
+    };
+  } catch (error) {
+    disconnect();
+    restoreTransport();
+    throw error;
+  }
+}
+
+/** Simulation timings from an environment's DR estimates. */
+export function gameDayTimings(estimates: {
+  databasePromotionSeconds: number;
+  scaleUpSeconds: number;
+}): Partial<SimulationTimings> {
+  return {
+    switchoverMs: estimates.databasePromotionSeconds * 1000,
+    failoverMs: estimates.databasePromotionSeconds * 1000,
+    detachMs: estimates.databasePromotionSeconds * 1000,
+    instanceWarmupMs: estimates.scaleUpSeconds * 1000,
+  };
+}
+
+function injectFault(pair: RegionPair, fault: GameDayFault | undefined): void {
+  switch (fault) {
+    case undefined:
+      return;
+    case "primary-region-down":
+      pair.regionDown("primary", { failure: "timeout", callMs: 5_000 });
+      return;
+    case "throttle":
+      pair.throttle("rds", "SwitchoverGlobalCluster", 3);
+      pair.throttle("route53", "ChangeResourceRecordSets", 2);
+      return;
+    case "slow-promotion":
+      pair.slowPromotion(pair.settings.rtoSeconds * 1000);
+      return;
+    case "crash-mid-way":
+      // Injected by connectWorkflow's crash option above.
+      return;
+  }
+}
+
+/**
+ * The operations API in-process: each call becomes the API Gateway (payload 2.0, IAM-authorized)
+ * event the real handler receives, and each answer is mapped as the HTTP client maps it.
+ */
+export function localOperationsApi(pair: RegionPair, handler: LocalFunction): OperationsApi {
+  async function call<Body>(method: "GET" | "POST", path: string, body?: unknown): Promise<Body> {
+    const response = (await handler(
+      apiGatewayEvent(method, path, body),
+      undefined as never,
+    )) as APIGatewayProxyStructuredResultV2;
+    const statusCode = response.statusCode ?? 500;
+    const parsed = (response.body ? JSON.parse(response.body) : {}) as Record<string, unknown>;
+    if (statusCode >= 200 && statusCode < 300) return parsed as Body;
+    const message = `${method} ${path}: ${statusCode} ${String(parsed.error ?? "")}`;
+    if (statusCode === 409) {
+      throw new OperationsApiError("conflict", message, {
+        statusCode,
+        operationId: String(parsed.operationId),
+      });
+    }
+    if (statusCode === 400) {
+      throw new OperationsApiError("bad-request", message, {
+        statusCode,
+        field: String(parsed.field),
+      });
+    }
+    if (statusCode === 404) throw new OperationsApiError("not-found", message, { statusCode });
+    throw new OperationsApiError(statusCode >= 500 ? "server" : "unexpected", message, {
+      statusCode,
+    });
+  }
+
+  return {
+    failover: (request) => call<TriggerResponse>("POST", "/failover", request).then(trigger),
+    failback: (request) => call<TriggerResponse>("POST", "/failback", request).then(trigger),
+    status: () => call<StatusResponse>("GET", "/status"),
+    operation: (operationId) =>
+      call<OperationRecord>("GET", `/operations/${encodeURIComponent(operationId)}`),
+    appHealth: async () => simulatedAppHealth(pair),
+  };
+}
+
+/** A 202 body has no `dryRun`; the interface's union needs it. */
+function trigger(body: TriggerResponse): TriggerResponse {
+  return body.dryRun === true ? body : { ...body, dryRun: false };
+}
+
+/**
+ * What `https://<name>/health` answers: Route 53 resolves the failover record to the region it
+ * answers with; that region's load balancer answers when an instance is in service there, and
+ * the instance says which region it runs in and whether its database writes.
+ */
+function simulatedAppHealth(pair: RegionPair): AppHealth {
+  const role = pair.route53.answeringRegion();
+  if (role === null || !pair.isRegionUp(role)) {
+    throw new OperationsApiError(
+      "timeout",
+      `https://${pair.settings.recordName}/health did not answer: the name resolves to a region that is down`,
+    );
+  }
+  if (!pair.isEndpointHealthy(role)) return { statusCode: 503 };
+  return {
+    statusCode: 200,
+    region: pair.regionId(role),
+    role,
+    database: pair.rds.globalWriter() === role ? "writer" : "reader",
+  };
+}
+
+function apiGatewayEvent(
+  method: "GET" | "POST",
+  path: string,
+  body: unknown,
+): APIGatewayProxyEventV2WithIAMAuthorizer {
+  return {
+    version: "2.0",
+    routeKey: `${method} ${path.startsWith("/operations/") ? "/operations/{id}" : path}`,
+    rawPath: path,
+    rawQueryString: "",
+    headers: { "content-type": "application/json" },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    isBase64Encoded: false,
+    requestContext: {
+      accountId: "123456789012",
+      apiId: "gameday",
+      domainName: "gameday.execute-api.local",
+      domainPrefix: "gameday",
+      http: { method, path, protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: "game-day" },
+      requestId: "game-day",
+      routeKey: `${method} ${path}`,
+      stage: "$default",
+      time: "",
+      timeEpoch: 0,
+      authorizer: {
+        iam: {
+          accessKey: "AKIAEXAMPLE",
+          accountId: "123456789012",
+          callerId: "AIDAEXAMPLE",
+          cognitoIdentity: null,
+          principalOrgId: null,
+          userArn: GAME_DAY_CALLER_ARN,
+          userId: "AIDAEXAMPLE",
+        },
+      },
+    },
+  } as unknown as APIGatewayProxyEventV2WithIAMAuthorizer;
+}
