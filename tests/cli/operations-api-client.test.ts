@@ -1,5 +1,10 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { buildSync, type Metafile } from "esbuild";
 import { afterEach, describe, expect, it } from "vitest";
 import { OperationsApiError } from "../../functions/shared/operations-api";
 import {
@@ -7,6 +12,10 @@ import {
   type OperationsApiClientOptions,
   regionOfApiHost,
 } from "../../functions/shared/operations-api-client";
+import {
+  BUNDLE_OPTIONS,
+  EXTERNAL_CREDENTIAL_PROVIDERS,
+} from "../../src/constructs/automation/bundling";
 import {
   type OperationsServer,
   type OperationsServerOptions,
@@ -445,5 +454,80 @@ describe("other failures", () => {
     const api = createOperationsApiClient({ apiBaseUrl: "abc.execute-api", region: TEST_REGION });
     const error = await apiError(api.status());
     expect(error.message).toContain("is not an absolute URL");
+  });
+});
+
+describe("bundled as in the drill Lambda", () => {
+  it("signs with the environment credentials, loading nothing from outside the bundle", async () => {
+    // The Lambda bundle settings, this module as the entry; run where no node_modules exist.
+    const outdir = mkdtempSync(join(tmpdir(), "shopsmart-client-bundle-"));
+    try {
+      const result = buildSync({
+        ...BUNDLE_OPTIONS,
+        entryPoints: { index: "functions/shared/operations-api-client.ts" },
+        sourcemap: false,
+      });
+      const bundle = result.outputFiles?.find((file) => file.path.endsWith("index.js"));
+      if (bundle === undefined) throw new Error("esbuild wrote no index.js");
+      // Lean: the signer, SHA-256 and the environment link of the chain, well under 100 KB.
+      expect(bundle.contents.byteLength).toBeLessThan(100_000);
+      const inputs = Object.keys((result.metafile as Metafile).inputs);
+      for (const external of EXTERNAL_CREDENTIAL_PROVIDERS) {
+        expect(inputs.some((input) => input.includes(`node_modules/${external}/`))).toBe(false);
+      }
+      const bundlePath = join(outdir, "index.js");
+      writeFileSync(bundlePath, bundle.contents);
+
+      const server = await serve();
+      const script = `
+        const Module = require("node:module");
+        const required = [];
+        const original = Module.prototype.require;
+        Module.prototype.require = function (id) { required.push(id); return original.apply(this, arguments); };
+        const { createOperationsApiClient } = require(process.env.BUNDLE);
+        createOperationsApiClient({ apiBaseUrl: process.env.API }).status().then(
+          (status) => process.stdout.write(JSON.stringify({ environment: status.environment, required })),
+          (error) => { process.stderr.write(String(error && error.stack || error)); process.exit(1); },
+        );`;
+      // Not spawnSync: the server answering it runs on this process's event loop.
+      const child = await new Promise<{ status: number | null; stdout: string; stderr: string }>(
+        (done) => {
+          const running = spawn(process.execPath, ["-e", script], {
+            cwd: outdir,
+            env: {
+              PATH: process.env.PATH ?? "",
+              HOME: outdir,
+              BUNDLE: bundlePath,
+              API: server.url,
+              AWS_REGION: TEST_REGION,
+              AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+              AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+              AWS_SESSION_TOKEN: TEST_CREDENTIALS.sessionToken,
+            },
+          });
+          let stdout = "";
+          let stderr = "";
+          running.stdout.on("data", (chunk: Buffer) => {
+            stdout += chunk.toString();
+          });
+          running.stderr.on("data", (chunk: Buffer) => {
+            stderr += chunk.toString();
+          });
+          running.on("close", (status) => done({ status, stdout, stderr }));
+        },
+      );
+      expect(child.stderr).toBe("");
+      expect(child.status).toBe(0);
+      const { environment, required } = JSON.parse(child.stdout) as {
+        environment: string;
+        required: string[];
+      };
+      expect(environment).toBe("staging");
+      expect(required[0]).toBe(bundlePath);
+      expect(required.slice(1).filter((id) => !id.startsWith("node:"))).toEqual([]);
+      expect(server.requests.map((r) => r.signature)).toEqual(["valid"]);
+    } finally {
+      rmSync(outdir, { recursive: true, force: true });
+    }
   });
 });
