@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
+import { App } from "cdktf";
 import {
   currentPhase,
   type DrillState,
@@ -31,6 +32,7 @@ import {
 import { RegionPair } from "../simulation/region-pair";
 import { simulatedSettings } from "../simulation/settings";
 import type { SynthesizedResources } from "../simulation/workflow";
+import { EnvironmentStack } from "../stacks/environment-stack";
 import { resolveOperationsEndpoint } from "./operations-api-endpoint";
 
 /**
@@ -60,6 +62,7 @@ export const USAGE = [
   "                        then https://<dns.domainName>/)",
   "  --poll <seconds>      seconds between reads of a running operation (default 10)",
   "  --verify-timeout <duration>  how long verification may take to pass (default 5m)",
+  "  --timeout <seconds>   per API request (default 30)",
   "  --local               run against a simulated pair of regions, on simulated time",
   `  --fault <fault>       with --local: ${GAME_DAY_FAULTS.join(", ")}`,
 ].join("\n");
@@ -76,6 +79,8 @@ export interface DrillCliOptions {
   appUrl?: string;
   pollSeconds: number;
   verifyTimeoutSeconds: number | undefined;
+  /** Per API request. */
+  requestTimeoutSeconds: number;
   local: boolean;
   fault?: GameDayFault;
 }
@@ -100,6 +105,7 @@ export function parseDrillArgs(argv: readonly string[]): ParsedDrillArgs {
         "app-url": { type: "string" },
         poll: { type: "string" },
         "verify-timeout": { type: "string" },
+        timeout: { type: "string" },
         local: { type: "boolean", default: false },
         fault: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
@@ -148,11 +154,12 @@ export function parseDrillArgs(argv: readonly string[]): ParsedDrillArgs {
     };
   }
 
-  const durations: Partial<Record<"hold" | "verify-timeout" | "poll", number>> = {};
+  const durations: Partial<Record<"hold" | "verify-timeout" | "poll" | "timeout", number>> = {};
   for (const [flag, unit] of [
     ["hold", "minutes"],
     ["verify-timeout", "minutes"],
     ["poll", "seconds"],
+    ["timeout", "seconds"],
   ] as const) {
     const raw = values[flag];
     if (typeof raw !== "string") continue;
@@ -165,8 +172,10 @@ export function parseDrillArgs(argv: readonly string[]): ParsedDrillArgs {
     }
     durations[flag] = seconds;
   }
-  if (durations.poll !== undefined && durations.poll <= 0) {
-    return { kind: "error", message: "--poll must be more than 0 seconds" };
+  for (const flag of ["poll", "timeout"] as const) {
+    if (durations[flag] !== undefined && (durations[flag] ?? 0) <= 0) {
+      return { kind: "error", message: `--${flag} must be more than 0 seconds` };
+    }
   }
   return {
     kind: "run",
@@ -179,6 +188,7 @@ export function parseDrillArgs(argv: readonly string[]): ParsedDrillArgs {
       ...(typeof values["app-url"] === "string" ? { appUrl: values["app-url"] } : {}),
       pollSeconds: durations.poll ?? 10,
       verifyTimeoutSeconds: durations["verify-timeout"],
+      requestTimeoutSeconds: durations.timeout ?? 30,
       local,
       ...(fault ? { fault } : {}),
     },
@@ -280,6 +290,7 @@ async function deployedDrill(
       apiBaseUrl: endpoint.apiBaseUrl,
       appUrl,
       ...(endpoint.healthPath ? { healthPath: endpoint.healthPath } : {}),
+      requestTimeoutMs: options.requestTimeoutSeconds * 1000,
     });
   }
   const now = dependencies.now ?? (() => new Date());
@@ -304,7 +315,7 @@ async function localDrill(
 ): Promise<{ report: DrillReport; logs: string[] }> {
   const started = performance.now();
   io.out(`local game day for ${config.environment}: synthesizing its stack...`);
-  const stack = synthesizeStack(config, root);
+  const stack = await synthesizeStack(config);
   const pair = new RegionPair({
     settings: gameDaySettings(config),
     timings: gameDayTimings(config.dr.estimates),
@@ -387,13 +398,9 @@ function gameDaySettings(config: EnvConfig) {
 
 /**
  * Synthesizes the environment's stack into a scratch directory and reads its Terraform JSON: the
- * state machine that runs is the one `cdktf deploy` would create. Loaded lazily: cdktf and the
- * provider classes are only needed here.
+ * state machine that runs is the one `cdktf deploy` would create.
  */
-function synthesizeStack(config: EnvConfig, root: string): SynthesizedResources {
-  const { App } = require("cdktf") as typeof import("cdktf");
-  const { EnvironmentStack } =
-    require("../stacks/environment-stack") as typeof import("../stacks/environment-stack");
+async function synthesizeStack(config: EnvConfig): Promise<SynthesizedResources> {
   const outdir = mkdtempSync(join(tmpdir(), "shopsmart-game-day-"));
   try {
     const app = new App({ outdir });
@@ -403,7 +410,6 @@ function synthesizeStack(config: EnvConfig, root: string): SynthesizedResources 
     return JSON.parse(readFileSync(file, "utf8")) as SynthesizedResources;
   } finally {
     rmSync(outdir, { recursive: true, force: true });
-    void root;
   }
 }
 

@@ -1,0 +1,256 @@
+/**
+ * The drill driver (functions/orchestration/drill.ts) and its report, against a scripted API on
+ * a clock that moves only when the drill waits.
+ */
+import { describe, expect, it } from "vitest";
+import {
+  advanceDrill,
+  type DrillOptions,
+  type DrillState,
+  newDrill,
+  runDrill,
+} from "../../functions/orchestration/drill";
+import {
+  drillMetrics,
+  drillNotification,
+  drillReport,
+  renderDrillReportMarkdown,
+} from "../../functions/orchestration/drill-report";
+import { OperationsApiError } from "../../functions/shared/operations-api";
+import { FakeWorld, type FakeWorldOptions, fakeClock, REGIONS } from "./fake-api";
+
+const OPTIONS: DrillOptions = {
+  environment: "staging",
+  holdSeconds: 300,
+  dryRun: false,
+  targets: { rtoSeconds: 300, rpoSeconds: 300 },
+  regions: REGIONS,
+  trigger: "cli",
+};
+
+async function drill(world: FakeWorldOptions = {}, options: Partial<DrillOptions> = {}) {
+  const api = new FakeWorld(world);
+  const clock = fakeClock();
+  const progress: string[] = [];
+  const state = await runDrill(api, newDrill({ ...OPTIONS, ...options }, clock.now()), {
+    ...clock,
+    onTick: (tick) => {
+      progress.push(...tick.progress);
+      // Each tick's state is what a Step Functions state carries between Lambda calls.
+      expect(JSON.parse(JSON.stringify(tick.state))).toEqual(tick.state);
+    },
+  });
+  return { api, state, report: drillReport(state), progress };
+}
+
+const statuses = (state: DrillState) =>
+  Object.fromEntries(state.phases.map((phase) => [phase.name, phase.status]));
+
+describe("a drill that goes well", () => {
+  it("fails over, verifies the secondary, holds, fails back, verifies the primary, and passes", async () => {
+    const { api, state, report } = await drill();
+    expect(statuses(state)).toEqual({
+      preflight: "succeeded",
+      failover: "succeeded",
+      "verify-secondary": "succeeded",
+      hold: "succeeded",
+      failback: "succeeded",
+      "verify-primary": "succeeded",
+    });
+    expect(api.active).toBe("primary");
+    expect(api.calls.filter((call) => call === "failover" || call === "failback")).toEqual([
+      "failover",
+      "failback",
+    ]);
+    expect(report.verdict).toBe("passed");
+    // POST at +0 s, three polls 10 s apart, verified on the third: 30 s.
+    expect(report.failover).toMatchObject({
+      rtoSeconds: 30,
+      workflowRtoSeconds: 95,
+      dataLossSeconds: 0,
+      replicationLagBeforeSeconds: 0.5,
+      attempts: 1,
+    });
+    expect(report.phases.find((phase) => phase.name === "hold")?.seconds).toBe(300);
+    expect(report.rpoSeconds).toBe(0.5);
+  });
+
+  it("keeps verifying until the public name answers from the new region (DNS TTL), and counts that in the RTO", async () => {
+    const { report, progress } = await drill({ dnsLagReads: 3 });
+    expect(report.verdict).toBe("passed");
+    // Three more health reads, 10 s apart.
+    expect(report.failover.rtoSeconds).toBe(60);
+    expect(progress).toContain(
+      "verify secondary: waiting (public name answers from the region: HTTP 200 from us-east-2 (instance role primary))",
+    );
+  });
+
+  it("runs the hold as one wait, so a long hold costs one Wait state, not a poll loop", async () => {
+    const api = new FakeWorld();
+    const clock = fakeClock();
+    let state = newDrill({ ...OPTIONS, holdSeconds: 3600 }, clock.now());
+    const waits: number[] = [];
+    for (;;) {
+      const tick = await advanceDrill(api, state, clock.now);
+      state = tick.state;
+      if (tick.done) break;
+      waits.push(tick.waitSeconds);
+      await clock.sleep(tick.waitSeconds);
+    }
+    expect(waits).toContain(3600);
+    expect(waits.length).toBeLessThan(12);
+  });
+});
+
+describe("a drill that must not start", () => {
+  it("stops at preflight when the environment is already failed over, and changes nothing", async () => {
+    const { api, state, report } = await drill({ activeRegion: "secondary" });
+    expect(statuses(state)).toMatchObject({
+      preflight: "failed",
+      failover: "skipped",
+      hold: "skipped",
+    });
+    expect(api.calls).not.toContain("failover");
+    expect(report.verdict).toBe("failed");
+    expect(report.misses[0]).toMatch(/fail back first \(npm run failback\)/);
+  });
+
+  it("stops at preflight while an operation runs, naming it", async () => {
+    const { report } = await drill({ runningOperationId: "op-running" });
+    expect(report.misses[0]).toMatch(/operation op-running \(failover\) is running/);
+  });
+
+  it("a planned drill needs both regions healthy", async () => {
+    const { report } = await drill({ health: { primary: "unhealthy" } });
+    expect(report.misses[0]).toMatch(/primary endpoint's health check is unhealthy/);
+  });
+
+  it("reports an API failure (e.g. 403) as a failed drill with the API's message", async () => {
+    const { report } = await drill({
+      statusError: new OperationsApiError(
+        "forbidden",
+        "403: allow execute-api:Invoke on GET /status",
+      ),
+    });
+    expect(report.verdict).toBe("failed");
+    expect(report.error).toMatch(/allow execute-api:Invoke/);
+  });
+});
+
+describe("dry run", () => {
+  it("reads the plan and skips every other phase; nothing is started", async () => {
+    const { api, state, report, progress } = await drill({}, { dryRun: true });
+    expect(api.calls).toEqual(["status", "failover (dry run)"]);
+    expect(statuses(state)).toMatchObject({
+      preflight: "succeeded",
+      failover: "skipped",
+      "verify-primary": "skipped",
+    });
+    expect(report.verdict).toBe("passed");
+    expect(report.plan?.steps).toHaveLength(2);
+    expect(progress).toContain("  1. switch over the global database");
+  });
+
+  it("fails when the plan has blockers", async () => {
+    const { report } = await drill(
+      { blockers: ["the secondary cluster is not a member"] },
+      { dryRun: true },
+    );
+    expect(report.verdict).toBe("failed");
+    expect(report.misses[0]).toMatch(/the secondary cluster is not a member/);
+  });
+});
+
+describe("failures during the drill", () => {
+  it("starts a failed failover once more (the steps are idempotent) and notes it", async () => {
+    const { api, report } = await drill({ outcomes: ["fail", "succeed", "succeed"] });
+    expect(api.calls.filter((call) => call === "failover")).toHaveLength(2);
+    expect(report.verdict).toBe("passed");
+    expect(report.failover.attempts).toBe(2);
+    expect(report.notes[0]).toMatch(/the failover needed 2 operations/);
+  });
+
+  it("gives up after the retries, skips the rest and says the environment may be partly failed over", async () => {
+    const { api, state, report } = await drill({ outcomes: ["fail", "fail"] });
+    expect(api.calls.filter((call) => call === "failback")).toHaveLength(0);
+    expect(statuses(state)).toMatchObject({
+      failover: "failed",
+      hold: "skipped",
+      failback: "skipped",
+    });
+    expect(report.verdict).toBe("failed");
+    expect(report.notes.join("\n")).toMatch(/may be partly failed over/);
+  });
+
+  it("still fails back when verification of the secondary fails, so the drill does not strand traffic there", async () => {
+    const { api, state, report } = await drill({ dnsLagReads: 1000 }, { verifyTimeoutSeconds: 60 });
+    expect(statuses(state)).toMatchObject({
+      "verify-secondary": "failed",
+      hold: "skipped",
+      failback: "succeeded",
+    });
+    expect(api.active).toBe("primary");
+    expect(report.verdict).toBe("failed");
+  });
+
+  it("fails the failover phase on a 409, naming the operation that holds the lock", async () => {
+    const api = new FakeWorld();
+    const clock = fakeClock();
+    // Preflight sees nothing running; by the time of the POST someone else has started one.
+    api.failover = async () => {
+      throw new OperationsApiError("conflict", "409", { operationId: "op-other" });
+    };
+    const final = await runDrill(api, newDrill(OPTIONS, clock.now()), clock);
+    expect(drillReport(final).misses[0]).toBe(
+      "failover failed: could not start the failover: operation op-other is running",
+    );
+  });
+});
+
+describe("targets", () => {
+  it("misses the RTO target when the switch takes longer than rtoSeconds", async () => {
+    const { report } = await drill({ pollsToFinish: 40 });
+    expect(report.failover.rtoSeconds).toBe(400);
+    expect(report.verdict).toBe("missed-target");
+    expect(report.misses).toContain("failover RTO 400 s is over the 300 s target");
+  });
+
+  it("misses the RPO target when the replication lag before a switch exceeds rpoSeconds", async () => {
+    const { report } = await drill({ lagSeconds: 420 });
+    expect(report.verdict).toBe("missed-target");
+    expect(report.misses).toContain("RPO 420 s is over the 300 s target");
+  });
+});
+
+describe("report", () => {
+  it("renders the verdict, RTO/RPO against the targets and the phase table", async () => {
+    const { report } = await drill({ pollsToFinish: 40 });
+    const markdown = renderDrillReportMarkdown(report);
+    expect(markdown).toContain("### DR drill staging: MISSED TARGET");
+    expect(markdown).toContain("| RTO failover (POST to verified) | 400 s | 300 s | **missed** |");
+    expect(markdown).toContain("| RPO (data loss, or lag before a switch) | 0.5 s | 300 s | met |");
+    expect(markdown).toMatch(/\| hold \| succeeded \| 5 min \(300 s\) \| served from us-west-2/);
+  });
+
+  it("publishes metrics and an SNS summary whose subject fits SNS's 100 characters", async () => {
+    const { report } = await drill();
+    expect(drillMetrics(report)).toEqual([
+      { name: "DrillPassed", value: 1, unit: "Count" },
+      { name: "FailoverRto", value: 30, unit: "Seconds" },
+      { name: "FailbackRto", value: 30, unit: "Seconds" },
+      { name: "Rpo", value: 0.5, unit: "Seconds" },
+      { name: "ReplicationLagBeforeFailover", value: 0.5, unit: "Seconds" },
+    ]);
+    expect(drillNotification(report).subject).toBe("DR drill staging: PASSED, RTO 30 s");
+    const long = drillNotification({ ...report, environment: "x".repeat(120) });
+    expect(long.subject.length).toBe(100);
+  });
+});
+
+describe("options", () => {
+  it("rejects a negative hold, naming the option", () => {
+    expect(() => newDrill({ ...OPTIONS, holdSeconds: -1 }, new Date())).toThrow(
+      "invalid drill options: holdSeconds must be a number of seconds >= 0, got -1",
+    );
+  });
+});

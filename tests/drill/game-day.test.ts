@@ -1,0 +1,107 @@
+/**
+ * `npm run drill -- --local [--fault ...]`: the whole drill on this machine, the environment's
+ * synthesized state machine run with the real handlers against the simulated regions, on
+ * simulated time. Each fault must end in the report a real drill would write for it.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import type { DrillReport } from "../../functions/orchestration/drill-report";
+import { runDrillCli } from "../../src/cli/drill";
+
+const reportDir = mkdtempSync(join(tmpdir(), "game-day-"));
+afterAll(() => rmSync(reportDir, { recursive: true, force: true }));
+
+async function gameDay(...flags: string[]) {
+  const dir = mkdtempSync(join(reportDir, "run-"));
+  const out: string[] = [];
+  const code = await runDrillCli(["--local", "--report-dir", dir, ...flags], {
+    out: (line) => out.push(line),
+    err: (line) => out.push(line),
+  });
+  const files = readdirSync(dir);
+  const json = files.find((file) => file.endsWith(".json")) as string;
+  const report = JSON.parse(readFileSync(join(dir, json), "utf8")) as DrillReport;
+  const log = readFileSync(join(dir, json.replace(/\.json$/, ".log")), "utf8");
+  return { code, out: out.join("\n"), report, files, log };
+}
+
+const operationsOf = (report: DrillReport, phase: string) =>
+  report.phases.find((candidate) => candidate.name === phase)?.operations ?? [];
+
+describe("local game day", () => {
+  it("without a fault: a planned switchover each way, no data loss, within the targets", async () => {
+    const { code, report, files, log, out } = await gameDay();
+    expect(code).toBe(0);
+    expect(report).toMatchObject({ verdict: "passed", trigger: "local", mode: "planned" });
+    expect(report.failover).toMatchObject({ dataLossSeconds: 0, attempts: 1 });
+    expect(report.failover.rtoSeconds).toBeLessThanOrEqual(report.targets.rtoSeconds);
+    expect(report.phases.map((phase) => [phase.name, phase.status])).toEqual([
+      ["preflight", "succeeded"],
+      ["failover", "succeeded"],
+      ["verify-secondary", "succeeded"],
+      ["hold", "succeeded"],
+      ["failback", "succeeded"],
+      ["verify-primary", "succeeded"],
+    ]);
+    // The failover workflow ran its steps (the synthesized definition's state names).
+    expect(out).toMatch(/failover: PromoteDatabase succeeded/);
+    expect(out).toMatch(/failback: FlipDns/);
+    expect(files).toHaveLength(3);
+    // The handlers' own logs go to the .log file, not the terminal.
+    expect(log).toMatch(/"handler":"finish"/);
+    expect(out).not.toMatch(/"handler":"finish"/);
+  });
+
+  it("primary-region-down: unplanned failover with the primary unreachable, data loss = the replication lag, failback once it is back", async () => {
+    const { code, report, out } = await gameDay("--fault", "primary-region-down");
+    expect(code).toBe(0);
+    expect(report).toMatchObject({ verdict: "passed", mode: "unplanned" });
+    expect(report.failover.dataLossSeconds).toBe(0.8);
+    expect(report.failback.dataLossSeconds).toBe(0);
+    expect(out).toMatch(/health primary unhealthy \/ secondary healthy/);
+    expect(out).toMatch(/simulation: us-east-2 is back/);
+  });
+
+  it("throttle: the retries ride it out; the workflow takes longer than without it", async () => {
+    const calm = (await gameDay()).report;
+    const { code, report } = await gameDay("--fault", "throttle");
+    expect(code).toBe(0);
+    expect(report.verdict).toBe("passed");
+    expect(report.failover.workflowRtoSeconds).toBeGreaterThan(
+      calm.failover.workflowRtoSeconds ?? 0,
+    );
+  });
+
+  it("slow-promotion: the drill completes but misses its RTO target, and exits 1", async () => {
+    const { code, report } = await gameDay("--fault", "slow-promotion");
+    expect(code).toBe(1);
+    expect(report.verdict).toBe("missed-target");
+    expect(report.misses[0]).toMatch(/^failover RTO \d+(\.\d)? s is over the 300 s target$/);
+    expect(report.phases.every((phase) => phase.status === "succeeded")).toBe(true);
+  });
+
+  it("crash-mid-way: the dead execution is reported failed, the drill starts the failover again and it resumes", async () => {
+    const { code, report } = await gameDay("--fault", "crash-mid-way");
+    expect(code).toBe(0);
+    const [dead, rerun] = operationsOf(report, "failover");
+    expect(dead).toMatchObject({ status: "failed" });
+    expect(dead?.error).toMatch(/its execution ended with status ABORTED/);
+    expect(rerun).toMatchObject({ status: "succeeded", dataLossSeconds: 0 });
+    expect(report.failover.attempts).toBe(2);
+    expect(report.notes.join("\n")).toMatch(/the failover needed 2 operations/);
+  });
+
+  it("--dry-run: the plan of the environment's failover, nothing moved", async () => {
+    // Staging, as the other runs: the handlers keep their settings per process, like a Lambda
+    // sandbox, so one process simulates one environment.
+    const { code, report } = await gameDay("--dry-run");
+    expect(code).toBe(0);
+    expect(report.dryRun).toBe(true);
+    expect(report.plan?.steps[0]).toMatch(
+      /^switch over the global database shopsmart-staging-global/,
+    );
+    expect(operationsOf(report, "failover")).toHaveLength(0);
+  });
+});
