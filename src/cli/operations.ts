@@ -35,6 +35,12 @@ export type OperationsCommand = (typeof COMMANDS)[number];
 
 /** How often --watch reads the operation. */
 export const WATCH_INTERVAL_MS = 5_000;
+/** API failures a degraded region causes, and which may pass. */
+const TRANSIENT_KINDS: ReadonlySet<OperationsApiError["kind"]> = new Set([
+  "timeout",
+  "network",
+  "server",
+]);
 /** Polls in a row that may fail (timeout, network, 5xx) before --watch gives up. */
 export const WATCH_TOLERATED_FAILURES = 3;
 
@@ -264,8 +270,9 @@ export async function runOperationsCli(
     });
     switch (args.command) {
       case "status":
-        return await status(api, args, deps);
+        return await status(api, args, endpoint, deps);
       case "failover":
+        await confirmEnvironment(api, args, endpoint, deps);
         return await trigger(
           api,
           args,
@@ -273,6 +280,7 @@ export async function runOperationsCli(
           deps,
         );
       case "failback":
+        await confirmEnvironment(api, args, endpoint, deps);
         return await trigger(
           api,
           args,
@@ -298,6 +306,7 @@ export async function runOperationsCli(
 async function status(
   api: OperationsApi,
   args: Extract<OperationsArgs, { command: "status" }>,
+  endpoint: OperationsEndpoint,
   deps: OperationsCliDependencies,
 ): Promise<number> {
   if (args.operationId !== undefined) {
@@ -308,6 +317,12 @@ async function status(
     return 0;
   }
   const answer = await api.status();
+  if (answer.environment !== args.env) {
+    deps.err(
+      `warning: ${endpoint.apiBaseUrl} (from ${endpoint.source}) is the operations API of ` +
+        `environment ${answer.environment}, not ${args.env}.`,
+    );
+  }
   if (args.json && !args.watch) deps.out(JSON.stringify(answer, null, 2));
   else if (!args.json) for (const line of renderStatus(answer)) deps.out(line);
   if (!args.watch) return 0;
@@ -377,6 +392,45 @@ export function renderOperation(record: OperationRecord): string[] {
 }
 
 // ---------------------------------------------------------------- failover, failback
+
+/**
+ * A URL given by hand (--api-url, SHOPSMART_DR_API_URL) may belong to another environment than
+ * --env: a variable exported for prod while failing over staging would move prod. Outputs read
+ * from the env's own stack need no check. The check asks GET /status; if that cannot answer
+ * (which an outage may cause), the operation goes ahead with a warning rather than being blocked.
+ */
+async function confirmEnvironment(
+  api: OperationsApi,
+  args: OperationsArgs,
+  endpoint: OperationsEndpoint,
+  deps: OperationsCliDependencies,
+): Promise<void> {
+  if (endpoint.source !== "--api-url" && endpoint.source !== API_URL_VARIABLE) return;
+  let environment: string;
+  try {
+    environment = (await api.status()).environment;
+  } catch (error) {
+    // What an outage causes must not block a failover; nor may a policy that allows the POST
+    // but not GET /status (the POST's own answer then says what is wrong). Without credentials
+    // the POST cannot succeed either: say so once.
+    const passable =
+      error instanceof OperationsApiError &&
+      (TRANSIENT_KINDS.has(error.kind) || error.kind === "forbidden");
+    if (!passable) throw error;
+    deps.err(
+      `warning: could not confirm that ${endpoint.apiBaseUrl} is the API of ${args.env} ` +
+        `(GET /status: ${error.message}); going ahead.`,
+    );
+    return;
+  }
+  if (environment !== args.env) {
+    throw new UserInputError(
+      `${endpoint.apiBaseUrl} (from ${endpoint.source}) is the operations API of environment ` +
+        `${environment}, not ${args.env}; nothing was started. Pass the ${args.env} API's URL, ` +
+        `or --env ${environment} if that is the one you mean.`,
+    );
+  }
+}
 
 async function trigger(
   api: OperationsApi,
@@ -448,9 +502,7 @@ async function watch(
       } catch (error) {
         // A failover in progress is exactly when the API may answer slowly; a few misses in a
         // row are not a reason to stop watching.
-        const transient =
-          error instanceof OperationsApiError &&
-          (error.kind === "timeout" || error.kind === "network" || error.kind === "server");
+        const transient = error instanceof OperationsApiError && TRANSIENT_KINDS.has(error.kind);
         if (!transient || ++failures > WATCH_TOLERATED_FAILURES) throw error;
         deps.err(
           `could not read ${operationId} (${error.message}); trying again in ` +

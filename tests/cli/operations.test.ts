@@ -2,7 +2,11 @@ import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { OperationRecord } from "../../functions/shared/operation";
-import { type OperationsApi, OperationsApiError } from "../../functions/shared/operations-api";
+import {
+  type OperationsApi,
+  OperationsApiError,
+  type StatusResponse,
+} from "../../functions/shared/operations-api";
 import { createOperationsApiClient } from "../../functions/shared/operations-api-client";
 import {
   type OperationsCliDependencies,
@@ -342,7 +346,9 @@ describe("npm run failover / failback", () => {
     const server = await serve({ forbidden: "Forbidden" });
     const result = await cli(server, failover);
     expect(result.code).toBe(1);
-    expect(result.err).toBe(
+    const [warning, message] = result.err.split("\n");
+    expect(warning).toMatch(/^warning: could not confirm .*GET \/status was refused/);
+    expect(message).toBe(
       "POST /failover was refused (Forbidden): your identity may not invoke this route. Its IAM " +
         "policy needs execute-api:Invoke on arn:aws:execute-api:us-west-2:<account-id>:<api-id>/" +
         "$default/POST/failover (or <api-id>/*/* for every route); `aws sts get-caller-identity` " +
@@ -356,7 +362,9 @@ describe("npm run failover / failback", () => {
     const result = await cli(server, [...failover, "--timeout", "0.2"]);
     expect(result.code).toBe(1);
     expect(Date.now() - started).toBeLessThan(2_000);
-    expect(result.err).toBe(
+    // The environment check timed out first (a warning), then the POST itself.
+    expect(result.err.split("\n")[0]).toMatch(/^warning: could not confirm/);
+    expect(result.err.split("\n")[1]).toBe(
       `POST ${server.url}/failover did not answer within 200 ms: the API or its region may be ` +
         "degraded. Try again, or raise the timeout (--timeout <seconds> on the CLI).",
     );
@@ -375,7 +383,12 @@ describe("npm run failover / failback", () => {
       "    2. point DNS at secondary",
       "  no blockers: the same command without --dry-run would start it.",
     ]);
-    expect(JSON.parse(server.requests[0]?.body ?? "")).toEqual({
+    // GET /status first: the URL came from SHOPSMART_DR_API_URL, so its environment is checked.
+    expect(server.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
+      "GET /status",
+      "POST /failover",
+    ]);
+    expect(JSON.parse(server.requests[1]?.body ?? "")).toEqual({
       mode: "planned",
       reason: "drill",
       dryRun: true,
@@ -400,6 +413,69 @@ describe("npm run failover / failback", () => {
   });
 });
 
+describe("a URL given by hand is checked against --env", () => {
+  const failover = ["failover", "--env", "staging", "--mode", "planned", "--reason", "drill"];
+
+  it("another environment's API: nothing started, exit 2", async () => {
+    const server = await serve({ environment: "prod" });
+    const result = await cli(server, failover);
+    expect(result.code).toBe(2);
+    expect(result.err).toBe(
+      `${server.url} (from SHOPSMART_DR_API_URL) is the operations API of environment prod, not ` +
+        "staging; nothing was started. Pass the staging API's URL, or --env prod if that is the " +
+        "one you mean.",
+    );
+    expect(server.requests.map((r) => `${r.method} ${r.url}`)).toEqual(["GET /status"]);
+    expect(server.operations.size).toBe(0);
+  });
+
+  it("status warns about it", async () => {
+    const server = await serve({ environment: "prod" });
+    const result = await cli(server, ["status", "--env", "staging", "--api-url", server.url]);
+    expect(result.code).toBe(0);
+    expect(result.err).toBe(
+      `warning: ${server.url} (from --api-url) is the operations API of environment prod, not staging.`,
+    );
+  });
+
+  it("when GET /status cannot answer, goes ahead with a warning (an outage must not block)", async () => {
+    const calls: string[] = [];
+    const api: OperationsApi = {
+      status: async () => {
+        calls.push("status");
+        throw new OperationsApiError("timeout", "GET /status did not answer within 30 s");
+      },
+      failover: async (request) => {
+        calls.push(`failover ${request.mode}`);
+        return { dryRun: false, operationId: "op-2", statusUrl: "https://x/operations/op-2" };
+      },
+      failback: () => Promise.reject(new Error("not used")),
+      operation: () => Promise.reject(new Error("not used")),
+      appHealth: () => Promise.reject(new Error("not used")),
+    };
+    const result = await cli(undefined, failover, {
+      environment: { SHOPSMART_DR_API_URL: "https://abc.execute-api.us-west-2.amazonaws.com" },
+      createApi: () => api,
+    });
+    expect(result.code).toBe(0);
+    expect(calls).toEqual(["status", "failover planned"]);
+    expect(result.err).toBe(
+      "warning: could not confirm that https://abc.execute-api.us-west-2.amazonaws.com is the API " +
+        "of staging (GET /status: GET /status did not answer within 30 s); going ahead.",
+    );
+  });
+
+  it("outputs of the env's own stack are not checked", async () => {
+    const server = await serve({ environment: "prod" });
+    const result = await cli(server, failover, {
+      environment: {},
+      resolveEndpoint: async () => ({ apiBaseUrl: server.url, source: "terraform output in x" }),
+    });
+    expect(result.code).toBe(0);
+    expect(server.requests.map((r) => `${r.method} ${r.url}`)).toEqual(["POST /failover"]);
+  });
+});
+
 describe("--watch through a degraded API", () => {
   const running = (steps: OperationRecord["steps"]): OperationRecord => ({
     operationId: "op-1",
@@ -418,7 +494,7 @@ describe("--watch through a degraded API", () => {
     return {
       failover: async () => ({ dryRun: false, operationId: "op-1", statusUrl: "u" }),
       failback: fail,
-      status: fail,
+      status: async () => ({ environment: "staging" }) as StatusResponse,
       appHealth: fail,
       operation: async () => {
         const next = script.shift();
@@ -582,7 +658,11 @@ describe("the npm scripts (child process)", () => {
 
     expect(conflict.code).toBe(1);
     expect(conflict.stdout).toBe("");
-    expect(conflict.stderr.trim().split("\n")).toHaveLength(1);
+    // The environment check's warning, then the POST's refusal: a line each.
+    const lines = conflict.stderr.trim().split("\n");
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^warning: could not confirm/);
+    expect(lines[1]).toMatch(/^POST \/failover was refused \(The request signature/);
     expect(conflict.stderr).toContain("the credentials used to sign are wrong or expired");
     expect(conflict.stderr).not.toMatch(/\n\s+at /);
 
