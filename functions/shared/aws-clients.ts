@@ -4,6 +4,9 @@
  * default credential chain and the SDK's standard retries (3 attempts) apply as the SDK documents.
  * Pass `region` only when a call must go to a specific region (per-region RDS, Auto Scaling,
  * CloudWatch, SSM); otherwise the Lambda's own region is used.
+ *
+ * S3 is the exception: the drill writes its reports with s3-object-writer.ts, a signed PUT that
+ * keeps the S3 client's ~145 KB out of its bundle.
  */
 import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";

@@ -12,6 +12,7 @@ export const FUNCTION_NAMES = [
   "finish",
   "operations-api",
   "auto-failover",
+  "run-drill",
 ] as const;
 
 export type FunctionName = (typeof FUNCTION_NAMES)[number];

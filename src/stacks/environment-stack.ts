@@ -266,6 +266,12 @@ export class EnvironmentStack extends TerraformStack {
         enabled: config.automaticFailover.enabled,
         alarmName: monitoring.healthAlarmNames.primary,
       },
+      drill: {
+        enabled: config.drill.enabled,
+        schedule: config.drill.schedule,
+        holdMinutes: config.drill.holdMinutes,
+        healthPath: config.dns.healthCheck.path,
+      },
       deletionProtection: config.database.deletionProtection,
     });
 
@@ -275,6 +281,10 @@ export class EnvironmentStack extends TerraformStack {
     new TerraformOutput(this, "status_api_url", { value: automation.statusApiUrl });
     new TerraformOutput(this, "app_url", { value: `https://${config.dns.domainName}/` });
     new TerraformOutput(this, "database_writer_endpoint", { value: database.writerEndpoint });
+    new TerraformOutput(this, "drill_state_machine_arn", {
+      value: automation.drillStateMachineArn,
+    });
+    new TerraformOutput(this, "drill_report_bucket", { value: automation.drillReportBucketName });
   }
 
   /**

@@ -78,6 +78,7 @@ function stackWithAutomation(overrides: Overrides | ((stack: TerraformStack) => 
     rpoSeconds: 300,
     rtoSeconds: 300,
     automaticFailover: { enabled: true, alarmName: "shop-test-primary-endpoint-health" },
+    drill: { enabled: true, schedule: "cron(0 6 ? * WED *)", holdMinutes: 5 },
     handlerEntries: FIXTURE_ENTRIES,
     ...props,
   });
@@ -124,11 +125,18 @@ function reference(json: SynthesizedStack, type: string, path: string, attribute
 const fn = (json: SynthesizedStack, name: FunctionName) =>
   resourceAt(json, "aws_lambda_function", `function-${name}/function`);
 
-/** Every statement of every policy document the construct synthesizes. */
+/**
+ * Every Allow statement of every policy document the construct synthesizes (the drill report
+ * bucket's TLS-only Deny of `s3:*` is the one Deny).
+ */
 function allStatements(json: SynthesizedStack) {
-  return Object.values(json.data?.aws_iam_policy_document ?? {}).flatMap(
-    (document) => (document.statement as { actions: string[]; resources?: string[] }[]) ?? [],
-  );
+  return Object.values(json.data?.aws_iam_policy_document ?? {})
+    .flatMap(
+      (document) =>
+        (document.statement as { effect?: string; actions: string[]; resources?: string[] }[]) ??
+        [],
+    )
+    .filter((statement) => statement.effect !== "Deny");
 }
 
 /** The actions of a function's role, by statement id. */
@@ -153,6 +161,7 @@ describe("Automation", () => {
         finish: 60,
         "operations-api": 60,
         "auto-failover": 60,
+        "run-drill": 120,
       };
       expect(listResources(json, "aws_lambda_function")).toHaveLength(FUNCTION_NAMES.length);
       for (const name of FUNCTION_NAMES) {
@@ -381,6 +390,15 @@ describe("Automation", () => {
           StartOperations: ["states:StartExecution"],
           ReadOperations: ["states:DescribeExecution"],
           UseStateMachineKey: ["kms:Decrypt", "kms:GenerateDataKey"],
+        },
+        "run-drill": {
+          WriteOwnLogs: logs,
+          InvokeOperationsApi: ["execute-api:Invoke"],
+          WriteReports: ["s3:PutObject"],
+          UseReportKeyThroughS3: ["kms:GenerateDataKey"],
+          PublishDrillMetrics: ["cloudwatch:PutMetricData"],
+          Notify: ["sns:Publish"],
+          UseTopicKeyThroughSns: ["kms:Decrypt", "kms:GenerateDataKey"],
         },
       };
       for (const name of FUNCTION_NAMES)

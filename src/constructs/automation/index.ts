@@ -4,6 +4,8 @@ import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
 import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { Token } from "cdktf";
 import { Construct } from "constructs";
+// Types only, as above: the drill Lambda parses what the construct writes here.
+import type { DrillSettings } from "../../../functions/shared/drill-settings";
 // Types only: infrastructure never loads Lambda code, but writes the settings the Lambdas parse.
 import type { AutomationSettings, RegionSettings } from "../../../functions/shared/settings";
 import {
@@ -16,6 +18,12 @@ import { REGION_ROLES, type RegionRole } from "../../config/schema";
 import { ProblemCollector } from "../../errors";
 import { AutomaticFailoverTrigger, autoFailoverRuleName } from "./automatic-failover";
 import { bundleFunctions, type LambdaBundle, PROJECT_ROOT } from "./bundling";
+import {
+  DRILL_METRIC_NAMESPACE,
+  DrillAutomation,
+  drillReportBucketName,
+  drillReportPrefix,
+} from "./drill";
 import { API_ROUTES, type ApiRoute, OperationsHttpApi } from "./http-api";
 import { AutomationLambda } from "./lambda";
 import {
@@ -54,6 +62,25 @@ export interface AutomationRegion {
   readonly activeCapacity: CapacitySizes;
   /** Sizes while this region is the warm standby (config `compute.secondary`). */
   readonly standbyCapacity: CapacitySizes;
+}
+
+/** The scheduled DR drill (config `drill`). */
+export interface AutomationDrill {
+  /**
+   * Whether the schedule starts drills. When false the schedule exists but is DISABLED; the
+   * drill state machine can still be started by hand.
+   */
+  readonly enabled: boolean;
+  /** EventBridge Scheduler cron expression, in UTC, e.g. `cron(0 6 ? * WED *)`. */
+  readonly schedule: string;
+  /** Minutes to stay failed over before failing back (the schedule's input). */
+  readonly holdMinutes: number;
+  /** The app's health path, which the drill reads through the public name. @default "/health" */
+  readonly healthPath?: string;
+  /** Days a drill report is kept. @default 365 */
+  readonly reportRetentionDays?: number;
+  /** Seconds between the drill's polls of a running operation. @default 10 */
+  readonly pollSeconds?: number;
 }
 
 export interface AutomationProps {
@@ -101,6 +128,11 @@ export interface AutomationProps {
    */
   readonly automaticFailover: { readonly enabled: boolean; readonly alarmName: string };
   /**
+   * The scheduled drill: the run-drill function, the drill state machine, its report bucket and
+   * its schedule. All exist in every environment; `enabled` only switches the schedule.
+   */
+  readonly drill: AutomationDrill;
+  /**
    * Throttling of every API route (the `$default` stage's default route settings).
    * @default - burst 10 requests, 5 requests per second
    */
@@ -129,6 +161,9 @@ const FUNCTION_TIMEOUT_SECONDS: Readonly<Record<FunctionName, number>> = {
   finish: 60,
   "operations-api": 60,
   "auto-failover": 60,
+  // One drill tick makes a few API calls of at most 30 s each; the report writes to S3, CloudWatch
+  // and SNS.
+  "run-drill": 120,
 };
 
 const FUNCTION_DESCRIPTIONS: Readonly<Record<FunctionName, string>> = {
@@ -141,6 +176,7 @@ const FUNCTION_DESCRIPTIONS: Readonly<Record<FunctionName, string>> = {
   finish: "Records the operation's outcome, releases the lock and notifies",
   "operations-api": "Failover HTTP API: POST /failover, POST /failback, GET /status, /operations",
   "auto-failover": "Starts an unplanned failover when the primary endpoint's health alarm fires",
+  "run-drill": "Runs the DR drill through the operations API, then stores and publishes its report",
 };
 
 const MEMORY_MB = 256;
@@ -186,6 +222,14 @@ export class Automation extends Construct {
   readonly bundles: Readonly<Partial<Record<FunctionName, LambdaBundle>>>;
   /** The settings every function gets as SHOPSMART_DR_SETTINGS. */
   readonly settings: AutomationSettings;
+  /** The drill state machine; start it by hand with `{"holdMinutes": <n>}`. */
+  readonly drillStateMachineArn: string;
+  /** The drill's schedule (`default` group). */
+  readonly drillScheduleName: string;
+  /** Where drill reports go: `drills/<environment>/<drillId>.json` and `.md`. */
+  readonly drillReportBucketName: string;
+  /** What run-drill gets as SHOPSMART_DR_DRILL. */
+  readonly drillSettings: DrillSettings;
 
   constructor(scope: Construct, id: string, props: AutomationProps) {
     super(scope, id);
@@ -256,6 +300,19 @@ export class Automation extends Construct {
       apiBaseUrl: httpApi.endpoint,
     };
 
+    // Named ahead, like the state machine: run-drill's policy needs the bucket's ARN, and the
+    // bucket lives in the drill construct, which needs run-drill's ARN.
+    const drillBucketName = drillReportBucketName(namePrefix, accountId);
+    this.drillSettings = {
+      reportBucket: drillBucketName,
+      reportKmsKeyArn: kmsKeyArn,
+      appUrl: `https://${props.recordName}/`,
+      healthPath: props.drill.healthPath ?? "/health",
+      metricNamespace: DRILL_METRIC_NAMESPACE,
+      holdMinutes: props.drill.holdMinutes,
+      pollSeconds: props.drill.pollSeconds ?? 10,
+    };
+
     const resources: AutomationResources = {
       region,
       accountId,
@@ -285,6 +342,10 @@ export class Automation extends Construct {
       readerFunctionArns: (["read-topology", "read-traffic"] as const).map(
         (fn) => `arn:aws:lambda:${region}:${accountId}:function:${nameOf(fn)}`,
       ),
+      apiRouteInvokeArns: Object.values(httpApi.routeInvokeArns),
+      drillReportBucketArn: `arn:aws:s3:::${drillBucketName}`,
+      drillReportObjectsArn: `arn:aws:s3:::${drillBucketName}/${drillReportPrefix(props.environment)}*`,
+      drillMetricNamespace: DRILL_METRIC_NAMESPACE,
     };
 
     const bundles = bundleFunctions(entries);
@@ -297,6 +358,9 @@ export class Automation extends Construct {
         // Stack traces point into the TypeScript sources through the bundled source map.
         NODE_OPTIONS: "--enable-source-maps",
       };
+      if (fn === "run-drill") {
+        environment.SHOPSMART_DR_DRILL = JSON.stringify(this.drillSettings);
+      }
       if (fn === "auto-failover") {
         environment.SHOPSMART_DR_AUTO_FAILOVER = JSON.stringify({
           alarmName: props.automaticFailover.alarmName,
@@ -351,6 +415,27 @@ export class Automation extends Construct {
     this.failbackApiUrl = `${httpApi.endpoint}${API_ROUTES.failback.path}`;
     this.statusApiUrl = `${httpApi.endpoint}${API_ROUTES.status.path}`;
     this.apiRouteInvokeArns = httpApi.routeInvokeArns;
+
+    const drill = new DrillAutomation(this, "drill", {
+      provider,
+      region,
+      accountId,
+      namePrefix,
+      environment: props.environment,
+      functionArn: step("run-drill").functionArn,
+      kmsKeyArn,
+      scheduleEnabled: props.drill.enabled,
+      scheduleExpression: props.drill.schedule,
+      holdMinutes: props.drill.holdMinutes,
+      ...(props.drill.reportRetentionDays === undefined
+        ? {}
+        : { reportRetentionDays: props.drill.reportRetentionDays }),
+      logRetentionDays,
+      tracingEnabled,
+    });
+    this.drillStateMachineArn = drill.stateMachineArn;
+    this.drillScheduleName = drill.scheduleName;
+    this.drillReportBucketName = drill.reportBucketName;
 
     if (props.automaticFailover.enabled) {
       const trigger = new AutomaticFailoverTrigger(this, "automatic-failover", {

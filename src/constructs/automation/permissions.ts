@@ -17,6 +17,10 @@ export const UNSCOPED_ACTIONS: Readonly<Record<string, string>> = {
   // (*) as the resource value" (CloudWatch permissions reference).
   "cloudwatch:GetMetricData":
     "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/permissions-reference-cw.html",
+  // Granted with a `cloudwatch:namespace` condition instead, the one scope the action has
+  // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/iam-cw-condition-keys-namespace.html).
+  "cloudwatch:PutMetricData":
+    "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/permissions-reference-cw.html",
   // No resource type listed for DescribeAutoScalingGroups.
   "autoscaling:DescribeAutoScalingGroups":
     "https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonec2autoscaling.html",
@@ -68,6 +72,14 @@ export interface AutomationResources {
   readonly kmsKeyArn: string;
   /** read-topology and read-traffic, which operations-api invokes for dry runs and /status. */
   readonly readerFunctionArns: readonly string[];
+  /** `execute-api:Invoke` ARNs of the operations API's routes, which the drill calls. */
+  readonly apiRouteInvokeArns: readonly string[];
+  /** The drill report bucket. */
+  readonly drillReportBucketArn: string;
+  /** Where the drill writes its reports: `<bucket ARN>/drills/<environment>/*`. */
+  readonly drillReportObjectsArn: string;
+  /** CloudWatch namespace of the drill's metrics. */
+  readonly drillMetricNamespace: string;
 }
 
 type Statement = DataAwsIamPolicyDocumentStatement;
@@ -247,18 +259,7 @@ export const FUNCTION_PERMISSIONS: Readonly<
     },
   ],
 
-  finish: (resources) => [
-    ...ledgerAccess(resources),
-    { sid: "Notify", actions: ["sns:Publish"], resources: [resources.topicArn] },
-    {
-      // Publishing to a topic with server-side encryption
-      // (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
-      sid: "UseTopicKeyThroughSns",
-      actions: ["kms:Decrypt", "kms:GenerateDataKey"],
-      resources: [resources.topicKmsKeyArn],
-      condition: [viaService("sns", resources.region)],
-    },
-  ],
+  finish: (resources) => [...ledgerAccess(resources), ...notify(resources)],
 
   "operations-api": (resources) => [
     ...ledgerAccess(resources),
@@ -296,7 +297,70 @@ export const FUNCTION_PERMISSIONS: Readonly<
     },
     stateMachineKey(resources),
   ],
+
+  "run-drill": runDrill,
 };
+
+/** The drill calls the operations API like an operator, signed with its role's credentials. */
+function runDrill(resources: AutomationResources): Statement[] {
+  return [
+    {
+      sid: "InvokeOperationsApi",
+      actions: ["execute-api:Invoke"],
+      resources: [...resources.apiRouteInvokeArns],
+    },
+    {
+      sid: "WriteReports",
+      actions: ["s3:PutObject"],
+      resources: [resources.drillReportObjectsArn],
+    },
+    {
+      // PutObject under SSE-KMS generates a data key; with an S3 Bucket Key the encryption
+      // context is the bucket's ARN, without one the object's
+      // (https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucket-key.html).
+      sid: "UseReportKeyThroughS3",
+      actions: ["kms:GenerateDataKey"],
+      resources: [resources.kmsKeyArn],
+      condition: [
+        viaService("s3", resources.region),
+        {
+          test: "StringLike",
+          variable: "kms:EncryptionContext:aws:s3:arn",
+          values: [resources.drillReportBucketArn, resources.drillReportObjectsArn],
+        },
+      ],
+    },
+    {
+      // PutMetricData has no resource type; the namespace condition is its scope.
+      sid: "PublishDrillMetrics",
+      actions: ["cloudwatch:PutMetricData"],
+      resources: ["*"],
+      condition: [
+        {
+          test: "StringEquals",
+          variable: "cloudwatch:namespace",
+          values: [resources.drillMetricNamespace],
+        },
+      ],
+    },
+    ...notify(resources),
+  ];
+}
+
+/** Publishing to the alert topic, which is encrypted with a customer managed key. */
+function notify(resources: AutomationResources): Statement[] {
+  return [
+    { sid: "Notify", actions: ["sns:Publish"], resources: [resources.topicArn] },
+    {
+      // Publishing to a topic with server-side encryption
+      // (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
+      sid: "UseTopicKeyThroughSns",
+      actions: ["kms:Decrypt", "kms:GenerateDataKey"],
+      resources: [resources.topicKmsKeyArn],
+      condition: [viaService("sns", resources.region)],
+    },
+  ];
+}
 
 /** X-Ray segments from a traced Lambda function or state machine. */
 export function tracingStatement(): Statement {

@@ -125,10 +125,11 @@ export interface PassState extends Transition {
   readonly ResultPath?: string;
 }
 
-export interface WaitState extends Transition {
-  readonly Type: "Wait";
-  readonly Seconds: number;
-}
+/** Waits a fixed number of seconds, or as many as the state data says at `SecondsPath`. */
+export type WaitState = Transition & { readonly Type: "Wait"; readonly Comment?: string } & (
+    | { readonly Seconds: number }
+    | { readonly SecondsPath: string }
+  );
 
 export type ChoiceRule =
   | { readonly And: readonly ChoiceRule[] }
@@ -149,11 +150,12 @@ export interface SucceedState {
   readonly Type: "Succeed";
 }
 
-export interface FailState {
+/** Ends the execution as failed; the cause is fixed text or read from the state at `CausePath`. */
+export type FailState = {
   readonly Type: "Fail";
+  readonly Comment?: string;
   readonly Error: string;
-  readonly Cause: string;
-}
+} & ({ readonly Cause: string } | { readonly CausePath: string });
 
 export type State =
   | TaskState

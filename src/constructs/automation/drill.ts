@@ -1,0 +1,470 @@
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { SchedulerSchedule } from "@cdktf/provider-aws/lib/scheduler-schedule";
+import { SfnStateMachine } from "@cdktf/provider-aws/lib/sfn-state-machine";
+import { Token } from "cdktf";
+import { Construct } from "constructs";
+import { LOG_RETENTION_DAYS, LOG_RETENTION_DAYS_EXPECTED } from "../../aws-formats";
+import { cronExpressionProblem } from "../../config/cron-expression";
+import { ProblemCollector } from "../../errors";
+import { SecureBucket } from "../secure-bucket";
+import { tracingStatement } from "./permissions";
+import { STEP_RETRY, type StateMachineDefinition } from "./state-machine";
+import { stateMachineArnOf } from "./workflow";
+
+/**
+ * The scheduled DR drill in AWS: an EventBridge Scheduler schedule that starts the drill state
+ * machine, which drives the run-drill Lambda in a poll loop (start, then advance every few
+ * seconds until the drill is done, then report), and the bucket the reports are stored in.
+ *
+ * ```
+ * Start -> Done? -- done --------------------------------> Report -> Passed? -> Passed
+ *            |  \-- advances >= maxAdvances -> PollLimit -> Report      \-> MissedTarget (Fail)
+ *            \-- otherwise -> Wait ($.waitSeconds) -> Advance -> Done?     \-> Failed (Fail)
+ * Start fails -> StartFailed -> Report;  Advance fails -> Report (the error at $.error)
+ * ```
+ */
+
+/** CloudWatch namespace of the drill's metrics (dimension `Environment`). */
+export const DRILL_METRIC_NAMESPACE = "ShopSmart/DR";
+
+/**
+ * Step Functions keeps at most 25,000 events in an execution's history; an execution that needs
+ * more fails (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html).
+ */
+export const EXECUTION_HISTORY_LIMIT = 25_000;
+
+/**
+ * History events of one turn of the poll loop: the Choice (entered, exited), the Wait (entered,
+ * exited) and the Advance task (TaskStateEntered, LambdaFunctionScheduled, LambdaFunctionStarted,
+ * LambdaFunctionSucceeded, TaskStateExited).
+ */
+export const EVENTS_PER_ADVANCE = 9;
+
+/**
+ * Events kept free for everything outside the loop: the start and report tasks, the verdict, the
+ * execution's own events (about 20), and retries: each retried Lambda attempt adds three
+ * (scheduled, started, failed), and one task may retry five times. 2,500 covers more than 800
+ * retried attempts.
+ */
+export const HISTORY_RESERVE = 2_500;
+
+/**
+ * The most Advance tasks one drill may run: (25,000 - 2,500) / 9 = 2,500. At the default 10 s
+ * poll that is about 7 hours of polling, while the driver's own timeouts end a drill within
+ * about 2 h 20 min (two failover attempts of 30 min, two failback attempts of 30 min, two
+ * verifications of 5 min, and the hold, which is one Wait). The limit only stops a drill that
+ * polls forever, with a report, before the history limit would fail it without one.
+ */
+export const MAX_ADVANCES = Math.floor(
+  (EXECUTION_HISTORY_LIMIT - HISTORY_RESERVE) / EVENTS_PER_ADVANCE,
+);
+
+/**
+ * Retries of the schedule's StartExecution call (throttling, a 5xx of Step Functions): a drill
+ * that starts a few minutes late is still the drill people planned for; after 15 minutes it is
+ * better skipped than run when nobody expects it.
+ */
+export const SCHEDULE_RETRY = { maximumEventAgeInSeconds: 900, maximumRetryAttempts: 5 } as const;
+
+/** `<namePrefix>-dr-drill`: the state machine, its role and its schedule. */
+export function drillStateMachineName(namePrefix: string): string {
+  return `${namePrefix}-dr-drill`;
+}
+
+/** `<namePrefix>-drills-<account>`: at most 59 characters for the longest prefix (39). */
+export function drillReportBucketName(namePrefix: string, accountId: string): string {
+  return `${namePrefix}-drills-${accountId}`;
+}
+
+/** Key prefix of one environment's reports: `drills/<environment>/`. */
+export function drillReportPrefix(environment: string): string {
+  return `drills/${environment}/`;
+}
+
+export interface DrillDefinitionOptions {
+  /** Advance tasks before the loop stops with a report. @default MAX_ADVANCES */
+  readonly maxAdvances?: number;
+}
+
+/**
+ * The drill state machine's definition (JSONPath ASL). Every task calls run-drill (the plain
+ * Lambda integration: the function's return value is the task result, its error name is what
+ * Retry and Catch match).
+ *
+ * State data: start and advance return `{drill, done, waitSeconds, progress, advances, error:
+ * null}`, which replaces the state; a Catch puts `{Error, Cause}` at `$.error` and goes to the
+ * report, which records that the drill broke off. Report returns `{drillId, verdict, reportKey,
+ * markdownKey, summary}`, the execution's output.
+ */
+export function drillDefinition(
+  functionArn: string,
+  options: DrillDefinitionOptions = {},
+): StateMachineDefinition {
+  const maxAdvances = options.maxAdvances ?? MAX_ADVANCES;
+  const task = (parameters: Record<string, unknown>) =>
+    ({ Type: "Task", Resource: functionArn, Parameters: parameters, Retry: [STEP_RETRY] }) as const;
+  const toReport = [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: "Report" }];
+  return {
+    Comment:
+      "shopsmart-dr drill: planned failover, verify, hold, failback, verify, through the " +
+      "operations API; then store the report, publish its metrics and notify.",
+    StartAt: "Start",
+    States: {
+      Start: {
+        ...task({ action: "start", "input.$": "$" }),
+        Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: "StartFailed" }],
+        Next: "Done?",
+      },
+      StartFailed: {
+        Type: "Pass",
+        Comment: "No drill exists yet: the report task says so, and that nothing was changed.",
+        Parameters: { drill: null, "error.$": "$.error" },
+        Next: "Report",
+      },
+      "Done?": {
+        Type: "Choice",
+        Choices: [
+          { Variable: "$.done", BooleanEquals: true, Next: "Report" },
+          { Variable: "$.advances", NumericGreaterThanEquals: maxAdvances, Next: "PollLimit" },
+        ],
+        Default: "Wait",
+      },
+      Wait: { Type: "Wait", SecondsPath: "$.waitSeconds", Next: "Advance" },
+      Advance: {
+        ...task({ action: "advance", "drill.$": "$.drill", "advances.$": "$.advances" }),
+        Catch: toReport,
+        Next: "Done?",
+      },
+      PollLimit: {
+        Type: "Pass",
+        Comment: `Stops a drill that would outgrow the ${EXECUTION_HISTORY_LIMIT}-event history.`,
+        Parameters: {
+          "drill.$": "$.drill",
+          error: {
+            Error: "DrillPollLimit",
+            Cause: `the drill was still running after ${maxAdvances} polls`,
+          },
+        },
+        Next: "Report",
+      },
+      Report: {
+        ...task({ action: "report", "drill.$": "$.drill", "error.$": "$.error" }),
+        Next: "Passed?",
+      },
+      "Passed?": {
+        Type: "Choice",
+        Choices: [
+          { Variable: "$.verdict", StringEquals: "passed", Next: "Passed" },
+          { Variable: "$.verdict", StringEquals: "missed-target", Next: "MissedTarget" },
+        ],
+        Default: "Failed",
+      },
+      Passed: { Type: "Succeed" },
+      MissedTarget: { Type: "Fail", Error: "DrillMissedTarget", CausePath: "$.summary" },
+      Failed: { Type: "Fail", Error: "DrillFailed", CausePath: "$.summary" },
+    },
+  };
+}
+
+export interface DrillAutomationProps {
+  /** Provider of the automation's (secondary) region. */
+  readonly provider: AwsProvider;
+  /** The automation's region. */
+  readonly region: string;
+  readonly accountId: string;
+  /** `<project>-<env>`; names add `-dr-drill...` and `-drills-<account>`. */
+  readonly namePrefix: string;
+  /** The environment, e.g. `staging`: the reports' key prefix. */
+  readonly environment: string;
+  /** The run-drill Lambda function every task invokes. */
+  readonly functionArn: string;
+  /**
+   * The automation's KMS key: the state machine, its log group, the schedule's payload and the
+   * report bucket.
+   */
+  readonly kmsKeyArn: string;
+  /**
+   * Whether the schedule starts drills (`ENABLED`) or not (`DISABLED`). The state machine exists
+   * either way and can be started by hand.
+   */
+  readonly scheduleEnabled: boolean;
+  /** When drills start: an EventBridge Scheduler cron expression, evaluated in UTC. */
+  readonly scheduleExpression: string;
+  /** Minutes the drill stays failed over: the schedule's input, `{"holdMinutes": <n>}`. */
+  readonly holdMinutes: number;
+  /** Days a report is kept before it expires. @default 365 */
+  readonly reportRetentionDays?: number;
+  /** Days the state machine's logs are kept. @default 90 */
+  readonly logRetentionDays?: number;
+  /** X-Ray tracing of the state machine. @default false */
+  readonly tracingEnabled?: boolean;
+}
+
+/**
+ * The drill machinery besides its Lambda function: the report bucket, the drill state machine
+ * (STANDARD, logged, traced when asked, encrypted with the automation key) with a role that may
+ * only invoke run-drill, and the schedule, with a role that may only start this state machine.
+ */
+export class DrillAutomation extends Construct {
+  readonly stateMachineArn: string;
+  readonly stateMachineName: string;
+  readonly scheduleName: string;
+  /** `arn:aws:scheduler:<region>:<account>:schedule/default/<name>`. */
+  readonly scheduleArn: string;
+  readonly reportBucketName: string;
+  readonly reportBucketArn: string;
+  /** The definition as deployed, for tests and the local runner. */
+  readonly definition: StateMachineDefinition;
+
+  constructor(scope: Construct, id: string, props: DrillAutomationProps) {
+    super(scope, id);
+    const reportRetentionDays = props.reportRetentionDays ?? 365;
+    const logRetentionDays = props.logRetentionDays ?? 90;
+    const tracingEnabled = props.tracingEnabled ?? false;
+    validate(this.node.path, props, { reportRetentionDays, logRetentionDays });
+    const { provider, region, accountId, kmsKeyArn } = props;
+    const name = drillStateMachineName(props.namePrefix);
+    const stateMachineArn = stateMachineArnOf(region, accountId, name);
+
+    const reports = new SecureBucket(this, "reports", {
+      provider,
+      bucketName: drillReportBucketName(props.namePrefix, accountId),
+      kmsKeyArn,
+      // A report is written once; old versions exist only if a retried task rewrote it.
+      noncurrentVersionRetentionDays: 30,
+      expirationDays: reportRetentionDays,
+    });
+    this.reportBucketName = reports.bucketName;
+    this.reportBucketArn = reports.bucketArn;
+
+    // Same layout as the failover workflow (workflow.ts): a vended-logs group under the key, and
+    // a role that only this state machine of this account can assume.
+    const logGroup = new CloudwatchLogGroup(this, "log-group", {
+      provider,
+      name: `/aws/vendedlogs/states/${name}`,
+      retentionInDays: logRetentionDays,
+      kmsKeyId: kmsKeyArn,
+    });
+    const trust = new DataAwsIamPolicyDocument(this, "trust", {
+      provider,
+      statement: [
+        {
+          actions: ["sts:AssumeRole"],
+          principals: [{ type: "Service", identifiers: ["states.amazonaws.com"] }],
+          condition: [
+            { test: "StringEquals", variable: "aws:SourceAccount", values: [accountId] },
+            { test: "ArnLike", variable: "aws:SourceArn", values: [stateMachineArn] },
+          ],
+        },
+      ],
+    });
+    const role = new IamRole(this, "role", {
+      provider,
+      name,
+      description: `Runs the ${name} state machine`,
+      assumeRolePolicy: trust.json,
+    });
+    const permissions = new DataAwsIamPolicyDocument(this, "permissions", {
+      provider,
+      statement: [
+        {
+          sid: "InvokeRunDrill",
+          actions: ["lambda:InvokeFunction"],
+          resources: [props.functionArn, `${props.functionArn}:*`],
+        },
+        {
+          sid: "DeliverLogs",
+          actions: [
+            "logs:CreateLogDelivery",
+            "logs:DeleteLogDelivery",
+            "logs:DescribeLogGroups",
+            "logs:DescribeResourcePolicies",
+            "logs:GetLogDelivery",
+            "logs:ListLogDeliveries",
+            "logs:PutResourcePolicy",
+            "logs:UpdateLogDelivery",
+          ],
+          resources: ["*"],
+        },
+        stateMachineKeyStatement(kmsKeyArn, stateMachineArn),
+        {
+          sid: "EncryptDeliveredLogs",
+          actions: ["kms:GenerateDataKey"],
+          resources: [kmsKeyArn],
+          condition: [
+            {
+              test: "StringLike",
+              variable: "kms:EncryptionContext:SourceArn",
+              values: [`arn:aws:logs:${region}:${accountId}:*`],
+            },
+          ],
+        },
+        ...(tracingEnabled ? [tracingStatement()] : []),
+      ],
+    });
+    const policy = new IamRolePolicy(this, "policy", {
+      provider,
+      role: role.id,
+      name: "run-drill",
+      policy: permissions.json,
+    });
+
+    this.definition = drillDefinition(props.functionArn);
+    const stateMachine = new SfnStateMachine(this, "state-machine", {
+      provider,
+      name,
+      // STANDARD: a drill runs for up to hours, longer than an EXPRESS workflow's 5 minutes.
+      type: "STANDARD",
+      roleArn: role.arn,
+      definition: JSON.stringify(this.definition),
+      loggingConfiguration: {
+        level: "ALL",
+        includeExecutionData: false,
+        logDestination: `${logGroup.arn}:*`,
+      },
+      tracingConfiguration: { enabled: tracingEnabled },
+      encryptionConfiguration: {
+        type: "CUSTOMER_MANAGED_KMS_KEY",
+        kmsKeyId: kmsKeyArn,
+        kmsDataKeyReusePeriodSeconds: 300,
+      },
+      dependsOn: [policy],
+    });
+    this.stateMachineArn = stateMachine.arn;
+    this.stateMachineName = name;
+
+    this.scheduleName = name;
+    this.scheduleArn = `arn:aws:scheduler:${region}:${accountId}:schedule/default/${name}`;
+    this.addSchedule(props, stateMachine.arn, stateMachineArn);
+  }
+
+  private addSchedule(
+    props: DrillAutomationProps,
+    stateMachineReference: string,
+    stateMachineArn: string,
+  ): void {
+    const { provider, accountId, kmsKeyArn } = props;
+    const trust = new DataAwsIamPolicyDocument(this, "schedule-trust", {
+      provider,
+      statement: [
+        {
+          actions: ["sts:AssumeRole"],
+          principals: [{ type: "Service", identifiers: ["scheduler.amazonaws.com"] }],
+          // Confused-deputy guard: only schedules of this account assume the role.
+          condition: [{ test: "StringEquals", variable: "aws:SourceAccount", values: [accountId] }],
+        },
+      ],
+    });
+    const role = new IamRole(this, "schedule-role", {
+      provider,
+      name: `${this.scheduleName}-schedule`,
+      description: `Starts the ${this.stateMachineName} state machine on its schedule`,
+      assumeRolePolicy: trust.json,
+    });
+    const permissions = new DataAwsIamPolicyDocument(this, "schedule-permissions", {
+      provider,
+      statement: [
+        { sid: "StartDrill", actions: ["states:StartExecution"], resources: [stateMachineArn] },
+        // Starting an execution of a state machine under a customer managed key encrypts its input.
+        stateMachineKeyStatement(kmsKeyArn, stateMachineArn),
+        {
+          // Scheduler decrypts the schedule's payload (its input) with the execution role
+          // (https://docs.aws.amazon.com/scheduler/latest/UserGuide/encryption-rest.html).
+          sid: "DecryptSchedule",
+          actions: ["kms:Decrypt"],
+          resources: [kmsKeyArn],
+          condition: [
+            {
+              test: "StringEquals",
+              variable: "kms:EncryptionContext:aws:scheduler:schedule-arn",
+              values: [this.scheduleArn],
+            },
+          ],
+        },
+      ],
+    });
+    const policy = new IamRolePolicy(this, "schedule-policy", {
+      provider,
+      role: role.id,
+      name: "start-drill",
+      policy: permissions.json,
+    });
+
+    new SchedulerSchedule(this, "schedule", {
+      provider,
+      name: this.scheduleName,
+      groupName: "default",
+      description: `DR drill of ${props.environment}: fail over, hold ${props.holdMinutes} min, fail back, report`,
+      state: props.scheduleEnabled ? "ENABLED" : "DISABLED",
+      scheduleExpression: props.scheduleExpression,
+      // The config's cron is in UTC; explicit, so a console edit of the zone shows as drift.
+      scheduleExpressionTimezone: "UTC",
+      // A drill starts when planned (people watch it), not anywhere in a window.
+      flexibleTimeWindow: { mode: "OFF" },
+      kmsKeyArn,
+      target: {
+        arn: stateMachineReference,
+        roleArn: role.arn,
+        input: JSON.stringify({ holdMinutes: props.holdMinutes }),
+        // No dead-letter queue: an undelivered start is visible as a missing report and in
+        // Scheduler's own metrics, and the fix is to start the drill by hand, not to replay it.
+        retryPolicy: { ...SCHEDULE_RETRY },
+      },
+      // The role's policy must exist before Scheduler first assumes it.
+      dependsOn: [policy],
+    });
+  }
+}
+
+/** Use of the key for one state machine's data only (its ARN is the encryption context). */
+function stateMachineKeyStatement(kmsKeyArn: string, stateMachineArn: string) {
+  return {
+    sid: "UseStateMachineKey",
+    actions: ["kms:Decrypt", "kms:GenerateDataKey"],
+    resources: [kmsKeyArn],
+    condition: [
+      {
+        test: "StringEquals",
+        variable: "kms:EncryptionContext:aws:states:stateMachineArn",
+        values: [stateMachineArn],
+      },
+    ],
+  };
+}
+
+function validate(
+  path: string,
+  props: DrillAutomationProps,
+  resolved: { reportRetentionDays: number; logRetentionDays: number },
+): void {
+  const problems = new ProblemCollector();
+  const known = (value: unknown) => value !== undefined && !Token.isUnresolved(value);
+  if (known(props.scheduleExpression)) {
+    const problem = cronExpressionProblem(props.scheduleExpression);
+    if (problem) problems.add("scheduleExpression", props.scheduleExpression, problem);
+  }
+  // Written into the schedule's input JSON, so a token would corrupt it.
+  if (
+    !Number.isFinite(props.holdMinutes) ||
+    props.holdMinutes < 0 ||
+    props.holdMinutes > 24 * 60 ||
+    Token.isUnresolved(props.holdMinutes)
+  ) {
+    problems.add("holdMinutes", props.holdMinutes, "a literal number of minutes from 0 to 1440");
+  }
+  if (!Number.isInteger(resolved.reportRetentionDays) || resolved.reportRetentionDays < 1) {
+    problems.add(
+      "reportRetentionDays",
+      resolved.reportRetentionDays,
+      "a whole number of days >= 1",
+    );
+  }
+  if (!(LOG_RETENTION_DAYS as readonly number[]).includes(resolved.logRetentionDays)) {
+    problems.add("logRetentionDays", resolved.logRetentionDays, LOG_RETENTION_DAYS_EXPECTED);
+  }
+  problems.throwIfAnyFor(path);
+}
