@@ -265,6 +265,13 @@ async function preflight(context: PhaseContext, phase: DrillPhase): Promise<Phas
   const running = status.latestOperation?.status === "running" ? status.latestOperation : null;
   const checks: DrillCheck[] = [
     check(
+      "the API is this environment's",
+      status.environment === options.environment,
+      status.environment === options.environment
+        ? `the API serves ${status.environment}`
+        : `the API serves ${status.environment}, not ${options.environment}: check --api-url / SHOPSMART_DR_API_URL`,
+    ),
+    check(
       "primary region active",
       status.activeRegion === "primary",
       `the database writer is in ${describeRole(status.activeRegion, options.regions)}` +

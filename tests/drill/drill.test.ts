@@ -120,6 +120,12 @@ describe("a drill that must not start", () => {
     expect(report.misses[0]).toMatch(/operation op-running \(failover\) is running/);
   });
 
+  it("stops at preflight when the API belongs to another environment (a wrong --api-url)", async () => {
+    const { api, report } = await drill({}, { environment: "prod" });
+    expect(api.calls).not.toContain("failover");
+    expect(report.misses[0]).toMatch(/the API serves staging, not prod: check --api-url/);
+  });
+
   it("a planned drill needs both regions healthy", async () => {
     const { report } = await drill({ health: { primary: "unhealthy" } });
     expect(report.misses[0]).toMatch(/primary endpoint's health check is unhealthy/);
