@@ -1,0 +1,141 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { Testing } from "cdktf";
+import { describe, expect, it } from "vitest";
+import { DRILL_PHASES } from "../../functions/orchestration/drill";
+import { USAGE as DRILL_USAGE } from "../../src/cli/drill";
+import { USAGE as OPERATIONS_USAGE } from "../../src/cli/operations";
+import { loadEnvConfigs } from "../../src/config/load";
+import { GAME_DAY_FAULTS } from "../../src/simulation/game-day";
+import { EnvironmentStack } from "../../src/stacks/environment-stack";
+import { synth } from "../support/synth";
+
+/**
+ * docs/dr-plan.md is what on-call engineers copy from during an outage; this keeps it true to the
+ * code: every npm script exists, every flag is one the CLI accepts, every environment variable is
+ * read by the code, and every prod resource name it mentions is synthesized.
+ */
+
+const ROOT = resolve(__dirname, "../..");
+const markdown = readFileSync(resolve(ROOT, "docs/dr-plan.md"), "utf8");
+const scripts = (
+  JSON.parse(readFileSync(resolve(ROOT, "package.json"), "utf8")) as {
+    scripts: Record<string, string>;
+  }
+).scripts;
+const environments = readdirSync(resolve(ROOT, "envs"))
+  .filter((file) => file.endsWith(".json"))
+  .map((file) => file.replace(/\.json$/, ""));
+
+/** Each `npm run [-s] <script> [-- args]`, args up to the end of the line, a backtick or a `#`. */
+const commands = [...markdown.matchAll(/npm run (?:-s )?([a-z:-]+)(?: -- ([^\n`#]*))?/g)].map(
+  (match) => ({ text: match[0].trim(), script: match[1] ?? "", args: match[2] ?? "" }),
+);
+
+/** The `--flags` of a command line (placeholders such as `<id>` are not flags). */
+function flagsOf(args: string): string[] {
+  return [...args.matchAll(/(?:^|\s)(--[a-z][a-z-]*)/g)].map((match) => match[1] ?? "");
+}
+
+/** The usage text a script's flags must appear in. */
+function usageOf(script: string): string | undefined {
+  if (script === "drill") return DRILL_USAGE;
+  if (script === "status" || script === "failover" || script === "failback") {
+    return OPERATIONS_USAGE[script];
+  }
+  if (script === "budget") return readFileSync(resolve(ROOT, "src/cli/budget.ts"), "utf8");
+  return undefined;
+}
+
+describe("docs/dr-plan.md", () => {
+  it("mentions npm scripts", () => {
+    expect(commands.length).toBeGreaterThan(10);
+  });
+
+  it("names only npm scripts that package.json defines", () => {
+    const unknown = commands.filter((command) => scripts[command.script] === undefined);
+    expect(unknown.map((command) => command.text)).toEqual([]);
+  });
+
+  it("uses only flags each CLI's usage lists", () => {
+    const unknown = commands.flatMap((command) => {
+      const usage = usageOf(command.script);
+      if (usage === undefined) return [];
+      return flagsOf(command.args)
+        .filter((flag) => !new RegExp(`${flag}(?![a-z-])`).test(usage))
+        .map((flag) => `${flag} in: ${command.text}`);
+    });
+    expect(unknown).toEqual([]);
+  });
+
+  it("passes --env and npm run state only environments that envs/ holds", () => {
+    const named = commands.flatMap((command) => {
+      const env =
+        command.script === "state"
+          ? /^\s*([a-z0-9-]+)/.exec(command.args)?.[1]
+          : /--env ([a-z0-9-]+)/.exec(command.args)?.[1];
+      return env === undefined ? [] : [env];
+    });
+    expect(named.length).toBeGreaterThan(0);
+    expect(named.filter((env) => !environments.includes(env))).toEqual([]);
+  });
+
+  it("names only game-day faults the simulation has", () => {
+    const faults = [...markdown.matchAll(/--fault ([a-z-]+)/g)].map((match) => match[1]);
+    const section = /### Game-day faults\n([\s\S]*?)\n###/.exec(markdown)?.[1] ?? "";
+    const inTable = [...section.matchAll(/^\| `([a-z][a-z-]*)` \|/gm)].map((match) => match[1]);
+    expect(faults.length).toBeGreaterThan(0);
+    expect(
+      faults.filter((fault) => !(GAME_DAY_FAULTS as readonly string[]).includes(fault ?? "")),
+    ).toEqual([]);
+    expect(inTable.sort()).toEqual([...GAME_DAY_FAULTS].sort());
+  });
+
+  it("names only SHOPSMART_* variables the code reads", () => {
+    const sources = [
+      "src/cli/operations-api-endpoint.ts",
+      "src/cli/state.ts",
+      "src/stacks/environment-stack.ts",
+      "main.ts",
+    ]
+      .map((file) => readFileSync(resolve(ROOT, file), "utf8"))
+      .join("\n");
+    const variables = [...new Set(markdown.match(/SHOPSMART_[A-Z_]+/g) ?? [])];
+    expect(variables.length).toBeGreaterThan(0);
+    expect(variables.filter((name) => !sources.includes(name))).toEqual([]);
+  });
+
+  it("shows a drill report with the phases in the driver's order", () => {
+    const excerpt = /### DR drill [\s\S]*?```/.exec(markdown)?.[0] ?? "";
+    const phases = [...excerpt.matchAll(/^\| ([a-z-]+) \| (?:succeeded|failed|skipped) \|/gm)].map(
+      (match) => match[1],
+    );
+    expect(phases).toEqual([...DRILL_PHASES]);
+    const renderer = readFileSync(resolve(ROOT, "functions/orchestration/drill-report.ts"), "utf8");
+    for (const header of [
+      "| measure | measured | target | result |",
+      "| phase | status | duration | detail |",
+    ]) {
+      expect(excerpt).toContain(header);
+      expect(renderer).toContain(header);
+    }
+  });
+
+  it("names only prod resources and outputs the prod stack synthesizes", () => {
+    const prod = loadEnvConfigs(resolve(ROOT, "envs")).find(
+      (config) => config.environment === "prod",
+    );
+    if (!prod) throw new Error("envs/prod.json is missing");
+    const json = synth(new EnvironmentStack(Testing.app(), { config: prod }));
+    const synthesized = JSON.stringify(json);
+    const names = [...new Set(markdown.match(/shopsmart-prod-[a-z0-9-]*[a-z0-9]/g) ?? [])];
+    expect(names.length).toBeGreaterThan(10);
+    expect(names.filter((name) => !synthesized.includes(name))).toEqual([]);
+
+    const outputs = [
+      ...new Set(markdown.match(/\b[a-z]+(?:_[a-z]+)*_(?:url|arn|bucket)\b/g) ?? []),
+    ];
+    expect(outputs.length).toBeGreaterThan(0);
+    expect(outputs.filter((name) => json.output?.[name] === undefined)).toEqual([]);
+  });
+});
