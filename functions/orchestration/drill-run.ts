@@ -301,9 +301,26 @@ function summaryOf(report: DrillReport, markdownKey: string): string {
   return `${verdict}${first ? `: ${first}` : ""} (report ${markdownKey})`;
 }
 
+/**
+ * `<Error>: <message>`. A Lambda task's Cause is the function's error as JSON
+ * (`{"errorMessage","errorType","trace"}`); its message is what a reader needs, not the trace.
+ */
 function describeCaught(error: CaughtError | null): string {
   if (!error) return "unknown error";
-  return [error.Error, error.Cause].filter(Boolean).join(": ") || "unknown error";
+  return (
+    [error.Error, error.Cause && lambdaErrorMessage(error.Cause)].filter(Boolean).join(": ") ||
+    "unknown error"
+  );
+}
+
+function lambdaErrorMessage(cause: string): string {
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed?.errorMessage === "string") return parsed.errorMessage;
+  } catch {
+    // Not JSON: a Cause written by a Pass state or Step Functions itself.
+  }
+  return cause;
 }
 
 function logLine(context: DrillRunContext, line: string): void {

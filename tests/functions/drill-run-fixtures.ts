@@ -32,6 +32,8 @@ export const AUTOMATION_SETTINGS = {
 };
 
 export interface FakeOperationsApiOptions {
+  /** The environment GET /status names. @default "prod" */
+  environment?: string;
   /** GET /operations/{id} answers `running` this many times before the operation ends. @default 2 */
   pollsToFinish?: number;
   /** The Nth call (1-based, any method) throws this instead of answering. */
@@ -64,7 +66,7 @@ export class FakeOperationsApi implements OperationsApi {
   async status(): Promise<StatusResponse> {
     this.record("status");
     return {
-      environment: "prod",
+      environment: this.options.environment ?? "prod",
       activeRegion: this.active,
       regions: { primary: "us-east-2", secondary: "us-west-2" },
       database: {
