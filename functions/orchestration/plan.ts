@@ -226,8 +226,9 @@ function memberBlockers(
   if (cluster.globalMember === false) {
     blockers.push(
       `the ${target} cluster ${cluster.clusterIdentifier} is not a member of the global cluster ` +
-        `${settings.globalClusterIdentifier} (detached by an unplanned failover?): add it back ` +
-        "(terraform apply with the current activeRegion) before a switchover",
+        `${settings.globalClusterIdentifier} (detached by an unplanned failover?): a detached ` +
+        "cluster cannot rejoin; rebuilding the global database is a manual, reviewed change " +
+        '(docs/dr-plan.md, "After a detach-and-promote") before any switchover',
     );
   }
   if (cluster.status !== null && cluster.status !== "available") {

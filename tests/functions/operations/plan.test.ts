@@ -160,8 +160,9 @@ describe("buildPlan", () => {
     );
     expect(plan.blockers).toEqual([
       "the secondary cluster shopsmart-prod-secondary is not a member of the global cluster " +
-        "shopsmart-prod-global (detached by an unplanned failover?): add it back (terraform " +
-        "apply with the current activeRegion) before a switchover",
+        "shopsmart-prod-global (detached by an unplanned failover?): a detached cluster cannot " +
+        "rejoin; rebuilding the global database is a manual, reviewed change (docs/dr-plan.md, " +
+        '"After a detach-and-promote") before any switchover',
       "the secondary cluster shopsmart-prod-secondary is modifying: a switchover needs it " +
         "available; wait and retry",
     ]);
@@ -232,8 +233,9 @@ describe("buildPlan", () => {
       "a failback needs both endpoints healthy, and the primary (us-east-2) endpoint is " +
         "unhealthy: fix it (or wait for its health check) first",
       "the primary cluster shopsmart-prod-primary is not a member of the global cluster " +
-        "shopsmart-prod-global (detached by an unplanned failover?): add it back (terraform " +
-        "apply with the current activeRegion) before a switchover",
+        "shopsmart-prod-global (detached by an unplanned failover?): a detached cluster cannot " +
+        "rejoin; rebuilding the global database is a manual, reviewed change (docs/dr-plan.md, " +
+        '"After a detach-and-promote") before any switchover',
     ]);
   });
 
