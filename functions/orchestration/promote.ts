@@ -6,7 +6,8 @@
  * - unplanned: FailoverGlobalCluster with AllowDataLoss; when that fails with a terminal error,
  *   or the global cluster cannot be read at all, detach-and-promote: RemoveFromGlobalCluster on
  *   the target (it becomes a standalone writable cluster) and point the target region's
- *   `<parameterPath>db/writer-endpoint` parameter at its own endpoint.
+ *   `<parameterPath>db/writer-endpoint` parameter at its own endpoint. Never while the source
+ *   cluster answers as available: that would make two writers (SourceStillAvailable).
  *
  * Every call goes to the target region. The real state is read first and nothing is called when
  * the target already is the writer, a switchover/failover towards it is already running (calling
@@ -259,6 +260,7 @@ async function detachAndPromote(
   fallbackReason: string,
 ): Promise<PromoteResult> {
   const { deps, target, rds } = context;
+  await refuseWhileSourceIsAvailable(context, fallbackReason);
   await rds.send(
     new RemoveFromGlobalClusterCommand({
       GlobalClusterIdentifier: deps.settings.globalClusterIdentifier,
@@ -267,6 +269,38 @@ async function detachAndPromote(
     callTimeout(),
   );
   return ensureWriterEndpoint(context, "detached", fallbackReason);
+}
+
+/**
+ * Detach-and-promote is for a source region that is gone. While the source cluster still answers
+ * and is available it keeps accepting writes through the global writer endpoint, so detaching the
+ * target would leave two writers with diverging data (split brain), e.g. when only the primary's
+ * web tier failed its health check and automatic failover fired. Unreachable (timeout, 5xx): the
+ * outage detach exists for. Gone (not found): nothing to split from. Throttled: retried.
+ */
+async function refuseWhileSourceIsAvailable(
+  context: PromoteContext,
+  fallbackReason: string,
+): Promise<void> {
+  const { deps, request } = context;
+  const sourceRole = otherRole(request.target);
+  const source = deps.settings.regions[sourceRole];
+  let cluster: DBCluster;
+  try {
+    cluster = await describeCluster(deps.rds[sourceRole], source.clusterIdentifier, source.region);
+  } catch (error) {
+    const { name } = classifyError(error);
+    if (isRegionUnreachableError(error) || name === "DBClusterNotFoundFault") return;
+    throw error;
+  }
+  if (cluster.Status === "available") {
+    throw stepFailures.sourceStillAvailable(
+      source.clusterIdentifier,
+      source.region,
+      deps.settings.globalClusterIdentifier,
+      fallbackReason,
+    );
+  }
 }
 
 /**

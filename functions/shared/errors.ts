@@ -235,6 +235,16 @@ export const stepFailures = {
       "SourceNotInGlobalCluster",
       `Cluster ${sourceClusterArn} is not a member of global cluster ${globalClusterIdentifier}: it was detached (detach-and-promote) and takes writes on its own, so a planned operation to ${targetClusterArn}, which the global cluster still holds without those writes, would leave them behind. Rebuild the global database from the detached cluster before a planned failover or failback.`,
     ),
+  sourceStillAvailable: (
+    sourceClusterIdentifier: string,
+    sourceRegion: string,
+    globalClusterIdentifier: string,
+    fallbackReason: string,
+  ) =>
+    new StepFailure(
+      "SourceStillAvailable",
+      `Not detaching from ${globalClusterIdentifier} (${fallbackReason}): the source cluster ${sourceClusterIdentifier} in ${sourceRegion} answers and is available, so it would go on taking writes and the two clusters would diverge (split brain). Its region is up: use a planned failover (switchover, no data loss), or stop the writes in ${sourceRegion} first and run the unplanned failover again.`,
+    ),
   globalClusterBusy: (globalClusterIdentifier: string, status: string, toClusterArn: string) =>
     new StepFailure(
       "GlobalClusterBusy",

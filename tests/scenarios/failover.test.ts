@@ -343,3 +343,37 @@ describe("unplanned failover whose FailoverGlobalCluster fails terminally", () =
     expect(pair.sns.published).toHaveLength(1);
   });
 });
+
+describe("unplanned failover while the primary region answers (e.g. only its web tier failed)", () => {
+  beforeEach(() => {
+    ({ pair, aws } = newScenario());
+    pair.injectFault({ service: "rds", operation: "FailoverGlobalCluster" }, 1, () =>
+      serviceError(
+        "rds",
+        "InvalidGlobalClusterStateFault",
+        `Global cluster ${pair.settings.globalClusterIdentifier} is in an invalid state for failover.`,
+      ),
+    );
+  });
+
+  it("does not detach the secondary (two writers would diverge): the operation fails, names why, and moves no traffic", async () => {
+    const input = operationInput(pair, { mode: "unplanned" });
+    const result = await runStateMachineScenario({ pair, stack: prodStack(), input });
+    expect(result.status).toBe("FAILED");
+
+    expect(pair.callsTo({ operation: "RemoveFromGlobalCluster" })).toEqual([]);
+    expect(pair.callsTo({ operation: "ChangeResourceRecordSets" })).toEqual([]);
+    expect(pair.snapshot()).toMatchObject({
+      database: {
+        globalWriter: "primary",
+        clusters: { secondary: { member: true }, primary: { writable: true } },
+      },
+      dns: { answering: "primary" },
+    });
+    const record = await recordedOperation(pair, input.operationId);
+    expect(record.status).toBe("failed");
+    expect(record.error).toMatch(
+      /SourceStillAvailable.*shopsmart-prod-primary in us-east-2 answers and is available/,
+    );
+  });
+});

@@ -62,6 +62,11 @@ function secondaryState(options: {
   }
 }
 
+/** The primary region does not answer (the outage detach-and-promote is for). */
+function primaryUnreachable() {
+  rds.primary.on(DescribeDBClustersCommand).rejects(abortTimeout());
+}
+
 /** Every switchover, failover and detach call, in either region. */
 function mutatingCalls() {
   return [rds.primary, rds.secondary].flatMap((stub) => [
@@ -390,6 +395,7 @@ describe("promoteDatabase, unplanned", () => {
 
   it("detaches and promotes when the failover fails with a terminal error", async () => {
     secondaryState({});
+    primaryUnreachable();
     rds.secondary
       .on(FailoverGlobalClusterCommand)
       .rejects(
@@ -440,14 +446,70 @@ describe("promoteDatabase, unplanned", () => {
         input: { Name: PARAMETER, Value: SECONDARY_ENDPOINT, Type: "String", Overwrite: true },
       },
     ]);
-    expect(rds.primary.calls()).toHaveLength(0);
+    // The only call to the primary region: is its cluster still there to take writes?
+    expect(inputsOf(rds.primary)).toEqual([
+      {
+        command: "DescribeDBClustersCommand",
+        input: { DBClusterIdentifier: "shopsmart-prod-primary" },
+      },
+    ]);
     expect(ssm.primary.calls()).toHaveLength(0);
+  });
+
+  it("refuses to detach while the source cluster answers as available: that would make two writers", async () => {
+    secondaryState({});
+    rds.secondary
+      .on(FailoverGlobalClusterCommand)
+      .rejects(new InvalidGlobalClusterStateFault({ message: "not now", $metadata: {} }));
+    rds.primary.on(DescribeDBClustersCommand).resolves({ DBClusters: [cluster("primary")] });
+
+    const error = await promoteDatabase(deps, { mode: "unplanned", target: "secondary" }).catch(
+      (caught) => caught,
+    );
+
+    expect(toStepError(error)).toMatchObject({
+      name: "SourceStillAvailable",
+      retryable: false,
+      message:
+        "Not detaching from shopsmart-prod-global (FailoverGlobalCluster failed: " +
+        "InvalidGlobalClusterStateFault: not now): the source cluster shopsmart-prod-primary in " +
+        "us-east-2 answers and is available, so it would go on taking writes and the two " +
+        "clusters would diverge (split brain). Its region is up: use a planned failover " +
+        "(switchover, no data loss), or stop the writes in us-east-2 first and run the unplanned " +
+        "failover again.",
+    });
+    expect(rds.secondary.commandCalls(RemoveFromGlobalClusterCommand)).toHaveLength(0);
+    expect(ssm.secondary.commandCalls(PutParameterCommand)).toHaveLength(0);
+  });
+
+  it("detaches when the source cluster no longer exists, and retries (throttled) when it cannot tell", async () => {
+    secondaryState({});
+    rds.secondary
+      .on(FailoverGlobalClusterCommand)
+      .rejects(new InvalidGlobalClusterStateFault({ message: "not now", $metadata: {} }));
+    ssm.secondary.on(GetParameterCommand).resolves({ Parameter: { Value: SECONDARY_ENDPOINT } });
+
+    rds.primary.on(DescribeDBClustersCommand).rejects(throttling());
+    const throttled = await promoteDatabase(deps, { mode: "unplanned", target: "secondary" }).catch(
+      (caught) => caught,
+    );
+    expect(toStepError(throttled).name).toBe("Retryable.Throttled");
+    expect(rds.secondary.commandCalls(RemoveFromGlobalClusterCommand)).toHaveLength(0);
+
+    rds.primary
+      .on(DescribeDBClustersCommand)
+      .rejects(
+        awsError("DBClusterNotFoundFault", 404, "DBCluster shopsmart-prod-primary not found"),
+      );
+    const detached = await promoteDatabase(deps, { mode: "unplanned", target: "secondary" });
+    expect(detached.action).toBe("detached");
   });
 
   it("detaches and promotes when the global cluster cannot be read", async () => {
     secondaryState({
       globalError: awsError("InternalFailure", 500, "We encountered an internal error"),
     });
+    primaryUnreachable();
     ssm.secondary
       .on(GetParameterCommand)
       .rejects(new ParameterNotFound({ message: "none", $metadata: {} }));
@@ -540,6 +602,7 @@ describe("promoteDatabase, re-run after a crash", () => {
 
   it("detaches and writes the parameter exactly once across two runs", async () => {
     secondaryState({});
+    primaryUnreachable();
     rds.secondary
       .on(FailoverGlobalClusterCommand)
       .rejects(
