@@ -54,10 +54,11 @@ export const HISTORY_RESERVE = 2_500;
 
 /**
  * The most Advance tasks one drill may run: (25,000 - 2,500) / 9 = 2,500. At the default 10 s
- * poll that is about 7 hours of polling, while the driver's own timeouts end a drill within
- * about 2 h 20 min (two failover attempts of 30 min, two failback attempts of 30 min, two
- * verifications of 5 min, and the hold, which is one Wait). The limit only stops a drill that
- * polls forever, with a report, before the history limit would fail it without one.
+ * poll that is about 7 hours of polling, while the driver's own timeouts end a drill after at
+ * most 2 h 10 min of polling, about 780 polls (two failover attempts of 30 min, two failback
+ * attempts of 30 min, two verifications of 5 min), plus the hold, which is one Wait however long.
+ * The limit only stops a drill that polls forever, with a report, before the history limit would
+ * fail it without one.
  */
 export const MAX_ADVANCES = Math.floor(
   (EXECUTION_HISTORY_LIMIT - HISTORY_RESERVE) / EVENTS_PER_ADVANCE,
