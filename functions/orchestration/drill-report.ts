@@ -105,10 +105,12 @@ export function drillReport(state: DrillState): DrillReport {
         "Read npm run status and finish by hand (docs/dr-plan.md)",
     );
   }
-  if (phase("failback").status === "failed") {
+  if (failoverPhase.status === "succeeded" && phase("failback").status !== "succeeded") {
     notes.push(
-      "the failback failed: the environment is still served from the secondary region. " +
-        "Read npm run status, then run npm run failback again once the cause is fixed",
+      `the failback did not complete: ${state.options.environment} may still be served from ` +
+        `${state.options.regions.secondary}. Read npm run status -- --env ` +
+        `${state.options.environment}, then fail back (npm run failback -- --env ` +
+        `${state.options.environment} --reason "..." --watch) once the cause is fixed`,
     );
   }
   if (state.options.dryRun) notes.push("dry run: nothing was changed and no RTO was measured");

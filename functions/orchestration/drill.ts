@@ -651,9 +651,12 @@ export function formatDuration(seconds: number): string {
 /** How a runner in one process (the CLI, the local game day) waits and reports. */
 export interface DrillLoop {
   now(): Date;
+  /** Waits; may return early once `signal` is aborted. */
   sleep(seconds: number): Promise<void>;
   /** Called after every tick, before waiting. */
   onTick?(tick: DrillTick): void;
+  /** Aborted: stop after the current call (Ctrl-C); the state says where it stopped. */
+  signal?: AbortSignal;
 }
 
 /** Runs a drill to the end in this process: tick, wait, tick. */
@@ -668,8 +671,32 @@ export async function runDrill(
     loop.onTick?.(tick);
     current = tick.state;
     if (tick.done) return current;
-    await loop.sleep(tick.waitSeconds);
+    if (!loop.signal?.aborted) await loop.sleep(tick.waitSeconds);
+    if (loop.signal?.aborted) {
+      return interruptDrill(current, loop.now(), "interrupted by the operator");
+    }
   }
+}
+
+/**
+ * Ends a drill where it stands: the running phase fails with `why`, the rest are skipped. An
+ * operation already started goes on in AWS; the report says what to do about it.
+ */
+export function interruptDrill(input: DrillState, now: Date, why: string): DrillState {
+  const state = structuredClone(input);
+  for (const phase of state.phases) {
+    if (phase.status === "running") {
+      phase.status = "failed";
+      phase.detail = `${why}${state.cursor.operationId ? ` while operation ${state.cursor.operationId} ran` : ""}`;
+      phase.finishedAt = now.toISOString();
+    } else if (phase.status === "pending") {
+      phase.status = "skipped";
+      phase.detail = why;
+    }
+  }
+  state.error = why;
+  state.finishedAt = now.toISOString();
+  return state;
 }
 
 /** The phase running (or about to run) in a state, undefined when the drill is over. */

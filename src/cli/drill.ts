@@ -2,6 +2,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
+import { setTimeout as delay } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { App } from "cdktf";
 import {
@@ -219,6 +220,8 @@ export interface DrillCliDependencies {
   /** For tests: the clock of a drill against a deployed stack. */
   now?: () => Date;
   sleep?: (seconds: number) => Promise<void>;
+  /** Aborted on Ctrl-C: the drill stops, writes its report and says what to do. */
+  signal?: AbortSignal;
 }
 
 /** Runs the CLI; returns the exit code. */
@@ -294,15 +297,18 @@ async function deployedDrill(
     });
   }
   const now = dependencies.now ?? (() => new Date());
+  const { signal } = dependencies;
   const sleep =
     dependencies.sleep ??
-    ((seconds: number) => new Promise<void>((done) => setTimeout(done, seconds * 1000)));
+    ((seconds: number) =>
+      delay(seconds * 1000, undefined, signal ? { signal } : {}).catch(() => undefined));
   const state = newDrill({ ...drillOptions(options, config, "planned"), trigger: "cli" }, now());
   io.out(drillHeader(state));
   const final = await runDrill(api, state, {
     now,
     sleep,
     onTick: (tick) => printProgress(io, tick.state, tick.progress, now()),
+    ...(signal ? { signal } : {}),
   });
   return drillReport(final);
 }
@@ -451,11 +457,25 @@ function writeReport(
 }
 
 if (require.main === module) {
+  // Ctrl-C once: stop following, write the report (it says whether to fail back by hand).
+  // Twice: leave at once.
+  const interrupt = new AbortController();
+  process.on("SIGINT", () => {
+    if (interrupt.signal.aborted) process.exit(130);
+    process.stderr.write(
+      "\nstopping the drill (an operation already started goes on in AWS); Ctrl-C again to quit now\n",
+    );
+    interrupt.abort();
+  });
   // Straight to the streams: the local game day captures console.* (the handlers' logs).
-  runDrillCli(process.argv.slice(2), {
-    out: (line) => process.stdout.write(`${line}\n`),
-    err: (line) => process.stderr.write(`${line}\n`),
-  }).then(
+  runDrillCli(
+    process.argv.slice(2),
+    {
+      out: (line) => process.stdout.write(`${line}\n`),
+      err: (line) => process.stderr.write(`${line}\n`),
+    },
+    { signal: interrupt.signal },
+  ).then(
     (code) => {
       process.exitCode = code;
     },

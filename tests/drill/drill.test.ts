@@ -213,6 +213,32 @@ describe("failures during the drill", () => {
   });
 });
 
+describe("interrupted (Ctrl-C)", () => {
+  it("during the hold: stops without failing back, and the report says to fail back by hand", async () => {
+    const api = new FakeWorld();
+    const clock = fakeClock();
+    const interrupt = new AbortController();
+    const state = await runDrill(api, newDrill(OPTIONS, clock.now()), {
+      ...clock,
+      signal: interrupt.signal,
+      onTick: (tick) => {
+        if (tick.progress.some((line) => line.startsWith("hold:"))) interrupt.abort();
+      },
+    });
+    expect(statuses(state)).toMatchObject({
+      failover: "succeeded",
+      hold: "failed",
+      failback: "skipped",
+    });
+    expect(api.calls).not.toContain("failback");
+    const report = drillReport(state);
+    expect(report.verdict).toBe("failed");
+    expect(report.notes.join("\n")).toContain(
+      "the failback did not complete: staging may still be served from us-west-2",
+    );
+  });
+});
+
 describe("targets", () => {
   it("misses the RTO target when the switch takes longer than rtoSeconds", async () => {
     const { report } = await drill({ pollsToFinish: 40 });
