@@ -15,7 +15,7 @@ const JSON_FILE = join(BENCH_DIR, "results.json");
 const HEADER = `# Benchmarks
 
 Measured figures for shopsmart-dr. Each section below is rewritten by the bench that owns it
-(\`npm run bench\` runs them all: synth, Lambda bundles, failover timeline); the same figures are in \`bench/results.json\`.
+(\`npm run bench\` runs them all: synth, Lambda bundles, failover timeline, local game day); the same figures are in \`bench/results.json\`.
 `;
 
 /** Where and when figures were taken; every section carries its own, as sections are written at different times. */
