@@ -887,6 +887,24 @@ describe("Automation", () => {
       );
     });
 
+    it("fails on a drill poll interval or health path run-drill could not use", () => {
+      expect(() =>
+        stackWithAutomation({
+          drill: {
+            enabled: true,
+            schedule: "cron(0 6 ? * WED *)",
+            holdMinutes: 5,
+            pollSeconds: 0.5,
+            healthPath: "health",
+          },
+        }),
+      ).toThrow(
+        "Invalid props for test/automation:\n" +
+          "  - drill.pollSeconds: got 0.5; expected a whole number of seconds >= 1\n" +
+          `  - drill.healthPath: got "health"; expected a literal path starting with '/', e.g. /health`,
+      );
+    });
+
     it("fails when a handler file does not exist", () => {
       expect(() =>
         stackWithAutomation({

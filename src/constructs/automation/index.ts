@@ -573,6 +573,15 @@ function validate(
     );
   }
 
+  // Written into run-drill's settings JSON, which the function validates the same way.
+  const { pollSeconds, healthPath } = props.drill;
+  if (pollSeconds !== undefined && (!Number.isInteger(pollSeconds) || pollSeconds < 1)) {
+    problems.add("drill.pollSeconds", pollSeconds, "a whole number of seconds >= 1");
+  }
+  if (healthPath !== undefined && (!known(healthPath) || !healthPath.startsWith("/"))) {
+    problems.add("drill.healthPath", healthPath, "a literal path starting with '/', e.g. /health");
+  }
+
   const { burstLimit, rateLimitPerSecond } = resolved.apiThrottle;
   if (!Number.isInteger(burstLimit) || burstLimit < 1 || burstLimit > MAX_THROTTLE.burstLimit) {
     problems.add(
