@@ -3,6 +3,14 @@
 // the maps buy nothing here.
 process.setSourceMapsEnabled(false);
 
+import { setFlagsFromString } from "node:v8";
+
+// Resolving tokens allocates millions of short-lived objects. When V8 decides at a scavenge that
+// an allocation site's objects survive, it pretenures them into old space; whether it does
+// depends on GC timing, and about half of the runs then took 4 s and 410 MB instead of 2.8 s and
+// 195 MB (bench/results.md). Turning pretenuring off makes every run the fast one.
+setFlagsFromString("--no-allocation-site-pretenuring");
+
 import { relative, resolve } from "node:path";
 import { App } from "cdktf";
 import { budgetProblems } from "./src/budget/dr-budget";
