@@ -363,14 +363,18 @@ describe("deploy.yml", () => {
     },
   );
 
-  it.each(ORDER)("%s shows the diff, then deploys its stack without a prompt", (env) => {
-    const stack = `${envFile(env).project}-${env}`;
-    const runs = steps(deploy.jobs[env]).flatMap((s) => (s.run ? [s.run] : []));
-    expect(runs.slice(-2)).toEqual([
-      `npx cdktf diff ${stack}`,
-      `npx cdktf deploy ${stack} --auto-approve`,
-    ]);
-  });
+  it.each(ORDER)(
+    "%s shows the diff, checks the live topology against activeRegion, then deploys its stack without a prompt",
+    (env) => {
+      const stack = `${envFile(env).project}-${env}`;
+      const runs = steps(deploy.jobs[env]).flatMap((s) => (s.run ? [s.run] : []));
+      expect(runs.slice(-3)).toEqual([
+        `npx cdktf diff ${stack}`,
+        `npm run -s deploy-guard -- --env ${env}`,
+        `npx cdktf deploy ${stack} --auto-approve`,
+      ]);
+    },
+  );
 
   it("the three deploy jobs are the same apart from the environment name", () => {
     const normalized = ORDER.map((env) =>
