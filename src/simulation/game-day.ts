@@ -3,10 +3,11 @@
  * DR flow can be watched (and broken on purpose) before anything is deployed.
  *
  * What is real: the environment's synthesized state machine definition, run by the local state
- * machine runner; every Lambda handler (functions/handlers, the code esbuild bundles); the
- * operations API handler behind {@link OperationsApi}; the drill driver and its report. What is
- * simulated: AWS itself (RegionPair, answering the SDK clients' `send`), the web app's health
- * answer through the public name, and time (a five-minute hold takes milliseconds).
+ * machine runner; every Lambda handler, bundled by esbuild as for deployment but with the AWS SDK
+ * loaded from node_modules (see bundled-handlers.ts); the operations API handler behind
+ * {@link OperationsApi}; the drill driver and its report. What is simulated: AWS itself
+ * (RegionPair, answering the SDK clients' `send`), the web app's health answer through the public
+ * name, and time (a five-minute hold takes milliseconds).
  */
 import type {
   APIGatewayProxyEventV2WithIAMAuthorizer,
@@ -20,10 +21,11 @@ import {
   type StatusResponse,
   type TriggerResponse,
 } from "../../functions/shared/operations-api";
+import { loadBundledHandlers } from "./bundled-handlers";
 import type { LocalFunction } from "./lambda";
 import type { RegionPair, SimulationTimings } from "./region-pair";
 import { installSimulatedTransport } from "./sdk-transport";
-import { connectWorkflow, loadHandler, type SynthesizedResources } from "./workflow";
+import { connectWorkflow, type SynthesizedResources } from "./workflow";
 
 export const GAME_DAY_FAULTS = [
   "primary-region-down",
@@ -88,15 +90,17 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDay> {
   const restoreTransport = installSimulatedTransport(pair);
   let disconnect: () => void = () => {};
   try {
+    const handlers = loadBundledHandlers(options.root ?? process.cwd());
     let executions = 0;
     disconnect = await connectWorkflow(pair, {
       stack: options.stack,
+      handlers,
       ...(options.root ? { root: options.root } : {}),
       ...(fault === "crash-mid-way"
         ? { crash: () => (executions++ === 0 ? { after: "PromoteDatabase" } : undefined) }
         : {}),
     });
-    const operationsApi = await loadHandler("operations-api", options.root);
+    const operationsApi = handlers["operations-api"];
     injectFault(pair, fault);
     let recovered = fault !== "primary-region-down";
     return {
