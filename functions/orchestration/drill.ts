@@ -16,6 +16,7 @@ import type {
   RegionRole,
 } from "../shared/operation";
 import {
+  isTransientApiError,
   type OperationsApi,
   OperationsApiError,
   type StatusResponse,
@@ -111,6 +112,8 @@ interface DrillCursor {
   seenSteps?: string[];
   /** Verification attempts so far. */
   attempts?: number;
+  /** Transient API failures (timeout, 5xx, throttling) in a row. */
+  transientErrors?: number;
 }
 
 /** Everything a drill knows; JSON-serializable so a Step Functions state can carry it. */
@@ -215,9 +218,25 @@ export async function advanceDrill(
     let outcome: PhaseOutcome;
     try {
       outcome = await PHASES[phase.name](context, phase);
+      state.cursor.transientErrors = 0;
     } catch (error) {
-      outcome = fail(phase, `the drill could not go on: ${describe(error)}`);
-      state.error = phase.detail;
+      if (isTransientApiError(error) && mayRetry(state, now)) {
+        // A failover is when the API is most likely to answer slowly; giving up on one missed
+        // answer would abandon an operation that goes on, and skip the failback.
+        const count = (state.cursor.transientErrors ?? 0) + 1;
+        state.cursor.transientErrors = count;
+        outcome = {
+          kind: "wait",
+          seconds: state.options.pollSeconds,
+          progress: [
+            `${phase.name}: ${describe(error)}; trying again in ${state.options.pollSeconds} s ` +
+              `(${count} in a row)`,
+          ],
+        };
+      } else {
+        outcome = fail(phase, `the drill could not go on: ${describe(error)}`);
+        state.error = phase.detail;
+      }
     }
     progress.push(...outcome.progress);
     if (outcome.kind === "wait") {
@@ -230,6 +249,16 @@ export async function advanceDrill(
       endAfterFailure(state, phase, now);
     }
   }
+}
+
+/** Transient API failures in a row a phase without a deadline rides out (a minute at 10 s). */
+export const MAX_TRANSIENT_ERRORS = 6;
+
+/** Until the phase's own deadline when it has one, else {@link MAX_TRANSIENT_ERRORS} in a row. */
+function mayRetry(state: DrillState, now: () => Date): boolean {
+  const { deadline, transientErrors = 0 } = state.cursor;
+  if (deadline !== undefined) return now().getTime() < Date.parse(deadline);
+  return transientErrors < MAX_TRANSIENT_ERRORS;
 }
 
 // ---------------------------------------------------------------- phases
@@ -347,7 +376,7 @@ async function preflight(context: PhaseContext, phase: DrillPhase): Promise<Phas
       ],
     };
   }
-  succeed(phase, "both regions ready; nothing running");
+  succeed(phase, `ready: ${checks.map((passed) => passed.name).join(", ")}`);
   return { kind: "done", progress: lines };
 }
 
@@ -362,6 +391,14 @@ async function runOperation(
 
   if (cursor.operationId === undefined) {
     const status = await api.status();
+    // A POST whose answer was lost (a timeout) may still have started the operation: follow it
+    // rather than start a second one, which would only meet a 409.
+    const lost = ownRunningOperation(status, kind, state, phase);
+    if (lost) {
+      return follow(state, phase, lost, now, [
+        `${kind}: operation ${lost} was started by this drill, unconfirmed; following it`,
+      ]);
+    }
     state.replicationLagBeforeSeconds[kind] = status.database.replicationLagSeconds;
     let response: TriggerResponse;
     try {
@@ -371,6 +408,12 @@ async function runOperation(
           : await api.failback({ reason: options.reason });
     } catch (error) {
       if (error instanceof OperationsApiError && error.kind === "conflict") {
+        const own = ownRunningOperation(await api.status(), kind, state, phase);
+        if (own) {
+          return follow(state, phase, own, now, [
+            `${kind}: 409 names operation ${own}, which this drill started; following it`,
+          ]);
+        }
         fail(
           phase,
           `could not start the ${kind}: operation ${error.operationId ?? "(unknown)"} is running`,
@@ -380,18 +423,9 @@ async function runOperation(
       throw error;
     }
     if (response.dryRun) throw new Error(`POST /${kind} answered with a plan, not an operation`);
-    cursor.operationId = response.operationId;
-    cursor.seenSteps = [];
-    cursor.deadline = addSeconds(now(), options.operationTimeoutSeconds).toISOString();
-    phase.operations = [
-      ...(phase.operations ?? []),
-      { operationId: response.operationId, status: "running", steps: [] },
-    ];
-    return {
-      kind: "wait",
-      seconds: options.pollSeconds,
-      progress: [`${kind}: started operation ${response.operationId}`],
-    };
+    return follow(state, phase, response.operationId, now, [
+      `${kind}: started operation ${response.operationId}`,
+    ]);
   }
 
   const record = await api.operation(cursor.operationId);
@@ -436,6 +470,44 @@ async function runOperation(
   }
   fail(phase, why);
   return { kind: "done", progress: [...lines, `${kind}: ${phase.detail}`] };
+}
+
+/**
+ * The running operation of this kind that this drill started (its reason names the drill) and
+ * does not follow yet, if any.
+ */
+function ownRunningOperation(
+  status: StatusResponse,
+  kind: OperationKind,
+  state: DrillState,
+  phase: DrillPhase,
+): string | undefined {
+  const latest = status.latestOperation;
+  if (
+    latest?.status !== "running" ||
+    latest.kind !== kind ||
+    latest.reason !== state.options.reason ||
+    phase.operations?.some((operation) => operation.operationId === latest.operationId)
+  ) {
+    return undefined;
+  }
+  return latest.operationId;
+}
+
+/** Makes `operationId` the operation the phase follows, until it ends or times out. */
+function follow(
+  state: DrillState,
+  phase: DrillPhase,
+  operationId: string,
+  now: () => Date,
+  progress: string[],
+): PhaseOutcome {
+  const { cursor, options } = state;
+  cursor.operationId = operationId;
+  cursor.seenSteps = [];
+  cursor.deadline = addSeconds(now(), options.operationTimeoutSeconds).toISOString();
+  phase.operations = [...(phase.operations ?? []), { operationId, status: "running", steps: [] }];
+  return { kind: "wait", seconds: options.pollSeconds, progress };
 }
 
 /**

@@ -284,6 +284,12 @@ function answer<Body>(
         { statusCode: status, ...(operationId === undefined ? {} : { operationId }) },
       );
     }
+    case status === 429:
+      return fail(
+        "throttled",
+        `${request} was throttled (HTTP 429): ${serverMessage}. Retry in a few seconds.`,
+        { statusCode: status },
+      );
     case status >= 500:
       return fail(
         "server",

@@ -90,6 +90,8 @@ export type OperationsApiErrorKind =
   | "not-found"
   /** 5xx. */
   | "server"
+  /** 429: API Gateway's throttling. */
+  | "throttled"
   /** No answer within the request timeout. */
   | "timeout"
   /** DNS, connection refused/reset, TLS. */
@@ -121,4 +123,18 @@ export class OperationsApiError extends Error {
     this.operationId = details.operationId;
     this.field = details.field;
   }
+}
+
+/**
+ * Whether a failed call may well succeed if made again shortly: no answer, a 5xx, throttling.
+ * Callers that follow a long operation ride these out instead of giving up on it.
+ */
+export function isTransientApiError(error: unknown): error is OperationsApiError {
+  return (
+    error instanceof OperationsApiError &&
+    (error.kind === "timeout" ||
+      error.kind === "network" ||
+      error.kind === "server" ||
+      error.kind === "throttled")
+  );
 }

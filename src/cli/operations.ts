@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import type { OperationRecord, Plan, RegionRole } from "../../functions/shared/operation";
 import {
   type OperationsApi,
+  isTransientApiError,
   OperationsApiError,
   type StatusResponse,
   type TriggerResponse,
@@ -35,12 +36,6 @@ export type OperationsCommand = (typeof COMMANDS)[number];
 
 /** How often --watch reads the operation. */
 export const WATCH_INTERVAL_MS = 5_000;
-/** API failures a degraded region causes, and which may pass. */
-const TRANSIENT_KINDS: ReadonlySet<OperationsApiError["kind"]> = new Set([
-  "timeout",
-  "network",
-  "server",
-]);
 /** Polls in a row that may fail (timeout, network, 5xx) before --watch gives up. */
 export const WATCH_TOLERATED_FAILURES = 3;
 
@@ -414,8 +409,8 @@ async function confirmEnvironment(
     // but not GET /status (the POST's own answer then says what is wrong). Without credentials
     // the POST cannot succeed either: say so once.
     const passable =
-      error instanceof OperationsApiError &&
-      (TRANSIENT_KINDS.has(error.kind) || error.kind === "forbidden");
+      isTransientApiError(error) ||
+      (error instanceof OperationsApiError && error.kind === "forbidden");
     if (!passable) throw error;
     deps.err(
       `warning: could not confirm that ${endpoint.apiBaseUrl} is the API of ${args.env} ` +
@@ -502,8 +497,7 @@ async function watch(
       } catch (error) {
         // A failover in progress is exactly when the API may answer slowly; a few misses in a
         // row are not a reason to stop watching.
-        const transient = error instanceof OperationsApiError && TRANSIENT_KINDS.has(error.kind);
-        if (!transient || ++failures > WATCH_TOLERATED_FAILURES) throw error;
+        if (!isTransientApiError(error) || ++failures > WATCH_TOLERATED_FAILURES) throw error;
         deps.err(
           `could not read ${operationId} (${error.message}); trying again in ` +
             `${formatDuration(deps.watchIntervalMs / 1000)} (${failures}/${WATCH_TOLERATED_FAILURES})`,

@@ -213,6 +213,76 @@ describe("failures during the drill", () => {
   });
 });
 
+describe("an API that misses answers", () => {
+  const timeout = () => new OperationsApiError("timeout", "GET did not answer within 30 s");
+
+  it("rides out a timeout while following the failover, instead of abandoning it", async () => {
+    const api = new FakeWorld();
+    const operation = api.operation.bind(api);
+    let reads = 0;
+    api.operation = async (id) => {
+      if (++reads === 2) throw timeout();
+      return operation(id);
+    };
+    const clock = fakeClock();
+    const progress: string[] = [];
+    const state = await runDrill(api, newDrill(OPTIONS, clock.now()), {
+      ...clock,
+      onTick: (tick) => progress.push(...tick.progress),
+    });
+    const report = drillReport(state);
+    expect(report.verdict).toBe("passed");
+    expect(report.failover.attempts).toBe(1);
+    expect(progress).toContain(
+      "failover: GET did not answer within 30 s; trying again in 10 s (1 in a row)",
+    );
+  });
+
+  it("a POST whose answer was lost: follows the operation it did start, and starts no second one", async () => {
+    const api = new FakeWorld();
+    const failover = api.failover.bind(api);
+    let posts = 0;
+    api.failover = async (request) => {
+      await failover(request);
+      if (++posts === 1) throw timeout();
+      throw new Error("a second POST /failover");
+    };
+    const clock = fakeClock();
+    const progress: string[] = [];
+    const state = await runDrill(api, newDrill(OPTIONS, clock.now()), {
+      ...clock,
+      onTick: (tick) => progress.push(...tick.progress),
+    });
+    expect(posts).toBe(1);
+    expect(drillReport(state).verdict).toBe("passed");
+    expect(progress).toContain(
+      "failover: operation op-1 was started by this drill, unconfirmed; following it",
+    );
+  });
+
+  it("a 409 naming the drill's own operation (a retried POST) is followed, not failed", async () => {
+    const api = new FakeWorld();
+    const failover = api.failover.bind(api);
+    api.failover = async (request) => {
+      await failover(request);
+      throw new OperationsApiError("conflict", "409", { operationId: "op-1" });
+    };
+    const clock = fakeClock();
+    const state = await runDrill(api, newDrill(OPTIONS, clock.now()), clock);
+    expect(drillReport(state).verdict).toBe("passed");
+  });
+
+  it("gives up on an API that keeps failing, after 6 tries in a row", async () => {
+    const api = new FakeWorld({ statusError: timeout() });
+    const clock = fakeClock();
+    const state = await runDrill(api, newDrill(OPTIONS, clock.now()), clock);
+    expect(api.calls.filter((call) => call === "status")).toHaveLength(7);
+    expect(drillReport(state).error).toBe(
+      "the drill could not go on: GET did not answer within 30 s",
+    );
+  });
+});
+
 describe("interrupted (Ctrl-C)", () => {
   it("during the hold: stops without failing back, and the report says to fail back by hand", async () => {
     const api = new FakeWorld();

@@ -49,11 +49,11 @@ export class FakeWorld implements OperationsApi {
   }
 
   async failover(request: { mode: "planned" | "unplanned"; reason: string; dryRun?: boolean }) {
-    return this.trigger("failover", request.mode, request.dryRun);
+    return this.trigger("failover", request.mode, request.reason, request.dryRun);
   }
 
   async failback(request: { reason: string; dryRun?: boolean }) {
-    return this.trigger("failback", "planned", request.dryRun);
+    return this.trigger("failback", "planned", request.reason, request.dryRun);
   }
 
   async status(): Promise<StatusResponse> {
@@ -127,6 +127,7 @@ export class FakeWorld implements OperationsApi {
   private async trigger(
     kind: "failover" | "failback",
     mode: "planned" | "unplanned",
+    reason: string,
     dryRun: boolean | undefined,
   ): Promise<TriggerResponse> {
     this.calls.push(`${kind}${dryRun ? " (dry run)" : ""}`);
@@ -159,7 +160,7 @@ export class FakeWorld implements OperationsApi {
       operationId,
       kind,
       mode,
-      reason: "drill",
+      reason,
       requestedAt: "2026-01-05T09:00:00.000Z",
       requestedBy: "test",
       status: "running",
