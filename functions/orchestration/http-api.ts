@@ -368,6 +368,11 @@ async function withLiveSteps(
     ]);
     const live = { ...record, steps: stepsFromHistory(events) };
     if (execution.status === "RUNNING" || execution.status === "PENDING_REDRIVE") return live;
+    // The execution may have ended between the first read of the ledger and now: its final
+    // record is then there. Only an execution that ended without one (stopped, died) failed.
+    const final = await getOperation(ledgerOf(dependencies), record.operationId);
+    if (final !== undefined && final.record.status !== "running") return final.record;
+    if (execution.status === "SUCCEEDED") return live;
     return {
       ...live,
       status: "failed",
@@ -429,7 +434,8 @@ const TASK_FAILURE_EVENTS = new Set([
  * - `TaskStateEntered` -> running, startedAt (the first entry; a loop re-entering it stays one
  *   step, with "entered N times" in detail);
  * - a failure event (TaskFailed, TaskTimedOut, LambdaFunctionFailed, ...) -> failed, with the
- *   error; a retry (`TaskScheduled` again) puts it back to running and notes the retried error in
+ *   error; a retry (`TaskScheduled` or `LambdaFunctionScheduled` again) puts it back to running
+ *   and notes the retried error in
  *   detail;
  * - `TaskStateExited` -> succeeded (or stays failed when the failure was caught), finishedAt.
  *
@@ -469,7 +475,7 @@ export function stepsFromHistory(events: readonly HistoryEvent[]): LiveStep[] {
       if (step === undefined) continue;
       if (step.status !== "failed") step.status = "succeeded";
       step.finishedAt = at;
-    } else if (event.type === "TaskScheduled") {
+    } else if (event.type === "TaskScheduled" || event.type === "LambdaFunctionScheduled") {
       const step = stepOf(event);
       if (step?.status === "failed" && step.error !== undefined) {
         step.status = "running";
@@ -511,7 +517,28 @@ function failureOf(event: HistoryEvent): string {
     event.lambdaFunctionStartFailedEventDetails ??
     event.lambdaFunctionScheduleFailedEventDetails;
   const name = details?.error ?? event.type ?? "Error";
-  return details?.cause ? `${name}: ${details.cause}` : name;
+  const cause = details?.cause ? causeMessage(details.cause) : "";
+  return cause ? `${name}: ${cause}` : name;
+}
+
+/** Most of a step error a person needs, in a record that travels in drill state and e-mails. */
+const MAX_CAUSE_LENGTH = 300;
+
+/**
+ * A Lambda failure's Cause is the function's error JSON, stack trace included: keep its
+ * `errorMessage`, capped. Any other Cause is capped as it is.
+ */
+function causeMessage(cause: string): string {
+  let message = cause;
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
+    if (typeof parsed.errorMessage === "string") message = parsed.errorMessage;
+  } catch {
+    // Not JSON: a Step Functions message such as a timeout's.
+  }
+  return message.length <= MAX_CAUSE_LENGTH
+    ? message
+    : `${message.slice(0, MAX_CAUSE_LENGTH - 3)}...`;
 }
 
 // ---------------------------------------------------------------- readers

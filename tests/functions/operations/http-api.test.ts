@@ -600,6 +600,52 @@ describe("GET /operations/{id}", () => {
     });
   });
 
+  describe("when the execution has already ended", () => {
+    const running = { ...finished, status: "running", steps: [] };
+    const history = { events: [entered(2, 1, "ReadTopology", "05:06:08")] };
+
+    it("answers the final record when the execution finished since the first read (no false failure)", async () => {
+      table.seed({ pk: `OPERATION#${OPERATION_ID}`, ...running });
+      sfnMock.on(GetExecutionHistoryCommand).callsFake(async () => {
+        // finish records the result while the history is being read.
+        table.seed({ pk: `OPERATION#${OPERATION_ID}`, ...finished });
+        return history;
+      });
+      sfnMock.on(DescribeExecutionCommand).resolves({ status: "SUCCEEDED" });
+
+      const response = await send("GET", `/operations/${OPERATION_ID}`);
+      expect(response.body).toEqual(finished);
+    });
+
+    it("answers failed when the execution ended without recording a result (stopped or died)", async () => {
+      table.seed({ pk: `OPERATION#${OPERATION_ID}`, ...running });
+      sfnMock.on(GetExecutionHistoryCommand).resolves(history);
+      sfnMock
+        .on(DescribeExecutionCommand)
+        .resolves({ status: "ABORTED", stopDate: new Date("2025-03-04T05:07:00Z") });
+
+      const response = await send("GET", `/operations/${OPERATION_ID}`);
+      expect(response.body).toMatchObject({
+        status: "failed",
+        finishedAt: "2025-03-04T05:07:00.000Z",
+        error: expect.stringMatching(
+          /^its execution ended with status ABORTED without recording a result/,
+        ),
+      });
+      // A read does not write: the ledger still says running (the next trigger settles it).
+      expect(table.item(`OPERATION#${OPERATION_ID}`)?.status).toBe("running");
+    });
+
+    it("never answers a SUCCEEDED execution as failed, even without a final record", async () => {
+      table.seed({ pk: `OPERATION#${OPERATION_ID}`, ...running });
+      sfnMock.on(GetExecutionHistoryCommand).resolves(history);
+      sfnMock.on(DescribeExecutionCommand).resolves({ status: "SUCCEEDED" });
+
+      const response = await send("GET", `/operations/${OPERATION_ID}`);
+      expect(response.body).toMatchObject({ status: "running" });
+    });
+  });
+
   it("fails with 404 for an unknown operation", async () => {
     expect(await send("GET", "/operations/op-nope")).toEqual({
       statusCode: 404,
@@ -710,6 +756,34 @@ describe("stepsFromHistory", () => {
         error: "DBClusterNotFoundFault: gone",
       },
     ]);
+  });
+
+  it("keeps only a Lambda error's message (no stack trace, capped), and counts a Lambda-task retry", () => {
+    const cause = JSON.stringify({
+      errorType: "SourceStillAvailable",
+      errorMessage: "Not detaching: the source cluster answers",
+      trace: ["SourceStillAvailable: Not detaching", "    at promote (/var/task/index.js:1:2)"],
+    });
+    const events: HistoryEvent[] = [
+      entered(2, 1, "PromoteDatabase", "05:06:09"),
+      event(3, 2, "LambdaFunctionScheduled", "05:06:09"),
+      {
+        ...event(4, 3, "LambdaFunctionFailed", "05:06:10"),
+        lambdaFunctionFailedEventDetails: { error: "SourceStillAvailable", cause },
+      },
+      event(5, 4, "LambdaFunctionScheduled", "05:06:12"),
+      {
+        ...event(6, 5, "LambdaFunctionFailed", "05:06:13"),
+        lambdaFunctionFailedEventDetails: { error: "Retryable.Timeout", cause: "x".repeat(1000) },
+      },
+    ];
+    const [step] = stepsFromHistory(events);
+    expect(step).toMatchObject({
+      status: "failed",
+      detail:
+        "retried 1 times, last after SourceStillAvailable: Not detaching: the source cluster answers",
+    });
+    expect(step?.error).toBe(`Retryable.Timeout: ${"x".repeat(297)}...`);
   });
 });
 
