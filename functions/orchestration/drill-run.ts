@@ -14,6 +14,7 @@
 import { type CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
 import type { DrillSettings } from "../shared/drill-settings";
+import { describeError } from "../shared/errors";
 import type { OperationsApi } from "../shared/operations-api";
 import type { ObjectWriter } from "../shared/s3-object-writer";
 import type { AutomationSettings } from "../shared/settings";
@@ -119,14 +120,25 @@ export function drillOptionsFrom(
   };
 }
 
-/** The start task: lays out a new drill and does its first piece of work. */
+/**
+ * The start task: lays out a new drill and calls nothing. Every call to the API happens in an
+ * advance task, whose Catch carries the drill: a start that failed after it had posted the
+ * failover could only report "nothing was changed", wrongly.
+ */
 export async function startDrill(
   context: DrillRunContext,
   input: DrillStartInput,
 ): Promise<DrillTickResult> {
   const state = newDrill(drillOptionsFrom(context.settings, context.drill, input), context.now());
   logLine(context, `${state.drillId}: started (${state.options.reason})`);
-  return tick(context, state, 0);
+  return {
+    drill: state,
+    done: false,
+    waitSeconds: 0,
+    progress: [`started (${state.options.reason})`],
+    advances: 0,
+    error: null,
+  };
 }
 
 /** The advance task: the next piece of work of a running drill. */
@@ -178,20 +190,34 @@ export async function reportDrill(
   const keys = reportKeys(environment, state.drillId);
   const markdown = renderDrillReportMarkdown(report);
   const { reports, sns } = context.clients;
-  await reports.putObject({
-    key: keys.json,
-    body: `${JSON.stringify(report, null, 2)}\n`,
-    contentType: "application/json",
+  // Every output is attempted: a report that cannot be stored (an S3 or KMS permission only a
+  // real account shows) must not also keep the message from going out.
+  const failures: string[] = [];
+  const attempt = async (what: string, write: () => Promise<unknown>) => {
+    try {
+      await write();
+    } catch (caught) {
+      failures.push(`${what}: ${describeError(caught)}`);
+    }
+  };
+  await attempt("storing the report", async () => {
+    await reports.putObject({
+      key: keys.json,
+      body: `${JSON.stringify(report, null, 2)}\n`,
+      contentType: "application/json",
+    });
+    await reports.putObject({
+      key: keys.markdown,
+      body: markdown,
+      contentType: "text/markdown; charset=utf-8",
+    });
   });
-  await reports.putObject({
-    key: keys.markdown,
-    body: markdown,
-    contentType: "text/markdown; charset=utf-8",
-  });
-  await putMetrics(context, report);
+  await attempt("publishing the metrics", () => putMetrics(context, report));
 
   const notification = drillNotification(report);
-  const location = `Report: s3://${context.drill.reportBucket}/${keys.markdown} (JSON: ${keys.json})`;
+  const location = failures.some((failure) => failure.startsWith("storing"))
+    ? `The report could not be stored: ${failures.join("; ")}`
+    : `Report: s3://${context.drill.reportBucket}/${keys.markdown} (JSON: ${keys.json})`;
   await sns.send(
     new PublishCommand({
       TopicArn: context.settings.topicArn,
@@ -199,6 +225,10 @@ export async function reportDrill(
       Message: `${notification.message}\n\n${location}\n`,
     }),
   );
+  if (failures.length > 0) {
+    // The message went out; the failed task (retried, then failing the execution) shows the rest.
+    throw new Error(`drill ${state.drillId} reported by SNS, but ${failures.join("; ")}`);
+  }
 
   const summary = summaryOf(report, keys.markdown);
   logLine(context, `${state.drillId}: ${summary}`);

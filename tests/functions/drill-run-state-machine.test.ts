@@ -180,7 +180,7 @@ describe("the synthesized drill state machine, run locally", () => {
     });
     expect(result).toMatchObject({ status: "FAILED", error: "DrillFailed" });
     expect(result.statesEntered.slice(-4)).toEqual(["PollLimit", "Report", "Passed?", "Failed"]);
-    expect(result.statesEntered.filter((state) => state === "Advance")).toHaveLength(2);
+    expect(result.statesEntered.filter((state) => state === "Advance")).toHaveLength(3);
     const report = JSON.parse([...reports.objects.values()][0]?.body ?? "{}") as { error: string };
     expect(report.error).toBe(
       "the drill state machine stopped driving it: DrillPollLimit: the drill was still running after 3 polls",

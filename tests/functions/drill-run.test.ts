@@ -86,7 +86,7 @@ describe("run-drill", () => {
       expect(drillOptionsFrom(AUTOMATION_SETTINGS, DRILL_SETTINGS, {}).holdSeconds).toBe(300);
     });
 
-    it("starts a drill, does its first work and returns what the state machine loops on", async () => {
+    it("starts a drill without calling anything, and returns what the state machine loops on", async () => {
       const lambda = drillLambda();
       const tick = (await lambda.invoke({
         action: "start",
@@ -94,15 +94,15 @@ describe("run-drill", () => {
       })) as DrillTickResult;
       expect(tick).toMatchObject({
         done: false,
-        waitSeconds: 10,
-        advances: 1,
+        waitSeconds: 0,
+        advances: 0,
         error: null,
         drill: { drillId: "drill-prod-20260107T060000Z", options: { holdSeconds: 300 } },
       });
-      expect(tick.progress.length).toBeGreaterThan(0);
-      // Preflight passed and the failover started: the first call ran up to the first poll.
-      expect(lambda.api.calls).toContain("failover");
-      expect(tick.drill.phases.find((phase) => phase.name === "failover")?.status).toBe("running");
+      // Every API call happens in an advance task, whose Catch carries the drill: a failed start
+      // has then certainly changed nothing.
+      expect(lambda.api.calls).toEqual([]);
+      expect(tick.drill.phases.every((phase) => phase.status === "pending")).toBe(true);
       // What Step Functions carries between tasks must survive JSON.
       expect(JSON.parse(JSON.stringify(tick))).toEqual(tick);
     });
@@ -127,6 +127,26 @@ describe("run-drill", () => {
   });
 
   describe("report", () => {
+    it("still notifies when the report cannot be stored, says so, and fails the task", async () => {
+      const lambda = drillLambda();
+      const done = await runToDone(lambda);
+      lambda.reports.putObject = async () => {
+        throw Object.assign(new Error("Access Denied"), { name: "AccessDenied" });
+      };
+      const failure = await lambda
+        .invoke({ action: "report", drill: done.drill, error: null })
+        .catch((caught: unknown) => caught);
+      expect(String((failure as Error).message)).toMatch(
+        /reported by SNS, but storing the report: .*Access Denied/,
+      );
+      const [message] = snsMock.commandCalls(PublishCommand);
+      expect(message?.args[0].input.Message).toMatch(
+        /The report could not be stored: storing the report: .*Access Denied/,
+      );
+      // The metrics went out regardless.
+      expect(cloudWatchMock.commandCalls(PutMetricDataCommand)).toHaveLength(1);
+    });
+
     it("stores the JSON and Markdown report under drills/<environment>/, publishes metrics and notifies", async () => {
       const lambda = drillLambda();
       const done = await runToDone(lambda);
