@@ -643,7 +643,8 @@ function stepChanges(kind: OperationKind, cursor: DrillCursor, record: Operation
   const seen = new Set(cursor.seenSteps ?? []);
   const lines: string[] = [];
   for (const step of record.steps) {
-    const key = `${step.name}:${step.status}`;
+    // The error is part of the key: a retried step that fails again is news.
+    const key = `${step.name}:${step.status}:${step.error ?? ""}`;
     if (seen.has(key)) continue;
     seen.add(key);
     lines.push(

@@ -60,6 +60,8 @@ export async function resolveOperationsEndpoint(
   const environment = options.environment ?? process.env;
   const { project, healthPath } = environmentSettings(options.env, root, environment);
   const appUrl = nonEmpty(options.appUrl) ?? nonEmpty(environment[APP_URL_VARIABLE]) ?? undefined;
+  // Which of the two the app URL came from, for an error message about it.
+  const appUrlName = nonEmpty(options.appUrl) !== undefined ? "--app-url" : APP_URL_VARIABLE;
   const appUrlFrom = (name: string, value: string | undefined) =>
     value === undefined ? {} : { appUrl: checkedUrl(name, value, "the app's public URL") };
 
@@ -67,7 +69,7 @@ export async function resolveOperationsEndpoint(
   if (flag !== undefined) {
     return {
       apiBaseUrl: apiBaseUrlOf("--api-url", flag),
-      ...appUrlFrom("--app-url", appUrl),
+      ...appUrlFrom(appUrlName, appUrl),
       healthPath,
       source: "--api-url",
     };
@@ -76,7 +78,7 @@ export async function resolveOperationsEndpoint(
   if (variable !== undefined) {
     return {
       apiBaseUrl: apiBaseUrlOf(API_URL_VARIABLE, variable),
-      ...appUrlFrom("--app-url", appUrl),
+      ...appUrlFrom(appUrlName, appUrl),
       healthPath,
       source: API_URL_VARIABLE,
     };
@@ -97,7 +99,7 @@ export async function resolveOperationsEndpoint(
   const outputAppUrl = appUrl ?? nonEmpty(outputs.app_url);
   return {
     apiBaseUrl: apiBaseUrlOf("the status_api_url output", statusUrl),
-    ...appUrlFrom(appUrl === undefined ? "the app_url output" : "--app-url", outputAppUrl),
+    ...appUrlFrom(appUrl === undefined ? "the app_url output" : appUrlName, outputAppUrl),
     healthPath,
     source: `terraform output in ${displayPath(stackDir, root)}`,
   };

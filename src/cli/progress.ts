@@ -1,8 +1,9 @@
 import type { OperationRecord } from "../../functions/shared/operation";
 
 /**
- * Live progress of an operation as lines of text, shared by `npm run failover|failback|status
- * --watch` and `npm run drill`: each poll of `GET /operations/{id}` is compared with the one
+ * Live progress of an operation as lines of text, for `npm run failover|failback|status
+ * --watch` (the drill, which also runs inside a Lambda, keeps its own shorter lines in
+ * functions/orchestration/drill.ts): each poll of `GET /operations/{id}` is compared with the one
  * before, and only what changed is printed, so a 15-minute operation polled every 5 seconds reads
  * as one line per step change instead of 180 repeated states.
  */

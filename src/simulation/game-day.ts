@@ -176,19 +176,19 @@ export function localOperationsApi(pair: RegionPair, handler: LocalFunction): Op
     const parsed = (response.body ? JSON.parse(response.body) : {}) as Record<string, unknown>;
     if (statusCode >= 200 && statusCode < 300) return parsed as Body;
     const message = `${method} ${path}: ${statusCode} ${String(parsed.error ?? "")}`;
+    const text = (field: string) =>
+      typeof parsed[field] === "string" ? { [field]: parsed[field] as string } : {};
     if (statusCode === 409) {
-      throw new OperationsApiError("conflict", message, {
-        statusCode,
-        operationId: String(parsed.operationId),
-      });
+      throw new OperationsApiError("conflict", message, { statusCode, ...text("operationId") });
     }
     if (statusCode === 400) {
-      throw new OperationsApiError("bad-request", message, {
-        statusCode,
-        field: String(parsed.field),
-      });
+      throw new OperationsApiError("bad-request", message, { statusCode, ...text("field") });
+    }
+    if (statusCode === 401 || statusCode === 403) {
+      throw new OperationsApiError("forbidden", message, { statusCode });
     }
     if (statusCode === 404) throw new OperationsApiError("not-found", message, { statusCode });
+    if (statusCode === 429) throw new OperationsApiError("throttled", message, { statusCode });
     throw new OperationsApiError(statusCode >= 500 ? "server" : "unexpected", message, {
       statusCode,
     });
