@@ -1,8 +1,8 @@
 import { parseArgs } from "node:util";
 import type { OperationRecord, Plan, RegionRole } from "../../functions/shared/operation";
 import {
-  type OperationsApi,
   isTransientApiError,
+  type OperationsApi,
   OperationsApiError,
   type StatusResponse,
   type TriggerResponse,
