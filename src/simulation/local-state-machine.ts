@@ -362,6 +362,7 @@ function taskHandler(options: TaskHandlerOptions): (input: Json) => Promise<Json
       const failure = toTaskFailure(error);
       options.record({
         type: "TaskFailed",
+        stateName: options.stateName,
         taskFailedEventDetails: {
           resourceType: "lambda",
           resource: options.invokeIntegration ? "invoke" : options.functionName,

@@ -26,6 +26,12 @@ export type ExecutionStatus = "RUNNING" | "SUCCEEDED" | "FAILED" | "TIMED_OUT" |
 /** An execution's history event without the id fields, which the model assigns. */
 export type HistoryEventInput = Omit<HistoryEvent, "id" | "previousEventId" | "timestamp"> & {
   timestamp?: Date;
+  /**
+   * The state an event without a state name in its details belongs to (a TaskFailed): its
+   * `previousEventId` then points at that state's last event, as in Step Functions, where the
+   * events of parallel branches interleave but each chains back through its own branch.
+   */
+  stateName?: string;
 };
 
 export interface SimulatedExecution {
@@ -67,6 +73,8 @@ export class StepFunctionsSimulation {
   private readonly stateMachineArns: readonly string[];
   private readonly clock: SimulatedClock;
   private executor: Executor | undefined;
+  /** Per execution: the id of each state's latest event, for previousEventId chains. */
+  private readonly lastEventOfState = new WeakMap<SimulatedExecution, Map<string, number>>();
   private readonly running = new Map<
     string,
     { promise: Promise<void>; controller: AbortController }
@@ -180,13 +188,20 @@ export class StepFunctionsSimulation {
     if (outcome.cause !== undefined) execution.cause = outcome.cause;
   }
 
-  private appendEvent(execution: SimulatedExecution, event: HistoryEventInput): void {
+  private appendEvent(execution: SimulatedExecution, input: HistoryEventInput): void {
+    const { stateName: hint, ...event } = input;
     const id = execution.history.length + 1;
+    const stateName =
+      hint ?? event.stateEnteredEventDetails?.name ?? event.stateExitedEventDetails?.name;
+    const lastOfState = this.lastEventOfState.get(execution) ?? new Map<string, number>();
+    this.lastEventOfState.set(execution, lastOfState);
+    const previousEventId = hint !== undefined ? (lastOfState.get(hint) ?? id - 1) : id - 1;
+    if (stateName !== undefined) lastOfState.set(stateName, id);
     execution.history.push({
       ...event,
       timestamp: event.timestamp ?? new Date(this.clock.now()),
       id,
-      previousEventId: id - 1,
+      previousEventId,
     } as HistoryEvent);
   }
 

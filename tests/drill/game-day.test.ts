@@ -66,8 +66,11 @@ describe("local game day", () => {
 
   it("throttle: the retries ride it out; the workflow takes longer than without it", async () => {
     const calm = (await gameDay()).report;
-    const { code, report } = await gameDay("--fault", "throttle");
+    const { code, report, out } = await gameDay("--fault", "throttle");
     expect(code).toBe(0);
+    // The throttled step is named, though it runs in a Parallel branch next to ScaleTarget.
+    expect(out).toMatch(/failover: PromoteDatabase failed \(Retryable\.Throttled/);
+    expect(out).not.toMatch(/ScaleTarget failed/);
     expect(report.verdict).toBe("passed");
     expect(report.failover.workflowRtoSeconds).toBeGreaterThan(
       calm.failover.workflowRtoSeconds ?? 0,
