@@ -443,6 +443,7 @@ describe("the scheduled drill", () => {
           environment: "test",
           functionArn: "arn:aws:lambda:us-west-2:111111111111:function:shop-test-dr-run-drill",
           kmsKeyArn: "arn:aws:kms:us-west-2:111111111111:key/k",
+          alertTopicArn: "arn:aws:sns:us-west-2:111111111111:shop-test-alerts",
           scheduleEnabled: true,
           scheduleExpression: "cron(0 6 ? * WED *)",
           holdMinutes: 5,
@@ -477,6 +478,38 @@ describe("the scheduled drill", () => {
 
 /** The construct also works alone in a bare stack (no Automation around it). */
 describe("DrillAutomation alone", () => {
+  it("alarms to the alert topic when a drill execution fails, and stays quiet between drills", () => {
+    const { stack, providers } = stackWithProviders();
+    new DrillAutomation(stack, "drill", {
+      provider: providers.secondary,
+      region: "us-west-2",
+      accountId: "111111111111",
+      namePrefix: "shop-test",
+      environment: "test",
+      functionArn: "arn:aws:lambda:us-west-2:111111111111:function:shop-test-dr-run-drill",
+      kmsKeyArn: "arn:aws:kms:us-west-2:111111111111:key/k",
+      alertTopicArn: "arn:aws:sns:us-west-2:111111111111:shop-test-alerts",
+      scheduleEnabled: false,
+      scheduleExpression: "cron(0 6 ? * WED *)",
+      holdMinutes: 5,
+    });
+    const alarms = Object.values(synth(stack).resource.aws_cloudwatch_metric_alarm ?? {});
+    expect(alarms).toEqual([
+      expect.objectContaining({
+        alarm_name: "shop-test-dr-drill-failed",
+        namespace: "AWS/States",
+        metric_name: "ExecutionsFailed",
+        dimensions: {
+          StateMachineArn: "arn:aws:states:us-west-2:111111111111:stateMachine:shop-test-dr-drill",
+        },
+        comparison_operator: "GreaterThanOrEqualToThreshold",
+        threshold: 1,
+        treat_missing_data: "notBreaching",
+        alarm_actions: ["arn:aws:sns:us-west-2:111111111111:shop-test-alerts"],
+      }),
+    ]);
+  });
+
   it("synthesizes a schedule, a state machine and a bucket", () => {
     const { stack, providers } = stackWithProviders();
     new DrillAutomation(stack, "drill", {
@@ -487,6 +520,7 @@ describe("DrillAutomation alone", () => {
       environment: "test",
       functionArn: "arn:aws:lambda:us-west-2:111111111111:function:shop-test-dr-run-drill",
       kmsKeyArn: "arn:aws:kms:us-west-2:111111111111:key/k",
+      alertTopicArn: "arn:aws:sns:us-west-2:111111111111:shop-test-alerts",
       scheduleEnabled: false,
       scheduleExpression: "cron(0 6 ? * WED *)",
       holdMinutes: 5,

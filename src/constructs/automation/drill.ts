@@ -1,4 +1,5 @@
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
@@ -197,6 +198,11 @@ export interface DrillAutomationProps {
   readonly scheduleExpression: string;
   /** Minutes the drill stays failed over: the schedule's input, `{"holdMinutes": <n>}`. */
   readonly holdMinutes: number;
+  /**
+   * The alert topic (the automation's region) the drill-failed alarm notifies: a drill that
+   * failed, missed a target or broke off, including one whose report task could not run.
+   */
+  readonly alertTopicArn: string;
   /** Days a report is kept before it expires. @default 365 */
   readonly reportRetentionDays?: number;
   /** Days the state machine's logs are kept. @default 90 */
@@ -341,6 +347,28 @@ export class DrillAutomation extends Construct {
     this.scheduleName = name;
     this.scheduleArn = `arn:aws:scheduler:${region}:${accountId}:schedule/default/${name}`;
     this.addSchedule(props, stateMachine.arn, stateMachineArn);
+
+    // The report task notifies on its own; this catches what it cannot: a drill whose Lambda
+    // never ran the report (a crash, a timeout, a permission that broke the task itself).
+    new CloudwatchMetricAlarm(this, "failed-alarm", {
+      provider,
+      alarmName: `${name}-failed`,
+      alarmDescription:
+        `A DR drill execution of ${props.environment} failed (${name}): a failed phase, a missed ` +
+        "target, or a drill that broke off. The execution's output and the report say which; the " +
+        "environment may need a failback by hand (docs/dr-plan.md).",
+      namespace: "AWS/States",
+      metricName: "ExecutionsFailed",
+      dimensions: { StateMachineArn: stateMachineArn },
+      statistic: "Sum",
+      period: 300,
+      evaluationPeriods: 1,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      threshold: 1,
+      // No executions, no data: the normal state between drills.
+      treatMissingData: "notBreaching",
+      alarmActions: [props.alertTopicArn],
+    });
   }
 
   private addSchedule(

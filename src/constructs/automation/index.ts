@@ -424,6 +424,7 @@ export class Automation extends Construct {
       environment: props.environment,
       functionArn: step("run-drill").functionArn,
       kmsKeyArn,
+      alertTopicArn: props.alertTopic.arn,
       scheduleEnabled: props.drill.enabled,
       scheduleExpression: props.drill.schedule,
       holdMinutes: props.drill.holdMinutes,
