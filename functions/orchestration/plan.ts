@@ -160,6 +160,19 @@ function planBlockers(
         "wait for it to finish, then read GET /status",
     );
   }
+  const sourceCluster = topology.clusters[source];
+  if (request.mode === "planned" && sourceCluster.globalMember === false) {
+    // After a detach-and-promote the global cluster still names its old writer, which lacks the
+    // writes the detached cluster took since: "already the writer" would be the wrong answer.
+    blockers.push(
+      `the ${source} cluster ${sourceCluster.clusterIdentifier} was detached from the global ` +
+        `cluster ${settings.globalClusterIdentifier} (detach-and-promote) and takes writes on its ` +
+        `own; the global cluster's ${target} cluster lacks them, so a planned ${request.kind} ` +
+        "would leave them behind. Rebuilding the global database is a manual, reviewed change " +
+        '(docs/dr-plan.md, "After a detach-and-promote")',
+    );
+    return blockers;
+  }
   if (topology.writerRegion === target) {
     blockers.push(`nothing to do: the writer is already in ${describe(target)}`);
     return blockers;

@@ -239,6 +239,29 @@ describe("buildPlan", () => {
     ]);
   });
 
+  it("fails a failback after a detach-and-promote, naming the detached source instead of 'nothing to do'", () => {
+    // The global cluster still names the primary its writer; the detached secondary took writes.
+    const topology = healthyTopology();
+    const plan = buildPlan(
+      { kind: "failback", mode: "planned" },
+      healthyTopology({
+        clusters: {
+          primary: topology.clusters.primary,
+          secondary: { ...topology.clusters.secondary, globalMember: false, isWriter: null },
+        },
+      }),
+      healthyTraffic(),
+      context,
+    );
+    expect(plan.blockers).toEqual([
+      "the secondary cluster shopsmart-prod-secondary was detached from the global cluster " +
+        "shopsmart-prod-global (detach-and-promote) and takes writes on its own; the global " +
+        "cluster's primary cluster lacks them, so a planned failback would leave them behind. " +
+        'Rebuilding the global database is a manual, reviewed change (docs/dr-plan.md, "After a ' +
+        'detach-and-promote")',
+    ]);
+  });
+
   it("fails a failback when the writer is still in the primary", () => {
     const plan = buildPlan(
       { kind: "failback", mode: "planned" },
