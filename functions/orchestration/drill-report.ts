@@ -10,8 +10,10 @@
  *   (0 for a switchover), and the replication lag just before the switch, which is what an
  *   unplanned failover at that moment would have lost.
  */
+
+import { formatDuration } from "../shared/operation-progress";
 import type { DrillOperation, DrillPhase, DrillPhaseName, DrillState } from "./drill";
-import { formatDuration, secondsBetween } from "./drill";
+import { secondsBetween } from "./drill";
 
 export type DrillVerdict = "passed" | "failed" | "missed-target";
 

@@ -16,6 +16,12 @@ import type {
   RegionRole,
 } from "../shared/operation";
 import {
+  formatDuration,
+  type OperationReading,
+  operationProgressLines,
+  readingOf,
+} from "../shared/operation-progress";
+import {
   isTransientApiError,
   type OperationsApi,
   OperationsApiError,
@@ -108,8 +114,8 @@ interface DrillCursor {
   deadline?: string;
   /** The operation being watched. */
   operationId?: string;
-  /** `name:status` of each step last seen, for progress lines. */
-  seenSteps?: string[];
+  /** The last reading of the operation, for progress lines. */
+  lastReading?: OperationReading;
   /** Verification attempts so far. */
   attempts?: number;
   /** Transient API failures (timeout, 5xx, throttling) in a row. */
@@ -429,7 +435,7 @@ async function runOperation(
   }
 
   const record = await api.operation(cursor.operationId);
-  const lines = stepChanges(kind, cursor, record);
+  const lines = progressOf(kind, cursor, record);
   const tracked = phase.operations?.at(-1);
   if (tracked) Object.assign(tracked, summarizeOperation(record));
 
@@ -504,7 +510,7 @@ function follow(
 ): PhaseOutcome {
   const { cursor, options } = state;
   cursor.operationId = operationId;
-  cursor.seenSteps = [];
+  delete cursor.lastReading;
   cursor.deadline = addSeconds(now(), options.operationTimeoutSeconds).toISOString();
   phase.operations = [...(phase.operations ?? []), { operationId, status: "running", steps: [] }];
   return { kind: "wait", seconds: options.pollSeconds, progress };
@@ -634,26 +640,17 @@ function endAfterFailure(state: DrillState, failed: DrillPhase, now: () => Date)
 // ---------------------------------------------------------------- helpers of this module
 
 /**
- * Lines for the steps of a running operation that appeared or changed since the last poll. The
- * steps of a finished record are the workflow's summary (other names, no times), so they are not
- * repeated: the line about the operation's end says how it ended.
+ * What changed in a running operation since the last poll. A finished record's steps are the
+ * workflow's summary (other names, no times), so they are not compared: the phase's own line
+ * says how the operation ended.
  */
-function stepChanges(kind: OperationKind, cursor: DrillCursor, record: OperationRecord): string[] {
+function progressOf(kind: OperationKind, cursor: DrillCursor, record: OperationRecord): string[] {
   if (record.status !== "running") return [];
-  const seen = new Set(cursor.seenSteps ?? []);
-  const lines: string[] = [];
-  for (const step of record.steps) {
-    // The error is part of the key: a retried step that fails again is news.
-    const key = `${step.name}:${step.status}:${step.error ?? ""}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
-    lines.push(
-      `${kind}: ${step.name} ${step.status}` +
-        (step.error ? ` (${step.error})` : step.detail ? ` (${step.detail})` : ""),
-    );
-  }
-  cursor.seenSteps = [...seen];
-  return lines;
+  // The drill stamps its own lines with the drill's clock; the operation's offsets would be a
+  // second clock on the same line.
+  const lines = operationProgressLines(cursor.lastReading, record, { offsets: false });
+  cursor.lastReading = readingOf(record);
+  return lines.map((line) => `${kind}: ${line}`);
 }
 
 function summarizeOperation(record: OperationRecord): Omit<DrillOperation, "operationId"> {
@@ -710,15 +707,6 @@ function compactTimestamp(date: Date): string {
     .toISOString()
     .replace(/\.\d{3}Z$/, "Z")
     .replace(/[-:]/g, "");
-}
-
-/** `5 min`, `90 s`, `1 h 30 min`. */
-export function formatDuration(seconds: number): string {
-  if (seconds < 120 && seconds % 60 !== 0) return `${seconds} s`;
-  const hours = Math.floor(seconds / 3600);
-  const minutes = Math.round((seconds % 3600) / 60);
-  if (hours === 0) return `${minutes} min`;
-  return minutes === 0 ? `${hours} h` : `${hours} h ${minutes} min`;
 }
 
 /** How a runner in one process (the CLI, the local game day) waits and reports. */

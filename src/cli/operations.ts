@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import type { OperationRecord, Plan, RegionRole } from "../../functions/shared/operation";
+import { formatDuration, operationProgressLines } from "../../functions/shared/operation-progress";
 import {
   isTransientApiError,
   type OperationsApi,
@@ -19,7 +20,6 @@ import {
   type ResolveEndpointOptions,
   resolveOperationsEndpoint,
 } from "./operations-api-endpoint";
-import { formatDuration, operationProgressLines } from "./progress";
 
 /**
  * `npm run status|failover|failback -- --env <env> ...`: the operations API of a deployed

@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { OperationRecord } from "../../functions/shared/operation";
+import { operationProgressLines, readingOf } from "../../functions/shared/operation-progress";
 import {
   type OperationsApi,
   OperationsApiError,
@@ -15,7 +16,6 @@ import {
   USAGE,
   WATCH_TOLERATED_FAILURES,
 } from "../../src/cli/operations";
-import { operationProgressLines } from "../../src/cli/progress";
 import {
   type OperationsServer,
   type OperationsServerOptions,
@@ -565,6 +565,9 @@ describe("operationProgressLines", () => {
   it("prints only what changed since the previous reading", () => {
     expect(operationProgressLines(undefined, base)).toEqual(["[+00:05] A running"]);
     expect(operationProgressLines(base, base)).toEqual([]);
+    // The drill stamps lines with its own clock, and compares with the compact reading it keeps.
+    expect(operationProgressLines(undefined, base, { offsets: false })).toEqual(["A running"]);
+    expect(operationProgressLines(readingOf(base), base)).toEqual([]);
     const retried = {
       ...base,
       steps: [

@@ -331,7 +331,7 @@ describe("report", () => {
     expect(markdown).toContain("### DR drill staging: MISSED TARGET");
     expect(markdown).toContain("| RTO failover (POST to verified) | 400 s | 300 s | **missed** |");
     expect(markdown).toContain("| RPO (data loss, or lag before a switch) | 0.5 s | 300 s | met |");
-    expect(markdown).toMatch(/\| hold \| succeeded \| 5 min \(300 s\) \| served from us-west-2/);
+    expect(markdown).toMatch(/\| hold \| succeeded \| 5m 00s \(300 s\) \| served from us-west-2/);
   });
 
   it("publishes metrics and an SNS summary whose subject fits SNS's 100 characters", async () => {

@@ -69,7 +69,7 @@ describe("local game day", () => {
     const { code, report, out } = await gameDay("--fault", "throttle");
     expect(code).toBe(0);
     // The throttled step is named, though it runs in a Parallel branch next to ScaleTarget.
-    expect(out).toMatch(/failover: PromoteDatabase failed \(Retryable\.Throttled/);
+    expect(out).toMatch(/failover: PromoteDatabase failed: Retryable\.Throttled/);
     expect(out).not.toMatch(/ScaleTarget failed/);
     expect(report.verdict).toBe("passed");
     expect(report.failover.workflowRtoSeconds).toBeGreaterThan(

@@ -1,14 +1,31 @@
-import type { OperationRecord } from "../../functions/shared/operation";
+import type { OperationRecord } from "./operation";
 
 /**
- * Live progress of an operation as lines of text, for `npm run failover|failback|status
- * --watch` (the drill, which also runs inside a Lambda, keeps its own shorter lines in
- * functions/orchestration/drill.ts): each poll of `GET /operations/{id}` is compared with the one
- * before, and only what changed is printed, so a 15-minute operation polled every 5 seconds reads
- * as one line per step change instead of 180 repeated states.
+ * Live progress of an operation as lines of text, shared by `npm run failover|failback|status
+ * --watch` and the drill (in the CLI and in its Lambda): each poll of `GET /operations/{id}` is
+ * compared with the one before, and only what changed is printed, so a 15-minute operation polled
+ * every 5 seconds reads as one line per step change instead of 180 repeated states.
  */
 
 type Step = OperationRecord["steps"][number];
+
+/** What a comparison needs of the previous reading; small enough to carry in a drill's state. */
+export interface OperationReading {
+  status: OperationRecord["status"];
+  steps: Pick<Step, "name" | "status" | "error">[];
+}
+
+/** The part of a record {@link operationProgressLines} compares the next one with. */
+export function readingOf(record: OperationRecord): OperationReading {
+  return {
+    status: record.status,
+    steps: record.steps.map(({ name, status, error }) => ({
+      name,
+      status,
+      ...(error === undefined ? {} : { error }),
+    })),
+  };
+}
 
 /**
  * What changed between two readings of the same operation: one line per step that appeared or
@@ -18,9 +35,18 @@ type Step = OperationRecord["steps"][number];
  * `next` is new.
  */
 export function operationProgressLines(
-  previous: OperationRecord | undefined,
+  previous: OperationReading | undefined,
   next: OperationRecord,
+  options: {
+    /** Prefix each line with `[+mm:ss]` from the operation's start. @default true */
+    offsets?: boolean;
+  } = {},
 ): string[] {
+  const lines = progressLines(previous, next);
+  return options.offsets === false ? lines.map((line) => line.replace(/^\[[^\]]*\] /, "")) : lines;
+}
+
+function progressLines(previous: OperationReading | undefined, next: OperationRecord): string[] {
   const lines: string[] = [];
   const before = new Map((previous?.steps ?? []).map((step) => [step.name, step]));
   const start = Date.parse(next.requestedAt);
