@@ -1,20 +1,21 @@
-import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { SchedulerSchedule } from "@cdktf/provider-aws/lib/scheduler-schedule";
-import { SfnStateMachine } from "@cdktf/provider-aws/lib/sfn-state-machine";
 import { Token } from "cdktf";
 import { Construct } from "constructs";
 import { LOG_RETENTION_DAYS, LOG_RETENTION_DAYS_EXPECTED } from "../../aws-formats";
 import { cronExpressionProblem } from "../../config/cron-expression";
 import { ProblemCollector } from "../../errors";
 import { SecureBucket } from "../secure-bucket";
-import { tracingStatement } from "./permissions";
+import {
+  addLoggedStateMachine,
+  stateMachineArnOf,
+  stateMachineKeyStatement,
+} from "./logged-state-machine";
 import { STEP_RETRY, type StateMachineDefinition } from "./state-machine";
-import { stateMachineArnOf } from "./workflow";
 
 /**
  * The scheduled DR drill in AWS: an EventBridge Scheduler schedule that starts the drill state
@@ -248,98 +249,23 @@ export class DrillAutomation extends Construct {
     this.reportBucketName = reports.bucketName;
     this.reportBucketArn = reports.bucketArn;
 
-    // Same layout as the failover workflow (workflow.ts): a vended-logs group under the key, and
-    // a role that only this state machine of this account can assume.
-    const logGroup = new CloudwatchLogGroup(this, "log-group", {
-      provider,
-      name: `/aws/vendedlogs/states/${name}`,
-      retentionInDays: logRetentionDays,
-      kmsKeyId: kmsKeyArn,
-    });
-    const trust = new DataAwsIamPolicyDocument(this, "trust", {
-      provider,
-      statement: [
-        {
-          actions: ["sts:AssumeRole"],
-          principals: [{ type: "Service", identifiers: ["states.amazonaws.com"] }],
-          condition: [
-            { test: "StringEquals", variable: "aws:SourceAccount", values: [accountId] },
-            { test: "ArnLike", variable: "aws:SourceArn", values: [stateMachineArn] },
-          ],
-        },
-      ],
-    });
-    const role = new IamRole(this, "role", {
-      provider,
-      name,
-      description: `Runs the ${name} state machine`,
-      assumeRolePolicy: trust.json,
-    });
-    const permissions = new DataAwsIamPolicyDocument(this, "permissions", {
-      provider,
-      statement: [
-        {
-          sid: "InvokeRunDrill",
-          actions: ["lambda:InvokeFunction"],
-          resources: [props.functionArn, `${props.functionArn}:*`],
-        },
-        {
-          sid: "DeliverLogs",
-          actions: [
-            "logs:CreateLogDelivery",
-            "logs:DeleteLogDelivery",
-            "logs:DescribeLogGroups",
-            "logs:DescribeResourcePolicies",
-            "logs:GetLogDelivery",
-            "logs:ListLogDeliveries",
-            "logs:PutResourcePolicy",
-            "logs:UpdateLogDelivery",
-          ],
-          resources: ["*"],
-        },
-        stateMachineKeyStatement(kmsKeyArn, stateMachineArn),
-        {
-          sid: "EncryptDeliveredLogs",
-          actions: ["kms:GenerateDataKey"],
-          resources: [kmsKeyArn],
-          condition: [
-            {
-              test: "StringLike",
-              variable: "kms:EncryptionContext:SourceArn",
-              values: [`arn:aws:logs:${region}:${accountId}:*`],
-            },
-          ],
-        },
-        ...(tracingEnabled ? [tracingStatement()] : []),
-      ],
-    });
-    const policy = new IamRolePolicy(this, "policy", {
-      provider,
-      role: role.id,
-      name: "run-drill",
-      policy: permissions.json,
-    });
-
     this.definition = drillDefinition(props.functionArn);
-    const stateMachine = new SfnStateMachine(this, "state-machine", {
+    const { stateMachine } = addLoggedStateMachine(this, {
       provider,
+      region,
+      accountId,
       name,
-      // STANDARD: a drill runs for up to hours, longer than an EXPRESS workflow's 5 minutes.
-      type: "STANDARD",
-      roleArn: role.arn,
-      definition: JSON.stringify(this.definition),
-      loggingConfiguration: {
-        level: "ALL",
-        includeExecutionData: false,
-        logDestination: `${logGroup.arn}:*`,
+      kmsKeyArn,
+      logRetentionDays,
+      tracingEnabled,
+      // STANDARD (the helper's): a drill runs for up to hours, past an EXPRESS workflow's 5 minutes.
+      definition: this.definition,
+      invokeStatement: {
+        sid: "InvokeRunDrill",
+        actions: ["lambda:InvokeFunction"],
+        resources: [props.functionArn, `${props.functionArn}:*`],
       },
-      tracingConfiguration: { enabled: tracingEnabled },
-      encryptionConfiguration: {
-        type: "CUSTOMER_MANAGED_KMS_KEY",
-        kmsKeyId: kmsKeyArn,
-        kmsDataKeyReusePeriodSeconds: 300,
-      },
-      dependsOn: [policy],
+      policyName: "run-drill",
     });
     this.stateMachineArn = stateMachine.arn;
     this.stateMachineName = name;
@@ -450,21 +376,6 @@ export class DrillAutomation extends Construct {
 }
 
 /** Use of the key for one state machine's data only (its ARN is the encryption context). */
-function stateMachineKeyStatement(kmsKeyArn: string, stateMachineArn: string) {
-  return {
-    sid: "UseStateMachineKey",
-    actions: ["kms:Decrypt", "kms:GenerateDataKey"],
-    resources: [kmsKeyArn],
-    condition: [
-      {
-        test: "StringEquals",
-        variable: "kms:EncryptionContext:aws:states:stateMachineArn",
-        values: [stateMachineArn],
-      },
-    ],
-  };
-}
-
 function validate(
   path: string,
   props: DrillAutomationProps,
