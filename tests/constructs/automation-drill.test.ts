@@ -49,6 +49,20 @@ function reference(json: SynthesizedStack, type: string, path: string, attribute
 /** The account id as synthesized: a reference to the secondary provider's caller identity. */
 const ACCOUNT = `\${data.aws_caller_identity.account-secondary.account_id}`;
 
+/** DrillAutomation's props in a bare test stack, apart from its provider. */
+const BARE_PROPS = {
+  region: "us-west-2",
+  accountId: "111111111111",
+  namePrefix: "shop-test",
+  environment: "test",
+  functionArn: "arn:aws:lambda:us-west-2:111111111111:function:shop-test-dr-run-drill",
+  kmsKeyArn: "arn:aws:kms:us-west-2:111111111111:key/k",
+  alertTopicArn: "arn:aws:sns:us-west-2:111111111111:shop-test-alerts",
+  scheduleEnabled: false,
+  scheduleExpression: "cron(0 6 ? * WED *)",
+  holdMinutes: 5,
+} satisfies Omit<DrillAutomationProps, "provider">;
+
 describe("the scheduled drill", () => {
   const envs = Object.fromEntries(
     ["dev", "staging", "prod"].map((environment) => [environment, synthEnv(environment)]),
@@ -437,16 +451,8 @@ describe("the scheduled drill", () => {
       return () =>
         new DrillAutomation(stack, "drill", {
           provider: providers.secondary,
-          region: "us-west-2",
-          accountId: "111111111111",
-          namePrefix: "shop-test",
-          environment: "test",
-          functionArn: "arn:aws:lambda:us-west-2:111111111111:function:shop-test-dr-run-drill",
-          kmsKeyArn: "arn:aws:kms:us-west-2:111111111111:key/k",
-          alertTopicArn: "arn:aws:sns:us-west-2:111111111111:shop-test-alerts",
+          ...BARE_PROPS,
           scheduleEnabled: true,
-          scheduleExpression: "cron(0 6 ? * WED *)",
-          holdMinutes: 5,
           ...overrides,
         });
     }
@@ -480,19 +486,7 @@ describe("the scheduled drill", () => {
 describe("DrillAutomation alone", () => {
   it("alarms to the alert topic when a drill execution fails, and stays quiet between drills", () => {
     const { stack, providers } = stackWithProviders();
-    new DrillAutomation(stack, "drill", {
-      provider: providers.secondary,
-      region: "us-west-2",
-      accountId: "111111111111",
-      namePrefix: "shop-test",
-      environment: "test",
-      functionArn: "arn:aws:lambda:us-west-2:111111111111:function:shop-test-dr-run-drill",
-      kmsKeyArn: "arn:aws:kms:us-west-2:111111111111:key/k",
-      alertTopicArn: "arn:aws:sns:us-west-2:111111111111:shop-test-alerts",
-      scheduleEnabled: false,
-      scheduleExpression: "cron(0 6 ? * WED *)",
-      holdMinutes: 5,
-    });
+    new DrillAutomation(stack, "drill", { provider: providers.secondary, ...BARE_PROPS });
     const alarms = Object.values(synth(stack).resource.aws_cloudwatch_metric_alarm ?? {});
     expect(alarms).toEqual([
       expect.objectContaining({
@@ -514,16 +508,7 @@ describe("DrillAutomation alone", () => {
     const { stack, providers } = stackWithProviders();
     new DrillAutomation(stack, "drill", {
       provider: providers.secondary,
-      region: "us-west-2",
-      accountId: "111111111111",
-      namePrefix: "shop-test",
-      environment: "test",
-      functionArn: "arn:aws:lambda:us-west-2:111111111111:function:shop-test-dr-run-drill",
-      kmsKeyArn: "arn:aws:kms:us-west-2:111111111111:key/k",
-      alertTopicArn: "arn:aws:sns:us-west-2:111111111111:shop-test-alerts",
-      scheduleEnabled: false,
-      scheduleExpression: "cron(0 6 ? * WED *)",
-      holdMinutes: 5,
+      ...BARE_PROPS,
       tracingEnabled: true,
     });
     const json = synth(stack);
