@@ -62,6 +62,13 @@ function secondaryState(options: {
   }
 }
 
+/** FailoverGlobalCluster in the secondary region fails with a terminal error. */
+function failoverRefused(message: string) {
+  rds.secondary
+    .on(FailoverGlobalClusterCommand)
+    .rejects(new InvalidGlobalClusterStateFault({ message, $metadata: {} }));
+}
+
 /** The primary region does not answer (the outage detach-and-promote is for). */
 function primaryUnreachable() {
   rds.primary.on(DescribeDBClustersCommand).rejects(abortTimeout());
@@ -396,11 +403,7 @@ describe("promoteDatabase, unplanned", () => {
   it("detaches and promotes when the failover fails with a terminal error", async () => {
     secondaryState({});
     primaryUnreachable();
-    rds.secondary
-      .on(FailoverGlobalClusterCommand)
-      .rejects(
-        new InvalidGlobalClusterStateFault({ message: "primary unreachable", $metadata: {} }),
-      );
+    failoverRefused("primary unreachable");
     ssm.secondary
       .on(GetParameterCommand)
       .resolves({ Parameter: { Value: GLOBAL_WRITER_ENDPOINT } });
@@ -458,9 +461,7 @@ describe("promoteDatabase, unplanned", () => {
 
   it("refuses to detach while the source cluster answers as available: that would make two writers", async () => {
     secondaryState({});
-    rds.secondary
-      .on(FailoverGlobalClusterCommand)
-      .rejects(new InvalidGlobalClusterStateFault({ message: "not now", $metadata: {} }));
+    failoverRefused("not now");
     rds.primary.on(DescribeDBClustersCommand).resolves({ DBClusters: [cluster("primary")] });
 
     const error = await promoteDatabase(deps, { mode: "unplanned", target: "secondary" }).catch(
@@ -484,9 +485,7 @@ describe("promoteDatabase, unplanned", () => {
 
   it("detaches when the source cluster no longer exists, and retries (throttled) when it cannot tell", async () => {
     secondaryState({});
-    rds.secondary
-      .on(FailoverGlobalClusterCommand)
-      .rejects(new InvalidGlobalClusterStateFault({ message: "not now", $metadata: {} }));
+    failoverRefused("not now");
     ssm.secondary.on(GetParameterCommand).resolves({ Parameter: { Value: SECONDARY_ENDPOINT } });
 
     rds.primary.on(DescribeDBClustersCommand).rejects(throttling());
@@ -603,11 +602,7 @@ describe("promoteDatabase, re-run after a crash", () => {
   it("detaches and writes the parameter exactly once across two runs", async () => {
     secondaryState({});
     primaryUnreachable();
-    rds.secondary
-      .on(FailoverGlobalClusterCommand)
-      .rejects(
-        new InvalidGlobalClusterStateFault({ message: "primary unreachable", $metadata: {} }),
-      );
+    failoverRefused("primary unreachable");
     ssm.secondary
       .on(GetParameterCommand)
       .resolves({ Parameter: { Value: GLOBAL_WRITER_ENDPOINT } });
