@@ -15,6 +15,8 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smit
 import type { OperationRecord } from "./operation";
 import {
   type AppHealth,
+  asTriggerResponse,
+  errorKindOfStatus,
   type FailbackRequest,
   type FailoverRequest,
   type OperationsApi,
@@ -139,9 +141,9 @@ export function createOperationsApiClient(options: OperationsApiClientOptions): 
 
   return {
     failover: (request: FailoverRequest) =>
-      call<TriggerResponse>("POST /failover", "/failover", request).then(triggerResponse),
+      call<TriggerResponse>("POST /failover", "/failover", request).then(asTriggerResponse),
     failback: (request: FailbackRequest) =>
-      call<TriggerResponse>("POST /failback", "/failback", request).then(triggerResponse),
+      call<TriggerResponse>("POST /failback", "/failback", request).then(asTriggerResponse),
     status: () => call<StatusResponse>("GET /status", "/status"),
     operation: (operationId: string) =>
       call<OperationRecord>(
@@ -150,11 +152,6 @@ export function createOperationsApiClient(options: OperationsApiClientOptions): 
       ),
     appHealth: () => appHealth(options, timeoutMs),
   };
-}
-
-/** A 202 body has no `dryRun`; the union needs it to be `false`. */
-function triggerResponse(body: TriggerResponse): TriggerResponse {
-  return body.dryRun === true ? body : { ...body, dryRun: false };
 }
 
 function parseBaseUrl(value: string): URL {
@@ -253,8 +250,8 @@ function answer<Body>(
     return body as Body;
   }
   const fields = (body ?? {}) as { field?: unknown; operationId?: unknown };
-  switch (true) {
-    case status === 400: {
+  switch (errorKindOfStatus(status)) {
+    case "bad-request": {
       const field = typeof fields.field === "string" ? fields.field : undefined;
       return fail(
         "bad-request",
@@ -262,18 +259,18 @@ function answer<Body>(
         { statusCode: status, ...(field === undefined ? {} : { field }) },
       );
     }
-    case status === 401 || status === 403:
+    case "forbidden":
       return fail("forbidden", forbiddenMessage(route, request, url, region, serverMessage), {
         statusCode: status,
       });
-    case status === 404:
+    case "not-found":
       return fail(
         "not-found",
         `${request} answered 404: ${serverMessage}. Check the URL: the API's base URL is the ` +
           "stack's status_api_url output without /status.",
         { statusCode: status },
       );
-    case status === 409: {
+    case "conflict": {
       const operationId = typeof fields.operationId === "string" ? fields.operationId : undefined;
       const running = operationId ?? "(id not given)";
       return fail(
@@ -284,13 +281,13 @@ function answer<Body>(
         { statusCode: status, ...(operationId === undefined ? {} : { operationId }) },
       );
     }
-    case status === 429:
+    case "throttled":
       return fail(
         "throttled",
         `${request} was throttled (HTTP 429): ${serverMessage}. Retry in a few seconds.`,
         { statusCode: status },
       );
-    case status >= 500:
+    case "server":
       return fail(
         "server",
         `${request} failed on the server (HTTP ${status}): ${serverMessage}. The ` +

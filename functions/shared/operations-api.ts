@@ -101,6 +101,22 @@ export type OperationsApiErrorKind =
   /** Anything else (an unexpected status, a body that is not JSON). */
   | "unexpected";
 
+/** A 202 body of POST /failover or /failback has no `dryRun`; the union needs it `false`. */
+export function asTriggerResponse(body: TriggerResponse): TriggerResponse {
+  return body.dryRun === true ? body : { ...body, dryRun: false };
+}
+
+/** What an HTTP error status of the API means, as both implementations of the API report it. */
+export function errorKindOfStatus(statusCode: number): OperationsApiErrorKind {
+  if (statusCode === 400) return "bad-request";
+  if (statusCode === 401 || statusCode === 403) return "forbidden";
+  if (statusCode === 404) return "not-found";
+  if (statusCode === 409) return "conflict";
+  if (statusCode === 429) return "throttled";
+  if (statusCode >= 500) return "server";
+  return "unexpected";
+}
+
 /** A failed call to the operations API (or the app's health path), with a message that says what to do. */
 export class OperationsApiError extends Error {
   readonly kind: OperationsApiErrorKind;

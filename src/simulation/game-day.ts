@@ -16,6 +16,8 @@ import type {
 import type { OperationMode, OperationRecord } from "../../functions/shared/operation";
 import {
   type AppHealth,
+  asTriggerResponse,
+  errorKindOfStatus,
   type OperationsApi,
   OperationsApiError,
   type StatusResponse,
@@ -178,35 +180,23 @@ export function localOperationsApi(pair: RegionPair, handler: LocalFunction): Op
     const message = `${method} ${path}: ${statusCode} ${String(parsed.error ?? "")}`;
     const text = (field: string) =>
       typeof parsed[field] === "string" ? { [field]: parsed[field] as string } : {};
-    if (statusCode === 409) {
-      throw new OperationsApiError("conflict", message, { statusCode, ...text("operationId") });
-    }
-    if (statusCode === 400) {
-      throw new OperationsApiError("bad-request", message, { statusCode, ...text("field") });
-    }
-    if (statusCode === 401 || statusCode === 403) {
-      throw new OperationsApiError("forbidden", message, { statusCode });
-    }
-    if (statusCode === 404) throw new OperationsApiError("not-found", message, { statusCode });
-    if (statusCode === 429) throw new OperationsApiError("throttled", message, { statusCode });
-    throw new OperationsApiError(statusCode >= 500 ? "server" : "unexpected", message, {
+    throw new OperationsApiError(errorKindOfStatus(statusCode), message, {
       statusCode,
+      ...text("operationId"),
+      ...text("field"),
     });
   }
 
   return {
-    failover: (request) => call<TriggerResponse>("POST", "/failover", request).then(trigger),
-    failback: (request) => call<TriggerResponse>("POST", "/failback", request).then(trigger),
+    failover: (request) =>
+      call<TriggerResponse>("POST", "/failover", request).then(asTriggerResponse),
+    failback: (request) =>
+      call<TriggerResponse>("POST", "/failback", request).then(asTriggerResponse),
     status: () => call<StatusResponse>("GET", "/status"),
     operation: (operationId) =>
       call<OperationRecord>("GET", `/operations/${encodeURIComponent(operationId)}`),
     appHealth: async () => simulatedAppHealth(pair),
   };
-}
-
-/** A 202 body has no `dryRun`; the interface's union needs it. */
-function trigger(body: TriggerResponse): TriggerResponse {
-  return body.dryRun === true ? body : { ...body, dryRun: false };
 }
 
 /**
