@@ -14,7 +14,7 @@
 import { type CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
 import type { DrillSettings } from "../shared/drill-settings";
-import { describeError } from "../shared/errors";
+import { causeMessage, describeError } from "../shared/errors";
 import type { OperationsApi } from "../shared/operations-api";
 import type { ObjectWriter } from "../shared/s3-object-writer";
 import type { AutomationSettings } from "../shared/settings";
@@ -338,19 +338,9 @@ function summaryOf(report: DrillReport, markdownKey: string): string {
 function describeCaught(error: CaughtError | null): string {
   if (!error) return "unknown error";
   return (
-    [error.Error, error.Cause && lambdaErrorMessage(error.Cause)].filter(Boolean).join(": ") ||
+    [error.Error, error.Cause && causeMessage(error.Cause)].filter(Boolean).join(": ") ||
     "unknown error"
   );
-}
-
-function lambdaErrorMessage(cause: string): string {
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
-    if (typeof parsed?.errorMessage === "string") return parsed.errorMessage;
-  } catch {
-    // Not JSON: a Cause written by a Pass state or Step Functions itself.
-  }
-  return cause;
 }
 
 function logLine(context: DrillRunContext, line: string): void {

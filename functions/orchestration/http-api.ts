@@ -22,7 +22,7 @@ import type {
 } from "aws-lambda";
 import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
-import { describeError } from "../shared/errors";
+import { causeMessage, describeError } from "../shared/errors";
 import type {
   OperationKind,
   OperationMode,
@@ -517,25 +517,16 @@ function failureOf(event: HistoryEvent): string {
     event.lambdaFunctionStartFailedEventDetails ??
     event.lambdaFunctionScheduleFailedEventDetails;
   const name = details?.error ?? event.type ?? "Error";
-  const cause = details?.cause ? causeMessage(details.cause) : "";
+  const cause = details?.cause ? cappedCause(details.cause) : "";
   return cause ? `${name}: ${cause}` : name;
 }
 
 /** Most of a step error a person needs, in a record that travels in drill state and e-mails. */
 const MAX_CAUSE_LENGTH = 300;
 
-/**
- * A Lambda failure's Cause is the function's error JSON, stack trace included: keep its
- * `errorMessage`, capped. Any other Cause is capped as it is.
- */
-function causeMessage(cause: string): string {
-  let message = cause;
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
-    if (typeof parsed.errorMessage === "string") message = parsed.errorMessage;
-  } catch {
-    // Not JSON: a Step Functions message such as a timeout's.
-  }
+/** A Lambda failure's message (not its stack trace), capped. */
+function cappedCause(cause: string): string {
+  const message = causeMessage(cause);
   return message.length <= MAX_CAUSE_LENGTH
     ? message
     : `${message.slice(0, MAX_CAUSE_LENGTH - 3)}...`;

@@ -119,6 +119,21 @@ export function isRegionUnreachableError(error: unknown): boolean {
   return name === RETRYABLE_ERROR_NAMES.timeout || name === RETRYABLE_ERROR_NAMES.serverError;
 }
 
+/**
+ * The message of a Step Functions Cause. A Lambda task's Cause is the function's error as JSON
+ * (`{"errorMessage","errorType","trace"}`): a reader needs its message, not the stack trace. Any
+ * other Cause (a Pass state's, Step Functions' own, e.g. a timeout) is returned as it is.
+ */
+export function causeMessage(cause: string): string {
+  try {
+    const parsed = JSON.parse(cause) as { errorMessage?: unknown } | null;
+    if (typeof parsed?.errorMessage === "string") return parsed.errorMessage;
+  } catch {
+    // Not JSON.
+  }
+  return cause;
+}
+
 /** `<classified name>: <original name>: <message>` in one line, for reports and the ledger. */
 export function describeError(error: unknown): string {
   const { name, originalName, message } = classifyError(error);
