@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { parseDrillArgs, parseDuration, runDrillCli } from "../../src/cli/drill";
+import { fakeClock } from "../support/fake-operations-api";
 import {
   type OperationsServer,
   type OperationsServerOptions,
@@ -15,7 +16,6 @@ import {
   TEST_CREDENTIALS,
   TEST_REGION,
 } from "../support/sigv4-server";
-import { fakeClock } from "./fake-api";
 
 let reportDir: string;
 let server: OperationsServer | undefined;

@@ -17,7 +17,12 @@ import {
   renderDrillReportMarkdown,
 } from "../../functions/orchestration/drill-report";
 import { OperationsApiError } from "../../functions/shared/operations-api";
-import { FakeWorld, type FakeWorldOptions, fakeClock, REGIONS } from "./fake-api";
+import {
+  FakeWorld,
+  type FakeWorldOptions,
+  fakeClock,
+  REGIONS,
+} from "../support/fake-operations-api";
 
 const OPTIONS: DrillOptions = {
   environment: "staging",

@@ -24,14 +24,9 @@ import {
 } from "../../src/simulation";
 import { handlerNameIn, synthesizedWorkflow } from "../../src/simulation/workflow";
 import { EnvironmentStack } from "../../src/stacks/environment-stack";
+import { FakeWorld, type FakeWorldOptions } from "../support/fake-operations-api";
 import { synth } from "../support/synth";
-import {
-  AUTOMATION_SETTINGS,
-  DRILL_SETTINGS,
-  FakeOperationsApi,
-  type FakeOperationsApiOptions,
-  MemoryObjectWriter,
-} from "./drill-run-fixtures";
+import { AUTOMATION_SETTINGS, DRILL_SETTINGS, MemoryObjectWriter } from "./drill-run-fixtures";
 
 const cloudWatchMock = mockClient(CloudWatchClient);
 const snsMock = mockClient(SNSClient);
@@ -55,7 +50,7 @@ interface RunOptions {
   /** @default the synthesized staging definition */
   definition?: PreparedDefinition;
   api?: OperationsApi;
-  apiOptions?: FakeOperationsApiOptions;
+  apiOptions?: FakeWorldOptions;
   input?: unknown;
   /** Wraps the bound function, e.g. to make one call fail as a Lambda would. */
   wrap?: (fn: TaskFunction) => TaskFunction;
@@ -64,8 +59,7 @@ interface RunOptions {
 /** Runs the synthesized drill definition once; time is simulated. */
 async function runDrillStateMachine(options: RunOptions = {}) {
   const clock = new SimulatedClock({ autoAdvance: true });
-  const api =
-    options.api ?? new FakeOperationsApi({ environment: "staging", ...options.apiOptions });
+  const api = options.api ?? new FakeWorld({ environment: "staging", ...options.apiOptions });
   const reports = new MemoryObjectWriter();
   const container: DrillContainer = {
     settings: { ...AUTOMATION_SETTINGS, environment: "staging" },
@@ -117,7 +111,7 @@ describe("the synthesized drill state machine, run locally", () => {
     expect(entered.filter((state) => state === "Wait")).toHaveLength(advances);
     // The hold (5 minutes) elapsed on the simulated clock, in one Wait.
     expect(elapsedSeconds).toBeGreaterThanOrEqual(300);
-    expect(api instanceof FakeOperationsApi && api.active).toBe("primary");
+    expect(api instanceof FakeWorld && api.active).toBe("primary");
     expect([...reports.objects.keys()]).toHaveLength(2);
     expect(snsMock.commandCalls(PublishCommand)).toHaveLength(1);
     // Nowhere near Step Functions' 25,000-event history limit.

@@ -18,11 +18,10 @@ import {
 import { DRILL_SETTINGS_VARIABLE, parseDrillSettings } from "../../functions/shared/drill-settings";
 import { withStepErrors } from "../../functions/shared/errors";
 import { SETTINGS_VARIABLE } from "../../functions/shared/settings";
+import { FakeWorld, type FakeWorldOptions } from "../support/fake-operations-api";
 import {
   AUTOMATION_SETTINGS,
   DRILL_SETTINGS,
-  FakeOperationsApi,
-  type FakeOperationsApiOptions,
   MemoryObjectWriter,
   manualClock,
 } from "./drill-run-fixtures";
@@ -38,8 +37,8 @@ beforeEach(() => {
 });
 
 /** The run-drill handler over a fake API, an in-memory bucket and mocked SDK clients. */
-function drillLambda(options: FakeOperationsApiOptions = {}) {
-  const api = new FakeOperationsApi(options);
+function drillLambda(options: FakeWorldOptions = {}) {
+  const api = new FakeWorld({ environment: "prod", ...options });
   const reports = new MemoryObjectWriter();
   const clock = manualClock();
   const container: DrillContainer = {

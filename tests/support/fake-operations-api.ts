@@ -1,7 +1,8 @@
 /**
- * A scripted {@link OperationsApi} for the drill driver's tests: a two-region world where a POST
- * starts an operation that succeeds (or fails) after a number of polls, moves the writer and, a
- * number of health reads later (the DNS TTL), the public name.
+ * A scripted {@link OperationsApi} for the drill's tests (the driver, the CLI, the run-drill
+ * Lambda): a two-region world where a POST starts an operation that succeeds (or fails) after a
+ * number of polls, moves the writer and, a number of health reads later (the DNS TTL), the
+ * public name.
  */
 import type { OperationRecord, RegionRole } from "../../functions/shared/operation";
 import {
@@ -15,6 +16,8 @@ import {
 export const REGIONS = { primary: "us-east-2", secondary: "us-west-2" } as const;
 
 export interface FakeWorldOptions {
+  /** The environment GET /status names. @default "staging" */
+  environment?: string;
   /** Polls of GET /operations/{id} until an operation ends. @default 3 */
   pollsToFinish?: number;
   /** Results of successive operations: "succeed" (default when the list runs out) or "fail". */
@@ -62,7 +65,7 @@ export class FakeWorld implements OperationsApi {
     const health = { primary: "healthy", secondary: "healthy", ...this.options.health } as const;
     const latest = [...this.operations.values()].at(-1) ?? null;
     return {
-      environment: "staging",
+      environment: this.options.environment ?? "staging",
       activeRegion: this.active,
       regions: REGIONS,
       database: {
