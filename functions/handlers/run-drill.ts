@@ -21,6 +21,7 @@ import {
   startDrill,
 } from "../orchestration/drill-run";
 import { cloudWatchClient, snsClient } from "../shared/aws-clients";
+import { MAX_HOLD_MINUTES } from "../shared/drill-limits";
 import { type DrillSettings, loadDrillSettings } from "../shared/drill-settings";
 import { withStepErrors } from "../shared/errors";
 import { InvalidEventError } from "../shared/operation";
@@ -36,9 +37,6 @@ import {
 
 // zod/mini loads no messages by default; English ones, as classic `zod` would load.
 z.config(en());
-
-/** A day at most: a longer hold is a failover, not a drill. */
-const MAX_HOLD_MINUTES = 24 * 60;
 
 const startInputSchema: z.ZodMiniType<DrillStartInput> = z.strictObject({
   holdMinutes: z.optional(

@@ -6,6 +6,7 @@ import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { SchedulerSchedule } from "@cdktf/provider-aws/lib/scheduler-schedule";
 import { Token } from "cdktf";
 import { Construct } from "constructs";
+import { MAX_HOLD_MINUTES } from "../../../functions/shared/drill-limits";
 import { LOG_RETENTION_DAYS, LOG_RETENTION_DAYS_EXPECTED } from "../../aws-formats";
 import { cronExpressionProblem } from "../../config/cron-expression";
 import { ProblemCollector } from "../../errors";
@@ -391,10 +392,14 @@ function validate(
   if (
     !Number.isFinite(props.holdMinutes) ||
     props.holdMinutes < 0 ||
-    props.holdMinutes > 24 * 60 ||
+    props.holdMinutes > MAX_HOLD_MINUTES ||
     Token.isUnresolved(props.holdMinutes)
   ) {
-    problems.add("holdMinutes", props.holdMinutes, "a literal number of minutes from 0 to 1440");
+    problems.add(
+      "holdMinutes",
+      props.holdMinutes,
+      `a literal number of minutes from 0 to ${MAX_HOLD_MINUTES}`,
+    );
   }
   if (!Number.isInteger(resolved.reportRetentionDays) || resolved.reportRetentionDays < 1) {
     problems.add(
