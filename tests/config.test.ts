@@ -102,6 +102,7 @@ describe("shipped environments", () => {
     const config = parseEnvConfig(
       prodWith({
         activeRegion: undefined,
+        "stateBackend.locking": undefined,
         "network.natGateways": undefined,
         "network.flowLogRetentionDays": undefined,
         storage: undefined,
@@ -119,6 +120,7 @@ describe("shipped environments", () => {
     );
     expect(config).toMatchObject({
       activeRegion: "primary",
+      stateBackend: { locking: "lockfile" },
       network: { natGateways: "per-az", flowLogRetentionDays: 30 },
       storage: { noncurrentVersionRetentionDays: 30, accessLogRetentionDays: 90 },
       database: { backupRetentionDays: 7, deletionProtection: true },
@@ -171,6 +173,14 @@ describe("ssh access", () => {
 });
 
 describe("fields", () => {
+  it("fails on a state locking the S3 backend does not offer, listing the choices", () => {
+    expect(prodErrorMessage({ "stateBackend.locking": "dynamodb" })).toEqual(
+      invalidProdMessage(
+        'stateBackend.locking: got "dynamodb"; expected one of "lockfile", "lockfile-and-table", "table"',
+      ),
+    );
+  });
+
   it("fails on an unknown top-level field", () => {
     expect(prodErrorMessage({ colour: "blue" })).toEqual(
       invalidProdMessage(

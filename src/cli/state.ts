@@ -125,15 +125,19 @@ export function terraformArguments(stackDir: string, args: readonly string[]): s
   return [`-chdir=${stackDir}`, ...args];
 }
 
-/** The S3 backend settings that decide which copy of the state Terraform reads. */
+/**
+ * The S3 backend settings that decide which copy of the state Terraform reads. Locking settings
+ * (`use_lockfile`, `dynamodb_table`) are not among them: the lock table has the same name in both
+ * regions, and after a change of `stateBackend.locking` Terraform's own "Backend configuration
+ * changed" error asks for `init -reconfigure`.
+ */
 export interface BackendIdentity {
   readonly bucket: string;
   readonly key: string;
   readonly region: string;
-  readonly dynamodb_table?: string;
 }
 
-const IDENTITY_FIELDS = ["bucket", "key", "region", "dynamodb_table"] as const;
+const IDENTITY_FIELDS = ["bucket", "key", "region"] as const;
 
 function identityOf(config: unknown): BackendIdentity | undefined {
   if (typeof config !== "object" || config === null) return undefined;
@@ -143,7 +147,6 @@ function identityOf(config: unknown): BackendIdentity | undefined {
     bucket: fields.bucket,
     key: String(fields.key ?? ""),
     region: fields.region,
-    ...(typeof fields.dynamodb_table === "string" ? { dynamodb_table: fields.dynamodb_table } : {}),
   };
 }
 

@@ -19,6 +19,9 @@ const NAME_PATTERN = /^[a-z][a-z0-9-]*[a-z0-9]$/;
 // S3 bucket naming rules (general purpose buckets), without dots so TLS wildcard certs match.
 const BUCKET_PATTERN = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 
+/** How the S3 backend locks the state (`stateBackend.locking`). */
+export const STATE_LOCKING = ["lockfile", "lockfile-and-table", "table"] as const;
+
 /** Smallest and largest VPC prefixes the subnet plan supports (see networking.ts). */
 export const VPC_PREFIX_RANGE = { min: 16, max: 22 } as const;
 export const AZ_COUNT_RANGE = { min: 2, max: 4 } as const;
@@ -117,6 +120,20 @@ export const envConfigSchema = z
       /** Bucket the state is replicated to; the backend switches to it during a regional outage. */
       replicaBucket: bucketName,
       replicaRegion: region,
+      /**
+       * How Terraform locks the state. `lockfile`: S3-native locking (`use_lockfile`, Terraform
+       * >= 1.10), the backend's recommended setting; the lock table is then unused.
+       * `lockfile-and-table`: both, the documented step when moving a state off the table (a
+       * Terraform that only knows the table still locks against the others). `table`: the
+       * DynamoDB table only, for Terraform < 1.10; Terraform >= 1.11 warns that `dynamodb_table`
+       * is deprecated on every init. https://developer.hashicorp.com/terraform/language/backend/s3#state-locking
+       * @default "lockfile"
+       */
+      locking: z
+        .enum(STATE_LOCKING, {
+          error: `one of ${STATE_LOCKING.map((value) => `"${value}"`).join(", ")}`,
+        })
+        .default("lockfile"),
     }),
     network: z.strictObject({
       vpcCidr: z.strictObject({ primary: vpcCidr, secondary: vpcCidr }),

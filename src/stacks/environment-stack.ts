@@ -63,7 +63,9 @@ export class EnvironmentStack extends TerraformStack {
     const namePrefix = stackName(config);
     const parameterPath = `/${config.project}/${config.environment}/`;
 
-    new S3Backend(this, backendSettings(config, props.stateLocation ?? "primary"));
+    const backend = new S3Backend(this, backendSettings(config, props.stateLocation ?? "primary"));
+    // cdktf 0.21's S3Backend predates S3-native locking, so `use_lockfile` is an override.
+    if (usesLockfile(config)) backend.addOverride("use_lockfile", true);
     new RandomProvider(this, "random");
 
     const providers = {} as Record<RegionRole, AwsProvider>;
@@ -359,6 +361,14 @@ export function backendSettings(config: EnvConfig, location: StateLocation) {
     key: `${config.project}/${config.environment}/terraform.tfstate`,
     encrypt: true,
     // The lock table is a global table; its replica in the replica region has the same name.
-    dynamodbTable: state.lockTable,
+    ...(state.locking === "lockfile" ? {} : { dynamodbTable: state.lockTable }),
   };
+}
+
+/**
+ * Whether the backend sets `use_lockfile`: S3-native locking writes `<key>.tflock` beside the
+ * state (https://developer.hashicorp.com/terraform/language/backend/s3#state-locking).
+ */
+export function usesLockfile(config: EnvConfig): boolean {
+  return config.stateBackend.locking !== "table";
 }

@@ -40,7 +40,6 @@ const PRIMARY: BackendIdentity = {
   bucket: "shopsmart-tfstate-example",
   key: "shopsmart/prod/terraform.tfstate",
   region: "us-east-2",
-  dynamodb_table: "shopsmart-tfstate-lock",
 };
 const REPLICA: BackendIdentity = {
   ...PRIMARY,
@@ -134,7 +133,9 @@ describe("terraform invocation", () => {
 describe("backend check", () => {
   it("reads the backend of a synthesized stack and of an initialized directory", () => {
     expect(
-      synthesizedBackend({ terraform: { backend: { s3: { ...PRIMARY, encrypt: true } } } }),
+      synthesizedBackend({
+        terraform: { backend: { s3: { ...PRIMARY, encrypt: true, use_lockfile: true } } },
+      }),
     ).toEqual(PRIMARY);
     expect(synthesizedBackend({ terraform: {} })).toBeUndefined();
     const recorded = JSON.stringify({
@@ -161,6 +162,19 @@ describe("backend check", () => {
 
   it("lets terraform run when the directory was initialized against the same backend", () => {
     expect(backendProblem(check)).toBeUndefined();
+  });
+
+  it("leaves a change of lock settings alone (Terraform asks for init -reconfigure itself): the state copy is the same", () => {
+    const withTable = JSON.stringify({
+      version: 3,
+      backend: {
+        type: "s3",
+        config: { ...PRIMARY, dynamodb_table: "shopsmart-tfstate-lock", use_lockfile: null },
+      },
+    });
+    expect(backendProblem({ ...check, initialized: initializedBackend(withTable) })).toBe(
+      undefined,
+    );
   });
 
   it("asks for init first when the directory was never initialized", () => {

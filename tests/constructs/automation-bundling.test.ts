@@ -117,7 +117,7 @@ describe("bundling", () => {
     };
     expect(map.sourcesContent).toBeUndefined();
     expect(map.sources).toEqual(["../../tests/fixtures/automation/handler.ts"]);
-    // CommonJS for Node 20: `handler` is exported from module.exports.
+    // CommonJS: `handler` is exported from module.exports.
     const module = { exports: {} as { handler?: unknown } };
     new Function("module", "exports", "require", files["index.js"])(
       module,
@@ -161,7 +161,7 @@ describe("bundling", () => {
     expect(BUNDLE_OPTIONS).toMatchObject({
       minify: true,
       platform: "node",
-      target: "node20",
+      target: "node24",
       format: "cjs",
       mainFields: ["module", "main"],
       sourcemap: "linked",

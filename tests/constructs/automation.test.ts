@@ -150,7 +150,7 @@ describe("Automation", () => {
   const { json, automation, attribute } = synthAutomation();
 
   describe("functions", () => {
-    it("deploys one Node 20 arm64 function per handler, 256 MB, with its timeout", () => {
+    it("deploys one Node.js 24 (nodejs24.x: nodejs20.x is deprecated) arm64 function per handler, 256 MB, with its timeout", () => {
       const timeouts: Record<FunctionName, number> = {
         "read-topology": 60,
         "read-traffic": 60,
@@ -168,7 +168,7 @@ describe("Automation", () => {
         expect(fn(json, name), name).toMatchObject({
           provider: "aws.secondary",
           function_name: `shop-test-dr-${name}`,
-          runtime: "nodejs20.x",
+          runtime: "nodejs24.x",
           architectures: ["arm64"],
           handler: "index.handler",
           memory_size: 256,

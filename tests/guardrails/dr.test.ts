@@ -415,7 +415,7 @@ function automation(functionRole: RegionRole, ledgerRole: RegionRole) {
     functionName: "shop-flip-dns",
     role: `arn:aws:iam::${ACCOUNT}:role/flip-dns`,
     handler: "index.handler",
-    runtime: "nodejs20.x",
+    runtime: "nodejs24.x",
     filename: "flip-dns.zip",
     environment: {
       variables: {

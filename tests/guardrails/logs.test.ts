@@ -34,7 +34,7 @@ function functionWithLogs(logGroupWiring: "default-name" | "logging-config" | "n
     functionName: "shop-flip-dns",
     role: "arn:aws:iam::111111111111:role/flip-dns",
     handler: "index.handler",
-    runtime: "nodejs20.x",
+    runtime: "nodejs24.x",
     filename: "flip-dns.zip",
     loggingConfig:
       logGroupWiring === "logging-config" && group
@@ -90,7 +90,7 @@ describe("SS-LOG-3 Lambda functions log to a declared log group", () => {
       functionName: "shop-flip-dns",
       role: "arn:aws:iam::111111111111:role/flip-dns",
       handler: "index.handler",
-      runtime: "nodejs20.x",
+      runtime: "nodejs24.x",
       filename: "flip-dns.zip",
       loggingConfig: { logFormat: "JSON", logGroup: "/somewhere/else" },
     });

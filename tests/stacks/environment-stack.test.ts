@@ -2,14 +2,23 @@ import { resolve } from "node:path";
 import { Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { loadEnvConfigs } from "../../src/config/load";
+import type { EnvConfig } from "../../src/config/schema";
 import { EnvironmentStack } from "../../src/stacks/environment-stack";
 import { addresses, listResources, synth } from "../support/synth";
 
 const configs = loadEnvConfigs(resolve(__dirname, "../../envs"));
 
-function synthEnv(environment: string, stateLocation?: "primary" | "replica") {
-  const config = configs.find((c) => c.environment === environment);
-  if (!config) throw new Error(`no envs/${environment}.json`);
+function synthEnv(
+  environment: string,
+  stateLocation?: "primary" | "replica",
+  locking?: EnvConfig["stateBackend"]["locking"],
+) {
+  const shipped = configs.find((c) => c.environment === environment);
+  if (!shipped) throw new Error(`no envs/${environment}.json`);
+  const config =
+    locking === undefined
+      ? shipped
+      : { ...shipped, stateBackend: { ...shipped.stateBackend, locking } };
   const stack = new EnvironmentStack(Testing.app(), { config, stateLocation });
   return { stack, json: synth(stack) };
 }
@@ -26,14 +35,14 @@ describe("EnvironmentStack", () => {
       expect(stack.node.id).toBe(`shopsmart-${environment}`);
     });
 
-    it("keeps state in the S3 backend under <project>/<env>/, encrypted and locked", () => {
+    it("keeps state in the S3 backend under <project>/<env>/, encrypted and locked with an S3 lock file", () => {
       expect(json.terraform.backend).toEqual({
         s3: {
           bucket: "shopsmart-tfstate-example",
           key: `shopsmart/${environment}/terraform.tfstate`,
           region: "us-east-2",
           encrypt: true,
-          dynamodb_table: "shopsmart-tfstate-lock",
+          use_lockfile: true,
         },
       });
     });
@@ -145,8 +154,24 @@ describe("EnvironmentStack", () => {
         key: "shopsmart/prod/terraform.tfstate",
         region: "us-west-2",
         encrypt: true,
-        dynamodb_table: "shopsmart-tfstate-lock",
+        use_lockfile: true,
       },
+    });
+  });
+
+  it("locks with the lock file and the DynamoDB table while a state moves off the table, and with the table alone when told", () => {
+    const lock = (locking: EnvConfig["stateBackend"]["locking"]) => {
+      const { backend } = synthEnv("prod", "primary", locking).json.terraform;
+      const { use_lockfile, dynamodb_table } = (backend as { s3: Record<string, unknown> }).s3;
+      return { use_lockfile, dynamodb_table };
+    };
+    expect(lock("lockfile-and-table")).toEqual({
+      use_lockfile: true,
+      dynamodb_table: "shopsmart-tfstate-lock",
+    });
+    expect(lock("table")).toEqual({
+      use_lockfile: undefined,
+      dynamodb_table: "shopsmart-tfstate-lock",
     });
   });
 

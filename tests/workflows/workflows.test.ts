@@ -6,6 +6,7 @@ import { dirname, join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { TERRAFORM_VERSION } from "../../src/cli/state";
+import { LAMBDA_NODE_MAJOR } from "../../src/constructs/automation/lambda-runtime";
 
 /**
  * The GitHub Actions workflows: each one passes GitHub's own parser (@actions/workflow-parser,
@@ -252,12 +253,15 @@ describe("toolchain", () => {
     for (const file of FILES) expect(load(file).env?.CHECKPOINT_DISABLE, file).toBe("1");
   });
 
-  it("Node is the project's major version (package.json engines) with the npm cache; installs use npm ci", () => {
+  it("Node is the Lambda runtime's major (an LTS, not the end-of-life Node 20) with the npm cache; installs use npm ci", () => {
     const engines = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).engines.node;
     const minimumMajor = Number(/^>=(\d+)/.exec(engines)?.[1]);
     for (const { file, id, job } of allJobs()) {
       for (const step of stepUsing(job, "actions/setup-node")) {
-        expect(step.with, `${file} ${id}`).toEqual({ "node-version": "20", cache: "npm" });
+        expect(step.with, `${file} ${id}`).toEqual({
+          "node-version": String(LAMBDA_NODE_MAJOR),
+          cache: "npm",
+        });
         expect(Number(step.with?.["node-version"])).toBeGreaterThanOrEqual(minimumMajor);
       }
       const runs = steps(job).flatMap((s) => (s.run ? [s.run] : []));

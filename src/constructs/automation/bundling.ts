@@ -4,11 +4,12 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 import { performance } from "node:perf_hooks";
 import { type BuildOptions, buildSync, version as esbuildVersion, type Metafile } from "esbuild";
 import { type ZipOptions, zipSync } from "fflate";
+import { BUNDLE_TARGET } from "./lambda-runtime";
 
 /**
  * Lambda bundles, built with esbuild at synth time and zipped deterministically.
  *
- * Every handler becomes one minified CommonJS file for Node 20 with the AWS SDK bundled in (the
+ * Every handler becomes one minified CommonJS file for the functions' Node.js runtime (`lambda-runtime.ts`) with the AWS SDK bundled in (the
  * runtime's own SDK is whatever version Lambda ships that week; a bundled one is pinned by the
  * lock file and tree-shaken to the commands the handler uses), plus a linked source map. The zip
  * holds `index.js` and `index.js.map` with fixed timestamps and attributes, so the same sources
@@ -87,7 +88,7 @@ export const BUNDLE_OPTIONS: Readonly<BuildOptions> = {
   bundle: true,
   minify: true,
   platform: "node",
-  target: "node20",
+  target: BUNDLE_TARGET,
   format: "cjs",
   mainFields: ["module", "main"],
   sourcemap: "linked",

@@ -10,6 +10,7 @@ import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { AssetType, TerraformAsset } from "cdktf";
 import { Construct } from "constructs";
 import { HANDLER, type LambdaBundle } from "./bundling";
+import { LAMBDA_RUNTIME } from "./lambda-runtime";
 
 export interface AutomationLambdaProps {
   readonly provider: AwsProvider;
@@ -93,7 +94,7 @@ export class AutomationLambda extends Construct {
       functionName,
       description: props.description,
       role: role.arn,
-      runtime: "nodejs20.x",
+      runtime: LAMBDA_RUNTIME,
       // The bundles are plain JavaScript, and Graviton is the cheaper architecture per GB-second.
       architectures: ["arm64"],
       handler: HANDLER,
