@@ -173,6 +173,14 @@ describe("ssh access", () => {
 });
 
 describe("fields", () => {
+  it("fails on an Aurora version that left standard support or has no global database support, listing the allowed ones and where to add one", () => {
+    expect(prodErrorMessage({ "database.engineVersion": "16.6" })).toEqual(
+      invalidProdMessage(
+        'database.engineVersion: got "16.6"; expected an Aurora PostgreSQL version with global database support, in standard support: 16.8 (LTS), 16.10, 16.11, 16.13, 17.6, 17.7 (LTS), 17.9 (to add one, see src/config/aurora-versions.ts)',
+      ),
+    );
+  });
+
   it("fails on a state locking the S3 backend does not offer, listing the choices", () => {
     expect(prodErrorMessage({ "stateBackend.locking": "dynamodb" })).toEqual(
       invalidProdMessage(

@@ -6,6 +6,7 @@ import {
   LOG_RETENTION_DAYS_EXPECTED,
 } from "../aws-formats";
 import { cidrsOverlap, parseIpv4Cidr } from "../ipv4-cidr";
+import { AURORA_POSTGRESQL_VERSION_LIST, describeAuroraVersions } from "./aurora-versions";
 import { cronExpressionProblem } from "./cron-expression";
 import { AWS_REGIONS } from "./regions";
 
@@ -197,8 +198,14 @@ export const envConfigSchema = z
         .optional(),
     }),
     database: z.strictObject({
-      /** Aurora PostgreSQL engine version, e.g. `16.6`. */
-      engineVersion: z.string().regex(/^\d+\.\d+$/, "an Aurora PostgreSQL version such as 16.6"),
+      /**
+       * Aurora PostgreSQL major.minor version the global database is created with: one of
+       * AURORA_POSTGRESQL_VERSIONS (src/config/aurora-versions.ts), which support global
+       * databases and stay in standard support; that file says how to add one.
+       */
+      engineVersion: z.enum(AURORA_POSTGRESQL_VERSION_LIST, {
+        error: `an Aurora PostgreSQL version with global database support, in standard support: ${describeAuroraVersions()} (to add one, see src/config/aurora-versions.ts)`,
+      }),
       primary: databaseRole,
       secondary: databaseRole,
       /** @default 7 */

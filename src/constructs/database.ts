@@ -47,7 +47,7 @@ export interface DatabaseProps {
   /** The warm-standby region and its standby capacity. */
   readonly secondary: DatabaseRegion;
   /**
-   * Aurora PostgreSQL version the global database is created with, e.g. `16.6`. Later changes are
+   * Aurora PostgreSQL version the global database is created with, e.g. `16.8`. Later changes are
    * ignored: upgrades are a runbook step (secondary cluster first, then primary), because the
    * provider cannot upgrade a global database in place reliably (see the comments in the code).
    */
@@ -425,7 +425,7 @@ function validate(path: string, props: DatabaseProps, resolved: ResolvedDefaults
     );
   }
   if (known(props.engineVersion) && !/^\d+\.\d+$/.test(props.engineVersion)) {
-    problems.add("engineVersion", props.engineVersion, "an Aurora PostgreSQL version such as 16.6");
+    problems.add("engineVersion", props.engineVersion, "an Aurora PostgreSQL version such as 16.8");
   }
   const pgName = /^[a-zA-Z][a-zA-Z0-9_]{0,62}$/;
   if (known(resolved.databaseName) && !pgName.test(resolved.databaseName)) {

@@ -72,7 +72,7 @@ export interface RegionPairOptions {
   readonly active?: RegionRole;
   /** AuroraGlobalDBReplicationLag of the secondary cluster. @default 800 */
   readonly replicationLagMs?: number;
-  /** Aurora PostgreSQL version. @default "16.6" */
+  /** Aurora PostgreSQL version. @default "16.8" */
   readonly engineVersion?: string;
   /** The hosted zone's name. @default - recordName without its first label */
   readonly zoneName?: string;
@@ -185,7 +185,7 @@ export class RegionPair {
           },
         },
         initialWriter: active,
-        engineVersion: options.engineVersion ?? "16.6",
+        engineVersion: options.engineVersion ?? "16.8",
         timings: {
           switchoverMs: this.timings.switchoverMs,
           failoverMs: this.timings.failoverMs,

@@ -49,7 +49,7 @@ function databaseProps(
   });
   return {
     namePrefix: "shop-test",
-    engineVersion: "16.6",
+    engineVersion: "16.8",
     ...overrides,
     primary: region("primary"),
     secondary: region("secondary"),
@@ -123,7 +123,7 @@ describe("Database", () => {
       provider: "aws.primary",
       global_cluster_identifier: "shop-test-global",
       engine: "aurora-postgresql",
-      engine_version: "16.6",
+      engine_version: "16.8",
       database_name: "shopsmart",
       storage_encrypted: true,
       force_destroy: false,
@@ -142,7 +142,7 @@ describe("Database", () => {
       provider: "aws.primary",
       cluster_identifier: "shop-test-primary",
       engine: "aurora-postgresql",
-      engine_version: "16.6",
+      engine_version: "16.8",
       global_cluster_identifier: expect.stringMatching(
         /^\$\{aws_rds_global_cluster\.database_global-cluster_\w+\.id\}$/,
       ),
@@ -516,7 +516,7 @@ describe("Database", () => {
       [
         "Invalid props for test/database:",
         `  - namePrefix: got "Shop_Test"; expected at most 50 lower-case letters, digits and single '-', starting with a letter (it starts every RDS identifier)`,
-        '  - engineVersion: got "16"; expected an Aurora PostgreSQL version such as 16.6',
+        '  - engineVersion: got "16"; expected an Aurora PostgreSQL version such as 16.8',
         `  - databaseName: got "1shop"; expected 1-63 letters, digits and '_', starting with a letter`,
         `  - masterUsername: got "rdsadmin"; expected 1-63 letters, digits and '_', starting with a letter, other than the reserved 'rdsadmin'`,
         "  - backupRetentionDays: got 5; expected a whole number of days from 7 to 35",

@@ -54,7 +54,7 @@ describe("Aurora global database", () => {
       GlobalClusterArn: `arn:aws:rds::123456789012:global-cluster:${globalId}`,
       Status: "available",
       Engine: "aurora-postgresql",
-      EngineVersion: "16.6",
+      EngineVersion: "16.8",
       Endpoint: `${globalId}.global-c1x2y3z4w5v6.global.rds.amazonaws.com`,
       GlobalClusterMembers: [
         { DBClusterArn: primary.clusterArn, IsWriter: true, Readers: [secondary.clusterArn] },
