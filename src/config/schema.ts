@@ -216,6 +216,12 @@ export const envConfigSchema = z
         .default(7),
       /** @default true */
       deletionProtection: z.boolean().default(true),
+      /**
+       * Raise by one to rotate the master password on the next apply (write-only: the password
+       * is never in the plan or the state). See the README, "Database credentials".
+       * @default 1
+       */
+      masterPasswordVersion: positiveInt("database.masterPasswordVersion").default(1),
     }),
     dns: z.strictObject({
       /** Public name of the shop, e.g. `shop.example.com`. */

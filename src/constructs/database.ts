@@ -8,12 +8,12 @@ import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-sec
 import { SecretsmanagerSecretVersion } from "@cdktf/provider-aws/lib/secretsmanager-secret-version";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
-import { Password } from "@cdktf/provider-random/lib/password";
 import { Fn, Token } from "cdktf";
 import { Construct } from "constructs";
 import { LOG_RETENTION_DAYS, LOG_RETENTION_DAYS_EXPECTED } from "../aws-formats";
 import { REGION_ROLES, type RegionRole } from "../config/schema";
 import { ProblemCollector } from "../errors";
+import { EphemeralResource } from "./ephemeral-resource";
 
 /** What the database needs to know about one region of the pair. */
 export interface DatabaseRegion {
@@ -59,6 +59,14 @@ export interface DatabaseProps {
    * @default "shopsmart_admin"
    */
   readonly masterUsername?: string;
+  /**
+   * Version of the master password (a whole number >= 1). Raising it makes the next apply
+   * generate a new password, write it to the secret and set it on the primary cluster; the
+   * password itself never reaches the plan or the state (write-only arguments). Instances that
+   * read the secret at boot keep the old password until they are replaced.
+   * @default 1
+   */
+  readonly masterPasswordVersion?: number;
   /** Days of automated backups (7 to 35), in both regions. @default 7 */
   readonly backupRetentionDays?: number;
   /**
@@ -86,8 +94,13 @@ const PERFORMANCE_INSIGHTS_RETENTION_DAYS = 7;
 const MAX_INSTANCES = 16;
 /** Longest identifier suffix the construct appends: `-secondary-15`. */
 const MAX_NAME_PREFIX_LENGTH = 63 - "-secondary-15".length;
-/** Characters RDS rejects in a master password: '/', '@', '"' and space. None is in this set. */
-const PASSWORD_SPECIAL_CHARACTERS = "!#$%&*()-_=+[]{}<>:?";
+/**
+ * Left out of the master password: '/', '@', '"' and space, which RDS rejects
+ * (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_CreateDBCluster.html,
+ * MasterUserPassword), and quote, backslash and backtick, which break connection strings and
+ * shell commands.
+ */
+const PASSWORD_EXCLUDED_CHARACTERS = "/@\" '\\`";
 
 /**
  * Drift Terraform must not "fix" on a member of the global database:
@@ -149,6 +162,7 @@ export class Database extends Construct {
     super(scope, id);
     const databaseName = props.databaseName ?? "shopsmart";
     const masterUsername = props.masterUsername ?? "shopsmart_admin";
+    const masterPasswordVersion = props.masterPasswordVersion ?? 1;
     const backupRetentionDays = props.backupRetentionDays ?? 7;
     const deletionProtection = props.deletionProtection ?? true;
     const activeRegion = props.activeRegion ?? "primary";
@@ -156,6 +170,7 @@ export class Database extends Construct {
     validate(this.node.path, props, {
       databaseName,
       masterUsername,
+      masterPasswordVersion,
       backupRetentionDays,
       activeRegion,
       logRetentionDays,
@@ -196,16 +211,26 @@ export class Database extends Construct {
     this.writerEndpoint = globalCluster.endpoint;
 
     // Managed master passwords (manage_master_user_password) are not supported for clusters in an
-    // Aurora global database (Aurora User Guide, "Limitations for Secrets Manager integration"),
-    // so the construct generates the password and owns the secret.
-    const password = new Password(this, "master-password", {
-      length: 32,
-      special: true,
-      overrideSpecial: PASSWORD_SPECIAL_CHARACTERS,
-      minLower: 1,
-      minUpper: 1,
-      minNumeric: 1,
-      minSpecial: 1,
+    // Aurora global database (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/rds-secrets-manager.html#rds-secrets-manager-limitations),
+    // so the construct generates the password and owns the secret. It never reaches the plan or
+    // the state: Secrets Manager generates it in an ephemeral block, it is written to the secret
+    // through the write-only secret_string_wo, and the cluster's write-only master_password_wo
+    // reads it back from the secret in another ephemeral block (HashiCorp's pattern,
+    // https://developer.hashicorp.com/terraform/language/manage-sensitive-data/write-only).
+    // Reading it back rather than passing the generated value on keeps secret and cluster equal
+    // even when an apply fails between the two: each apply generates a new value, but only the
+    // secret's write takes it. Write-only arguments are sent only when their _version changes
+    // (https://registry.terraform.io/providers/hashicorp/aws/6.25.0/docs/resources/rds_cluster#master_password_wo,
+    // https://registry.terraform.io/providers/hashicorp/aws/6.25.0/docs/resources/secretsmanager_secret_version#secret_string_wo).
+    const generated = new EphemeralResource(this, "master-password", {
+      type: "aws_secretsmanager_random_password",
+      provider: primary.provider,
+      // https://registry.terraform.io/providers/hashicorp/aws/6.25.0/docs/ephemeral-resources/secretsmanager_random_password
+      config: {
+        password_length: 32,
+        exclude_characters: PASSWORD_EXCLUDED_CHARACTERS,
+        require_each_included_type: true,
+      },
     });
     const secret = new SecretsmanagerSecret(this, "credentials", {
       provider: primary.provider,
@@ -215,17 +240,28 @@ export class Database extends Construct {
       // The replica stays readable in the secondary region when the primary region is down.
       replica: [{ region: secondary.region, kmsKeyId: secondary.kmsKeyArn }],
     });
-    new SecretsmanagerSecretVersion(this, "credentials-value", {
+    const secretValue = new SecretsmanagerSecretVersion(this, "credentials-value", {
       provider: primary.provider,
       secretId: secret.id,
-      secretString: Fn.jsonencode({
+      secretStringWo: Fn.jsonencode({
         username: masterUsername,
-        password: password.result,
+        password: generated.attribute("random_password"),
         engine: "postgres",
         port: PORT,
         dbname: databaseName,
       }),
+      secretStringWoVersion: masterPasswordVersion,
     });
+    const storedValue = new EphemeralResource(this, "master-credentials", {
+      type: "aws_secretsmanager_secret_version",
+      provider: primary.provider,
+      // https://registry.terraform.io/providers/hashicorp/aws/6.25.0/docs/ephemeral-resources/secretsmanager_secret_version
+      config: { secret_id: secret.id, version_id: secretValue.versionId },
+    });
+    const masterPassword = Fn.lookup(
+      Fn.jsondecode(storedValue.attribute("secret_string")),
+      "password",
+    );
     // A replica keeps the primary secret's name and suffix; only the region differs. The replica
     // block exports no ARN, and a data source lookup would need the secondary API at plan time.
     this.credentialsSecretArns = {
@@ -308,7 +344,8 @@ export class Database extends Construct {
               ...common,
               databaseName,
               masterUsername,
-              masterPassword: password.result,
+              masterPasswordWo: masterPassword,
+              masterPasswordWoVersion: masterPasswordVersion,
               dependsOn: [logGroup],
             })
           : new RdsCluster(this, "secondary-cluster", {
@@ -404,6 +441,7 @@ export class Database extends Construct {
 interface ResolvedDefaults {
   readonly databaseName: string;
   readonly masterUsername: string;
+  readonly masterPasswordVersion: number;
   readonly backupRetentionDays: number;
   readonly activeRegion: RegionRole;
   readonly logRetentionDays: number;
@@ -444,6 +482,10 @@ function validate(path: string, props: DatabaseProps, resolved: ResolvedDefaults
       resolved.masterUsername,
       "1-63 letters, digits and '_', starting with a letter, other than the reserved 'rdsadmin'",
     );
+  }
+  const passwordVersion = resolved.masterPasswordVersion;
+  if (!Number.isInteger(passwordVersion) || passwordVersion < 1) {
+    problems.add("masterPasswordVersion", passwordVersion, "a whole number >= 1");
   }
   const days = resolved.backupRetentionDays;
   if (!Number.isInteger(days) || days < 7 || days > 35) {

@@ -1,6 +1,5 @@
 import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { S3Backend, TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import { type EnvConfig, REGION_ROLES, type RegionRole } from "../config/schema";
@@ -31,6 +30,9 @@ export interface EnvironmentStackProps {
 
 /** Route 53 publishes health-check metrics only here, so their alarms must live here too. */
 const HEALTH_METRICS_REGION = "us-east-1";
+
+/** The oldest Terraform that applies these stacks. */
+export const MINIMUM_TERRAFORM_VERSION = ">= 1.11";
 
 /** The stack name of an environment: `<project>-<environment>`. */
 export function stackName(config: EnvConfig): string {
@@ -66,7 +68,9 @@ export class EnvironmentStack extends TerraformStack {
     const backend = new S3Backend(this, backendSettings(config, props.stateLocation ?? "primary"));
     // cdktf 0.21's S3Backend predates S3-native locking, so `use_lockfile` is an override.
     if (usesLockfile(config)) backend.addOverride("use_lockfile", true);
-    new RandomProvider(this, "random");
+    // Write-only arguments (the database password) need Terraform 1.11
+    // (https://developer.hashicorp.com/terraform/language/manage-sensitive-data/write-only).
+    this.addOverride("terraform.required_version", MINIMUM_TERRAFORM_VERSION);
 
     const providers = {} as Record<RegionRole, AwsProvider>;
     const regions = {} as Record<RegionRole, RegionFoundation>;
@@ -139,6 +143,7 @@ export class EnvironmentStack extends TerraformStack {
       engineVersion: config.database.engineVersion,
       backupRetentionDays: config.database.backupRetentionDays,
       deletionProtection: config.database.deletionProtection,
+      masterPasswordVersion: config.database.masterPasswordVersion,
       activeRegion: config.activeRegion,
     });
 

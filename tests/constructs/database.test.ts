@@ -1,4 +1,3 @@
-import { RandomProvider } from "@cdktf/provider-random/lib/provider";
 import { TerraformOutput } from "cdktf";
 import { describe, expect, it } from "vitest";
 import type { RegionRole } from "../../src/config/schema";
@@ -25,11 +24,9 @@ interface Overrides extends Partial<Omit<DatabaseProps, "primary" | "secondary">
   readonly secondary?: RegionOverrides;
 }
 
-/** A stack with both AWS providers and the random provider the master password needs. */
+/** A stack with both AWS providers. */
 function databaseStack() {
-  const { stack, providers } = stackWithProviders();
-  new RandomProvider(stack, "random");
-  return { stack, providers };
+  return stackWithProviders();
 }
 
 function databaseProps(
@@ -148,14 +145,17 @@ describe("Database", () => {
       ),
       database_name: "shopsmart",
       master_username: "shopsmart_admin",
-      master_password: expect.stringMatching(
-        /^\$\{random_password\.database_master-password_\w+\.result\}$/,
+      // Write-only: read back from the secret in an ephemeral block, never in plan or state.
+      master_password_wo: expect.stringMatching(
+        /^\$\{jsondecode\(ephemeral\.aws_secretsmanager_secret_version\.database_master-credentials_\w+\.secret_string\)\.password\}$/,
       ),
+      master_password_wo_version: 1,
       port: 5432,
       storage_encrypted: true,
       kms_key_id: KEYS.primary,
     });
     expect(primary).not.toHaveProperty("source_region");
+    expect(primary).not.toHaveProperty("master_password");
   });
 
   it("creates the secondary cluster with no credentials, its own region's key and the source region", () => {
@@ -169,7 +169,12 @@ describe("Database", () => {
       kms_key_id: KEYS.secondary,
       source_region: TEST_REGIONS.primary,
     });
-    for (const credential of ["master_username", "master_password", "database_name"]) {
+    for (const credential of [
+      "master_username",
+      "master_password",
+      "master_password_wo",
+      "database_name",
+    ]) {
       expect(secondary).not.toHaveProperty(credential);
     }
   });
@@ -331,8 +336,8 @@ describe("Database", () => {
         }
       }
     }
-    // Any change to the password resource would generate a new password.
-    expect(resourcesOf(after, "random_password")).toEqual(resourcesOf(before, "random_password"));
+    // A new password is written only when its version moves, never because activeRegion did.
+    expect(after.ephemeral).toEqual(before.ephemeral);
   });
 
   it("builds a DB subnet group in each region from that region's database subnets", () => {
@@ -417,14 +422,48 @@ describe("Database", () => {
     ).toBe("sg-0fedcba9876543210");
   });
 
-  it("generates a 32-character master password without the characters RDS rejects", () => {
-    const password = resourceAt(json, "random_password", "database/master-password");
-    expect(password).toMatchObject({ length: 32, special: true });
-    const special = password.override_special as string;
-    expect(special.length).toBeGreaterThan(0);
+  it("generates a 32-character master password in an ephemeral block, without the characters RDS rejects", () => {
+    const ephemeral = json.ephemeral ?? {};
+    const [password, ...others] = Object.entries(ephemeral.aws_secretsmanager_random_password);
+    expect(others).toEqual([]);
+    expect(password[0]).toMatch(/^database_master-password_\w+$/);
+    expect(password[1]).toEqual({
+      provider: "aws.primary",
+      password_length: 32,
+      exclude_characters: "/@\" '\\`",
+      require_each_included_type: true,
+    });
     for (const rejected of ["/", "@", '"', " "]) {
-      expect(special).not.toContain(rejected);
+      expect(password[1].exclude_characters).toContain(rejected);
     }
+    expect(resourcesOf(json, "random_password")).toEqual({});
+  });
+
+  it("writes the credentials to the secret write-only and reads the cluster's password back from that secret version", () => {
+    const ephemeral = json.ephemeral ?? {};
+    const [[, readBack]] = Object.entries(ephemeral.aws_secretsmanager_secret_version);
+    expect(readBack).toEqual({
+      provider: "aws.primary",
+      secret_id: expect.stringMatching(
+        /^\$\{aws_secretsmanager_secret\.database_credentials_\w+\.id\}$/,
+      ),
+      version_id: expect.stringMatching(
+        /^\$\{aws_secretsmanager_secret_version\.database_credentials-value_\w+\.version_id\}$/,
+      ),
+    });
+  });
+
+  it("writes a new password only when masterPasswordVersion is raised", () => {
+    const { stack, providers } = databaseStack();
+    new Database(stack, "database", databaseProps(providers, { masterPasswordVersion: 3 }));
+    const raised = synth(stack);
+    expect(
+      resourceAt(raised, "aws_secretsmanager_secret_version", "database/credentials-value")
+        .secret_string_wo_version,
+    ).toBe(3);
+    expect(
+      resourceAt(raised, "aws_rds_cluster", "database/primary-cluster").master_password_wo_version,
+    ).toBe(3);
   });
 
   it("stores the credentials as JSON in a secret encrypted with the primary key and replicated to the secondary region with the secondary key", () => {
@@ -442,9 +481,11 @@ describe("Database", () => {
     expect(value.secret_id).toMatch(
       /^\$\{aws_secretsmanager_secret\.database_credentials_\w+\.id\}$/,
     );
-    expect(value.secret_string).toMatch(
-      /^\$\{jsonencode\(\{"username" = "shopsmart_admin", "password" = random_password\.database_master-password_\w+\.result, "engine" = "postgres", "port" = 5432, "dbname" = "shopsmart"\}\)\}$/,
+    expect(value).not.toHaveProperty("secret_string");
+    expect(value.secret_string_wo).toMatch(
+      /^\$\{jsonencode\(\{"username" = "shopsmart_admin", "password" = ephemeral\.aws_secretsmanager_random_password\.database_master-password_\w+\.random_password, "engine" = "postgres", "port" = 5432, "dbname" = "shopsmart"\}\)\}$/,
     );
+    expect(value.secret_string_wo_version).toBe(1);
   });
 
   it("exposes the global writer endpoint, the clusters, the security groups and the secret ARN in each region", () => {

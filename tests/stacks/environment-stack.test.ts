@@ -63,14 +63,18 @@ describe("EnvironmentStack", () => {
         { alias: "secondary", region: "us-west-2", default_tags: tags("secondary") },
         { alias: "health-metrics", region: "us-east-1", default_tags: tags("health-metrics") },
       ]);
-      expect(json.provider?.random).toEqual([{}]);
+      // The database password comes from Secrets Manager in an ephemeral block: no random provider.
+      expect(Object.keys(json.provider ?? {})).toEqual(["aws"]);
     });
 
     it("pins the provider versions the construct libraries were generated for", () => {
       expect(json.terraform.required_providers).toEqual({
         aws: { source: "aws", version: "6.25.0" },
-        random: { source: "hashicorp/random", version: "3.7.2" },
       });
+    });
+
+    it("requires Terraform 1.11, the first with write-only arguments", () => {
+      expect(json.terraform.required_version).toBe(">= 1.11");
     });
 
     it("gives every AWS resource an explicit provider, and uses us-east-1 only for health-check alarms and their events", () => {

@@ -8,6 +8,7 @@ export interface SynthesizedStack {
   readonly provider?: Record<string, Record<string, unknown>[]>;
   readonly resource: Record<string, Record<string, Record<string, unknown>>>;
   readonly data?: Record<string, Record<string, Record<string, unknown>>>;
+  readonly ephemeral?: Record<string, Record<string, Record<string, unknown>>>;
   readonly output?: Record<string, { value: unknown }>;
 }
 
