@@ -20,6 +20,10 @@ import {
   stepFailures,
 } from "../shared/errors";
 import {
+  globalDatabaseMetricQuery,
+  REPLICATION_LAG_METRIC,
+} from "../shared/global-database-metrics";
+import {
   type ClusterReading,
   otherRole,
   REGION_ROLES,
@@ -255,16 +259,13 @@ async function readReplicationLag(
         new GetMetricDataCommand({
           MetricDataQueries: [
             {
+              // Whatever dimension sets CloudWatch publishes it under (global-database-metrics.ts).
               Id: "lag",
-              MetricStat: {
-                Metric: {
-                  Namespace: "AWS/RDS",
-                  MetricName: "AuroraGlobalDBReplicationLag",
-                  Dimensions: [{ Name: "DBClusterIdentifier", Value: reader.clusterIdentifier }],
-                },
-                Period: 60,
-                Stat: "Maximum",
-              },
+              Expression: globalDatabaseMetricQuery(
+                REPLICATION_LAG_METRIC,
+                reader.clusterIdentifier,
+              ),
+              Period: 60,
               ReturnData: true,
             },
           ],

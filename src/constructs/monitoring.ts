@@ -11,6 +11,11 @@ import { SnsTopicPolicy } from "@cdktf/provider-aws/lib/sns-topic-policy";
 import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
 import { Token } from "cdktf";
 import { Construct } from "constructs";
+import {
+  globalDatabaseMetricQuery,
+  REPLICATION_LAG_METRIC,
+  RPO_LAG_METRIC,
+} from "../../functions/shared/global-database-metrics";
 import { REGION_ROLES, type RegionRole } from "../config/schema";
 import { ProblemCollector } from "../errors";
 
@@ -264,19 +269,26 @@ export class Monitoring extends Construct {
       treatMissingData: "notBreaching",
     });
 
-    // Only a secondary (replica) cluster reports AuroraGlobalDBReplicationLag. The alarm exists
-    // in both regions so it keeps working when a failover or switchover swaps the roles; the
-    // writer's cluster reports nothing, hence notBreaching.
-    alarm("replication-lag", {
-      alarmName: `${prefix}-aurora-replication-lag`,
+    // Only a secondary cluster reports the global-database lags, in its own region. The alarm
+    // exists in both regions so it keeps working when a failover or switchover swaps the roles;
+    // the writer's cluster reports nothing, hence notBreaching. It reads AuroraGlobalDBRPOLag,
+    // the commits a failover with data loss would lose, through a Metrics Insights query that
+    // matches whatever dimension sets CloudWatch publishes (see global-database-metrics.ts).
+    alarm("rpo-lag", {
+      alarmName: `${prefix}-aurora-rpo-lag`,
       alarmDescription:
-        `Aurora global replication into the ${role} cluster (${target.region}) is more than ` +
-        `${props.replicationLagAlarmSeconds} s behind; the RPO is ${props.rpoSeconds} s.`,
-      namespace: "AWS/RDS",
-      metricName: "AuroraGlobalDBReplicationLag",
-      dimensions: { DBClusterIdentifier: target.databaseClusterIdentifier },
-      statistic: "Maximum",
-      period: LAG_ALARM_PERIOD_SECONDS,
+        `The ${role} Aurora cluster (${target.region}) holds commits more than ` +
+        `${props.replicationLagAlarmSeconds} s older than the writer's (AuroraGlobalDBRPOLag); ` +
+        `the RPO is ${props.rpoSeconds} s.`,
+      metricQuery: [
+        {
+          id: "rpo_lag",
+          expression: globalDatabaseMetricQuery(RPO_LAG_METRIC, target.databaseClusterIdentifier),
+          period: LAG_ALARM_PERIOD_SECONDS,
+          label: "RPO lag (ms)",
+          returnData: true,
+        },
+      ],
       evaluationPeriods: 1,
       datapointsToAlarm: 1,
       comparisonOperator: "GreaterThanThreshold",
@@ -448,8 +460,14 @@ interface MetricLineOptions {
   readonly yAxis?: "left" | "right";
 }
 
-/** `[namespace, metricName, dimension1Name, dimension1Value, ..., options]` */
-type MetricLine = [string, string, ...(string | MetricLineOptions)[]];
+/**
+ * `[namespace, metricName, dimension1Name, dimension1Value, ..., options]`, or `[{expression,
+ * label, id}]` for a Metrics Insights query (dashboard body structure,
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/CloudWatch-Dashboard-Body-Structure.html#CloudWatch-Dashboard-Properties-Metrics-Array-Format).
+ */
+type MetricLine =
+  | [string, string, ...(string | MetricLineOptions)[]]
+  | [{ readonly expression: string; readonly label: string; readonly id: string }];
 
 interface MetricWidgetProperties {
   readonly title: string;
@@ -554,15 +572,26 @@ const REGIONAL_ROWS: readonly RegionalWidget[] = [
     };
   },
   (target, props) => ({
-    title: "Aurora global replication lag (ms; reported by the replica cluster)",
+    title: "Aurora global database lag (ms; reported by the replica cluster)",
     period: 60,
     metrics: [
-      metricLine(
-        "AWS/RDS",
-        "AuroraGlobalDBReplicationLag",
-        { DBClusterIdentifier: target.databaseClusterIdentifier },
-        { stat: "Maximum", label: "Replication lag" },
-      ),
+      [
+        {
+          expression: globalDatabaseMetricQuery(RPO_LAG_METRIC, target.databaseClusterIdentifier),
+          label: "RPO lag",
+          id: "rpo_lag",
+        },
+      ],
+      [
+        {
+          expression: globalDatabaseMetricQuery(
+            REPLICATION_LAG_METRIC,
+            target.databaseClusterIdentifier,
+          ),
+          label: "Replication lag",
+          id: "replication_lag",
+        },
+      ],
     ],
     yAxis: { left: { min: 0 } },
     annotations: {
@@ -722,7 +751,7 @@ function validateLagAgainstRpo(
     problems.add(
       "rpoSeconds",
       rpoSeconds,
-      `a whole number of seconds of at least ${smallestRpo}: the replication-lag alarm evaluates ${LAG_ALARM_PERIOD_SECONDS}-second periods and cannot warn sooner`,
+      `a whole number of seconds of at least ${smallestRpo}: the RPO-lag alarm evaluates ${LAG_ALARM_PERIOD_SECONDS}-second periods and cannot warn sooner`,
     );
   }
   if (!Number.isInteger(lagSeconds) || lagSeconds < 1) {

@@ -1,33 +1,58 @@
 /**
- * CloudWatch metrics of the simulated pair: `AWS/RDS` `AuroraGlobalDBReplicationLag` of the
- * global database's secondary cluster, in milliseconds, one datapoint per period. Any other metric
- * has no data (an empty result, as CloudWatch answers for a metric it has never seen).
+ * CloudWatch metrics of the simulated pair: `AWS/RDS` `AuroraGlobalDBReplicationLag` and
+ * `AuroraGlobalDBRPOLag` of the global database's secondary cluster, in milliseconds, one
+ * datapoint per period. Any other metric has no data (an empty result, as CloudWatch answers for a
+ * metric it has never seen).
  *
- * Sources: Aurora User Guide, "Monitoring Aurora Global Database" (AuroraGlobalDBReplicationLag,
- * milliseconds, DBClusterIdentifier dimension, emitted by the secondary clusters); CloudWatch API
- * Reference, GetMetricData (MetricDataResults with Timestamps/Values, StatusCode `Complete`,
- * newest first by default: ScanBy TimestampDescending) and GetMetricStatistics (Datapoints).
+ * Sources: Aurora User Guide, "Monitoring Aurora Global Database" and "CloudWatch metrics for
+ * Aurora" (both metrics in milliseconds, emitted by the secondary clusters in their own Regions,
+ * https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/Aurora.AuroraMonitoring.Metrics.html);
+ * CloudWatch API Reference, GetMetricData (MetricDataResults with Timestamps/Values, StatusCode
+ * `Complete`, newest first by default: ScanBy TimestampDescending; a query's Expression may be a
+ * Metrics Insights query) and GetMetricStatistics (Datapoints).
+ *
+ * Dimension sets: AWS does not document which sets these metrics are published with (see
+ * functions/shared/global-database-metrics.ts). The simulator publishes them under
+ * `DBClusterIdentifier, SourceRegion` only, the set AWS's Aurora workshop finds, so a reader that
+ * names `DBClusterIdentifier` alone (an assumption AWS never made) gets no data here, as it might
+ * in AWS. The RPO lag is modelled equal to the replication lag: both are the lag set on the pair.
  */
 import type {
   Dimension,
   GetMetricDataInput,
   GetMetricStatisticsInput,
 } from "@aws-sdk/client-cloudwatch";
+import {
+  REPLICATION_LAG_METRIC,
+  RPO_LAG_METRIC,
+} from "../../functions/shared/global-database-metrics";
 import { SimulatorUnsupportedError } from "./errors";
 
-/** A cluster that currently emits the lag metric, and the lag it reports. */
+/** A cluster that currently emits the lag metrics, and the lag it reports. */
 export interface LagSource {
   readonly region: string;
   readonly clusterIdentifier: string;
+  /** The writer's region: the `SourceRegion` dimension. */
+  readonly sourceRegion: string;
   readonly lagMs: number;
 }
 
 export interface CloudWatchEnvironment {
-  /** The secondary clusters emitting AuroraGlobalDBReplicationLag right now. */
+  /** The secondary clusters emitting the global-database lag metrics right now. */
   lagSources(): readonly LagSource[];
 }
 
-export const REPLICATION_LAG_METRIC = "AuroraGlobalDBReplicationLag";
+export { REPLICATION_LAG_METRIC };
+
+const LAG_METRICS: readonly string[] = [REPLICATION_LAG_METRIC, RPO_LAG_METRIC];
+
+/**
+ * The one Metrics Insights shape the simulator answers: `SELECT MAX(<metric>) FROM "<namespace>"
+ * WHERE <dimension> = '<value>'` (syntax:
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-metrics-insights-querylanguage.html).
+ * Without SCHEMA() the query covers every dimension set of the metric that has the dimension.
+ */
+const METRICS_INSIGHTS_QUERY = /^SELECT MAX\((\w+)\) FROM "([\w/]+)" WHERE (\w+) = '([^']*)'$/;
 
 export class CloudWatchSimulation {
   private readonly env: CloudWatchEnvironment;
@@ -51,13 +76,12 @@ export class CloudWatchSimulation {
     const start = toMs(input.StartTime);
     const end = toMs(input.EndTime);
     const results = (input.MetricDataQueries ?? []).map((query) => {
-      if (query.Expression) {
-        throw new SimulatorUnsupportedError("GetMetricData math expressions are not modelled");
-      }
       const stat = query.MetricStat;
       const metric = stat?.Metric;
-      const lag = this.lagFor(region, metric?.Namespace, metric?.MetricName, metric?.Dimensions);
-      const period = (stat?.Period ?? 60) * 1000;
+      const lag = query.Expression
+        ? this.queryLag(region, query.Expression)
+        : this.lagFor(region, metric?.Namespace, metric?.MetricName, metric?.Dimensions);
+      const period = ((query.Expression ? query.Period : stat?.Period) ?? 60) * 1000;
       const timestamps = lag === undefined ? [] : periodStarts(start, end, period);
       if (input.ScanBy !== "TimestampAscending") timestamps.reverse();
       return {
@@ -95,20 +119,49 @@ export class CloudWatchSimulation {
     };
   }
 
+  /** A metric named by its exact dimension set: only the published set has data. */
   private lagFor(
     region: string,
     namespace: string | undefined,
     metricName: string | undefined,
     dimensions: Dimension[] | undefined,
   ): number | undefined {
-    if (namespace !== "AWS/RDS" || metricName !== REPLICATION_LAG_METRIC) return undefined;
-    const cluster = dimensions?.find(
-      (dimension) => dimension.Name === "DBClusterIdentifier",
-    )?.Value;
-    if (dimensions?.length !== 1 || cluster === undefined) return undefined;
+    if (namespace !== "AWS/RDS" || !LAG_METRICS.includes(metricName ?? "")) return undefined;
+    const value = (name: string) => dimensions?.find((dimension) => dimension.Name === name)?.Value;
+    const cluster = value("DBClusterIdentifier");
+    const sourceRegion = value("SourceRegion");
+    if (dimensions?.length !== 2 || cluster === undefined || sourceRegion === undefined) {
+      return undefined;
+    }
     return this.env
       .lagSources()
-      .find((source) => source.region === region && source.clusterIdentifier === cluster)?.lagMs;
+      .find(
+        (source) =>
+          source.region === region &&
+          source.clusterIdentifier === cluster &&
+          source.sourceRegion === sourceRegion,
+      )?.lagMs;
+  }
+
+  /** A Metrics Insights query: every dimension set carrying the filtered dimension matches. */
+  private queryLag(region: string, expression: string): number | undefined {
+    const query = METRICS_INSIGHTS_QUERY.exec(expression.trim());
+    if (!query) {
+      throw new SimulatorUnsupportedError(
+        `GetMetricData expression ${JSON.stringify(expression)} is not modelled; only SELECT MAX(metric) FROM "namespace" WHERE dimension = 'value'`,
+      );
+    }
+    const [, metricName, namespace, dimension, value] = query;
+    if (namespace !== "AWS/RDS" || !LAG_METRICS.includes(metricName)) return undefined;
+    const matching = this.env
+      .lagSources()
+      .filter(
+        (source) =>
+          source.region === region &&
+          ((dimension === "DBClusterIdentifier" && source.clusterIdentifier === value) ||
+            (dimension === "SourceRegion" && source.sourceRegion === value)),
+      );
+    return matching.length === 0 ? undefined : Math.max(...matching.map((source) => source.lagMs));
   }
 }
 

@@ -520,6 +520,7 @@ export class RegionPair {
       .map((role) => ({
         region: this.regionId(role),
         clusterIdentifier: this.rds.cluster(role).identifier,
+        sourceRegion: this.regionId(writer),
         lagMs: this.lagMs,
       }));
   }

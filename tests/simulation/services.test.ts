@@ -207,19 +207,35 @@ describe("Lambda", () => {
 });
 
 describe("CloudWatch", () => {
-  const query = (region: string, cluster: string) =>
+  const window = () => ({
+    StartTime: new Date(clock.now() - 5 * 60_000),
+    EndTime: new Date(clock.now()),
+  });
+  const query = (region: string, cluster: string, metric = "AuroraGlobalDBReplicationLag") =>
     new CloudWatchClient({ region }).send(
       new GetMetricDataCommand({
-        StartTime: new Date(clock.now() - 5 * 60_000),
-        EndTime: new Date(clock.now()),
+        ...window(),
+        MetricDataQueries: [
+          {
+            Id: "lag",
+            Expression: `SELECT MAX(${metric}) FROM "AWS/RDS" WHERE DBClusterIdentifier = '${cluster}'`,
+            Period: 60,
+          },
+        ],
+      }),
+    );
+  const metricStat = (region: string, dimensions: { Name: string; Value: string }[]) =>
+    new CloudWatchClient({ region }).send(
+      new GetMetricDataCommand({
+        ...window(),
         MetricDataQueries: [
           {
             Id: "lag",
             MetricStat: {
               Metric: {
                 Namespace: "AWS/RDS",
-                MetricName: "AuroraGlobalDBReplicationLag",
-                Dimensions: [{ Name: "DBClusterIdentifier", Value: cluster }],
+                MetricName: "AuroraGlobalDBRPOLag",
+                Dimensions: dimensions,
               },
               Period: 60,
               Stat: "Maximum",
@@ -229,7 +245,7 @@ describe("CloudWatch", () => {
       }),
     );
 
-  it("reports the secondary's replication lag in ms, newest first, and nothing once it is no longer a secondary", async () => {
+  it("reports the secondary's replication and RPO lag in ms to a Metrics Insights query, newest first, and nothing once it is no longer a secondary", async () => {
     const { MetricDataResults } = await query(secondary.region, secondary.clusterIdentifier);
     expect(MetricDataResults?.[0]).toMatchObject({
       Id: "lag",
@@ -237,6 +253,10 @@ describe("CloudWatch", () => {
       Values: [1200, 1200, 1200, 1200, 1200],
     });
     expect(MetricDataResults?.[0]?.Timestamps?.[0]?.toISOString()).toBe("2026-01-05T08:59:00.000Z");
+    expect(
+      (await query(secondary.region, secondary.clusterIdentifier, "AuroraGlobalDBRPOLag"))
+        .MetricDataResults?.[0]?.Values,
+    ).toEqual([1200, 1200, 1200, 1200, 1200]);
     expect(
       (await query(primary.region, primary.clusterIdentifier)).MetricDataResults?.[0]?.Values,
     ).toEqual([]);
@@ -247,5 +267,31 @@ describe("CloudWatch", () => {
       (await query(secondary.region, secondary.clusterIdentifier)).MetricDataResults?.[0]
         ?.Values?.[0],
     ).toBe(40_000);
+  });
+
+  it("publishes the lag under DBClusterIdentifier and SourceRegion only: a metric named by the cluster alone has no data", async () => {
+    const cluster = { Name: "DBClusterIdentifier", Value: secondary.clusterIdentifier };
+    expect((await metricStat(secondary.region, [cluster])).MetricDataResults?.[0]?.Values).toEqual(
+      [],
+    );
+    expect(
+      (
+        await metricStat(secondary.region, [
+          cluster,
+          { Name: "SourceRegion", Value: primary.region },
+        ])
+      ).MetricDataResults?.[0]?.Values?.length,
+    ).toBeGreaterThan(0);
+  });
+
+  it("fails on a query shape it does not model rather than answering it wrongly", async () => {
+    await expect(
+      new CloudWatchClient({ region: secondary.region }).send(
+        new GetMetricDataCommand({
+          ...window(),
+          MetricDataQueries: [{ Id: "sum", Expression: "SUM(METRICS())", Period: 60 }],
+        }),
+      ),
+    ).rejects.toThrow(/is not modelled/);
   });
 });

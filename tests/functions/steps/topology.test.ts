@@ -53,16 +53,10 @@ function lagQuery(clusterIdentifier: string) {
   return {
     MetricDataQueries: [
       {
+        // A Metrics Insights query: it matches whichever dimension sets the metric is published with.
         Id: "lag",
-        MetricStat: {
-          Metric: {
-            Namespace: "AWS/RDS",
-            MetricName: "AuroraGlobalDBReplicationLag",
-            Dimensions: [{ Name: "DBClusterIdentifier", Value: clusterIdentifier }],
-          },
-          Period: 60,
-          Stat: "Maximum",
-        },
+        Expression: `SELECT MAX(AuroraGlobalDBReplicationLag) FROM "AWS/RDS" WHERE DBClusterIdentifier = '${clusterIdentifier}'`,
+        Period: 60,
         ReturnData: true,
       },
     ],
