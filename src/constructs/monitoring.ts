@@ -433,6 +433,16 @@ class AlertTopic extends Construct {
             },
           ],
         },
+        {
+          // TLS only, as AWS recommends for SNS
+          // (https://docs.aws.amazon.com/sns/latest/dg/sns-security-best-practices.html#enforce-encryption-data-in-transit).
+          sid: "DenyInsecureTransport",
+          effect: "Deny",
+          principals: [{ type: "*", identifiers: ["*"] }],
+          actions: ["sns:*"],
+          resources: [topic.arn],
+          condition: [{ test: "Bool", variable: "aws:SecureTransport", values: ["false"] }],
+        },
       ],
     });
     new SnsTopicPolicy(this, "policy", { provider, arn: topic.arn, policy: document.json });

@@ -154,7 +154,7 @@ describe("Monitoring", () => {
     expect(listResources(json, "aws_sns_topic_subscription")).toHaveLength(3);
   });
 
-  it("lets only this account's CloudWatch alarms of this region and prefix publish to a topic", () => {
+  it("lets only this account's CloudWatch alarms of this region and prefix publish to a topic, and only over TLS", () => {
     const policy = resourceAt(json, "aws_sns_topic_policy", "monitoring/secondary-alerts/policy");
     expect(policy.provider).toBe("aws.secondary");
     expect(policy.arn).toBe(arnReference(json, "aws_sns_topic", "secondary-alerts/topic"));
@@ -177,6 +177,14 @@ describe("Monitoring", () => {
             ],
           },
         ],
+      },
+      {
+        sid: "DenyInsecureTransport",
+        effect: "Deny",
+        principals: [{ type: "*", identifiers: ["*"] }],
+        actions: ["sns:*"],
+        resources: [arnReference(json, "aws_sns_topic", "secondary-alerts/topic")],
+        condition: [{ test: "Bool", variable: "aws:SecureTransport", values: ["false"] }],
       },
     ]);
     const [healthStatement] = policyStatements(
