@@ -279,8 +279,9 @@ describe("toolchain", () => {
     const terraformSteps = allJobs().flatMap(({ job }) =>
       stepUsing(job, "hashicorp/setup-terraform"),
     );
-    // ci has none; deploy's three jobs do; the drill needs no Terraform (it is given the API URL).
-    expect(terraformSteps.length).toBe(3);
+    // ci's test job (npm run validate) and deploy's three jobs do; the drill needs no Terraform
+    // (it is given the API URL).
+    expect(terraformSteps.length).toBe(4);
     for (const step of terraformSteps) {
       expect(step.with).toEqual({ terraform_version: TERRAFORM_VERSION, terraform_wrapper: false });
     }
@@ -314,7 +315,7 @@ describe("ci.yml", () => {
     expect(ci.on.push).toEqual({ branches: ["main"] });
   });
 
-  it("installs, typechecks, lints, tests, synthesizes and uploads cdktf.out, in that order", () => {
+  it("installs, typechecks, lints, tests, synthesizes, validates and uploads cdktf.out, in that order", () => {
     const job = ci.jobs.test;
     expect(steps(job).flatMap((s) => (s.run ? [s.run] : []))).toEqual([
       "npm ci --no-audit --no-fund",
@@ -322,10 +323,25 @@ describe("ci.yml", () => {
       "npm run lint",
       "npx vitest run",
       "npm run synth",
+      "npm run validate",
     ]);
     const last = steps(job).at(-1);
     expect(last?.uses).toMatch(/^actions\/upload-artifact@/);
     expect(last?.with).toMatchObject({ path: "cdktf.out/", "if-no-files-found": "error" });
+  });
+
+  it("runs npm run validate after setting up the pinned Terraform, pinned as deploy.yml pins it", () => {
+    const list = steps(ci.jobs.test);
+    const terraform = list.findIndex((s) => s.uses?.split("@")[0] === "hashicorp/setup-terraform");
+    const validate = list.findIndex((s) => s.run === "npm run validate");
+    expect(terraform).toBeGreaterThanOrEqual(0);
+    expect(validate).toBeGreaterThan(terraform);
+    expect(list[terraform]?.with).toEqual({
+      terraform_version: TERRAFORM_VERSION,
+      terraform_wrapper: false,
+    });
+    const deployPin = stepUsing(load("deploy.yml").jobs.dev, "hashicorp/setup-terraform")[0]?.uses;
+    expect(list[terraform]?.uses).toBe(deployPin);
   });
 
   it("cancels superseded runs of pull requests only", () => {
