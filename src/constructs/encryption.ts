@@ -98,6 +98,27 @@ export class RegionalKey extends Construct {
           ],
         },
         {
+          // EventBridge sends undelivered events to dead-letter queues encrypted with this key
+          // (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html,
+          // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html#compatibility-with-aws-services).
+          // Whether SQS passes the rule as aws:SourceArn to KMS is not documented, and a
+          // condition on a missing key would drop the dead letters exactly when they matter, so
+          // the IfExists operators: they bind when the keys are present and cannot refuse otherwise
+          // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_IfExists).
+          sid: "AllowEventBridgeDeadLetterQueues",
+          principals: [{ type: "Service", identifiers: ["events.amazonaws.com"] }],
+          actions: ["kms:Decrypt", "kms:GenerateDataKey"],
+          resources: ["*"],
+          condition: [
+            { test: "StringEqualsIfExists", variable: "aws:SourceAccount", values: [accountId] },
+            {
+              test: "ArnLikeIfExists",
+              variable: "aws:SourceArn",
+              values: [`arn:aws:events:${region}:${accountId}:rule/*`],
+            },
+          ],
+        },
+        {
           // Vended log delivery (Step Functions and API Gateway logs) reads data encrypted with
           // this key when the state machine is encrypted with it (as aws-cdk's Step Functions
           // construct grants).

@@ -98,7 +98,7 @@ describe("the scheduled drill", () => {
       });
     });
 
-    it("starts the drill state machine with its own role, the automation key and a retry policy", () => {
+    it("starts the drill state machine with its own role, the automation key, a retry policy and a dead-letter queue", () => {
       expect(resourceAt(json, "aws_scheduler_schedule", "drill/schedule")).toMatchObject({
         schedule_expression: "cron(0 6 ? * TUE *)",
         kms_key_arn: key,
@@ -110,20 +110,58 @@ describe("the scheduled drill", () => {
         },
         depends_on: [address(json, "aws_iam_role_policy", "drill/schedule-policy")],
       });
-      expect(
-        resourceAt(json, "aws_scheduler_schedule", "drill/schedule").target,
-      ).not.toHaveProperty("dead_letter_config");
+      expect(resourceAt(json, "aws_scheduler_schedule", "drill/schedule").target).toMatchObject({
+        dead_letter_config: {
+          arn: reference(json, "aws_sqs_queue", "drill/schedule-dead-letters/queue", "arn"),
+        },
+      });
     });
 
-    it("lets only this account's schedules assume its role, which may only start the drill", () => {
+    it("parks a start Scheduler gave up on in an encrypted queue the schedule's role may send to, and pages on it", () => {
+      const queueArn = reference(json, "aws_sqs_queue", "drill/schedule-dead-letters/queue", "arn");
+      expect(resourceAt(json, "aws_sqs_queue", "drill/schedule-dead-letters/queue")).toMatchObject({
+        name: "shopsmart-prod-dr-drill-dlq",
+        kms_master_key_id: key,
+        message_retention_seconds: 1_209_600,
+      });
+      expect(policyStatements(json, "drill/schedule-permissions").slice(-2)).toEqual([
+        { sid: "SendDeadLetters", actions: ["sqs:SendMessage"], resources: [queueArn] },
+        {
+          sid: "EncryptDeadLetters",
+          actions: ["kms:GenerateDataKey", "kms:Decrypt"],
+          resources: [key],
+        },
+      ]);
+      expect(
+        resourceAt(json, "aws_cloudwatch_metric_alarm", "drill/schedule-dead-letters/alarm"),
+      ).toMatchObject({
+        alarm_name: "shopsmart-prod-dr-drill-dlq",
+        namespace: "AWS/SQS",
+        metric_name: "ApproximateNumberOfMessagesVisible",
+        dimensions: { QueueName: "shopsmart-prod-dr-drill-dlq" },
+        comparison_operator: "GreaterThanThreshold",
+        threshold: 0,
+        treat_missing_data: "notBreaching",
+        alarm_actions: [expect.stringContaining("aws_sns_topic.monitoring_secondary-alerts")],
+      });
+    });
+
+    it("lets only this account's default schedule group assume its role, which may only start the drill and park what fails", () => {
       expect(policyStatements(json, "drill/schedule-trust")).toEqual([
         {
           actions: ["sts:AssumeRole"],
           principals: [{ type: "Service", identifiers: ["scheduler.amazonaws.com"] }],
-          condition: [{ test: "StringEquals", variable: "aws:SourceAccount", values: [ACCOUNT] }],
+          condition: [
+            { test: "StringEquals", variable: "aws:SourceAccount", values: [ACCOUNT] },
+            {
+              test: "ArnEquals",
+              variable: "aws:SourceArn",
+              values: [`arn:aws:scheduler:us-west-2:${ACCOUNT}:schedule-group/default`],
+            },
+          ],
         },
       ]);
-      expect(policyStatements(json, "drill/schedule-permissions")).toEqual([
+      expect(policyStatements(json, "drill/schedule-permissions").slice(0, 3)).toEqual([
         { sid: "StartDrill", actions: ["states:StartExecution"], resources: [stateMachineArn] },
         {
           sid: "UseStateMachineKey",
@@ -489,6 +527,7 @@ describe("DrillAutomation alone", () => {
     new DrillAutomation(stack, "drill", { provider: providers.secondary, ...BARE_PROPS });
     const alarms = Object.values(synth(stack).resource.aws_cloudwatch_metric_alarm ?? {});
     expect(alarms).toEqual([
+      expect.objectContaining({ alarm_name: "shop-test-dr-drill-dlq" }),
       expect.objectContaining({
         alarm_name: "shop-test-dr-drill-failed",
         namespace: "AWS/States",

@@ -28,6 +28,8 @@ import {
 const ACCOUNT = "111111111111";
 const KEY = "arn:aws:kms:us-west-2:111111111111:key/secondary";
 const TOPIC = "arn:aws:sns:us-west-2:111111111111:shop-test-secondary-alerts";
+const HEALTH_KEY = "arn:aws:kms:us-east-1:111111111111:key/health-metrics";
+const HEALTH_TOPIC = "arn:aws:sns:us-east-1:111111111111:shop-test-health-check-alerts";
 const FIXTURE = "tests/fixtures/automation/handler.ts";
 /** The construct tests bundle a stand-in handler; the bundling tests cover the real ones. */
 const FIXTURE_ENTRIES = Object.fromEntries(FUNCTION_NAMES.map((name) => [name, FIXTURE]));
@@ -68,7 +70,12 @@ function stackWithAutomation(overrides: Overrides | ((stack: TerraformStack) => 
     provider: providers.secondary,
     accountId: ACCOUNT,
     kmsKeyArn: KEY,
-    healthMetrics: { provider: healthMetrics, region: healthMetricsRegion },
+    healthMetrics: {
+      provider: healthMetrics,
+      region: healthMetricsRegion,
+      kmsKeyArn: HEALTH_KEY,
+      alertTopicArn: HEALTH_TOPIC,
+    },
     regions: { primary: automationRegion("primary"), secondary: automationRegion("secondary") },
     globalClusterIdentifier: "shop-test-global",
     hostedZoneId: "Z0123456789ABCDEFGHIJ",
@@ -800,6 +807,50 @@ describe("Automation", () => {
       expect(automation.autoFailoverRuleName).toBe("shop-test-dr-auto-failover");
     });
 
+    it("retries each target for 15 minutes, then parks the event in a dead-letter queue of the rule's own region that only that rule may fill", () => {
+      for (const [target, queue, provider, key, topic, rule] of [
+        [
+          "automatic-failover/target",
+          "automatic-failover/dead-letters",
+          "aws.secondary",
+          KEY,
+          TOPIC,
+          reference(json, "aws_cloudwatch_event_rule", "automatic-failover/rule", "arn"),
+        ],
+        [
+          "automatic-failover/forward-target",
+          "automatic-failover/forward-dead-letters",
+          "aws.health-metrics",
+          HEALTH_KEY,
+          HEALTH_TOPIC,
+          `arn:aws:events:us-east-1:${ACCOUNT}:rule/shop-test-dr-auto-failover-forward`,
+        ],
+      ] as const) {
+        const queueArn = reference(json, "aws_sqs_queue", `${queue}/queue`, "arn");
+        expect(resourceAt(json, "aws_cloudwatch_event_target", target), target).toMatchObject({
+          retry_policy: { maximum_event_age_in_seconds: 900, maximum_retry_attempts: 12 },
+          dead_letter_config: { arn: queueArn },
+        });
+        expect(resourceAt(json, "aws_sqs_queue", `${queue}/queue`), queue).toMatchObject({
+          provider,
+          kms_master_key_id: key,
+        });
+        expect(policyStatements(json, `${queue}/policy-document`)[0], queue).toEqual({
+          sid: "AllowRuleDeadLetters",
+          principals: [{ type: "Service", identifiers: ["events.amazonaws.com"] }],
+          actions: ["sqs:SendMessage"],
+          resources: [queueArn],
+          condition: [{ test: "ArnEquals", variable: "aws:SourceArn", values: [rule] }],
+        });
+        expect(resourceAt(json, "aws_cloudwatch_metric_alarm", `${queue}/alarm`)).toMatchObject({
+          provider,
+          metric_name: "ApproximateNumberOfMessagesVisible",
+          threshold: 0,
+          alarm_actions: [topic],
+        });
+      }
+    });
+
     it("needs one rule and no forwarding when the alarm lives in the automation region", () => {
       const { json: local } = synthAutomation({ healthMetricsRegion: TEST_REGIONS.secondary });
       expect(listResources(local, "aws_cloudwatch_event_rule")).toEqual([
@@ -925,6 +976,8 @@ describe("Automation", () => {
               region: "eu-west-1",
             }),
             region: "us-east-1",
+            kmsKeyArn: HEALTH_KEY,
+            alertTopicArn: HEALTH_TOPIC,
           },
         })),
       ).toThrow(

@@ -36,6 +36,28 @@ describe("RegionalKey", () => {
     ]);
   });
 
+  it("lets EventBridge encrypt dead letters for rules of its own account and region, without refusing a request that carries no source keys", () => {
+    const json = synthKey();
+    expect(
+      policyStatements(json, "key/policy").find(
+        (s) => s.sid === "AllowEventBridgeDeadLetterQueues",
+      ),
+    ).toEqual({
+      sid: "AllowEventBridgeDeadLetterQueues",
+      principals: [{ type: "Service", identifiers: ["events.amazonaws.com"] }],
+      actions: ["kms:Decrypt", "kms:GenerateDataKey"],
+      resources: ["*"],
+      condition: [
+        { test: "StringEqualsIfExists", variable: "aws:SourceAccount", values: ["111111111111"] },
+        {
+          test: "ArnLikeIfExists",
+          variable: "aws:SourceArn",
+          values: ["arn:aws:events:us-west-2:111111111111:rule/*"],
+        },
+      ],
+    });
+  });
+
   it("fails on a deletion window KMS does not allow", () => {
     expect(() => synthKey(3)).toThrow(
       "Invalid props for test/key:\n  - deletionWindowDays: got 3; expected a whole number of days from 7 to 30 (the KMS limits)",

@@ -6,6 +6,27 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { Construct } from "constructs";
+import { DeadLetterQueue } from "./dead-letter-queue";
+
+/** Where a region's dead letters are encrypted and whom their alarm notifies. */
+export interface DeadLetterRegion {
+  /** The region's KMS key (a `RegionalKey`, whose policy admits EventBridge). */
+  readonly kmsKeyArn: string;
+  /** The region's alert topic. */
+  readonly alarmTopicArn: string;
+}
+
+/**
+ * Retries of a target that starts a failover: EventBridge retries with backoff, but gives up
+ * after 15 minutes instead of its default 24 hours and 185 attempts
+ * (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html): a
+ * failover that has not started a quarter of an hour into an outage needs a person, whom the
+ * dead-letter alarm pages.
+ */
+export const FAILOVER_TARGET_RETRY = {
+  maximumEventAgeInSeconds: 900,
+  maximumRetryAttempts: 12,
+} as const;
 
 export interface AutomaticFailoverTriggerProps {
   readonly namePrefix: string;
@@ -21,6 +42,10 @@ export interface AutomaticFailoverTriggerProps {
   /** The auto-failover function. */
   readonly functionName: string;
   readonly functionArn: string;
+  /** Dead letters of the rule that invokes the function (the automation's region). */
+  readonly deadLetters: DeadLetterRegion;
+  /** Dead letters of the forwarding rule (the alarm's region); unused when it is the same. */
+  readonly alarmRegionDeadLetters: DeadLetterRegion;
 }
 
 /** The rule that invokes the auto-failover function: `<namePrefix>-dr-auto-failover`. */
@@ -39,7 +64,9 @@ export function autoFailoverRuleName(namePrefix: string): string {
  *
  * The alarm goes to ALARM only after the configured minutes of failed health checks, and
  * EventBridge emits one event per state change, so each outage starts at most one failover; a
- * duplicate delivery finds the operation lock taken.
+ * duplicate delivery finds the operation lock taken. Each target retries for 15 minutes
+ * (`FAILOVER_TARGET_RETRY`), then parks the event in a dead-letter queue of its rule's region,
+ * whose alarm notifies that region's alert topic.
  */
 export class AutomaticFailoverTrigger extends Construct {
   /** The rule that invokes the function (in the automation's region). */
@@ -69,11 +96,23 @@ export class AutomaticFailoverTrigger extends Construct {
       eventPattern,
       state: "ENABLED",
     });
+    const deadLetters = new DeadLetterQueue(this, "dead-letters", {
+      provider,
+      region: props.region,
+      accountId,
+      name: `${this.ruleName}-dlq`,
+      contents: "Alarm events for the auto-failover function",
+      kmsKeyArn: props.deadLetters.kmsKeyArn,
+      alarmTopicArn: props.deadLetters.alarmTopicArn,
+      ruleArns: [rule.arn],
+    });
     new CloudwatchEventTarget(this, "target", {
       provider,
       rule: rule.name,
       targetId: "auto-failover",
       arn: props.functionArn,
+      retryPolicy: { ...FAILOVER_TARGET_RETRY },
+      deadLetterConfig: { arn: deadLetters.queueArn },
     });
     new LambdaPermission(this, "invoke", {
       provider,
@@ -136,12 +175,24 @@ export class AutomaticFailoverTrigger extends Construct {
       eventPattern,
       state: "ENABLED",
     });
+    const deadLetters = new DeadLetterQueue(this, "forward-dead-letters", {
+      provider: props.alarmProvider,
+      region: props.alarmRegion,
+      accountId,
+      name: `${ruleName}-dlq`,
+      contents: `Alarm events forwarded to ${props.region}`,
+      kmsKeyArn: props.alarmRegionDeadLetters.kmsKeyArn,
+      alarmTopicArn: props.alarmRegionDeadLetters.alarmTopicArn,
+      ruleArns: [ruleArn],
+    });
     new CloudwatchEventTarget(this, "forward-target", {
       provider: props.alarmProvider,
       rule: rule.name,
       targetId: "automation-region-bus",
       arn: busArn,
       roleArn: role.arn,
+      retryPolicy: { ...FAILOVER_TARGET_RETRY },
+      deadLetterConfig: { arn: deadLetters.queueArn },
     });
   }
 }

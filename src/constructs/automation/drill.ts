@@ -11,12 +11,16 @@ import { LOG_RETENTION_DAYS, LOG_RETENTION_DAYS_EXPECTED } from "../../aws-forma
 import { cronExpressionProblem } from "../../config/cron-expression";
 import { ProblemCollector } from "../../errors";
 import { SecureBucket } from "../secure-bucket";
+import { DeadLetterQueue } from "./dead-letter-queue";
 import {
   addLoggedStateMachine,
   stateMachineArnOf,
   stateMachineKeyStatement,
 } from "./logged-state-machine";
 import { STEP_RETRY, type StateMachineDefinition } from "./state-machine";
+
+/** The schedule group of the drill schedule: every account has `default`. */
+const SCHEDULE_GROUP = "default";
 
 /**
  * The scheduled DR drill in AWS: an EventBridge Scheduler schedule that starts the drill state
@@ -272,7 +276,7 @@ export class DrillAutomation extends Construct {
     this.stateMachineName = name;
 
     this.scheduleName = name;
-    this.scheduleArn = `arn:aws:scheduler:${region}:${accountId}:schedule/default/${name}`;
+    this.scheduleArn = `arn:aws:scheduler:${region}:${accountId}:schedule/${SCHEDULE_GROUP}/${name}`;
     this.addSchedule(props, stateMachine.arn, stateMachineArn);
 
     // The report task notifies on its own; this catches what it cannot: a drill whose Lambda
@@ -303,17 +307,36 @@ export class DrillAutomation extends Construct {
     stateMachineReference: string,
     stateMachineArn: string,
   ): void {
-    const { provider, accountId, kmsKeyArn } = props;
+    const { provider, region, accountId, kmsKeyArn } = props;
     const trust = new DataAwsIamPolicyDocument(this, "schedule-trust", {
       provider,
       statement: [
         {
           actions: ["sts:AssumeRole"],
           principals: [{ type: "Service", identifiers: ["scheduler.amazonaws.com"] }],
-          // Confused-deputy guard: only schedules of this account assume the role.
-          condition: [{ test: "StringEquals", variable: "aws:SourceAccount", values: [accountId] }],
+          // Confused-deputy guard: only schedules of this account's schedule group. Scheduler
+          // documents the group's ARN as aws:SourceArn and warns against naming one schedule
+          // (https://docs.aws.amazon.com/scheduler/latest/UserGuide/cross-service-confused-deputy-prevention.html).
+          condition: [
+            { test: "StringEquals", variable: "aws:SourceAccount", values: [accountId] },
+            {
+              test: "ArnEquals",
+              variable: "aws:SourceArn",
+              values: [`arn:aws:scheduler:${region}:${accountId}:schedule-group/${SCHEDULE_GROUP}`],
+            },
+          ],
         },
       ],
+    });
+    // A start Scheduler gave up on after its retries lands here and pages.
+    const deadLetters = new DeadLetterQueue(this, "schedule-dead-letters", {
+      provider,
+      region,
+      accountId,
+      name: `${this.scheduleName}-dlq`,
+      contents: "Scheduled starts of the DR drill",
+      kmsKeyArn,
+      alarmTopicArn: props.alertTopicArn,
     });
     const role = new IamRole(this, "schedule-role", {
       provider,
@@ -341,6 +364,9 @@ export class DrillAutomation extends Construct {
             },
           ],
         },
+        // Scheduler sends undelivered starts to the dead-letter queue with the execution role
+        // (https://docs.aws.amazon.com/scheduler/latest/UserGuide/configuring-schedule-dlq.html).
+        ...deadLetters.grantSendStatements(),
       ],
     });
     const policy = new IamRolePolicy(this, "schedule-policy", {
@@ -353,7 +379,7 @@ export class DrillAutomation extends Construct {
     new SchedulerSchedule(this, "schedule", {
       provider,
       name: this.scheduleName,
-      groupName: "default",
+      groupName: SCHEDULE_GROUP,
       description: `DR drill of ${props.environment}: fail over, hold ${props.holdMinutes} min, fail back, report`,
       state: props.scheduleEnabled ? "ENABLED" : "DISABLED",
       scheduleExpression: props.scheduleExpression,
@@ -366,9 +392,8 @@ export class DrillAutomation extends Construct {
         arn: stateMachineReference,
         roleArn: role.arn,
         input: JSON.stringify({ holdMinutes: props.holdMinutes }),
-        // No dead-letter queue: an undelivered start is visible as a missing report and in
-        // Scheduler's own metrics, and the fix is to start the drill by hand, not to replay it.
         retryPolicy: { ...SCHEDULE_RETRY },
+        deadLetterConfig: { arn: deadLetters.queueArn },
       },
       // The role's policy must exist before Scheduler first assumes it.
       dependsOn: [policy],

@@ -101,10 +101,16 @@ export interface AutomationProps {
    */
   readonly kmsKeyArn: string;
   /**
-   * Where the endpoint-health alarms live (us-east-1, `Monitoring`'s health-check provider).
-   * Used only for the rule that forwards the alarm's events, and only when it is another region.
+   * Where the endpoint-health alarms live (us-east-1, `Monitoring`'s health-check provider), with
+   * that region's KMS key and alert topic. Used only for the rule that forwards the alarm's
+   * events and its dead-letter queue, and only when it is another region.
    */
-  readonly healthMetrics: { readonly provider: AwsProvider; readonly region: string };
+  readonly healthMetrics: {
+    readonly provider: AwsProvider;
+    readonly region: string;
+    readonly kmsKeyArn: string;
+    readonly alertTopicArn: string;
+  };
   readonly regions: Readonly<Record<RegionRole, AutomationRegion>>;
   /** `Database.globalClusterIdentifier`. */
   readonly globalClusterIdentifier: string;
@@ -449,6 +455,11 @@ export class Automation extends Construct {
         alarmName: props.automaticFailover.alarmName,
         functionName: step("auto-failover").functionName,
         functionArn: step("auto-failover").functionArn,
+        deadLetters: { kmsKeyArn, alarmTopicArn: props.alertTopic.arn },
+        alarmRegionDeadLetters: {
+          kmsKeyArn: props.healthMetrics.kmsKeyArn,
+          alarmTopicArn: props.healthMetrics.alertTopicArn,
+        },
       });
       this.autoFailoverRuleName = trigger.ruleName;
     }
