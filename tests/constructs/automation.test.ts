@@ -967,6 +967,23 @@ describe("Automation", () => {
       );
     });
 
+    it("reserves no concurrency unless asked (a reservation can fail the apply on a small account), and the asked number on every function", () => {
+      expect(
+        listResources(json, "aws_lambda_function").map((f) => f.reserved_concurrent_executions),
+      ).toEqual(Array(FUNCTION_NAMES.length).fill(undefined));
+      const { json: reserved } = synthAutomation({ reservedConcurrency: 5 });
+      expect(
+        listResources(reserved, "aws_lambda_function").map((f) => f.reserved_concurrent_executions),
+      ).toEqual(Array(FUNCTION_NAMES.length).fill(5));
+    });
+
+    it("fails on a reserved concurrency Lambda cannot reserve", () => {
+      expect(() => stackWithAutomation({ reservedConcurrency: 0 })).toThrow(
+        "Invalid props for test/automation:\n" +
+          "  - reservedConcurrency: got 0; expected a whole number of executions >= 1, or leave it out for the unreserved pool",
+      );
+    });
+
     it("fails when the health-metrics region is not its provider's", () => {
       expect(() =>
         stackWithAutomation((stack) => ({

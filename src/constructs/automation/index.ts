@@ -150,6 +150,12 @@ export interface AutomationProps {
   /** X-Ray tracing of the functions and the state machine. @default false */
   readonly tracingEnabled?: boolean;
   /**
+   * Concurrent executions reserved for each function (see `AutomationLambdaProps`); the account
+   * must keep 100 unreserved beyond their sum.
+   * @default - none: the functions share the account's unreserved pool
+   */
+  readonly reservedConcurrency?: number;
+  /**
    * Handler entry files, relative to the project root (for tests with stand-in handlers).
    * @default - `functions/handlers/<name>.ts` for each function
    */
@@ -388,6 +394,7 @@ export class Automation extends Construct {
         kmsKeyArn,
         logRetentionDays,
         tracingEnabled,
+        reservedConcurrentExecutions: props.reservedConcurrency,
       });
     }
     const step = (fn: FunctionName) => deployed[fn] as AutomationLambda;
@@ -615,6 +622,14 @@ function validate(
   }
   if (!(LOG_RETENTION_DAYS as readonly number[]).includes(resolved.logRetentionDays)) {
     problems.add("logRetentionDays", resolved.logRetentionDays, LOG_RETENTION_DAYS_EXPECTED);
+  }
+  const reserved = props.reservedConcurrency;
+  if (reserved !== undefined && (!Number.isInteger(reserved) || reserved < 1)) {
+    problems.add(
+      "reservedConcurrency",
+      reserved,
+      "a whole number of executions >= 1, or leave it out for the unreserved pool",
+    );
   }
   for (const [fn, entry] of Object.entries(resolved.entries)) {
     if (!existsSync(join(PROJECT_ROOT, entry))) {

@@ -27,6 +27,15 @@ export interface AutomationLambdaProps {
   readonly kmsKeyArn: string;
   readonly logRetentionDays: number;
   readonly tracingEnabled: boolean;
+  /**
+   * Concurrent executions reserved for the function (`reserved_concurrent_executions`). Lambda
+   * refuses a reservation that would leave the account fewer than 100 unreserved executions
+   * (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html), which fails
+   * the apply on accounts with a small quota
+   * (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html).
+   * @default - none: the account's unreserved pool
+   */
+  readonly reservedConcurrentExecutions?: number;
 }
 
 /**
@@ -105,6 +114,7 @@ export class AutomationLambda extends Construct {
       kmsKeyArn: props.kmsKeyArn,
       environment: { variables: { ...props.environment } },
       tracingConfig: { mode: props.tracingEnabled ? "Active" : "PassThrough" },
+      reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       // The role's policy must be in place before the first invocation, and the log group
       // before Lambda would create its own.
       dependsOn: [logGroup, policy],
