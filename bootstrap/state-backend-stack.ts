@@ -35,7 +35,10 @@ export class StateBackendStack extends TerraformStack {
 
     const tags = { ...props.tags, project: props.project, purpose: "terraform-state" };
     const regions = { primary: backend.region, replica: backend.replicaRegion } as const;
-    const state = {} as Record<keyof typeof regions, { provider: AwsProvider; key: RegionalKey }>;
+    const state = {} as Record<
+      keyof typeof regions,
+      { provider: AwsProvider; key: RegionalKey; accountId: string }
+    >;
     for (const [role, region] of Object.entries(regions) as [keyof typeof regions, string][]) {
       const provider = new AwsProvider(this, `aws-${role}`, {
         alias: role,
@@ -49,12 +52,13 @@ export class StateBackendStack extends TerraformStack {
         accountId,
         aliasName: `${props.project}-tfstate-${role}`,
       });
-      state[role] = { provider, key };
+      state[role] = { provider, key, accountId };
     }
 
     const backendResources = new StateManagement(this, "state", {
       namePrefix: `${props.project}-tfstate`,
       lockTableName: backend.lockTable,
+      accountId: state.primary.accountId,
       primary: {
         provider: state.primary.provider,
         region: backend.region,

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { distinctBackends } from "../bootstrap/main";
 import { StateBackendStack } from "../bootstrap/state-backend-stack";
 import { loadEnvConfigs } from "../src/config/load";
-import { listResources, synth } from "./support/synth";
+import { listResources, policyStatements, synth } from "./support/synth";
 
 const configs = loadEnvConfigs(resolve(__dirname, "../envs"));
 
@@ -55,6 +55,37 @@ describe("bootstrap", () => {
       "lock_table",
       "replica_state_bucket",
       "state_bucket",
+    ]);
+  });
+
+  it("lets S3 assume each replication role only for the state account and the source bucket, where S3 passes those keys", () => {
+    for (const [direction, source] of [
+      ["replication-to-replica", "state_state-bucket"],
+      ["replication-to-primary", "state_replica-state-bucket"],
+    ]) {
+      const [trust] = policyStatements(json, `state/${direction}/trust`);
+      expect(trust.condition).toEqual([
+        {
+          test: "StringEqualsIfExists",
+          variable: "aws:SourceAccount",
+          values: [
+            expect.stringMatching(/^\$\{data\.aws_caller_identity\.account-primary\.account_id\}$/),
+          ],
+        },
+        {
+          test: "ArnLikeIfExists",
+          variable: "aws:SourceArn",
+          values: [
+            expect.stringMatching(
+              new RegExp(`^\\$\\{aws_s3_bucket\\.${source}_[0-9A-F]{8}\\.arn\\}$`),
+            ),
+          ],
+        },
+      ]);
+    }
+    expect(Object.keys(json.data?.aws_caller_identity ?? {})).toEqual([
+      "account-primary",
+      "account-replica",
     ]);
   });
 });

@@ -114,6 +114,7 @@ describe("shipped environments", () => {
         "automaticFailover.alarmMinutes": undefined,
         "drill.holdMinutes": undefined,
         "compute.targetCpuPercent": undefined,
+        "compute.loadBalancerDeletionProtection": undefined,
         backup: undefined,
         tags: undefined,
       }),
@@ -129,7 +130,7 @@ describe("shipped environments", () => {
       dr: { replicationLagAlarmSeconds: 60 },
       automaticFailover: { alarmMinutes: 3 },
       drill: { holdMinutes: 5 },
-      compute: { targetCpuPercent: 50 },
+      compute: { targetCpuPercent: 50, loadBalancerDeletionProtection: true },
       backup: { schedule: "cron(0 5 * * ? *)", retentionDays: 35, copyRetentionDays: 35 },
       tags: {},
     });
@@ -150,6 +151,88 @@ describe("shipped environments", () => {
       failureThreshold: 3,
       path: "/health",
     });
+  });
+});
+
+describe("load balancer deletion protection", () => {
+  it("is off in dev, so cdktf destroy works there, and on in staging and prod", () => {
+    const configs = loadEnvConfigs(ENVS);
+    expect(
+      Object.fromEntries(
+        configs.map((config) => [
+          config.environment,
+          config.compute.loadBalancerDeletionProtection,
+        ]),
+      ),
+    ).toEqual({ dev: false, prod: true, staging: true });
+  });
+});
+
+describe("backup vault lock", () => {
+  it("is off unless the file asks for one", () => {
+    expect(parseEnvConfig(prodWith({}), "envs/prod.json").backup.vaultLock).toBeUndefined();
+  });
+
+  it("accepts a governance lock and a compliance lock around both retentions", () => {
+    const governance = { mode: "governance", minRetentionDays: 7, maxRetentionDays: 35 };
+    expect(
+      parseEnvConfig(prodWith({ "backup.vaultLock": governance }), "envs/prod.json").backup
+        .vaultLock,
+    ).toEqual(governance);
+    const compliance = { ...governance, mode: "compliance", changeableForDays: 3 };
+    expect(
+      parseEnvConfig(prodWith({ "backup.vaultLock": compliance }), "envs/prod.json").backup
+        .vaultLock,
+    ).toEqual(compliance);
+  });
+
+  it("fails on a compliance lock without grace time and a range that would fail the plan's own jobs", () => {
+    expect(
+      prodErrorMessage({
+        "backup.copyRetentionDays": 14,
+        "backup.vaultLock": { mode: "compliance", minRetentionDays: 30, maxRetentionDays: 30 },
+      }),
+    ).toEqual(
+      invalidProdMessage(
+        "backup.vaultLock.changeableForDays: missing; expected a number of days >= 3 in compliance mode: the grace time after which the lock is immutable",
+        "backup.vaultLock.minRetentionDays: got 30; expected at most 14, the shorter of backup.retentionDays (35) and backup.copyRetentionDays (14): the vaults fail jobs that keep recovery points for less",
+        "backup.vaultLock.maxRetentionDays: got 30; expected at least 35, the longer of backup.retentionDays (35) and backup.copyRetentionDays (14): the vaults fail jobs that keep recovery points for more",
+      ),
+    );
+  });
+
+  it("fails on a grace time under 3 days, and on a governance lock with one", () => {
+    const range = { minRetentionDays: 7, maxRetentionDays: 35 };
+    expect(
+      prodErrorMessage({
+        "backup.vaultLock": { mode: "compliance", changeableForDays: 2, ...range },
+      }),
+    ).toEqual(
+      invalidProdMessage(
+        "backup.vaultLock.changeableForDays: got 2; expected at least 3 days (AWS Backup's cooling-off period)",
+      ),
+    );
+    expect(
+      prodErrorMessage({
+        "backup.vaultLock": { mode: "governance", changeableForDays: 3, ...range },
+      }),
+    ).toEqual(
+      invalidProdMessage(
+        'backup.vaultLock.changeableForDays: got 3; expected no value in governance mode: a lock with changeableForDays is a compliance lock, immutable after that many days (use mode "compliance" if that is meant)',
+      ),
+    );
+  });
+
+  it("fails on a lock mode AWS Backup does not have", () => {
+    expect(
+      prodErrorMessage({
+        "backup.vaultLock": { mode: "strict", minRetentionDays: 7, maxRetentionDays: 35 },
+      }),
+    ).toEqual(
+      invalidProdMessage(
+        'backup.vaultLock.mode: got "strict"; expected "governance" or "compliance"',
+      ),
+    );
   });
 });
 

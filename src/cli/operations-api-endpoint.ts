@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { loadEnvConfig } from "../config/load";
 import { invalidSetting, UserInputError } from "../errors";
+import { MINIMUM_TERRAFORM_VERSION } from "../terraform-version";
 import {
   findExecutable,
   initializedBackend,
@@ -185,7 +186,7 @@ async function terraformOutputs(
   if (terraform === undefined) {
     throw new UserInputError(
       `terraform is not installed (not found on PATH), so the operations API URL cannot be read ` +
-        `from the ${env} stack's outputs. Install Terraform 1.6 or newer (CI pins ` +
+        `from the ${env} stack's outputs. Install Terraform ${MINIMUM_TERRAFORM_VERSION} or newer (CI pins ` +
         `${TERRAFORM_VERSION}; https://developer.hashicorp.com/terraform/install), ${PASS_THE_URL}.`,
     );
   }

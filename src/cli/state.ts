@@ -5,6 +5,7 @@ import { delimiter, isAbsolute, join, relative, resolve } from "node:path";
 import { loadEnvConfig } from "../config/load";
 import { invalidSetting, UserInputError } from "../errors";
 import type { StateLocation } from "../stacks/environment-stack";
+import { MINIMUM_TERRAFORM_VERSION, TERRAFORM_VERSION } from "../terraform-version";
 
 /**
  * `npm run state -- <env> <terraform args...>`: plain Terraform on an environment's synthesized
@@ -22,8 +23,7 @@ import type { StateLocation } from "../stacks/environment-stack";
 
 const ROOT = resolve(__dirname, "../..");
 
-/** The Terraform version the workflows pin (`hashicorp/setup-terraform`); any 1.6+ works. */
-export const TERRAFORM_VERSION = "1.13.5";
+export { TERRAFORM_VERSION };
 
 export const USAGE = [
   "usage: npm run state -- <env> <terraform args...>",
@@ -109,7 +109,7 @@ export function terraformNotInstalledMessage(stackDir: string): string {
   const v = TERRAFORM_VERSION;
   return [
     `terraform is not installed (not found on PATH), so npm run state cannot run it in ${stackDir}.`,
-    `Install Terraform 1.6 or newer (CI pins ${v}), then run the command again:`,
+    `Install Terraform ${MINIMUM_TERRAFORM_VERSION} or newer (CI pins ${v}), then run the command again:`,
     "  Debian/Ubuntu, from HashiCorp's apt repository:",
     "    wget -O- https://apt.releases.hashicorp.com/gpg | sudo gpg --dearmor -o /usr/share/keyrings/hashicorp-archive-keyring.gpg",
     '    echo "deb [signed-by=/usr/share/keyrings/hashicorp-archive-keyring.gpg] https://apt.releases.hashicorp.com $(lsb_release -cs) main" | sudo tee /etc/apt/sources.list.d/hashicorp.list',

@@ -23,6 +23,16 @@ const BUCKET_PATTERN = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 /** How the S3 backend locks the state (`stateBackend.locking`). */
 export const STATE_LOCKING = ["lockfile", "lockfile-and-table", "table"] as const;
 
+/** Modes of an AWS Backup vault lock (`backup.vaultLock.mode`). */
+export const VAULT_LOCK_MODES = ["governance", "compliance"] as const;
+export type VaultLockMode = (typeof VAULT_LOCK_MODES)[number];
+/**
+ * AWS Backup enforces a 72-hour cooling-off period before a compliance lock takes effect, so
+ * ChangeableForDays is at least 3
+ * (https://docs.aws.amazon.com/aws-backup/latest/devguide/API_PutBackupVaultLockConfiguration.html).
+ */
+export const VAULT_LOCK_MIN_CHANGEABLE_DAYS = 3;
+
 /** Smallest and largest VPC prefixes the subnet plan supports (see networking.ts). */
 export const VPC_PREFIX_RANGE = { min: 16, max: 22 } as const;
 export const AZ_COUNT_RANGE = { min: 2, max: 4 } as const;
@@ -171,6 +181,13 @@ export const envConfigSchema = z
     compute: z.strictObject({
       primary: computeRole,
       secondary: computeRole,
+      /**
+       * Deletion protection of both load balancers: AWS refuses to delete them, so `terraform
+       * destroy` stops on them until it is off. Set `false` where environments are torn down
+       * routinely (dev).
+       * @default true
+       */
+      loadBalancerDeletionProtection: z.boolean().default(true),
       /** Average CPU the target-tracking policy holds the web tier at. @default 50 */
       targetCpuPercent: z
         .int()
@@ -295,6 +312,66 @@ export const envConfigSchema = z
         retentionDays: z.int().min(7, "at least 7 days").default(35),
         /** Days the copy in the other region is kept. @default 35 */
         copyRetentionDays: z.int().min(1, "at least 1 day").default(35),
+        /**
+         * AWS Backup Vault Lock on both vaults: recovery points cannot be deleted early, and
+         * every backup and copy must keep its recovery point between `minRetentionDays` and
+         * `maxRetentionDays` (both retentions above must lie in that range). `governance`: can
+         * be removed by principals allowed to. `compliance` (with `changeableForDays` >= 3):
+         * after that many days the lock is IMMUTABLE, for everyone including the root user and
+         * AWS, and the vaults cannot be deleted until every recovery point has expired
+         * (https://docs.aws.amazon.com/aws-backup/latest/devguide/vault-lock.html).
+         * @default - no vault lock
+         */
+        vaultLock: z
+          .strictObject({
+            mode: z.enum(VAULT_LOCK_MODES, { error: '"governance" or "compliance"' }),
+            changeableForDays: z
+              .int("changeableForDays as a whole number")
+              .min(
+                VAULT_LOCK_MIN_CHANGEABLE_DAYS,
+                `at least ${VAULT_LOCK_MIN_CHANGEABLE_DAYS} days (AWS Backup's cooling-off period)`,
+              )
+              .optional(),
+            minRetentionDays: positiveInt("minRetentionDays"),
+            maxRetentionDays: positiveInt("maxRetentionDays"),
+          })
+          .optional(),
+      })
+      .superRefine((backup, ctx) => {
+        const lock = backup.vaultLock;
+        if (!lock) return;
+        const issue = (field: string, input: unknown, message: string) =>
+          ctx.addIssue({ code: "custom", path: ["vaultLock", field], input, message });
+        if (lock.mode === "compliance" && lock.changeableForDays === undefined) {
+          issue(
+            "changeableForDays",
+            undefined,
+            `a number of days >= ${VAULT_LOCK_MIN_CHANGEABLE_DAYS} in compliance mode: the grace time after which the lock is immutable`,
+          );
+        }
+        if (lock.mode === "governance" && lock.changeableForDays !== undefined) {
+          issue(
+            "changeableForDays",
+            lock.changeableForDays,
+            'no value in governance mode: a lock with changeableForDays is a compliance lock, immutable after that many days (use mode "compliance" if that is meant)',
+          );
+        }
+        const { retentionDays, copyRetentionDays } = backup;
+        const both = `backup.retentionDays (${retentionDays}) and backup.copyRetentionDays (${copyRetentionDays})`;
+        if (lock.minRetentionDays > Math.min(retentionDays, copyRetentionDays)) {
+          issue(
+            "minRetentionDays",
+            lock.minRetentionDays,
+            `at most ${Math.min(retentionDays, copyRetentionDays)}, the shorter of ${both}: the vaults fail jobs that keep recovery points for less`,
+          );
+        }
+        if (lock.maxRetentionDays < Math.max(retentionDays, copyRetentionDays)) {
+          issue(
+            "maxRetentionDays",
+            lock.maxRetentionDays,
+            `at least ${Math.max(retentionDays, copyRetentionDays)}, the longer of ${both}: the vaults fail jobs that keep recovery points for more`,
+          );
+        }
       })
       .default({ schedule: "cron(0 5 * * ? *)", retentionDays: 35, copyRetentionDays: 35 }),
     /** Extra tags on every resource, besides project, environment and dr-role. @default {} */

@@ -24,6 +24,18 @@ export interface AppConfigProps {
    * reads the same names wherever it runs.
    */
   readonly regions: Readonly<Record<RegionRole, AppConfigRegion>>;
+  /**
+   * Keys (relative to `parameterPath`) whose value something other than Terraform rewrites,
+   * such as `db/writer-endpoint`, which the failover automation points at the promoted cluster
+   * after a detach-and-promote. Terraform writes their first value and afterwards ignores
+   * changes to it (`lifecycle { ignore_changes = ["value"] }`), in both regions, so a later
+   * `terraform apply` does not revert the automation's write. Side effect: a new value in the
+   * config (e.g. a replaced cluster's endpoint) is not applied either; replace the parameter
+   * (`terraform apply -replace=...`) or put the value with the AWS CLI.
+   * https://developer.hashicorp.com/terraform/language/meta-arguments/lifecycle#ignore_changes
+   * @default - none: Terraform owns every value
+   */
+  readonly automationOwnedKeys?: readonly string[];
 }
 
 /** Characters SSM allows in a parameter name. */
@@ -37,7 +49,8 @@ const MAX_HIERARCHY_LEVELS = 15;
  * The settings the web app reads at boot, as SSM `String` parameters (Standard tier) under one
  * path, written in both regions so the app in either region finds its configuration when the
  * other region is down. Each region carries its own values (its endpoints, its bucket, its
- * role) under the same names; a key present in one region only is rejected at synth.
+ * role) under the same names; a key present in one region only is rejected at synth. Keys in
+ * `automationOwnedKeys` get their first value from Terraform and are the automation's after that.
  */
 export class AppConfig extends Construct {
   /** Full parameter names (`parameterPath` + key), sorted; the same in both regions. */
@@ -49,6 +62,7 @@ export class AppConfig extends Construct {
     super(scope, id);
     validate(this.node.path, props);
     const keys = Object.keys(props.regions.primary.parameters).sort();
+    const automationOwned = new Set(props.automationOwnedKeys ?? []);
     this.parameterNames = keys.map((key) => `${props.parameterPath}${key}`);
 
     const parameters = {} as Record<RegionRole, Record<string, SsmParameter>>;
@@ -57,6 +71,7 @@ export class AppConfig extends Construct {
       const regionScope = new Construct(this, role);
       parameters[role] = {};
       for (const key of keys) {
+        const ownedByAutomation = automationOwned.has(key);
         // ':' cannot occur in a key, so distinct keys always give distinct construct ids.
         parameters[role][key] = new SsmParameter(regionScope, key.replaceAll("/", ":"), {
           provider,
@@ -64,7 +79,10 @@ export class AppConfig extends Construct {
           type: "String",
           tier: "Standard",
           value: values[key],
-          description: `App setting ${key} for the ${role} region; managed by Terraform, manual edits are overwritten`,
+          description: ownedByAutomation
+            ? `App setting ${key} for the ${role} region; first value from Terraform, then owned by the failover automation (Terraform ignores changes to the value)`
+            : `App setting ${key} for the ${role} region; managed by Terraform, manual edits are overwritten`,
+          lifecycle: ownedByAutomation ? { ignoreChanges: ["value"] } : undefined,
         });
       }
     }
@@ -124,6 +142,17 @@ function validate(path: string, props: AppConfigProps): void {
           `a value of 1 to ${MAX_VALUE_LENGTH} characters (SSM rejects empty values; Standard tier holds 4 KB)`,
         );
       }
+    }
+  }
+
+  const keys = Object.keys(props.regions.primary.parameters);
+  for (const key of props.automationOwnedKeys ?? []) {
+    if (!keys.includes(key)) {
+      problems.add(
+        "automationOwnedKeys",
+        key,
+        `one of the parameter keys (${keys.map((k) => `"${k}"`).join(", ")})`,
+      );
     }
   }
 

@@ -1,6 +1,8 @@
 import { BackupPlan } from "@cdktf/provider-aws/lib/backup-plan";
 import { BackupSelection } from "@cdktf/provider-aws/lib/backup-selection";
 import { BackupVault } from "@cdktf/provider-aws/lib/backup-vault";
+import { BackupVaultLockConfiguration } from "@cdktf/provider-aws/lib/backup-vault-lock-configuration";
+import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
 import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
@@ -9,16 +11,56 @@ import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { Token } from "cdktf";
 import { Construct } from "constructs";
 import { cronExpressionProblem } from "../config/cron-expression";
-import { REGION_ROLES, type RegionRole } from "../config/schema";
+import {
+  REGION_ROLES,
+  type RegionRole,
+  VAULT_LOCK_MIN_CHANGEABLE_DAYS,
+  VAULT_LOCK_MODES,
+  type VaultLockMode,
+} from "../config/schema";
 import { ProblemCollector } from "../errors";
 import { Guardrails } from "../guardrails";
+import { confusedDeputyConditions } from "./service-trust";
 
 /** What Backup needs to know about one region of the pair. */
 export interface BackupRegion {
   /** Provider of the region the vault lives in. */
   readonly provider: AwsProvider;
+  /** Region of `provider`; scopes the role's trust to AWS Backup of this region and the other. */
+  readonly region: string;
   /** The region's KMS key; the vault, and every copy that lands in it, is encrypted with it. */
   readonly kmsKeyArn: string;
+}
+
+/**
+ * AWS Backup Vault Lock on both vaults (https://docs.aws.amazon.com/aws-backup/latest/devguide/vault-lock.html):
+ * nobody can delete a recovery point or shorten its retention, and every backup or copy job
+ * into the vault must keep its recovery point between `minRetentionDays` and
+ * `maxRetentionDays`, or the vault fails the job.
+ *
+ * WARNING: a `compliance` lock becomes immutable `changeableForDays` after it is applied (the
+ * grace time): from then on no user, not the root user and not AWS, can change or remove it,
+ * and the vault cannot be deleted until every recovery point in it has expired. A `governance`
+ * lock can be changed or removed by principals with the backup:PutBackupVaultLockConfiguration /
+ * backup:DeleteBackupVaultLockConfiguration permissions.
+ *
+ * Side effect: every argument of aws_backup_vault_lock_configuration forces replacement, so
+ * changing or removing the lock deletes and re-puts it (hashicorp/terraform-provider-aws
+ * internal/service/backup/vault_lock_configuration.go); past a compliance lock's grace time that
+ * delete fails and the apply with it.
+ */
+export interface BackupVaultLock {
+  readonly mode: VaultLockMode;
+  /**
+   * Compliance mode only: days, at least 3 (the AWS cooling-off period), during which the lock
+   * can still be changed or removed. Its presence is what makes a lock a compliance lock, so a
+   * governance lock has none.
+   */
+  readonly changeableForDays?: number;
+  /** Shortest retention a recovery point in the vault may have; at most both retentions. */
+  readonly minRetentionDays: number;
+  /** Longest retention a recovery point in the vault may have; at least both retentions. */
+  readonly maxRetentionDays: number;
 }
 
 export interface BackupProps {
@@ -49,6 +91,18 @@ export interface BackupProps {
    * @default "primary"
    */
   readonly activeRegion?: RegionRole;
+  /**
+   * Account the vaults and the role are in; the role's trust admits AWS Backup acting for it.
+   * @default - the account of the active region's provider, looked up with aws_caller_identity
+   */
+  readonly accountId?: string;
+  /**
+   * Vault Lock on both vaults. Both vaults get the same lock, because each receives local
+   * backups (`retentionDays`) and copies (`copyRetentionDays`) depending on `activeRegion`.
+   * See {@link BackupVaultLock} before choosing `compliance`.
+   * @default - no vault lock
+   */
+  readonly vaultLock?: BackupVaultLock;
 }
 
 const DEFAULT_SCHEDULE = "cron(0 5 * * ? *)";
@@ -89,6 +143,9 @@ export const BACKUP_MANAGED_POLICY_ARNS = [
  * Snapshot (not continuous) backups: continuous backup of an Aurora cluster makes AWS Backup
  * manage the cluster's backup retention, which would fight the database construct's
  * `backup_retention_period` on every plan.
+ *
+ * Vault Lock (`vaultLock`, off by default) goes on both vaults with the same settings. A
+ * compliance lock is irreversible once its grace time is over; see {@link BackupVaultLock}.
  */
 export class Backup extends Construct {
   /** Vault ARN of each region. */
@@ -119,18 +176,38 @@ export class Backup extends Construct {
         // A vault holding recovery points is never deleted by a destroy.
         forceDestroy: false,
       });
+      if (props.vaultLock) {
+        const lock = props.vaultLock;
+        new BackupVaultLockConfiguration(this, `${role}-vault-lock`, {
+          provider: props.regions[role].provider,
+          backupVaultName: vaults[role].name,
+          // Set only for compliance mode: with it the lock becomes immutable on the lock date,
+          // without it the lock stays changeable (governance)
+          // (https://docs.aws.amazon.com/aws-backup/latest/devguide/API_PutBackupVaultLockConfiguration.html).
+          changeableForDays: lock.mode === "compliance" ? lock.changeableForDays : undefined,
+          minRetentionDays: lock.minRetentionDays,
+          maxRetentionDays: lock.maxRetentionDays,
+        });
+      }
     }
     this.vaultArns = { primary: vaults.primary.arn, secondary: vaults.secondary.arn };
     this.vaultNames = { primary: vaults.primary.name, secondary: vaults.secondary.name };
 
     // IAM is global; the role goes through the active region's provider like the plan using it.
     const provider = props.regions[activeRegion].provider;
+    const accountId =
+      props.accountId ?? new DataAwsCallerIdentity(this, "account", { provider }).accountId;
     const trust = new DataAwsIamPolicyDocument(this, "trust", {
       provider,
       statement: [
         {
           actions: ["sts:AssumeRole"],
           principals: [{ type: "Service", identifiers: ["backup.amazonaws.com"] }],
+          // Backup, copy and restore jobs run in either region (the plan follows activeRegion).
+          condition: confusedDeputyConditions(
+            accountId,
+            REGION_ROLES.map((r) => `arn:aws:backup:${props.regions[r].region}:${accountId}:*`),
+          ),
         },
       ],
     });
@@ -272,7 +349,63 @@ function validate(path: string, props: BackupProps, settings: ResolvedSettings):
   if (!REGION_ROLES.includes(settings.activeRegion)) {
     problems.add("activeRegion", settings.activeRegion, '"primary" or "secondary"');
   }
+  if (props.vaultLock) validateVaultLock(problems, props.vaultLock, settings);
   problems.throwIfAnyFor(path);
+}
+
+/**
+ * A vault lock AWS accepts and that does not fail this plan's own jobs: each vault takes both
+ * local backups and copies, so both retentions must lie within [min, max].
+ */
+function validateVaultLock(
+  problems: ProblemCollector,
+  lock: BackupVaultLock,
+  settings: ResolvedSettings,
+): void {
+  if (!VAULT_LOCK_MODES.includes(lock.mode)) {
+    problems.add("vaultLock.mode", lock.mode, '"governance" or "compliance"');
+  }
+  if (lock.mode === "compliance") {
+    if (!isWholeNumberAtLeast(lock.changeableForDays ?? 0, VAULT_LOCK_MIN_CHANGEABLE_DAYS)) {
+      problems.add(
+        "vaultLock.changeableForDays",
+        lock.changeableForDays,
+        `a whole number of days >= ${VAULT_LOCK_MIN_CHANGEABLE_DAYS} in compliance mode (AWS Backup's cooling-off period; the lock is immutable after it)`,
+      );
+    }
+  } else if (lock.changeableForDays !== undefined) {
+    problems.add(
+      "vaultLock.changeableForDays",
+      lock.changeableForDays,
+      'no value in governance mode: a lock with changeableForDays is a compliance lock, immutable after that many days (use mode "compliance" if that is meant)',
+    );
+  }
+  const { minRetentionDays: min, maxRetentionDays: max } = lock;
+  const minValid = isWholeNumberAtLeast(min, 1);
+  if (!minValid) problems.add("vaultLock.minRetentionDays", min, "a whole number of days >= 1");
+  if (!isWholeNumberAtLeast(max, 1)) {
+    problems.add("vaultLock.maxRetentionDays", max, "a whole number of days >= 1");
+  }
+  const { retentionDays, copyRetentionDays } = settings;
+  const retentions = [retentionDays, copyRetentionDays];
+  if (retentions.concat(min, max).some((days) => Token.isUnresolved(days))) return;
+  const shortest = Math.min(...retentions);
+  const longest = Math.max(...retentions);
+  const both = `retentionDays (${retentionDays}) and copyRetentionDays (${copyRetentionDays})`;
+  if (minValid && min > shortest) {
+    problems.add(
+      "vaultLock.minRetentionDays",
+      min,
+      `at most ${shortest}, the shorter of ${both}: the vaults fail backup and copy jobs that keep recovery points for less`,
+    );
+  }
+  if (Number.isInteger(max) && max < longest) {
+    problems.add(
+      "vaultLock.maxRetentionDays",
+      max,
+      `at least ${longest}, the longer of ${both}: the vaults fail backup and copy jobs that keep recovery points for more`,
+    );
+  }
 }
 
 function isWholeNumberAtLeast(value: number, min: number): boolean {

@@ -1,3 +1,4 @@
+import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
 import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
@@ -6,6 +7,7 @@ import { S3BucketReplicationConfigurationA } from "@cdktf/provider-aws/lib/s3-bu
 import { Construct } from "constructs";
 import { ProblemCollector } from "../errors";
 import type { SecureBucket } from "./secure-bucket";
+import { confusedDeputyConditions } from "./service-trust";
 
 /** One side of a replication rule. */
 export interface ReplicationEndpoint {
@@ -29,6 +31,11 @@ export interface BucketReplicationProps {
    * @default true
    */
   readonly replicationTimeControl?: boolean;
+  /**
+   * Account of the source bucket; the role's trust admits S3 acting for this account only.
+   * @default - the account of `provider`, looked up with aws_caller_identity
+   */
+  readonly accountId?: string;
 }
 
 const RTC_MINUTES = 15; // The only value S3 Replication Time Control accepts.
@@ -62,12 +69,16 @@ export class BucketReplication extends Construct {
     const { provider, source, destination } = props;
     const rtc = props.replicationTimeControl ?? true;
 
+    const accountId =
+      props.accountId ?? new DataAwsCallerIdentity(this, "account", { provider }).accountId;
+
     const trust = new DataAwsIamPolicyDocument(this, "trust", {
       provider,
       statement: [
         {
           actions: ["sts:AssumeRole"],
           principals: [{ type: "Service", identifiers: ["s3.amazonaws.com"] }],
+          condition: confusedDeputyConditions(accountId, [source.bucket.bucketArn]),
         },
       ],
     });

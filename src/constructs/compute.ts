@@ -3,7 +3,6 @@ import { AutoscalingPolicy } from "@cdktf/provider-aws/lib/autoscaling-policy";
 import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-identity";
 import { DataAwsDefaultTags } from "@cdktf/provider-aws/lib/data-aws-default-tags";
 import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
-import { DataAwsSsmParameter } from "@cdktf/provider-aws/lib/data-aws-ssm-parameter";
 import { DataAwsVpc } from "@cdktf/provider-aws/lib/data-aws-vpc";
 import { IamInstanceProfile } from "@cdktf/provider-aws/lib/iam-instance-profile";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
@@ -19,7 +18,7 @@ import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
-import { Fn, TerraformIterator, Token } from "cdktf";
+import { Fn, type ITerraformDependable, TerraformIterator, Token } from "cdktf";
 import { Construct } from "constructs";
 import type { RegionRole } from "../config/schema";
 import { ProblemCollector } from "../errors";
@@ -40,6 +39,29 @@ export interface ComputeSshAccess {
   readonly keyName: string;
   /** The only IPv4 network port 22 is open to; never 0.0.0.0/0. */
   readonly allowedCidr: string;
+}
+
+/**
+ * Where the load balancer writes its access logs: a bucket in its own region, encrypted with
+ * SSE-S3 (the only encryption ALB access logs support) and with a policy that lets Elastic Load
+ * Balancing write under `<prefix>/AWSLogs/<account>/`
+ * (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/enable-access-logging.html).
+ * `Storage.loadBalancerAccessLogs` is such a target.
+ */
+export interface LoadBalancerAccessLogs {
+  readonly bucketName: string;
+  /**
+   * Key prefix of the logs, without a leading or trailing "/" and without "AWSLogs": ELB adds
+   * `/AWSLogs/<account>/elasticloadbalancing/...` after it itself.
+   */
+  readonly prefix: string;
+  /**
+   * What must exist before the load balancer, above all the bucket policy that grants log
+   * delivery: ELB checks that it can write to the bucket when access logs are turned on, and
+   * the create fails otherwise.
+   * @default - nothing
+   */
+  readonly dependsOn?: readonly ITerraformDependable[];
 }
 
 export interface ComputeProps {
@@ -84,8 +106,18 @@ export interface ComputeProps {
    * @default - the account of `provider`, looked up with aws_caller_identity
    */
   readonly accountId?: string;
-  /** Load balancer deletion protection. @default false */
+  /**
+   * Load balancer deletion protection: AWS refuses to delete the load balancer (and so
+   * `terraform destroy` fails on it) until it is switched off. Turn it off in environments that
+   * are torn down routinely.
+   * @default true
+   */
   readonly deletionProtection?: boolean;
+  /**
+   * Access logs of the load balancer (one object per node every 5 minutes).
+   * @default - no access logs
+   */
+  readonly accessLogs?: LoadBalancerAccessLogs;
 }
 
 /** Port the web app listens on; the target group forwards to it. */
@@ -96,6 +128,8 @@ const HEALTH_CHECK_GRACE_SECONDS = 180;
 const ROOT_VOLUME_GIB = 20;
 const TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 const AMI_PARAMETER_PREFIX = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-";
+/** The prefix ELB writes after the configured one; a configured prefix must not contain it. */
+const RESERVED_LOG_PREFIX = "AWSLogs";
 /** Load balancer and target group names; also keeps `AWSServiceRoleForAutoScaling_<prefix>` within 64. */
 const LOAD_BALANCER_NAME_MAX = 32;
 // Graviton families: a generation digit followed by "g" (m7g, c7gn, r8gd, t4g, im4gn), or a1.
@@ -121,6 +155,11 @@ export function amiArchitecture(instanceType: string): "arm64" | "x86_64" {
   return GRAVITON_FAMILY.test(family) ? "arm64" : "x86_64";
 }
 
+/** The public SSM parameter that holds the current Amazon Linux 2023 AMI for an instance type. */
+export function amiParameterName(instanceType: string): string {
+  return `${AMI_PARAMETER_PREFIX}${amiArchitecture(instanceType)}`;
+}
+
 /**
  * The web tier of one region: an internet-facing Application Load Balancer (HTTPS, with HTTP
  * redirected to HTTPS) in the public subnets, and an Auto Scaling group of Amazon Linux 2023
@@ -129,6 +168,24 @@ export function amiArchitecture(instanceType: string): "arm64" | "x86_64" {
  *
  * Instances are IMDSv2-only, have encrypted root volumes (the region's KMS key), are managed
  * through SSM Session Manager and accept SSH only when `ssh` is given, from its CIDR only.
+ *
+ * AMI. The launch template names the public AL2023 SSM parameter (`resolve:ssm:<name>`) rather
+ * than an AMI id, and EC2 resolves it at each launch: instances start from the newest AMI, and
+ * the template does not change when AWS publishes one, so no apply (not even the re-apply after
+ * a failover, in the middle of an outage) rolls the fleets. The instance refresh below runs only
+ * for real template changes (user data, instance type, ...). Instances launched by scaling get
+ * the AMI current at their launch, so a group can run two AMIs until it is refreshed. To roll a
+ * group onto the newest AMI, an operator starts a refresh without skip matching (with skip
+ * matching and an unchanged template, a refresh succeeds at once and replaces nothing,
+ * https://docs.aws.amazon.com/autoscaling/ec2/userguide/asg-instance-refresh-skip-matching.html):
+ *
+ * ```sh
+ * aws autoscaling start-instance-refresh --region <region> \
+ *   --auto-scaling-group-name <namePrefix>-web --strategy Rolling \
+ *   --preferences '{"MinHealthyPercentage":100,"MaxHealthyPercentage":200,"SkipMatching":false}'
+ * ```
+ *
+ * (README: "Roll the fleets onto a new AMI").
  */
 export class Compute extends Construct {
   readonly loadBalancerArn: string;
@@ -168,7 +225,11 @@ export class Compute extends Construct {
       subnets: props.publicSubnetIds,
       securityGroups: [securityGroups.loadBalancer.id],
       dropInvalidHeaderFields: true,
-      enableDeletionProtection: props.deletionProtection ?? false,
+      enableDeletionProtection: props.deletionProtection ?? true,
+      accessLogs: props.accessLogs
+        ? { bucket: props.accessLogs.bucketName, prefix: props.accessLogs.prefix, enabled: true }
+        : undefined,
+      dependsOn: props.accessLogs?.dependsOn ? [...props.accessLogs.dependsOn] : undefined,
     });
     this.loadBalancerArn = loadBalancer.arn;
     this.loadBalancerArnSuffix = loadBalancer.arnSuffix;
@@ -225,12 +286,6 @@ export class Compute extends Construct {
     const instanceProfile = this.addInstanceRole(props, accountId);
     this.instanceRoleArn = instanceProfile.role.arn;
 
-    // Read at plan time: when AL2023 publishes a new AMI, the next apply writes a new launch
-    // template version and the instance refresh rolls the group onto it (launching first).
-    const ami = new DataAwsSsmParameter(this, "ami", {
-      provider,
-      name: `${AMI_PARAMETER_PREFIX}${amiArchitecture(props.instanceType)}`,
-    });
     const userData = webAppUserData({
       role: props.role,
       parameterPath: props.parameterPath,
@@ -247,9 +302,16 @@ export class Compute extends Construct {
     const launchTemplate = new LaunchTemplate(this, "launch-template", {
       provider,
       name: `${namePrefix}-web`,
-      // insecure_value: the AMI id is public, and a sensitive value would hide in every plan
-      // which AMI an instance refresh is about to roll out.
-      imageId: ami.insecureValue,
+      // EC2 resolves the parameter to the current AMI at each launch, so the template stays the
+      // same when a new AMI is published
+      // (https://docs.aws.amazon.com/autoscaling/ec2/userguide/using-systems-manager-parameters.html,
+      // https://docs.aws.amazon.com/AWSEC2/latest/UserGuide/create-launch-template.html#use-an-ssm-parameter-instead-of-an-ami-id,
+      // image_id in https://registry.terraform.io/providers/hashicorp/aws/latest/docs/resources/launch_template).
+      // Whoever creates the template needs ssm:GetParameters on the parameter; so does the
+      // group's service-linked role at launch, which AutoScalingServiceRolePolicy grants on "*"
+      // (statement SystemsManagerParameterManagement,
+      // https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AutoScalingServiceRolePolicy.html).
+      imageId: `resolve:ssm:${amiParameterName(props.instanceType)}`,
       instanceType: props.instanceType,
       keyName: props.ssh?.keyName,
       vpcSecurityGroupIds: [securityGroups.app.id],
@@ -302,6 +364,8 @@ export class Compute extends Construct {
       enabledMetrics: ASG_METRICS,
       metricsGranularity: "1Minute",
       serviceLinkedRoleArn: launchRole.role.arn,
+      // Started by Terraform when the launch template gets a new version; a new AMI alone makes
+      // none (see the class docs for the refresh an operator starts then).
       instanceRefresh: {
         strategy: "Rolling",
         // Launch replacements before terminating: capacity never drops below desired, which
@@ -609,6 +673,23 @@ function validate(
     (!Number.isInteger(targetCpuPercent) || targetCpuPercent < 10 || targetCpuPercent > 90)
   ) {
     problems.add("targetCpuPercent", targetCpuPercent, "a whole number from 10 to 90");
+  }
+
+  if (props.accessLogs) {
+    const { bucketName, prefix } = props.accessLogs;
+    if (known(bucketName) && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucketName)) {
+      problems.add("accessLogs.bucketName", bucketName, "an S3 bucket name");
+    }
+    if (
+      known(prefix) &&
+      (prefix.startsWith("/") || prefix.endsWith("/") || prefix.includes(RESERVED_LOG_PREFIX))
+    ) {
+      problems.add(
+        "accessLogs.prefix",
+        prefix,
+        `a key prefix without a leading or trailing "/" that does not contain "${RESERVED_LOG_PREFIX}" (ELB adds "/${RESERVED_LOG_PREFIX}/<account>/..." after it), e.g. "load-balancer"`,
+      );
+    }
   }
 
   if (props.ssh) {

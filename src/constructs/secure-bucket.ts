@@ -72,6 +72,11 @@ export class SecureBucket extends Construct {
   readonly bucketArn: string;
   /** Replication requires versioning to exist first; depend on this. */
   readonly versioning: S3BucketVersioningA;
+  /**
+   * The bucket policy. Services that check their write access when they are configured (ELB
+   * access logs) must depend on it.
+   */
+  readonly policy: S3BucketPolicy;
 
   constructor(scope: Construct, id: string, props: SecureBucketProps) {
     super(scope, id);
@@ -138,7 +143,7 @@ export class SecureBucket extends Construct {
         ...(props.additionalPolicyStatements ?? []),
       ],
     });
-    new S3BucketPolicy(this, "policy", {
+    this.policy = new S3BucketPolicy(this, "policy", {
       provider,
       bucket: this.bucket.id,
       policy: policy.json,

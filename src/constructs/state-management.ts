@@ -31,6 +31,11 @@ export interface StateManagementProps {
    * @default false
    */
   readonly allowDestroy?: boolean;
+  /**
+   * Account of the state buckets; the replication roles' trust admits S3 acting for it only.
+   * @default - the account of each replication's provider, looked up with aws_caller_identity
+   */
+  readonly accountId?: string;
 }
 
 /**
@@ -84,12 +89,14 @@ export class StateManagement extends Construct {
     new BucketReplication(this, "replication-to-replica", {
       provider: props.primary.provider,
       roleName: `${props.namePrefix}-replication-to-replica`,
+      accountId: props.accountId,
       source: endpoint(this.bucket, props.primary),
       destination: endpoint(this.replicaBucket, props.replica),
     });
     new BucketReplication(this, "replication-to-primary", {
       provider: props.replica.provider,
       roleName: `${props.namePrefix}-replication-to-primary`,
+      accountId: props.accountId,
       source: endpoint(this.replicaBucket, props.replica),
       destination: endpoint(this.bucket, props.primary),
     });

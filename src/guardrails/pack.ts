@@ -19,6 +19,7 @@ import {
   onlyWebPortsFromInternet,
   volumesEncryptedWithKms,
 } from "./rules/ec2";
+import { loadBalancersWriteAccessLogs, productionLoadBalancersProtected } from "./rules/elb";
 import { noFullAccessManagedPolicies, noWildcardActions, resourcesScoped } from "./rules/iam";
 import { dataStoresUseCustomerManagedKeys, keysRotate } from "./rules/kms";
 import {
@@ -124,6 +125,24 @@ export const GUARDRAILS: readonly Rule[] = [
     fix: 'declare every volume with ebs { encrypted = "true", kms_key_id = <the region\'s key ARN> } (block_device_mappings on launch templates)',
     level: "error",
     check: volumesEncryptedWithKms,
+  },
+  {
+    id: "SS-ELB-1",
+    title: "Application Load Balancers write access logs",
+    explanation:
+      "Access logs are the only record of each request the load balancer received (client, path, status, latencies, target); without them a failover, an attack or a 5xx spike cannot be traced afterwards. The bucket must be SSE-S3 and grant Elastic Load Balancing write access.",
+    fix: "pass accessLogs to Compute (Storage.loadBalancerAccessLogs of the same region), or set access_logs { bucket = <an SSE-S3 bucket in the region>, enabled = true } on the aws_lb",
+    level: "error",
+    check: loadBalancersWriteAccessLogs,
+  },
+  {
+    id: "SS-ELB-2",
+    title: "Production load balancers have deletion protection",
+    explanation:
+      "Deletion protection makes AWS refuse to delete the load balancer until it is switched off, so a mistaken destroy or console click cannot take the shop's entry point (and the DNS failover target) away.",
+    fix: "set compute.loadBalancerDeletionProtection to true in envs/prod.json (or enable_deletion_protection = true on a load balancer built outside the Compute construct)",
+    level: "error",
+    check: productionLoadBalancersProtected,
   },
   {
     id: "SS-IAM-1",

@@ -13,6 +13,7 @@ import { RegionalKey } from "../constructs/encryption";
 import { Monitoring } from "../constructs/monitoring";
 import { Networking } from "../constructs/networking";
 import { Storage } from "../constructs/storage";
+import { WRITER_ENDPOINT_PARAMETER } from "../constructs/web-app-user-data";
 import { attachGuardrails } from "../guardrails";
 
 /** Which copy of the state an operator points the backend at. */
@@ -169,6 +170,8 @@ export class EnvironmentStack extends TerraformStack {
         healthCheckPath: config.dns.healthCheck.path,
         targetCpuPercent: config.compute.targetCpuPercent,
         ssh: config.compute.ssh,
+        deletionProtection: config.compute.loadBalancerDeletionProtection,
+        accessLogs: storage.loadBalancerAccessLogs[role],
       });
       database.allowFrom(role, compute[role].appSecurityGroupId);
     }
@@ -213,21 +216,31 @@ export class EnvironmentStack extends TerraformStack {
     new Backup(this, "backup", {
       namePrefix,
       activeRegion: active,
+      accountId: regions.primary.accountId,
       regions: {
-        primary: { provider: providers.primary, kmsKeyArn: regions.primary.key.keyArn },
-        secondary: { provider: providers.secondary, kmsKeyArn: regions.secondary.key.keyArn },
+        primary: {
+          provider: providers.primary,
+          region: regions.primary.region,
+          kmsKeyArn: regions.primary.key.keyArn,
+        },
+        secondary: {
+          provider: providers.secondary,
+          region: regions.secondary.region,
+          kmsKeyArn: regions.secondary.key.keyArn,
+        },
       },
       // The plan runs where the writer is; the copy goes to the other region's vault.
       resourceArns: [database.clusters[active].arn, storage.assets[active].bucketArn],
       schedule: config.backup.schedule,
       retentionDays: config.backup.retentionDays,
       copyRetentionDays: config.backup.copyRetentionDays,
+      vaultLock: config.backup.vaultLock,
     });
 
     const appParameters = (role: RegionRole) => ({
       provider: providers[role],
       parameters: {
-        "db/writer-endpoint": database.writerEndpoint,
+        [WRITER_ENDPOINT_PARAMETER]: database.writerEndpoint,
         "db/reader-endpoint": database.clusters[role].readerEndpoint,
         "db/secret-arn": database.credentialsSecretArns[role],
         "db/name": database.databaseName,
@@ -238,6 +251,9 @@ export class EnvironmentStack extends TerraformStack {
     new AppConfig(this, "app-config", {
       parameterPath,
       regions: { primary: appParameters("primary"), secondary: appParameters("secondary") },
+      // The failover automation rewrites the writer endpoint after a detach-and-promote
+      // (functions/orchestration/promote.ts); a re-apply must not put the old one back.
+      automationOwnedKeys: [WRITER_ENDPOINT_PARAMETER],
     });
 
     const automationRegion = (role: RegionRole) => ({

@@ -164,7 +164,7 @@ describe("terraform output, run for real (fake terraform on PATH)", () => {
 
   it("terraform missing: install it, or pass --api-url", async () => {
     expect(await failure(resolveWith({ PATH: "" }))).toMatch(
-      /^terraform is not installed \(not found on PATH\), so the operations API URL cannot be read from the staging stack's outputs\. Install Terraform 1\.6 or newer .*, or pass --api-url https:\/\/<api-id>\.execute-api\.<region>\.amazonaws\.com \(or set SHOPSMART_DR_API_URL\)\.$/,
+      /^terraform is not installed \(not found on PATH\), so the operations API URL cannot be read from the staging stack's outputs\. Install Terraform 1\.11 or newer .*, or pass --api-url https:\/\/<api-id>\.execute-api\.<region>\.amazonaws\.com \(or set SHOPSMART_DR_API_URL\)\.$/,
     );
   });
 

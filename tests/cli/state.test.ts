@@ -120,7 +120,7 @@ describe("terraform invocation", () => {
     expect(message.split("\n")[0]).toBe(
       "terraform is not installed (not found on PATH), so npm run state cannot run it in cdktf.out/stacks/shopsmart-prod.",
     );
-    expect(message).toContain(`Install Terraform 1.6 or newer (CI pins ${TERRAFORM_VERSION})`);
+    expect(message).toContain(`Install Terraform 1.11 or newer (CI pins ${TERRAFORM_VERSION})`);
     expect(message).toContain("https://apt.releases.hashicorp.com");
     expect(message).toContain(`sudo apt-get install terraform=${TERRAFORM_VERSION}-1`);
     expect(message).toContain(

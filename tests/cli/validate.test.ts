@@ -100,7 +100,7 @@ describe("terraform missing", () => {
       "terraform is not installed (not found on PATH), so npm run validate cannot run it.",
     );
     expect(lines.slice(1)).toEqual(terraformNotInstalledMessage("").split("\n").slice(1));
-    expect(message).toContain(`Install Terraform 1.6 or newer (CI pins ${TERRAFORM_VERSION})`);
+    expect(message).toContain(`Install Terraform 1.11 or newer (CI pins ${TERRAFORM_VERSION})`);
     expect(message).toContain("https://developer.hashicorp.com/terraform/install");
   });
 });

@@ -25,6 +25,7 @@ const SETTINGS: Readonly<Record<RegionRole, Record<string, string>>> = {
 function build(
   parameterPath = "/shop/test/",
   parameters: Readonly<Record<RegionRole, Record<string, string>>> = SETTINGS,
+  automationOwnedKeys?: readonly string[],
 ) {
   const { stack, providers } = stackWithProviders();
   const config = new AppConfig(stack, "app-config", {
@@ -33,6 +34,7 @@ function build(
       primary: { provider: providers.primary, parameters: parameters.primary },
       secondary: { provider: providers.secondary, parameters: parameters.secondary },
     },
+    automationOwnedKeys,
   });
   return { stack, config };
 }
@@ -59,6 +61,37 @@ describe("AppConfig", () => {
       }
     }
     expect(listResources(json, "aws_ssm_parameter")).toHaveLength(12);
+  });
+
+  it("lets Terraform overwrite every value by default", () => {
+    for (const parameter of listResources(json, "aws_ssm_parameter")) {
+      expect(parameter).not.toHaveProperty("lifecycle");
+    }
+  });
+
+  it("writes only the first value of automation-owned keys, in both regions, and says so", () => {
+    const owned = synth(build("/shop/test/", SETTINGS, ["db/writer-endpoint"]).stack);
+    for (const role of ["primary", "secondary"] as const) {
+      expect(
+        resourceAt(owned, "aws_ssm_parameter", `app-config/${role}/db:writer-endpoint`),
+      ).toEqual(
+        expect.objectContaining({
+          value: SETTINGS[role]["db/writer-endpoint"],
+          lifecycle: { ignore_changes: ["value"] },
+          description: `App setting db/writer-endpoint for the ${role} region; first value from Terraform, then owned by the failover automation (Terraform ignores changes to the value)`,
+        }),
+      );
+      expect(
+        resourceAt(owned, "aws_ssm_parameter", `app-config/${role}/db:reader-endpoint`),
+      ).not.toHaveProperty("lifecycle");
+    }
+  });
+
+  it("fails when an automation-owned key is not one of the parameters", () => {
+    expect(() => build("/shop/test/", SETTINGS, ["db/writer-endpoint", "db/writer"])).toThrow(
+      "Invalid props for test/app-config:\n" +
+        '  - automationOwnedKeys: got "db/writer"; expected one of the parameter keys ("db/writer-endpoint", "db/reader-endpoint", "db/secret-arn", "db/name", "assets/bucket", "app/region-role")',
+    );
   });
 
   it("exposes the full parameter names, sorted, for IAM scoping", () => {

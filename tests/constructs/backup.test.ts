@@ -2,11 +2,13 @@ import { TerraformOutput } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { Backup, type BackupProps } from "../../src/constructs/backup";
 import {
+  dataSourceAt,
   listResources,
   policyStatements,
   resourceAt,
   stackWithProviders,
   synth,
+  TEST_REGIONS,
 } from "../support/synth";
 
 const KEYS = {
@@ -25,10 +27,19 @@ function build(overrides: Overrides = {}) {
   const backup = new Backup(stack, "backup", {
     namePrefix: "shop-test",
     regions: {
-      primary: { provider: providers.primary, kmsKeyArn: KEYS.primary },
-      secondary: { provider: providers.secondary, kmsKeyArn: KEYS.secondary },
+      primary: {
+        provider: providers.primary,
+        region: TEST_REGIONS.primary,
+        kmsKeyArn: KEYS.primary,
+      },
+      secondary: {
+        provider: providers.secondary,
+        region: TEST_REGIONS.secondary,
+        kmsKeyArn: KEYS.secondary,
+      },
     },
     resourceArns: RESOURCES,
+    accountId: "111111111111",
     ...overrides,
   });
   return { stack, backup };
@@ -124,17 +135,82 @@ describe("Backup", () => {
     expect(dependsOn).toContainEqual(expect.stringMatching(/^aws_iam_role_policy\./));
   });
 
-  it("uses a role only AWS Backup can assume", () => {
+  it("uses a role only AWS Backup can assume, for this account and both regions when it says so", () => {
     expect(resourceAt(json, "aws_iam_role", "backup/role")).toMatchObject({
       name: "shop-test-backup",
       provider: "aws.primary",
     });
+    // IfExists: AWS Backup is not documented to send these keys, and a strict operator on a
+    // missing key would deny the AssumeRole and stop every backup.
     expect(policyStatements(json, "backup/trust")).toEqual([
       {
         actions: ["sts:AssumeRole"],
         principals: [{ type: "Service", identifiers: ["backup.amazonaws.com"] }],
+        condition: [
+          {
+            test: "StringEqualsIfExists",
+            variable: "aws:SourceAccount",
+            values: ["111111111111"],
+          },
+          {
+            test: "ArnLikeIfExists",
+            variable: "aws:SourceArn",
+            values: [
+              "arn:aws:backup:us-east-2:111111111111:*",
+              "arn:aws:backup:us-west-2:111111111111:*",
+            ],
+          },
+        ],
       },
     ]);
+  });
+
+  it("looks the account up with the active region's provider when none is given", () => {
+    const lookedUp = synthBackup({ accountId: undefined, activeRegion: "secondary" });
+    expect(dataSourceAt(lookedUp, "aws_caller_identity", "backup/account").provider).toBe(
+      "aws.secondary",
+    );
+    expect(json.data).not.toHaveProperty("aws_caller_identity");
+  });
+
+  it("locks no vault by default", () => {
+    expect(listResources(json, "aws_backup_vault_lock_configuration")).toEqual([]);
+  });
+
+  it("puts a governance lock, without a lock date, on both vaults", () => {
+    const locked = synthBackup({
+      vaultLock: { mode: "governance", minRetentionDays: 7, maxRetentionDays: 365 },
+    });
+    for (const role of ["primary", "secondary"] as const) {
+      const lock = resourceAt(locked, "aws_backup_vault_lock_configuration", `${role}-vault-lock`);
+      expect(lock).toMatchObject({
+        provider: `aws.${role}`,
+        backup_vault_name: expect.stringMatching(
+          new RegExp(`aws_backup_vault\\.backup_${role}-vault.*\\.name\\}$`),
+        ),
+        min_retention_days: 7,
+        max_retention_days: 365,
+      });
+      expect(lock).not.toHaveProperty("changeable_for_days");
+    }
+  });
+
+  it("puts a compliance lock that becomes immutable after changeableForDays on both vaults", () => {
+    const locked = synthBackup({
+      retentionDays: 35,
+      copyRetentionDays: 14,
+      vaultLock: {
+        mode: "compliance",
+        changeableForDays: 3,
+        minRetentionDays: 14,
+        maxRetentionDays: 35,
+      },
+    });
+    for (const role of ["primary", "secondary"] as const) {
+      expect(
+        resourceAt(locked, "aws_backup_vault_lock_configuration", `${role}-vault-lock`),
+      ).toMatchObject({ changeable_for_days: 3, min_retention_days: 14, max_retention_days: 35 });
+    }
   });
 
   it("attaches the AWS Backup managed policies, including the S3 pair under their own path", () => {
@@ -238,6 +314,35 @@ describe("Backup", () => {
     );
     expect(() => build({ resourceArns: ["shop-test-primary-assets"] })).toThrow(
       'Invalid props for test/backup:\n  - resourceArns[0]: got "shop-test-primary-assets"; expected an ARN such as arn:aws:rds:...:cluster:name',
+    );
+  });
+
+  it("fails on a compliance lock without its grace time and retentions outside the lock's range", () => {
+    expect(() =>
+      build({
+        retentionDays: 35,
+        copyRetentionDays: 7,
+        vaultLock: { mode: "compliance", minRetentionDays: 14, maxRetentionDays: 30 },
+      }),
+    ).toThrow(
+      "Invalid props for test/backup:\n" +
+        "  - vaultLock.changeableForDays: missing; expected a whole number of days >= 3 in compliance mode (AWS Backup's cooling-off period; the lock is immutable after it)\n" +
+        "  - vaultLock.minRetentionDays: got 14; expected at most 7, the shorter of retentionDays (35) and copyRetentionDays (7): the vaults fail backup and copy jobs that keep recovery points for less\n" +
+        "  - vaultLock.maxRetentionDays: got 30; expected at least 35, the longer of retentionDays (35) and copyRetentionDays (7): the vaults fail backup and copy jobs that keep recovery points for more",
+    );
+  });
+
+  it("fails on a compliance grace time under 3 days and on a governance lock with one", () => {
+    const lock = { minRetentionDays: 7, maxRetentionDays: 35 };
+    expect(() =>
+      build({ vaultLock: { mode: "compliance", changeableForDays: 2, ...lock } }),
+    ).toThrow(
+      "Invalid props for test/backup:\n  - vaultLock.changeableForDays: got 2; expected a whole number of days >= 3 in compliance mode (AWS Backup's cooling-off period; the lock is immutable after it)",
+    );
+    expect(() =>
+      build({ vaultLock: { mode: "governance", changeableForDays: 3, ...lock } }),
+    ).toThrow(
+      'Invalid props for test/backup:\n  - vaultLock.changeableForDays: got 3; expected no value in governance mode: a lock with changeableForDays is a compliance lock, immutable after that many days (use mode "compliance" if that is meant)',
     );
   });
 

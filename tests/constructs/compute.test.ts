@@ -1,6 +1,12 @@
+import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import { TerraformOutput } from "cdktf";
 import { describe, expect, it } from "vitest";
-import { amiArchitecture, Compute, type ComputeProps } from "../../src/constructs/compute";
+import {
+  amiArchitecture,
+  amiParameterName,
+  Compute,
+  type ComputeProps,
+} from "../../src/constructs/compute";
 import {
   addresses,
   dataSourceAt,
@@ -98,7 +104,6 @@ describe("Compute", () => {
       "data.aws_default_tags.compute_default-tags",
       "data.aws_iam_policy_document.compute_instance-permissions",
       "data.aws_iam_policy_document.compute_instance-trust",
-      "data.aws_ssm_parameter.compute_ami",
       "data.aws_vpc.compute_vpc",
     ]);
   });
@@ -120,15 +125,47 @@ describe("Compute", () => {
         subnets: ["subnet-public-a", "subnet-public-b"],
         security_groups: [expect.stringContaining("compute_load-balancer-security-group")],
         drop_invalid_header_fields: true,
-        enable_deletion_protection: false,
       });
     });
 
-    it("turns on deletion protection when asked", () => {
-      const protectedLb = synthCompute({ deletionProtection: true }).json;
-      expect(resourceAt(protectedLb, "aws_lb", "compute/load-balancer")).toMatchObject({
-        enable_deletion_protection: true,
+    it("has deletion protection by default, and none when switched off", () => {
+      expect(resourceAt(json, "aws_lb", "compute/load-balancer").enable_deletion_protection).toBe(
+        true,
+      );
+      const unprotected = synthCompute({ deletionProtection: false }).json;
+      expect(
+        resourceAt(unprotected, "aws_lb", "compute/load-balancer").enable_deletion_protection,
+      ).toBe(false);
+    });
+
+    it("writes no access logs unless given a target", () => {
+      expect(resourceAt(json, "aws_lb", "compute/load-balancer")).not.toHaveProperty("access_logs");
+    });
+
+    it("writes access logs to the given bucket and prefix, once what it depends on exists", () => {
+      const { stack, providers } = stackWithProviders();
+      const policy = new S3BucketPolicy(stack, "bucket-policy", {
+        provider: providers.primary,
+        bucket: "shop-test-primary-access-logs-111111111111",
+        policy: "{}",
       });
+      new Compute(stack, "compute", {
+        provider: providers.primary,
+        ...defaultProps({
+          accessLogs: {
+            bucketName: "shop-test-primary-access-logs-111111111111",
+            prefix: "load-balancer",
+            dependsOn: [policy],
+          },
+        }),
+      });
+      const loadBalancer = resourceAt(synth(stack), "aws_lb", "compute/load-balancer");
+      expect(loadBalancer.access_logs).toEqual({
+        bucket: "shop-test-primary-access-logs-111111111111",
+        prefix: "load-balancer",
+        enabled: true,
+      });
+      expect(loadBalancer.depends_on).toEqual(["aws_s3_bucket_policy.bucket-policy"]);
     });
 
     it("admits only HTTPS and HTTP from the internet and sends only to the app port of the app group", () => {
@@ -205,13 +242,11 @@ describe("Compute", () => {
   describe("instances", () => {
     const template = resourceAt(json, "aws_launch_template", "compute/launch-template");
 
-    it("boots the current Amazon Linux 2023 AMI from the public SSM parameter, shown in plans", () => {
-      expect(dataSourceAt(json, "aws_ssm_parameter", "compute/ami").name).toBe(
-        "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
+    it("boots the AMI the public AL2023 SSM parameter names at launch, so a new AMI changes no template", () => {
+      expect(template.image_id).toBe(
+        "resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64",
       );
-      expect(template.image_id).toMatch(
-        /^\$\{data\.aws_ssm_parameter\.compute_ami_.*\.insecure_value\}$/,
-      );
+      expect(json.data).not.toHaveProperty("aws_ssm_parameter");
       expect(template.instance_type).toBe("m7i.large");
     });
 
@@ -219,7 +254,10 @@ describe("Compute", () => {
       "boots the arm64 AMI on Graviton type %s",
       (instanceType) => {
         const graviton = synthCompute({ instanceType }).json;
-        expect(dataSourceAt(graviton, "aws_ssm_parameter", "compute/ami").name).toBe(
+        expect(
+          resourceAt(graviton, "aws_launch_template", "compute/launch-template").image_id,
+        ).toBe("resolve:ssm:/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64");
+        expect(amiParameterName(instanceType)).toBe(
           "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64",
         );
       },
@@ -473,7 +511,7 @@ describe("Compute", () => {
       expect(group.metrics_granularity).toBe("1Minute");
     });
 
-    it("rolls instances on launch template changes without dropping below desired capacity", () => {
+    it("rolls instances on launch template changes (not on a new AMI) without dropping below desired capacity", () => {
       expect(group.instance_refresh).toEqual({
         strategy: "Rolling",
         preferences: {
@@ -693,6 +731,19 @@ describe("Compute", () => {
         ].join("\n"),
       );
     });
+
+    it.each(["AWSLogs", "alb/AWSLogs", "/load-balancer", "load-balancer/"])(
+      "fails on access log prefix %s, which ELB cannot write under",
+      (prefix) => {
+        expect(errorMessage(build({ accessLogs: { bucketName: "Not_A_Bucket", prefix } }))).toBe(
+          [
+            "Invalid props for test/compute:",
+            '  - accessLogs.bucketName: got "Not_A_Bucket"; expected an S3 bucket name',
+            `  - accessLogs.prefix: got "${prefix}"; expected a key prefix without a leading or trailing "/" that does not contain "AWSLogs" (ELB adds "/AWSLogs/<account>/..." after it), e.g. "load-balancer"`,
+          ].join("\n"),
+        );
+      },
+    );
 
     it("fails on a parameter path with characters that would break the user data", () => {
       expect(errorMessage(build({ parameterPath: "/shop/$(reboot)/" }))).toBe(

@@ -134,6 +134,26 @@ describe("StateManagement", () => {
     ]);
   });
 
+  it("scopes each replication role's trust to its source bucket, looking the account up when none is given", () => {
+    const [trust] = policyStatements(json, "replication-to-replica/trust");
+    expect(trust.condition).toEqual([
+      {
+        test: "StringEqualsIfExists",
+        variable: "aws:SourceAccount",
+        values: [
+          expect.stringMatching(
+            /data\.aws_caller_identity\.state_replication-to-replica_account_.*\.account_id\}$/,
+          ),
+        ],
+      },
+      {
+        test: "ArnLikeIfExists",
+        variable: "aws:SourceArn",
+        values: [expect.stringMatching(/aws_s3_bucket\.state_state-bucket_[0-9A-F]{8}\.arn\}$/)],
+      },
+    ]);
+  });
+
   it("fails when the replica is in the same region under the same name", () => {
     const { stack, providers } = stackWithProviders();
     const region = {

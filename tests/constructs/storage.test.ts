@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
+import type { RegionRole } from "../../src/config/schema";
 import { Storage } from "../../src/constructs/storage";
 import {
+  dataSourceAt,
   listResources,
   policyStatements,
   resourceAt,
@@ -14,22 +16,29 @@ const KEYS = {
   secondary: "arn:aws:kms:us-west-2:111111111111:key/secondary",
 };
 
-function synthStorage() {
+function buildStorage(regions: Readonly<Record<RegionRole, string>> = TEST_REGIONS) {
   const { stack, providers } = stackWithProviders();
-  new Storage(stack, "storage", {
+  const storage = new Storage(stack, "storage", {
     namePrefix: "shop-test",
     accountId: "111111111111",
-    primary: { provider: providers.primary, region: TEST_REGIONS.primary, kmsKeyArn: KEYS.primary },
+    primary: { provider: providers.primary, region: regions.primary, kmsKeyArn: KEYS.primary },
     secondary: {
       provider: providers.secondary,
-      region: TEST_REGIONS.secondary,
+      region: regions.secondary,
       kmsKeyArn: KEYS.secondary,
     },
     noncurrentVersionRetentionDays: 45,
     accessLogRetentionDays: 120,
   });
-  return synth(stack);
+  return { stack, storage };
 }
+
+function synthStorage() {
+  return synth(buildStorage().stack);
+}
+
+const ELB_LOG_OBJECTS = (role: RegionRole) =>
+  `arn:aws:s3:::shop-test-${role}-access-logs-111111111111/load-balancer/AWSLogs/111111111111/*`;
 
 describe("Storage", () => {
   const json = synthStorage();
@@ -143,6 +152,66 @@ describe("Storage", () => {
     });
   });
 
+  it("lets ELB write load balancer access logs under load-balancer/, as the regional account in regions older than August 2022", () => {
+    for (const role of ["primary", "secondary"] as const) {
+      const statements = policyStatements(json, `${role}-access-logs/policy-document`);
+      const bySid = Object.fromEntries(statements.map((s) => [s.sid, s]));
+      expect(bySid.AllowLoadBalancerAccessLogDelivery).toEqual({
+        sid: "AllowLoadBalancerAccessLogDelivery",
+        actions: ["s3:PutObject"],
+        principals: [
+          { type: "Service", identifiers: ["logdelivery.elasticloadbalancing.amazonaws.com"] },
+        ],
+        resources: [ELB_LOG_OBJECTS(role)],
+      });
+      expect(bySid.AllowLoadBalancerAccessLogDeliveryByRegionalAccount).toEqual({
+        sid: "AllowLoadBalancerAccessLogDeliveryByRegionalAccount",
+        actions: ["s3:PutObject"],
+        principals: [
+          {
+            type: "AWS",
+            identifiers: [expect.stringMatching(/^\$\{data\.aws_elb_service_account\.storage_/)],
+          },
+        ],
+        resources: [ELB_LOG_OBJECTS(role)],
+      });
+      expect(dataSourceAt(json, "aws_elb_service_account", `${role}-elb-account`).provider).toBe(
+        `aws.${role}`,
+      );
+      // The TLS-only deny and the S3 server access log delivery stay in the same policy.
+      expect(statements.map((s) => s.sid)).toEqual([
+        "DenyInsecureTransport",
+        "AllowS3ServerAccessLogDelivery",
+        "AllowLoadBalancerAccessLogDelivery",
+        "AllowLoadBalancerAccessLogDeliveryByRegionalAccount",
+      ]);
+    }
+  });
+
+  it("grants only the ELB service principal in regions launched from August 2022, which have no ELB account", () => {
+    const newer = synth(
+      buildStorage({ primary: "ap-southeast-4", secondary: "mx-central-1" }).stack,
+    );
+    expect(newer.data).not.toHaveProperty("aws_elb_service_account");
+    for (const role of ["primary", "secondary"] as const) {
+      expect(
+        policyStatements(newer, `${role}-access-logs/policy-document`).map((s) => s.sid),
+      ).toEqual([
+        "DenyInsecureTransport",
+        "AllowS3ServerAccessLogDelivery",
+        "AllowLoadBalancerAccessLogDelivery",
+      ]);
+    }
+  });
+
+  it("exposes each region's load balancer log target, depending on the bucket policy", () => {
+    const { storage } = buildStorage();
+    const target = storage.loadBalancerAccessLogs.secondary;
+    expect(target.prefix).toBe("load-balancer");
+    expect(target.bucketName).toBe(storage.accessLogs.secondary.bucketName);
+    expect(target.dependsOn).toEqual([storage.accessLogs.secondary.policy]);
+  });
+
   it("replicates primary -> secondary with RTC, metrics, delete markers and KMS re-encryption", () => {
     const replication = resourceAt(
       json,
@@ -211,6 +280,17 @@ describe("Storage", () => {
     }
     const [trust] = policyStatements(json, "replication-to-secondary/trust");
     expect(trust.principals).toEqual([{ type: "Service", identifiers: ["s3.amazonaws.com"] }]);
+    // IfExists: S3 is not documented to send these keys, and a strict operator on a missing
+    // key would deny the AssumeRole and stop replication.
+    expect(trust.condition).toEqual([
+      { test: "StringEqualsIfExists", variable: "aws:SourceAccount", values: ["111111111111"] },
+      {
+        test: "ArnLikeIfExists",
+        variable: "aws:SourceArn",
+        values: [expect.stringMatching(/primary-assets_bucket.*\.arn\}$/)],
+      },
+    ]);
+    expect(json.data).not.toHaveProperty("aws_caller_identity");
     expect(
       listResources(json, "aws_iam_role")
         .map((r) => r.name)

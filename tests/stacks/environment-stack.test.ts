@@ -91,7 +91,8 @@ describe("EnvironmentStack", () => {
           .filter((r) => r.provider === "aws.health-metrics")
           .map(() => type),
       );
-      // With automatic failover on, the alarm's state changes are forwarded from us-east-1.
+      // With automatic failover on, the alarm's state changes are forwarded from us-east-1, and
+      // what the forwarder gives up on lands in a dead-letter queue there.
       const automatic = environment !== "dev";
       expect([...new Set(inHealthRegion)].sort()).toEqual([
         ...(automatic ? ["aws_cloudwatch_event_rule", "aws_cloudwatch_event_target"] : []),
@@ -101,6 +102,7 @@ describe("EnvironmentStack", () => {
         "aws_sns_topic",
         "aws_sns_topic_policy",
         "aws_sns_topic_subscription",
+        ...(automatic ? ["aws_sqs_queue", "aws_sqs_queue_policy"] : []),
       ]);
     });
 
@@ -117,6 +119,47 @@ describe("EnvironmentStack", () => {
         expect(providers, type).toContain("aws.primary");
         expect(providers, type).toContain("aws.secondary");
       }
+    });
+
+    it("sends each load balancer's access logs to its region's log bucket, once the log delivery policy exists, and protects it outside dev", () => {
+      for (const role of ["primary", "secondary"] as const) {
+        const [loadBalancer] = listResources(json, "aws_lb").filter(
+          (lb) => lb.provider === `aws.${role}`,
+        );
+        expect(loadBalancer.access_logs).toEqual({
+          bucket: expect.stringMatching(
+            new RegExp(`aws_s3_bucket\\.storage_${role}-access-logs_bucket.*\\.bucket\\}$`),
+          ),
+          prefix: "load-balancer",
+          enabled: true,
+        });
+        expect(loadBalancer.depends_on).toEqual([
+          expect.stringMatching(
+            new RegExp(`^aws_s3_bucket_policy\\.storage_${role}-access-logs_policy`),
+          ),
+        ]);
+        expect(loadBalancer.enable_deletion_protection).toBe(environment !== "dev");
+      }
+    });
+
+    it("leaves the writer endpoint parameter to the failover automation after its first value", () => {
+      const writerEndpoints = listResources(json, "aws_ssm_parameter").filter(
+        (parameter) => parameter.name === `/shopsmart/${environment}/db/writer-endpoint`,
+      );
+      expect(writerEndpoints.map((parameter) => parameter.provider)).toEqual([
+        "aws.primary",
+        "aws.secondary",
+      ]);
+      for (const parameter of writerEndpoints) {
+        expect(parameter.lifecycle).toEqual({ ignore_changes: ["value"] });
+      }
+      const otherAppSettings = listResources(json, "aws_ssm_parameter").filter(
+        (parameter) =>
+          String(parameter.description).startsWith("App setting") &&
+          !writerEndpoints.includes(parameter),
+      );
+      expect(otherAppSettings).toHaveLength(10);
+      expect(otherAppSettings.filter((parameter) => parameter.lifecycle !== undefined)).toEqual([]);
     });
 
     it("outputs the dashboard URL and the failover API URLs", () => {

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { TERRAFORM_VERSION } from "../../src/cli/state";
 import { LAMBDA_NODE_MAJOR } from "../../src/constructs/automation/lambda-runtime";
+import { MINIMUM_TERRAFORM_VERSION } from "../../src/terraform-version";
 
 /**
  * The GitHub Actions workflows: each one passes GitHub's own parser (@actions/workflow-parser,
@@ -275,7 +276,7 @@ describe("toolchain", () => {
     }
   });
 
-  it("Terraform is pinned to one exact 1.x version >= 1.6 (the one npm run state recommends)", () => {
+  it("Terraform is pinned to one exact 1.x version the stacks accept (the one npm run state recommends)", () => {
     const terraformSteps = allJobs().flatMap(({ job }) =>
       stepUsing(job, "hashicorp/setup-terraform"),
     );
@@ -287,7 +288,7 @@ describe("toolchain", () => {
     }
     const [major, minor] = TERRAFORM_VERSION.split(".").map(Number);
     expect(major).toBe(1);
-    expect(minor).toBeGreaterThanOrEqual(6);
+    expect(minor).toBeGreaterThanOrEqual(Number(MINIMUM_TERRAFORM_VERSION.split(".")[1]));
   });
 
   it("every job that runs cdktf against AWS sets up the pinned Terraform and credentials first", () => {
