@@ -5,10 +5,11 @@
  * Choose the newest Node.js runtime that (1) Lambda lists as supported with the longest time to
  * deprecation (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtimes.html) and (2) the
  * pinned AWS provider accepts: it validates `runtime` against the Lambda enum of the AWS SDK for
- * Go it was built with, so a runtime newer than the provider fails at plan time. nodejs20.x was
- * deprecated on 2026-04-30 (function creation and updates are then blocked on AWS's schedule);
- * nodejs24.x is supported until 2028-04-30. Move on before that date: docs/architecture.md,
- * "Lambda runtime", says how.
+ * Go it was built with, so a runtime newer than the provider fails at plan time (nodejs24.x from
+ * provider 6.19, https://github.com/hashicorp/terraform-provider-aws/issues/44986). nodejs20.x
+ * was deprecated on 2026-04-30; Lambda blocks creating functions on it from 2027-02-01 and
+ * updating them from 2027-03-03. nodejs24.x is supported until 2028-04-30. Move on before that
+ * date: docs/architecture.md, "Lambda runtime and the project's Node", says how.
  */
 export const LAMBDA_NODE_MAJOR = 24;
 
