@@ -297,6 +297,23 @@ export const envConfigSchema = z
       /** Minutes the primary health alarm must stay in ALARM before failover starts. @default 3 */
       alarmMinutes: positiveInt("alarmMinutes").default(3),
     }),
+    /** The failover automation's Lambda functions. @default - unreserved concurrency */
+    automation: z
+      .strictObject({
+        /**
+         * Concurrent executions reserved for each automation function, so the rest of the
+         * account cannot starve a failover. Leave it out on small accounts: Lambda refuses a
+         * reservation that leaves fewer than 100 unreserved executions, and new accounts start
+         * far below the 1,000 default (the README's "Reserved concurrency" says how to check).
+         * @default - none: the functions share the account's unreserved pool
+         */
+        reservedConcurrency: z
+          .int("automation.reservedConcurrency as a whole number")
+          .min(1, "automation.reservedConcurrency >= 1")
+          .max(100, "automation.reservedConcurrency <= 100 (every function reserves it)")
+          .optional(),
+      })
+      .optional(),
     drill: z.strictObject({
       enabled: z.boolean(),
       /** EventBridge Scheduler cron expression, in UTC. */

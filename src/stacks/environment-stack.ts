@@ -2,6 +2,7 @@ import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-i
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { S3Backend, TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
+import { MINIMUM_TERRAFORM_VERSION } from "../terraform-version";
 import { type EnvConfig, REGION_ROLES, type RegionRole } from "../config/schema";
 import { AppConfig } from "../constructs/app-config";
 import { Automation } from "../constructs/automation";
@@ -32,8 +33,6 @@ export interface EnvironmentStackProps {
 /** Route 53 publishes health-check metrics only here, so their alarms must live here too. */
 const HEALTH_METRICS_REGION = "us-east-1";
 
-/** The oldest Terraform that applies these stacks. */
-export const MINIMUM_TERRAFORM_VERSION = ">= 1.11";
 
 /** The stack name of an environment: `<project>-<environment>`. */
 export function stackName(config: EnvConfig): string {
@@ -71,7 +70,7 @@ export class EnvironmentStack extends TerraformStack {
     if (usesLockfile(config)) backend.addOverride("use_lockfile", true);
     // Write-only arguments (the database password) need Terraform 1.11
     // (https://developer.hashicorp.com/terraform/language/manage-sensitive-data/write-only).
-    this.addOverride("terraform.required_version", MINIMUM_TERRAFORM_VERSION);
+    this.addOverride("terraform.required_version", `>= ${MINIMUM_TERRAFORM_VERSION}`);
 
     const providers = {} as Record<RegionRole, AwsProvider>;
     const regions = {} as Record<RegionRole, RegionFoundation>;
@@ -276,7 +275,12 @@ export class EnvironmentStack extends TerraformStack {
       provider: providers.secondary,
       accountId: regions.secondary.accountId,
       kmsKeyArn: regions.secondary.key.keyArn,
-      healthMetrics: { provider: healthMetrics.provider, region: healthMetrics.region },
+      healthMetrics: {
+        provider: healthMetrics.provider,
+        region: healthMetrics.region,
+        kmsKeyArn: healthMetrics.kmsKeyArn,
+        alertTopicArn: monitoring.healthTopicArn,
+      },
       regions: { primary: automationRegion("primary"), secondary: automationRegion("secondary") },
       globalClusterIdentifier: database.globalClusterIdentifier,
       hostedZoneId: dns.zoneId,
@@ -296,6 +300,7 @@ export class EnvironmentStack extends TerraformStack {
         healthPath: config.dns.healthCheck.path,
       },
       deletionProtection: config.database.deletionProtection,
+      reservedConcurrency: config.automation?.reservedConcurrency,
     });
 
     new TerraformOutput(this, "dashboard_url", { value: monitoring.dashboardUrl });
