@@ -257,6 +257,18 @@ describe("ssh access", () => {
 });
 
 describe("fields", () => {
+  it("takes an optional reserved concurrency for the automation functions and refuses one Lambda cannot reserve", () => {
+    expect(
+      parseEnvConfig(prodWith({ automation: { reservedConcurrency: 5 } }), "envs/prod.json")
+        .automation,
+    ).toEqual({ reservedConcurrency: 5 });
+    expect(prodErrorMessage({ automation: { reservedConcurrency: 0 } })).toEqual(
+      invalidProdMessage(
+        "automation.reservedConcurrency: got 0; expected automation.reservedConcurrency >= 1",
+      ),
+    );
+  });
+
   it("fails on an Aurora version that left standard support or has no global database support, listing the allowed ones and where to add one", () => {
     expect(prodErrorMessage({ "database.engineVersion": "16.6" })).toEqual(
       invalidProdMessage(
