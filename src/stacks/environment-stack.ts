@@ -2,7 +2,6 @@ import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-i
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { S3Backend, TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
-import { MINIMUM_TERRAFORM_VERSION } from "../terraform-version";
 import { type EnvConfig, REGION_ROLES, type RegionRole } from "../config/schema";
 import { AppConfig } from "../constructs/app-config";
 import { Automation } from "../constructs/automation";
@@ -16,6 +15,7 @@ import { Networking } from "../constructs/networking";
 import { Storage } from "../constructs/storage";
 import { WRITER_ENDPOINT_PARAMETER } from "../constructs/web-app-user-data";
 import { attachGuardrails } from "../guardrails";
+import { MINIMUM_TERRAFORM_VERSION } from "../terraform-version";
 
 /** Which copy of the state an operator points the backend at. */
 export type StateLocation = "primary" | "replica";
@@ -32,7 +32,6 @@ export interface EnvironmentStackProps {
 
 /** Route 53 publishes health-check metrics only here, so their alarms must live here too. */
 const HEALTH_METRICS_REGION = "us-east-1";
-
 
 /** The stack name of an environment: `<project>-<environment>`. */
 export function stackName(config: EnvConfig): string {
