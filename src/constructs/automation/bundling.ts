@@ -1,5 +1,13 @@
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, type Stats, statSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  type Stats,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { performance } from "node:perf_hooks";
 import { type BuildOptions, buildSync, version as esbuildVersion, type Metafile } from "esbuild";
@@ -259,6 +267,10 @@ function cacheKey(name: string, entry: string): string {
     zip: { ...ZIP_ENTRY_OPTIONS, mtime: ZIP_MTIME.getTime() },
     // Resolution depends on installed package manifests, which esbuild does not list as inputs.
     lockFile: hashFile("package-lock.json"),
+    // Where node_modules really is, seen from the project: a checkout whose node_modules is a
+    // symlink to another checkout's (a worktree) shares that cache, but its source maps name
+    // the packages through a different relative path.
+    nodeModules: relative(PROJECT_ROOT, realpathSync(join(PROJECT_ROOT, "node_modules"))),
     name,
     entry,
   });
