@@ -1,6 +1,6 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { unzipSync } from "fflate";
@@ -31,7 +31,9 @@ import {
  * - `lambda`: every handler bundled exactly as synth bundles it (bundling.ts, the same options),
  *   its minified and zipped size, and its module init time: fresh `node -e` processes that
  *   `require()` the bundle between two `process.hrtime` readings (process start excluded), the
- *   median of several runs, on this machine;
+ *   median of several runs, on this machine; beside it, for reading only, where that time goes
+ *   (Node built-ins loaded, compiling the bundle, evaluating its modules) and the init with
+ *   `--enable-source-maps`, which the deployed functions run with;
  * - `timeline`: the failover's critical path through the synthesized state machine under
  *   modeled step latencies, next to the plain sum of the steps, and the same failover executed on
  *   the AWS simulation with the real handlers, each drawn as an ASCII timeline.
@@ -55,13 +57,23 @@ const MODEL = {
   finish: 1,
 };
 
+interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
 interface FunctionFigures {
   name: FunctionName;
   bundleBytes: number;
   zipBytes: number;
   sourceMapBytes: number;
-  /** `runs`: every measured run in order, space-separated. */
-  initMs: { median: number; min: number; max: number; runs: string };
+  /** The SPEC's figure. `runs`: every measured run in order, space-separated. */
+  initMs: Spread & { runs: string };
+  /** Medians of the init's parts, measured in separate processes (see PHASES_SCRIPT). */
+  phasesMs: { builtins: number; compile: number; evaluate: number };
+  /** The same init with NODE_OPTIONS=--enable-source-maps, as the functions are deployed. */
+  initWithSourceMapsMs: Spread;
   /** Largest contributors (package or source folder) to the minified bundle, in bytes. */
   largest: [string, number][];
 }
@@ -117,17 +129,74 @@ const finished = process.hrtime.bigint();
 process.stdout.write(String(Number(finished - started) / 1e6));
 `;
 
-/** Milliseconds the `require()` of one bundle takes in a fresh process. */
-function initOnce(bundlePath: string, env: NodeJS.ProcessEnv): number {
-  const result = spawnSync(process.execPath, ["-e", INIT_SCRIPT], {
+/**
+ * What the automation construct sets on every function (src/constructs/automation/index.ts): Node
+ * then reads and parses the bundle's source map while it loads the bundle.
+ */
+const DEPLOYED_NODE_OPTIONS = "--enable-source-maps";
+
+/**
+ * The `require()` of INIT_SCRIPT taken apart, for reading where its time goes (the SPEC's figure
+ * stays INIT_SCRIPT's): the loader's steps done by hand. Node 20's CommonJS loader compiles a
+ * module the same way (V8's CompileFunction, the same five wrapper parameters).
+ * - builtins: time inside the `require()` of Node built-in modules the bundle makes while it is
+ *   evaluated (node:https, node:crypto, ...; a built-in's first load compiles and runs it);
+ * - compile: `compileFunction` of the bundle's source (V8 parses the whole file, compiles the
+ *   top-level code and pre-parses every function);
+ * - evaluate: running the bundle's top-level code, built-ins excluded: the modules' bodies, the
+ *   lazy compilation of the functions they call, their garbage collection.
+ */
+const PHASES_SCRIPT = `
+const { readFileSync } = require("node:fs");
+const Module = require("node:module");
+const { dirname } = require("node:path");
+const { compileFunction } = require("node:vm");
+const file = process.env.BENCH_BUNDLE;
+const source = readFileSync(file, "utf8");
+let builtinsNs = 0n;
+const load = Module._load;
+Module._load = function (request, ...rest) {
+  if (!Module.isBuiltin(request)) return load.call(this, request, ...rest);
+  const started = process.hrtime.bigint();
+  try {
+    return load.call(this, request, ...rest);
+  } finally {
+    builtinsNs += process.hrtime.bigint() - started;
+  }
+};
+const bundle = new Module(file, module);
+bundle.filename = file;
+bundle.paths = Module._nodeModulePaths(dirname(file));
+const started = process.hrtime.bigint();
+const wrapper = compileFunction(source, ["exports", "require", "module", "__filename", "__dirname"], { filename: file });
+const compiled = process.hrtime.bigint();
+wrapper.call(bundle.exports, bundle.exports, (id) => bundle.require(id), bundle, file, dirname(file));
+const finished = process.hrtime.bigint();
+const ms = (ns) => Number(ns) / 1e6;
+process.stdout.write([ms(builtinsNs), ms(compiled - started), ms(finished - compiled - builtinsNs)].join(" "));
+`;
+
+/** Runs `script` in a fresh process and returns the numbers it prints. */
+function runScript(script: string, bundlePath: string, env: NodeJS.ProcessEnv): number[] {
+  const result = spawnSync(process.execPath, ["-e", script], {
     env: { ...env, BENCH_BUNDLE: bundlePath },
     encoding: "utf8",
   });
-  const ms = Number(result.stdout);
-  if (result.status !== 0 || !Number.isFinite(ms)) {
+  const values = result.stdout.trim().split(" ").map(Number);
+  if (result.status !== 0 || values.length === 0 || !values.every(Number.isFinite)) {
     throw new Error(`requiring ${bundlePath} failed (exit ${result.status}):\n${result.stderr}`);
   }
-  return ms;
+  return values;
+}
+
+/** Milliseconds the `require()` of one bundle takes in a fresh process. */
+function initOnce(bundlePath: string, env: NodeJS.ProcessEnv): number {
+  return runScript(INIT_SCRIPT, bundlePath, env)[0] as number;
+}
+
+/** The milliseconds of PHASES_SCRIPT's parts: builtins, compile, evaluate. */
+function phasesOnce(bundlePath: string, env: NodeJS.ProcessEnv): number[] {
+  return runScript(PHASES_SCRIPT, bundlePath, env);
 }
 
 function measureFunctions(
@@ -145,38 +214,68 @@ function measureFunctions(
     paths[name] = join(dir, BUNDLE_FILE);
   }
   const env = lambdaEnvironment();
-  const runs = Object.fromEntries(FUNCTION_NAMES.map((name) => [name, [] as number[]])) as Record<
-    FunctionName,
-    number[]
-  >;
+  const deployedEnv = { ...env, NODE_OPTIONS: DEPLOYED_NODE_OPTIONS };
+  const perFunction = () =>
+    Object.fromEntries(FUNCTION_NAMES.map((name) => [name, [] as number[]])) as Record<
+      FunctionName,
+      number[]
+    >;
+  const runs = perFunction();
+  const withSourceMaps = perFunction();
+  const phases = { builtins: perFunction(), compile: perFunction(), evaluate: perFunction() };
   // Round-robin over the functions, so drift in the machine's load spreads over all of them.
   for (let round = 0; round < INIT_WARMUPS + INIT_RUNS; round++) {
     for (const name of FUNCTION_NAMES) {
       const ms = initOnce(paths[name], env);
-      if (round >= INIT_WARMUPS) runs[name].push(ms);
+      const deployedMs = initOnce(paths[name], deployedEnv);
+      const [builtins, compile, evaluate] = phasesOnce(paths[name], env) as [
+        number,
+        number,
+        number,
+      ];
+      if (round < INIT_WARMUPS) continue;
+      runs[name].push(ms);
+      withSourceMaps[name].push(deployedMs);
+      phases.builtins[name].push(builtins);
+      phases.compile[name].push(compile);
+      phases.evaluate[name].push(evaluate);
     }
     process.stdout.write(".");
   }
   process.stdout.write("\n");
-  return FUNCTION_NAMES.map((name) => {
-    const values = runs[name];
-    return {
-      name,
-      bundleBytes: bundles[name].bundleBytes,
-      zipBytes: bundles[name].zipBytes,
-      sourceMapBytes: bundles[name].sourceMapBytes,
-      initMs: {
-        median: round(median(values), 1),
-        min: round(Math.min(...values), 1),
-        max: round(Math.max(...values), 1),
-        runs: values.map((value) => round(value, 1)).join(" "),
-      },
-      largest: largestParts(bundles[name]),
-    };
-  });
+  return FUNCTION_NAMES.map((name) => ({
+    name,
+    bundleBytes: bundles[name].bundleBytes,
+    zipBytes: bundles[name].zipBytes,
+    sourceMapBytes: bundles[name].sourceMapBytes,
+    initMs: {
+      ...spread(runs[name]),
+      runs: runs[name].map((value) => round(value, 1)).join(" "),
+    },
+    phasesMs: {
+      builtins: round(median(phases.builtins[name]), 1),
+      compile: round(median(phases.compile[name]), 1),
+      evaluate: round(median(phases.evaluate[name]), 1),
+    },
+    initWithSourceMapsMs: spread(withSourceMaps[name]),
+    largest: largestParts(bundles[name]),
+  }));
 }
 
-function lambdaSection(m: Machine, figures: FunctionFigures[], bundleSeconds: number) {
+function spread(values: number[]): Spread {
+  return {
+    median: round(median(values), 1),
+    min: round(Math.min(...values), 1),
+    max: round(Math.max(...values), 1),
+  };
+}
+
+function lambdaSection(
+  m: Machine,
+  figures: FunctionFigures[],
+  bundleSeconds: number,
+  loadAverageAfter: number,
+) {
   const kb = (bytes: number) => (bytes / KB).toFixed(1);
   const sizeMet = figures.every((f) => f.bundleBytes <= TARGET.bundleKB * KB);
   const initMet = figures.every((f) => f.initMs.median <= TARGET.initMs);
@@ -194,6 +293,9 @@ ${machineMarkdown(m)}
   Lambda-like environment (AWS_REGION, credentials and settings set). ${INIT_WARMUPS} warm-up +
   ${INIT_RUNS} measured runs per function, round-robin over the functions; median, min and max.
   This machine, not Lambda (arm64, CPU share by memory size): compare bundles with each other.
+  1-min load average after the init runs: ${loadAverageAfter.toFixed(2)} (the runs themselves
+  keep about one core busy; anything above that is other processes, which lengthen every figure
+  alike, as the round-robin spreads them over all functions).
 
 ### SPEC targets
 
@@ -236,6 +338,38 @@ ${table(
   ]),
 )}
 
+### Where init goes
+
+Medians of the init's parts, each run in its own fresh process beside the init runs (the loader's
+steps done by hand, see \`PHASES_SCRIPT\`): the Node built-ins the bundle loads (node:https with
+tls and http, node:crypto, node:zlib, ...: the AWS SDK needs them all), compiling the bundle (V8
+parses the whole file: grows with its size) and evaluating its modules (their bodies, lazy
+compilation of what they call, garbage collection). Their sum is about 90% of the init; the rest
+is the loader's own work (resolving, reading and wrapping the file: about 3 ms for an empty
+module). The last column is the init with \`NODE_OPTIONS=${DEPLOYED_NODE_OPTIONS}\`, which the
+deployed functions run with (stack traces into the TypeScript sources): Node then reads and
+parses the source map as it loads the bundle. For reading only; the SPEC's figure is the init
+above.
+
+${table(
+  [
+    "Function",
+    "Built-ins (ms)",
+    "Compile (ms)",
+    "Evaluate (ms)",
+    "Init median (ms)",
+    `Init with ${DEPLOYED_NODE_OPTIONS}, median (ms)`,
+  ],
+  figures.map((f) => [
+    f.name,
+    f.phasesMs.builtins.toFixed(1),
+    f.phasesMs.compile.toFixed(1),
+    f.phasesMs.evaluate.toFixed(1),
+    f.initMs.median.toFixed(1),
+    f.initWithSourceMapsMs.median.toFixed(1),
+  ]),
+)}
+
 The SDK's credential providers after the environment provider (SSO, shared config files,
 \`credential_process\`, web identity, container credentials) are not in the bundles: Lambda's
 environment credentials answer first, and those links would load the runtime's own SDK
@@ -243,6 +377,7 @@ environment credentials answer first, and those links would load the runtime's o
 `;
   const data = {
     machine: m,
+    loadAverageAfterInitRuns: loadAverageAfter,
     target: TARGET,
     met: { bundleSize: sizeMet, init: initMet },
     bundleSeconds: round(bundleSeconds, 2),
@@ -502,13 +637,14 @@ async function main(): Promise<void> {
     const { bundles, seconds } = bundleAll();
     console.log(`Measuring module init (${INIT_WARMUPS} + ${INIT_RUNS} runs per function) `);
     const figures = measureFunctions(bundles, join(work, "task"));
+    const loadAverageAfter = round(loadavg()[0] ?? 0, 2);
     for (const f of figures) {
       console.log(
         `  ${f.name.padEnd(17)} ${(f.bundleBytes / KB).toFixed(1).padStart(6)} KB  ` +
           `zip ${(f.zipBytes / KB).toFixed(1).padStart(6)} KB  init ${f.initMs.median.toFixed(1).padStart(6)} ms`,
       );
     }
-    const lambda = lambdaSection(m, figures, seconds);
+    const lambda = lambdaSection(m, figures, seconds, loadAverageAfter);
     writeSection("lambda", lambda.markdown, lambda.data);
 
     console.log("Synthesizing and simulating the failover ...");
