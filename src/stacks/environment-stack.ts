@@ -99,19 +99,17 @@ export class EnvironmentStack extends TerraformStack {
     }
     this.providers = providers;
 
+    // What most regional constructs need of a region: its provider, its name and its key.
+    const regionContext = (role: RegionRole) => ({
+      provider: providers[role],
+      region: regions[role].region,
+      kmsKeyArn: regions[role].key.keyArn,
+    });
     const storage = new Storage(this, "storage", {
       namePrefix,
       accountId: regions.primary.accountId,
-      primary: {
-        provider: providers.primary,
-        region: regions.primary.region,
-        kmsKeyArn: regions.primary.key.keyArn,
-      },
-      secondary: {
-        provider: providers.secondary,
-        region: regions.secondary.region,
-        kmsKeyArn: regions.secondary.key.keyArn,
-      },
+      primary: regionContext("primary"),
+      secondary: regionContext("secondary"),
       noncurrentVersionRetentionDays: config.storage.noncurrentVersionRetentionDays,
       accessLogRetentionDays: config.storage.accessLogRetentionDays,
     });
@@ -215,18 +213,7 @@ export class EnvironmentStack extends TerraformStack {
       namePrefix,
       activeRegion: active,
       accountId: regions.primary.accountId,
-      regions: {
-        primary: {
-          provider: providers.primary,
-          region: regions.primary.region,
-          kmsKeyArn: regions.primary.key.keyArn,
-        },
-        secondary: {
-          provider: providers.secondary,
-          region: regions.secondary.region,
-          kmsKeyArn: regions.secondary.key.keyArn,
-        },
-      },
+      regions: { primary: regionContext("primary"), secondary: regionContext("secondary") },
       // The plan runs where the writer is; the copy goes to the other region's vault.
       resourceArns: [database.clusters[active].arn, storage.assets[active].bucketArn],
       schedule: config.backup.schedule,
