@@ -1,12 +1,19 @@
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { register } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { TERRAFORM_VERSION } from "../../src/cli/state";
-import { LAMBDA_NODE_MAJOR } from "../../src/constructs/automation/lambda-runtime";
 import { MINIMUM_TERRAFORM_VERSION } from "../../src/terraform-version";
 
 /**
@@ -254,13 +261,30 @@ describe("toolchain", () => {
     for (const file of FILES) expect(load(file).env?.CHECKPOINT_DISABLE, file).toBe("1");
   });
 
-  it("Node is the Lambda runtime's major (an LTS, not the end-of-life Node 20) with the npm cache; installs use npm ci", () => {
+  /**
+   * Node 22, an LTS (Node 20 is end of life). Not 24 like the Lambda runtime: the cdktf CLI loads
+   * @cdktf/node-pty-prebuilt-multiarch, whose prebuilt binaries stop at Node 22 (ABI 127), so on
+   * Node 24 `cdktf synth` fails unless CI compiles it from source.
+   */
+  const CI_NODE_MAJOR = "22";
+
+  it("the cdktf CLI's native module ships a prebuilt binary for CI's Node (ABI 127 is Node 22)", () => {
+    const abi: Record<string, number> = { "22": 127, "24": 137 };
+    const prebuilt = join(
+      ROOT,
+      "node_modules/@cdktf/node-pty-prebuilt-multiarch/prebuilds/linux-x64",
+      `node.abi${abi[CI_NODE_MAJOR]}.node`,
+    );
+    expect(existsSync(prebuilt), prebuilt).toBe(true);
+  });
+
+  it("Node is the 22 LTS (not the end-of-life Node 20; the cdktf CLI's native module has no Node 24 build) with the npm cache; installs use npm ci", () => {
     const engines = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).engines.node;
     const minimumMajor = Number(/^>=(\d+)/.exec(engines)?.[1]);
     for (const { file, id, job } of allJobs()) {
       for (const step of stepUsing(job, "actions/setup-node")) {
         expect(step.with, `${file} ${id}`).toEqual({
-          "node-version": String(LAMBDA_NODE_MAJOR),
+          "node-version": CI_NODE_MAJOR,
           cache: "npm",
         });
         expect(Number(step.with?.["node-version"])).toBeGreaterThanOrEqual(minimumMajor);
