@@ -4,7 +4,6 @@ import { policyStatements, resourceAt, stackWithProviders, synth } from "../supp
 
 const PROPS = {
   region: "us-west-2",
-  accountId: "111111111111",
   contents: "Test events",
   kmsKeyArn: "arn:aws:kms:us-west-2:111111111111:key/secondary",
   alarmTopicArn: "arn:aws:sns:us-west-2:111111111111:shop-test-alerts",

@@ -99,7 +99,6 @@ export class AutomaticFailoverTrigger extends Construct {
     const deadLetters = new DeadLetterQueue(this, "dead-letters", {
       provider,
       region: props.region,
-      accountId,
       name: `${this.ruleName}-dlq`,
       contents: "Alarm events for the auto-failover function",
       kmsKeyArn: props.deadLetters.kmsKeyArn,
@@ -178,7 +177,6 @@ export class AutomaticFailoverTrigger extends Construct {
     const deadLetters = new DeadLetterQueue(this, "forward-dead-letters", {
       provider: props.alarmProvider,
       region: props.alarmRegion,
-      accountId,
       name: `${ruleName}-dlq`,
       contents: `Alarm events forwarded to ${props.region}`,
       kmsKeyArn: props.alarmRegionDeadLetters.kmsKeyArn,

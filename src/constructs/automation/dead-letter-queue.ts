@@ -11,7 +11,6 @@ export interface DeadLetterQueueProps {
   readonly provider: AwsProvider;
   /** Region of `provider`: the queue must be in the region of the rule or schedule using it. */
   readonly region: string;
-  readonly accountId: string;
   /** Queue and alarm name, e.g. `shopsmart-prod-dr-auto-failover-dlq`. */
   readonly name: string;
   /** What ends up here, for the alarm's description, e.g. "auto-failover invocations". */

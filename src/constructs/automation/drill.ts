@@ -332,7 +332,6 @@ export class DrillAutomation extends Construct {
     const deadLetters = new DeadLetterQueue(this, "schedule-dead-letters", {
       provider,
       region,
-      accountId,
       name: `${this.scheduleName}-dlq`,
       contents: "Scheduled starts of the DR drill",
       kmsKeyArn,
