@@ -4,6 +4,7 @@ import { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { Construct } from "constructs";
 import { ProblemCollector } from "../errors";
+import { confusedDeputyConditions } from "./service-trust";
 
 export interface RegionalKeyProps {
   /** Provider of the region the key lives in. */
@@ -103,20 +104,14 @@ export class RegionalKey extends Construct {
           // https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-key-management.html#compatibility-with-aws-services).
           // Whether SQS passes the rule as aws:SourceArn to KMS is not documented, and a
           // condition on a missing key would drop the dead letters exactly when they matter, so
-          // the IfExists operators: they bind when the keys are present and cannot refuse otherwise
-          // (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html#Conditions_IfExists).
+          // the IfExists conditions of service-trust.ts.
           sid: "AllowEventBridgeDeadLetterQueues",
           principals: [{ type: "Service", identifiers: ["events.amazonaws.com"] }],
           actions: ["kms:Decrypt", "kms:GenerateDataKey"],
           resources: ["*"],
-          condition: [
-            { test: "StringEqualsIfExists", variable: "aws:SourceAccount", values: [accountId] },
-            {
-              test: "ArnLikeIfExists",
-              variable: "aws:SourceArn",
-              values: [`arn:aws:events:${region}:${accountId}:rule/*`],
-            },
-          ],
+          condition: confusedDeputyConditions(accountId, [
+            `arn:aws:events:${region}:${accountId}:rule/*`,
+          ]),
         },
         {
           // Vended log delivery (Step Functions and API Gateway logs) reads data encrypted with

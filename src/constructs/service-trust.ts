@@ -1,9 +1,10 @@
 import type { DataAwsIamPolicyDocumentStatementCondition } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 
 /**
- * Confused-deputy conditions for the trust policy of a role that an AWS service assumes
- * (https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html): the service may
- * assume it only on behalf of `accountId` and of resources matching `sourceArns`.
+ * Confused-deputy conditions for a policy that lets an AWS service act for this account: the
+ * trust policy of a role it assumes, or a key policy statement it uses a key under
+ * (https://docs.aws.amazon.com/IAM/latest/UserGuide/confused-deputy.html). The service may act
+ * only on behalf of `accountId` and of resources matching `sourceArns`.
  *
  * AWS documents aws:SourceAccount / aws:SourceArn in role trust for services such as EventBridge
  * Scheduler and EventBridge, but not for s3.amazonaws.com (replication) or backup.amazonaws.com,
