@@ -117,10 +117,7 @@ export function buildCompletion(state: FinishState, now: Date): OperationComplet
     status,
     steps: Object.entries(results).map(([name, value]) => summarizeStep(name, value)),
     finishedAt: now.toISOString(),
-    // Planned = switchover, which waits for the secondary to catch up: nothing is lost.
-    // Unplanned: the lag seen at preflight bounds what was lost; null when it was unknown.
-    dataLossSeconds:
-      state.operation.mode === "planned" ? 0 : (topology?.replicationLagSeconds ?? null),
+    dataLossSeconds: dataLossOf(state.operation.mode, findPromotionMethod(results), topology),
   };
   if (status === "succeeded") {
     // Recovery time: from the request to now (after Verify). A failed operation recovered nothing.
@@ -238,12 +235,40 @@ const MAX_DETAIL_LENGTH = 300;
  * read-topology's report, the first one in step order: `$.results.topology`, or an element of a
  * Parallel result such as `$.results.preflight`.
  */
-function findTopology(results: Record<string, unknown>): TopologyReport | undefined {
-  const candidates = Object.values(results).flatMap((value) => {
+/**
+ * What the operation lost, from the promotion method that actually ran (not the requested mode):
+ * a switchover waits for the secondary to catch up, so nothing; a failover with data loss or a
+ * detach loses at most the lag seen at preflight (null when it was unknown). Without a promotion
+ * result (it never ran, or its branch failed) the mode decides, as a switchover was all a planned
+ * operation could have started.
+ */
+function dataLossOf(
+  mode: OperationRecord["mode"],
+  method: string | undefined,
+  topology: TopologyReport | undefined,
+): number | null {
+  const switchedOver = method === undefined ? mode === "planned" : method === "switchover";
+  return switchedOver ? 0 : (topology?.replicationLagSeconds ?? null);
+}
+
+/** The task results, with Parallel branches' results flattened. */
+function stepResults(results: Record<string, unknown>): unknown[] {
+  return Object.values(results).flatMap((value) => {
     const unwrapped = unwrapTaskResult(value);
     return Array.isArray(unwrapped) ? unwrapped.map(unwrapTaskResult) : [unwrapped];
   });
-  return candidates.find(isTopologyReport);
+}
+
+function findTopology(results: Record<string, unknown>): TopologyReport | undefined {
+  return stepResults(results).find(isTopologyReport);
+}
+
+/** promote-database's `method` (switchover, failover or detach), when it ran. */
+function findPromotionMethod(results: Record<string, unknown>): string | undefined {
+  const promotion = stepResults(results).find(
+    (value) => isObject(value) && "targetClusterArn" in value && "method" in value,
+  ) as { method?: unknown } | undefined;
+  return typeof promotion?.method === "string" ? promotion.method : undefined;
 }
 
 function isTopologyReport(value: unknown): value is TopologyReport {

@@ -3,14 +3,15 @@
  * reader results (read-topology, read-traffic); the dry run returns it, preflight evaluates it.
  * Pure: no clients, no clock, no environment.
  */
-import type {
-  CapacityReading,
-  OperationKind,
-  OperationMode,
-  Plan,
-  RegionRole,
-  TopologyReport,
-  TrafficReport,
+import {
+  type CapacityReading,
+  type OperationKind,
+  type OperationMode,
+  otherRole,
+  type Plan,
+  type RegionRole,
+  type TopologyReport,
+  type TrafficReport,
 } from "../shared/operation";
 import type { AutomationSettings, CapacitySettings } from "../shared/settings";
 
@@ -106,6 +107,16 @@ function promotionStep(
     return (
       `switch over the global database ${settings.globalClusterIdentifier} to ${cluster} ` +
       "(SwitchoverGlobalCluster: no data loss)"
+    );
+  }
+  // promote-database decides again from the state it reads; this is what today's reading implies.
+  const source = topology.clusters[otherRole(target)];
+  if (source.status === "available" && source.isWriter === true) {
+    return (
+      `switch over the global database ${settings.globalClusterIdentifier} to ${cluster} ` +
+      `(SwitchoverGlobalCluster: no data loss, as the ${otherRole(target)} cluster answers as the ` +
+      "available writer; a failover with AllowDataLoss only if it stops answering or the target " +
+      "is not connected)"
     );
   }
   const loss =

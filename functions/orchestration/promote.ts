@@ -1,9 +1,16 @@
 /**
  * promote-database: makes the target region's Aurora cluster the writer.
  *
+ * The method follows the database's real state, not the requested mode:
+ *
  * - planned: SwitchoverGlobalCluster (no data loss; both regions must be healthy and both clusters
  *   members of the global cluster: after a detach-and-promote a planned operation is refused).
- * - unplanned: FailoverGlobalCluster with AllowDataLoss; when that fails with a terminal error,
+ * - unplanned, but the source cluster answers as the available writer and the target member is
+ *   `connected`: SwitchoverGlobalCluster all the same. Automatic failover fires on the web
+ *   endpoint's health, so the database is often fine; a failover with data loss would throw
+ *   away its unreplicated writes and leave no standby until the old primary resyncs.
+ * - unplanned, source unreachable, not available or not the writer, or the target not
+ *   connected: FailoverGlobalCluster with AllowDataLoss; when that fails with a terminal error,
  *   or the global cluster cannot be read at all, detach-and-promote: RemoveFromGlobalCluster on
  *   the target (it becomes a standalone writable cluster) and point the target region's
  *   `<parameterPath>db/writer-endpoint` parameter at its own endpoint. Never while the source
@@ -73,7 +80,10 @@ export type PromoteAction =
 export interface PromoteResult extends StepResult<PromoteAction> {
   target: RegionRole;
   targetClusterArn: string;
+  /** What ran (or runs): a switchover loses nothing; failover and detach may lose writes. */
   method: "switchover" | "failover" | "detach";
+  /** Why an unplanned request chose this method, from the state read before acting. */
+  decision?: string;
   /** Why an unplanned failover fell back to detach-and-promote. */
   fallbackReason?: string;
   /** Detach-and-promote only: the writer endpoint parameter in the target region. */
@@ -139,7 +149,62 @@ export async function promoteDatabase(
   }
   const settled = settledPromotion(context, globalRead.global);
   if (settled) return settled;
-  return request.mode === "planned" ? switchover(context) : failover(context);
+  if (request.mode === "planned") return switchover(context);
+  const healthy = await switchoverPossible(context, globalRead.global);
+  return healthy.possible ? switchover(context, healthy.reason) : failover(context, healthy.reason);
+}
+
+/**
+ * Whether an unplanned request can still switch over: the source cluster is the global
+ * cluster's writer and answers DescribeDBClusters in its own region as `available`, and the
+ * target member's SynchronizationStatus is `connected` (not `pending-resync`). A switchover
+ * demotes the source only after the target has caught up, so nothing is lost
+ * (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database-disaster-recovery.html#aurora-global-database-disaster-recovery.managed-failover,
+ * SynchronizationStatus: https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_GlobalClusterMember.html).
+ * Unreachable (timeout, network, 5xx) or gone means the outage a failover is for; throttling is
+ * thrown, so Step Functions retries rather than choosing data loss for want of an answer.
+ */
+async function switchoverPossible(
+  context: PromoteContext,
+  global: GlobalCluster | null,
+): Promise<{ possible: boolean; reason: string }> {
+  const { deps, request, target } = context;
+  const sourceRole = otherRole(request.target);
+  const source = deps.settings.regions[sourceRole];
+  const sourceName = `${source.clusterIdentifier} (${source.region})`;
+  if (globalMemberOf(global, source.clusterArn)?.IsWriter !== true) {
+    return { possible: false, reason: `${sourceName} is not the writer of the global cluster` };
+  }
+  const sync = globalMemberOf(global, target.clusterArn)?.SynchronizationStatus;
+  if (sync !== undefined && sync !== "connected") {
+    return {
+      possible: false,
+      reason: `${target.clusterIdentifier} is ${sync}, not connected, so a switchover cannot start`,
+    };
+  }
+  let cluster: DBCluster;
+  try {
+    cluster = await describeCluster(deps.rds[sourceRole], source.clusterIdentifier, source.region);
+  } catch (error) {
+    const { name } = classifyError(error);
+    if (isRegionUnreachableError(error) || name === "DBClusterNotFoundFault") {
+      return {
+        possible: false,
+        reason: `${sourceName} did not answer (${describeError(error)})`,
+      };
+    }
+    throw error;
+  }
+  if (cluster.Status !== "available") {
+    return {
+      possible: false,
+      reason: `${sourceName} is ${cluster.Status ?? "in an unknown state"}`,
+    };
+  }
+  return {
+    possible: true,
+    reason: `unplanned request, but ${sourceName} answers as the available writer and ${target.clusterIdentifier} is connected: switchover, no data loss`,
+  };
 }
 
 /**
@@ -197,7 +262,7 @@ function settledPromotion(
   });
 }
 
-async function switchover(context: PromoteContext): Promise<PromoteResult> {
+async function switchover(context: PromoteContext, decision?: string): Promise<PromoteResult> {
   const { deps, target, rds } = context;
   const globalId = deps.settings.globalClusterIdentifier;
   try {
@@ -221,10 +286,11 @@ async function switchover(context: PromoteContext): Promise<PromoteResult> {
     changed: true,
     method: "switchover",
     detail: `SwitchoverGlobalCluster of ${globalId} to ${target.clusterIdentifier} (${target.region}) started.`,
+    ...(decision === undefined ? {} : { decision }),
   });
 }
 
-async function failover(context: PromoteContext): Promise<PromoteResult> {
+async function failover(context: PromoteContext, decision: string): Promise<PromoteResult> {
   const { deps, target, rds } = context;
   const globalId = deps.settings.globalClusterIdentifier;
   try {
@@ -252,6 +318,7 @@ async function failover(context: PromoteContext): Promise<PromoteResult> {
     changed: true,
     method: "failover",
     detail: `FailoverGlobalCluster (AllowDataLoss) of ${globalId} to ${target.clusterIdentifier} (${target.region}) started.`,
+    decision: `${decision}: failover with data loss`,
   });
 }
 

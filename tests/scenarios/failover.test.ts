@@ -347,6 +347,7 @@ describe("unplanned failover whose FailoverGlobalCluster fails terminally", () =
 describe("unplanned failover while the primary region answers (e.g. only its web tier failed)", () => {
   beforeEach(() => {
     ({ pair, aws } = newScenario());
+    // A failover with data loss must not even be tried while the source is the healthy writer.
     pair.injectFault({ service: "rds", operation: "FailoverGlobalCluster" }, 1, () =>
       serviceError(
         "rds",
@@ -356,24 +357,27 @@ describe("unplanned failover while the primary region answers (e.g. only its web
     );
   });
 
-  it("does not detach the secondary (two writers would diverge): the operation fails, names why, and moves no traffic", async () => {
+  it("switches over instead of failing over with data loss, moves traffic and records no data loss", async () => {
     const input = operationInput(pair, { mode: "unplanned" });
     const result = await runStateMachineScenario({ pair, stack: prodStack(), input });
-    expect(result.status).toBe("FAILED");
+    expect(result.status).toBe("SUCCEEDED");
 
+    expect(pair.callsTo({ operation: "FailoverGlobalCluster" })).toEqual([]);
     expect(pair.callsTo({ operation: "RemoveFromGlobalCluster" })).toEqual([]);
-    expect(pair.callsTo({ operation: "ChangeResourceRecordSets" })).toEqual([]);
+    expect(
+      pair.callsTo({ operation: "SwitchoverGlobalCluster" }).map((call) => call.outcome),
+    ).toEqual(["ok"]);
     expect(pair.snapshot()).toMatchObject({
       database: {
-        globalWriter: "primary",
-        clusters: { secondary: { member: true }, primary: { writable: true } },
+        globalWriter: "secondary",
+        clusters: { secondary: { member: true }, primary: { member: true } },
       },
-      dns: { answering: "primary" },
+      dns: { primaryRecord: "secondary", answering: "secondary" },
     });
     const record = await recordedOperation(pair, input.operationId);
-    expect(record.status).toBe("failed");
-    expect(record.error).toMatch(
-      /SourceStillAvailable.*shopsmart-prod-primary in us-east-2 answers and is available/,
+    expect(record).toMatchObject({ status: "succeeded", mode: "unplanned", dataLossSeconds: 0 });
+    expect(record.steps.find((step) => step.name === "promoteAndScale")?.detail).toContain(
+      "SwitchoverGlobalCluster of shopsmart-prod-global to shopsmart-prod-secondary",
     );
   });
 });

@@ -158,6 +158,29 @@ describe("finishOperation", () => {
     expect(table.item(RECORD_KEY)?.dataLossSeconds).toBe(2);
   });
 
+  it("records data loss from the method that ran, not the mode: an unplanned request that switched over lost nothing, a planned re-run that adopted a failover up to the lag", async () => {
+    const withMethod = (mode: "planned" | "unplanned", method: string): FinishState => {
+      const state = successState(mode);
+      const promotion = {
+        action: method === "switchover" ? "switchover-started" : "failover-in-progress",
+        changed: true,
+        detail: `${method} to shopsmart-prod-secondary`,
+        method,
+        target: "secondary",
+        targetClusterArn: "arn:aws:rds:us-west-2:123456789012:cluster:shopsmart-prod-secondary",
+      };
+      state.results = { ...state.results, promoteAndScale: [{ value: promotion }] };
+      return state;
+    };
+    table.seed(runningRecord({ mode: "unplanned" }));
+    await finishOperation(clients, settings, withMethod("unplanned", "switchover"), FINISHED);
+    expect(table.item(RECORD_KEY)?.dataLossSeconds).toBe(0);
+
+    table.seed(runningRecord({ mode: "planned" }));
+    await finishOperation(clients, settings, withMethod("planned", "failover"), FINISHED);
+    expect(table.item(RECORD_KEY)?.dataLossSeconds).toBe(2);
+  });
+
   it("records an unplanned failover's data loss as null when the lag was unknown", async () => {
     table.seed(runningRecord({ mode: "unplanned" }));
     const state = successState("unplanned");

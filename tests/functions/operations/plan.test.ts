@@ -77,10 +77,27 @@ describe("buildPlan", () => {
     ]);
   });
 
-  it("states the lag bound of an unplanned failover and a target already at size", () => {
+  it("plans a switchover for an unplanned request while the primary cluster answers as the available writer", () => {
     const plan = buildPlan(
       { kind: "failover", mode: "unplanned" },
       healthyTopology({ replicationLagSeconds: 3.5 }),
+      healthyTraffic(),
+      context,
+    );
+    expect(plan.steps[0]).toBe(
+      "switch over the global database shopsmart-prod-global to shopsmart-prod-secondary " +
+        "(us-west-2) (SwitchoverGlobalCluster: no data loss, as the primary cluster answers as " +
+        "the available writer; a failover with AllowDataLoss only if it stops answering or the " +
+        "target is not connected)",
+    );
+  });
+
+  it("states the lag bound of an unplanned failover and a target already at size", () => {
+    const topology = healthyTopology({ replicationLagSeconds: 3.5 });
+    topology.clusters.primary = { ...topology.clusters.primary, status: "failing-over" };
+    const plan = buildPlan(
+      { kind: "failover", mode: "unplanned" },
+      topology,
       healthyTraffic({ capacity: { primary: activeCapacity, secondary: activeCapacity } }),
       context,
     );

@@ -322,8 +322,93 @@ describe("promoteDatabase, planned", () => {
 });
 
 describe("promoteDatabase, unplanned", () => {
-  it("fails over with AllowDataLoss to the secondary cluster by ARN", async () => {
+  it("switches over (no data loss) when the source answers as the available writer and the target is connected, e.g. only the web tier failed", async () => {
+    secondaryState({
+      global: globalCluster("primary", {
+        GlobalClusterMembers: [
+          { DBClusterArn: PRIMARY_ARN, IsWriter: true },
+          { DBClusterArn: SECONDARY_ARN, IsWriter: false, SynchronizationStatus: "connected" },
+        ],
+      }),
+    });
+    rds.primary.on(DescribeDBClustersCommand).resolves({ DBClusters: [cluster("primary")] });
+
+    const result = await promoteDatabase(deps, { mode: "unplanned", target: "secondary" });
+
+    expect(result).toEqual({
+      action: "switchover-started",
+      changed: true,
+      method: "switchover",
+      detail:
+        "SwitchoverGlobalCluster of shopsmart-prod-global to shopsmart-prod-secondary (us-west-2) started.",
+      decision:
+        "unplanned request, but shopsmart-prod-primary (us-east-2) answers as the available writer and shopsmart-prod-secondary is connected: switchover, no data loss",
+      target: "secondary",
+      targetClusterArn: SECONDARY_ARN,
+    });
+    expect(rds.secondary.commandCalls(FailoverGlobalClusterCommand)).toHaveLength(0);
+    expect(
+      rds.secondary.commandCalls(SwitchoverGlobalClusterCommand).map((call) => call.args[0].input),
+    ).toEqual([
+      {
+        GlobalClusterIdentifier: "shopsmart-prod-global",
+        TargetDbClusterIdentifier: SECONDARY_ARN,
+      },
+    ]);
+  });
+
+  it("fails over with data loss when the source answers but is not available, naming why", async () => {
     secondaryState({});
+    rds.primary.on(DescribeDBClustersCommand).resolves({
+      DBClusters: [cluster("primary", { Status: "inaccessible-encryption-credentials" })],
+    });
+
+    const result = await promoteDatabase(deps, { mode: "unplanned", target: "secondary" });
+
+    expect(result).toMatchObject({
+      action: "failover-started",
+      method: "failover",
+      decision:
+        "shopsmart-prod-primary (us-east-2) is inaccessible-encryption-credentials: failover with data loss",
+    });
+    expect(rds.secondary.commandCalls(SwitchoverGlobalClusterCommand)).toHaveLength(0);
+  });
+
+  it("fails over with data loss when the target is not connected (pending-resync), even though the source answers", async () => {
+    secondaryState({
+      global: globalCluster("primary", {
+        GlobalClusterMembers: [
+          { DBClusterArn: PRIMARY_ARN, IsWriter: true },
+          { DBClusterArn: SECONDARY_ARN, IsWriter: false, SynchronizationStatus: "pending-resync" },
+        ],
+      }),
+    });
+    rds.primary.on(DescribeDBClustersCommand).resolves({ DBClusters: [cluster("primary")] });
+
+    const result = await promoteDatabase(deps, { mode: "unplanned", target: "secondary" });
+
+    expect(result).toMatchObject({
+      action: "failover-started",
+      decision:
+        "shopsmart-prod-secondary is pending-resync, not connected, so a switchover cannot start: failover with data loss",
+    });
+  });
+
+  it("retries (throttled) rather than choose data loss when the source region cannot tell its state", async () => {
+    secondaryState({});
+    rds.primary.on(DescribeDBClustersCommand).rejects(throttling());
+
+    const error = await promoteDatabase(deps, { mode: "unplanned", target: "secondary" }).catch(
+      (caught) => caught,
+    );
+
+    expect(toStepError(error).name).toBe("Retryable.Throttled");
+    expect(mutatingCalls()).toHaveLength(0);
+  });
+
+  it("fails over with AllowDataLoss to the secondary cluster by ARN when the source region does not answer", async () => {
+    secondaryState({});
+    primaryUnreachable();
 
     const result = await promoteDatabase(deps, { mode: "unplanned", target: "secondary" });
 
@@ -333,6 +418,8 @@ describe("promoteDatabase, unplanned", () => {
       method: "failover",
       detail:
         "FailoverGlobalCluster (AllowDataLoss) of shopsmart-prod-global to shopsmart-prod-secondary (us-west-2) started.",
+      decision:
+        "shopsmart-prod-primary (us-east-2) did not answer (Retryable.Timeout: AbortError: Request aborted): failover with data loss",
       target: "secondary",
       targetClusterArn: SECONDARY_ARN,
     });
@@ -345,7 +432,13 @@ describe("promoteDatabase, unplanned", () => {
         AllowDataLoss: true,
       },
     ]);
-    expect(rds.primary.calls()).toHaveLength(0);
+    // The only call to the primary region: does its cluster still answer as the writer?
+    expect(inputsOf(rds.primary)).toEqual([
+      {
+        command: "DescribeDBClustersCommand",
+        input: { DBClusterIdentifier: "shopsmart-prod-primary" },
+      },
+    ]);
   });
 
   it("does not call again on a re-run while the failover runs", async () => {
@@ -372,6 +465,7 @@ describe("promoteDatabase, unplanned", () => {
 
   it("fails with Retryable.Throttled, without detaching, when the failover is throttled", async () => {
     secondaryState({});
+    primaryUnreachable();
     rds.secondary.on(FailoverGlobalClusterCommand).rejects(throttling());
 
     const error = await promoteDatabase(deps, { mode: "unplanned", target: "secondary" }).catch(
@@ -387,6 +481,7 @@ describe("promoteDatabase, unplanned", () => {
 
   it("fails with Retryable.Timeout, without detaching, when the failover call times out", async () => {
     secondaryState({});
+    primaryUnreachable();
     rds.secondary.on(FailoverGlobalClusterCommand).rejects(abortTimeout());
 
     const error = await promoteDatabase(deps, { mode: "unplanned", target: "secondary" }).catch(
@@ -449,18 +544,26 @@ describe("promoteDatabase, unplanned", () => {
         input: { Name: PARAMETER, Value: SECONDARY_ENDPOINT, Type: "String", Overwrite: true },
       },
     ]);
-    // The only call to the primary region: is its cluster still there to take writes?
-    expect(inputsOf(rds.primary)).toEqual([
-      {
-        command: "DescribeDBClustersCommand",
-        input: { DBClusterIdentifier: "shopsmart-prod-primary" },
-      },
-    ]);
+    // The only calls to the primary region: can it switch over (no), and is its cluster still
+    // there to take writes before detaching (no)?
+    const describePrimary = {
+      command: "DescribeDBClustersCommand",
+      input: { DBClusterIdentifier: "shopsmart-prod-primary" },
+    };
+    expect(inputsOf(rds.primary)).toEqual([describePrimary, describePrimary]);
     expect(ssm.primary.calls()).toHaveLength(0);
   });
 
   it("refuses to detach while the source cluster answers as available: that would make two writers", async () => {
-    secondaryState({});
+    // Not connected, so no switchover: failover, refused, then detach would split the data.
+    secondaryState({
+      global: globalCluster("primary", {
+        GlobalClusterMembers: [
+          { DBClusterArn: PRIMARY_ARN, IsWriter: true },
+          { DBClusterArn: SECONDARY_ARN, IsWriter: false, SynchronizationStatus: "pending-resync" },
+        ],
+      }),
+    });
     failoverRefused("not now");
     rds.primary.on(DescribeDBClustersCommand).resolves({ DBClusters: [cluster("primary")] });
 
