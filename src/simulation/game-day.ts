@@ -31,6 +31,7 @@ import { connectWorkflow, type SynthesizedResources } from "./workflow";
 
 export const GAME_DAY_FAULTS = [
   "primary-region-down",
+  "web-tier-down",
   "throttle",
   "slow-promotion",
   "crash-mid-way",
@@ -42,6 +43,10 @@ export const GAME_DAY_FAULT_DESCRIPTIONS: Record<GameDayFault, string> = {
   "primary-region-down":
     "the primary region goes dark before the drill starts (every call to it times out after 5 s, " +
     "its health check fails); the drill fails over unplanned, and the region comes back during the hold",
+  "web-tier-down":
+    "only the primary's web tier fails (its health check fails; its APIs and database are fine); " +
+    "the drill fails over unplanned, which switches the database over without data loss, and " +
+    "the web tier recovers during the hold",
   throttle:
     "the first 3 SwitchoverGlobalCluster and the first 2 ChangeResourceRecordSets calls are " +
     "throttled; the workflow's retries ride them out and the RTO grows by the back-off",
@@ -104,15 +109,20 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDay> {
     });
     const operationsApi = handlers["operations-api"];
     injectFault(pair, fault);
-    let recovered = fault !== "primary-region-down";
+    const primaryFails = fault === "primary-region-down" || fault === "web-tier-down";
+    let recovered = !primaryFails;
     return {
       api: localOperationsApi(pair, operationsApi),
-      mode: fault === "primary-region-down" ? "unplanned" : "planned",
+      mode: primaryFails ? "unplanned" : "planned",
       now: () => pair.clock.date(),
       sleep: (seconds) => pair.clock.sleep(seconds * 1000, "drill"),
       onPhase(phase) {
         if (recovered || phase !== "hold") return [];
         recovered = true;
+        if (fault === "web-tier-down") {
+          pair.webTierRecovers("primary");
+          return [`simulation: the web tier in ${pair.settings.regions.primary.region} is back`];
+        }
         pair.regionUp("primary");
         return [
           `simulation: ${pair.settings.regions.primary.region} is back; its database rejoins ` +
@@ -150,6 +160,9 @@ function injectFault(pair: RegionPair, fault: GameDayFault | undefined): void {
       return;
     case "primary-region-down":
       pair.regionDown("primary", { failure: "timeout", callMs: 5_000 });
+      return;
+    case "web-tier-down":
+      pair.webTierFails("primary");
       return;
     case "throttle":
       pair.throttle("rds", "SwitchoverGlobalCluster", 3);

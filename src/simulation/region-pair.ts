@@ -152,6 +152,8 @@ export class RegionPair {
   readonly cloudWatch: CloudWatchSimulation;
 
   private readonly down = new Map<string, Required<RegionDownOptions>>();
+  /** Roles whose web tier serves nothing while their region's APIs and database are fine. */
+  private readonly webTierDown = new Set<RegionRole>();
   private readonly faults: InjectedFault[] = [];
   private promotionDelayMs = 0;
   private lagMs: number;
@@ -370,6 +372,19 @@ export class RegionPair {
   }
 
   /**
+   * Only the region's web tier fails (a bad deploy, say): its load balancer answers health checks
+   * with errors, so its Route 53 health check fails, while its APIs and its database are fine.
+   */
+  webTierFails(role: RegionRole): void {
+    this.webTierDown.add(role);
+  }
+
+  /** Ends {@link webTierFails}. */
+  webTierRecovers(role: RegionRole): void {
+    this.webTierDown.delete(role);
+  }
+
+  /**
    * The next `times` matching calls fail with the service's throttling error (`Throttling` on the
    * Query/REST-XML APIs, `ThrottlingException` on the JSON ones, HTTP 400; Lambda
    * `TooManyRequestsException`, 429). Note the SDK would retry these itself (3 attempts by
@@ -462,9 +477,16 @@ export class RegionPair {
     return undefined;
   }
 
-  /** Whether a region's load balancer answers health checks: region up, an instance InService. */
+  /**
+   * Whether a region's load balancer answers health checks: region up, web tier not failing, an
+   * instance InService.
+   */
   isEndpointHealthy(role: RegionRole): boolean {
-    return this.isRegionUp(role) && this.autoScaling.group(role).inService > 0;
+    return (
+      this.isRegionUp(role) &&
+      !this.webTierDown.has(role) &&
+      this.autoScaling.group(role).inService > 0
+    );
   }
 
   /** A summary of both regions for assertions and the drill report. */

@@ -64,6 +64,16 @@ describe("local game day", () => {
     expect(out).toMatch(/simulation: us-east-2 is back/);
   });
 
+  it("web-tier-down: an unplanned failover while the primary database is healthy switches over: data loss 0, PASSED", async () => {
+    const { code, report, out } = await gameDay("--fault", "web-tier-down");
+    expect(code).toBe(0);
+    expect(report).toMatchObject({ verdict: "passed", mode: "unplanned" });
+    expect(report.failover.dataLossSeconds).toBe(0);
+    expect(report.failback.dataLossSeconds).toBe(0);
+    expect(out).toMatch(/health primary unhealthy \/ secondary healthy/);
+    expect(out).toMatch(/simulation: the web tier in us-east-2 is back/);
+  });
+
   it("throttle: the retries ride it out; the workflow takes longer than without it", async () => {
     const calm = (await gameDay()).report;
     const { code, report, out } = await gameDay("--fault", "throttle");
