@@ -14,7 +14,7 @@ import {
   type ResourceRecordSet,
   type Route53Client,
 } from "@aws-sdk/client-route-53";
-import { callTimeout } from "../shared/aws-clients";
+import { callTimeout, REGION_CALL_TIMEOUT_MS } from "../shared/aws-clients";
 import { isRetryableError } from "../shared/errors";
 import { otherRole, type RegionRole, type StepResult } from "../shared/operation";
 import type { AutomationSettings } from "../shared/settings";
@@ -32,13 +32,26 @@ export interface FlipDnsRequest {
   readonly target: RegionRole;
   /** Written into the change batch comment. */
   readonly operationId?: string;
-  /** How long to poll GetChange for INSYNC before returning `pending`. @default 60 */
+  /**
+   * The step's whole time budget, calls included: polling GetChange for INSYNC stops before a
+   * poll could end after it, and the step returns `PENDING`. @default 60
+   */
   readonly waitSeconds?: number;
   /** Interval between GetChange polls. @default 5 */
   readonly pollSeconds?: number;
 }
 
 export type FlipDnsAction = "flipped" | "already-pointing";
+
+/** The default `waitSeconds`. */
+export const FLIP_DNS_WAIT_SECONDS = 60;
+
+/**
+ * The longest a flip takes with the default budget: the budget, plus one call that started
+ * inside it (each call is aborted after REGION_CALL_TIMEOUT_MS). The function's Lambda timeout
+ * must be longer (a test checks it against the synthesized stack).
+ */
+export const FLIP_DNS_WORST_CASE_SECONDS = FLIP_DNS_WAIT_SECONDS + REGION_CALL_TIMEOUT_MS / 1000;
 
 export interface FlipDnsResult extends StepResult<FlipDnsAction> {
   target: RegionRole;
@@ -110,6 +123,7 @@ export async function flipDns(
   request: FlipDnsRequest,
 ): Promise<FlipDnsResult> {
   const { settings, route53 } = deps;
+  const startedAt = Date.now();
   const wanted = desiredFailoverRecords(settings, request.target);
   const targetRegion = settings.regions[request.target].region;
 
@@ -159,8 +173,17 @@ export async function flipDns(
     changed.ChangeInfo?.Status === "INSYNC" ? "INSYNC" : "PENDING";
 
   const pollMilliseconds = (request.pollSeconds ?? 5) * 1000;
-  const polls = Math.floor(((request.waitSeconds ?? 60) * 1000) / pollMilliseconds);
-  for (let poll = 0; changeId && changeStatus === "PENDING" && poll < polls; poll++) {
+  const budgetMilliseconds = (request.waitSeconds ?? FLIP_DNS_WAIT_SECONDS) * 1000;
+  const polls = Math.floor(budgetMilliseconds / pollMilliseconds);
+  // A poll that could not end inside the budget is not started: the Lambda timeout must never
+  // cut the step off after the change was made (it would be retried as a failure).
+  const pollFits = () =>
+    Date.now() - startedAt + pollMilliseconds + REGION_CALL_TIMEOUT_MS <= budgetMilliseconds;
+  for (
+    let poll = 0;
+    changeId && changeStatus === "PENDING" && poll < polls && pollFits();
+    poll++
+  ) {
     await deps.sleep(pollMilliseconds);
     changeStatus = await changeStatusOf(route53, changeId);
   }

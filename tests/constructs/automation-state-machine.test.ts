@@ -6,6 +6,7 @@ import {
   STEP_RETRY,
   type StateMachineDefinition,
   type TaskState,
+  TIMED_OUT_STEP_RETRY,
   taskStates,
   type WorkflowFunctionArns,
   workflowDefinition,
@@ -119,12 +120,13 @@ describe("workflow definition", () => {
     expect(tasks.VerifyTraffic.Resource).toBe(ARNS.readTraffic);
   });
 
-  it("gives every Lambda task the contract's retrier: retryable errors, 2 s doubling, 6 attempts, 60 s cap, full jitter", () => {
+  it("gives every Lambda task the contract's retrier (retryable errors and Lambda's transient service errors, 2 s doubling, 6 attempts, 60 s cap, full jitter) and two more attempts after a timed-out function", () => {
     expect(STEP_RETRY).toEqual({
       ErrorEquals: [
         "Retryable.Throttled",
         "Retryable.ServerError",
         "Retryable.Timeout",
+        "Lambda.ClientExecutionTimeoutException",
         "Lambda.ServiceException",
         "Lambda.AWSLambdaException",
         "Lambda.SdkClientException",
@@ -134,6 +136,14 @@ describe("workflow definition", () => {
       BackoffRate: 2,
       MaxAttempts: 6,
       MaxDelaySeconds: 60,
+      JitterStrategy: "FULL",
+    });
+    expect(TIMED_OUT_STEP_RETRY).toEqual({
+      ErrorEquals: ["Sandbox.Timedout", "States.Timeout", "Lambda.Unknown"],
+      IntervalSeconds: 2,
+      BackoffRate: 2,
+      MaxAttempts: 2,
+      MaxDelaySeconds: 30,
       JitterStrategy: "FULL",
     });
     const tasks = taskStates(definition);
@@ -153,7 +163,7 @@ describe("workflow definition", () => {
       ].sort(),
     );
     for (const [name, task] of Object.entries(tasks)) {
-      expect(task.Retry, name).toEqual([STEP_RETRY]);
+      expect(task.Retry, name).toEqual([STEP_RETRY, TIMED_OUT_STEP_RETRY]);
       expect(Object.values(ARNS), name).toContain(task.Resource);
     }
   });

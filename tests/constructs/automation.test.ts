@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { TerraformOutput, type TerraformStack } from "cdktf";
 import { describe, expect, it } from "vitest";
+import { FLIP_DNS_WORST_CASE_SECONDS } from "../../functions/orchestration/dns";
 import { parseSettings } from "../../functions/shared/settings";
 import type { RegionRole } from "../../src/config/schema";
 import {
@@ -157,6 +158,12 @@ describe("Automation", () => {
   const { json, automation, attribute } = synthAutomation();
 
   describe("functions", () => {
+    it("gives flip-dns a Lambda timeout longer than its own worst case (its polling budget plus one call)", () => {
+      const timeout = fn(json, "flip-dns").timeout as number;
+      expect(FLIP_DNS_WORST_CASE_SECONDS).toBe(65);
+      expect(timeout).toBeGreaterThan(FLIP_DNS_WORST_CASE_SECONDS);
+    });
+
     it("deploys one Node.js 24 (nodejs24.x: nodejs20.x is deprecated) arm64 function per handler, 256 MB, with its timeout", () => {
       const timeouts: Record<FunctionName, number> = {
         "read-topology": 60,

@@ -54,13 +54,39 @@ export const RETRYABLE_STEP_ERRORS = [
   "Retryable.Timeout",
 ] as const;
 
-/** Errors of the Lambda service itself that AWS recommends retrying for Lambda tasks. */
+/**
+ * Errors of the Lambda service itself that AWS recommends retrying for Lambda tasks
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html), and
+ * throttling of the invoke.
+ */
 export const RETRYABLE_LAMBDA_ERRORS = [
+  "Lambda.ClientExecutionTimeoutException",
   "Lambda.ServiceException",
   "Lambda.AWSLambdaException",
   "Lambda.SdkClientException",
   "Lambda.TooManyRequestsException",
 ] as const;
+
+/**
+ * A function that timed out (`Sandbox.Timedout`; reported as `Lambda.Unknown` by the plain
+ * Lambda integration, with out-of-memory errors, per bp-lambda-serviceexception.html) or a task
+ * over its own timeout (`States.Timeout`). Every step reads the real state before it acts, so
+ * running it again resumes instead of repeating an action; two more attempts, then the catch.
+ */
+export const TIMED_OUT_STEP_ERRORS = [
+  "Sandbox.Timedout",
+  "States.Timeout",
+  "Lambda.Unknown",
+] as const;
+
+export const TIMED_OUT_STEP_RETRY: Retrier = {
+  ErrorEquals: [...TIMED_OUT_STEP_ERRORS],
+  IntervalSeconds: 2,
+  BackoffRate: 2,
+  MaxAttempts: 2,
+  MaxDelaySeconds: 30,
+  JitterStrategy: "FULL",
+};
 
 /**
  * Every Lambda task's retrier: exponential backoff from 2 s, capped at 60 s, with full jitter so
@@ -200,7 +226,12 @@ export function workflowDefinition(
   const task = (
     resource: string,
     extra: Partial<Omit<TaskState, "Type" | "Resource" | "Retry">> = {},
-  ): TaskState => ({ Type: "Task", Resource: resource, Retry: [STEP_RETRY], ...extra });
+  ): TaskState => ({
+    Type: "Task",
+    Resource: resource,
+    Retry: [STEP_RETRY, TIMED_OUT_STEP_RETRY],
+    ...extra,
+  });
   const branch = (name: string, state: TaskState): StateMachineDefinition => ({
     StartAt: name,
     States: { [name]: { ...state, End: true } },

@@ -200,6 +200,34 @@ describe("flipDns", () => {
     expect(sleep).toHaveBeenCalledTimes(12);
   });
 
+  it("stops polling before a poll could end after the step's budget, whatever the poll count allows (slow GetChange calls)", async () => {
+    zoneWith([listed("primary", "primary"), listed("secondary", "secondary")]);
+    route53
+      .on(ChangeResourceRecordSetsCommand)
+      .resolves({ ChangeInfo: { Id: "/change/C1", Status: "PENDING", SubmittedAt: new Date() } });
+    route53
+      .on(GetChangeCommand)
+      .resolves({ ChangeInfo: { Id: "/change/C1", Status: "PENDING", SubmittedAt: new Date() } });
+    // Each sleep and the call after it take 10 s (a 5 s poll interval plus a GetChange that runs
+    // into its 5 s timeout): 12 polls would take 120 s, twice the 60 s budget.
+    let now = 1_000_000;
+    const clock = vi.spyOn(Date, "now").mockImplementation(() => now);
+    const slowSleep = vi.fn(async (milliseconds: number) => {
+      now += milliseconds + 5_000;
+    });
+    try {
+      const result = await flipDns(
+        { ...deps, sleep: slowSleep },
+        { target: "secondary", waitSeconds: 60, pollSeconds: 5 },
+      );
+      expect(result.changeStatus).toBe("PENDING");
+      expect(slowSleep).toHaveBeenCalledTimes(6);
+      expect(now - 1_000_000).toBeLessThanOrEqual(60_000);
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
   it("keeps polling after a throttled GetChange", async () => {
     zoneWith([listed("primary", "primary"), listed("secondary", "secondary")]);
     route53
