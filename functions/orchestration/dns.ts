@@ -179,11 +179,7 @@ export async function flipDns(
   // cut the step off after the change was made (it would be retried as a failure).
   const pollFits = () =>
     Date.now() - startedAt + pollMilliseconds + REGION_CALL_TIMEOUT_MS <= budgetMilliseconds;
-  for (
-    let poll = 0;
-    changeId && changeStatus === "PENDING" && poll < polls && pollFits();
-    poll++
-  ) {
+  for (let poll = 0; changeId && changeStatus === "PENDING" && poll < polls && pollFits(); poll++) {
     await deps.sleep(pollMilliseconds);
     changeStatus = await changeStatusOf(route53, changeId);
   }

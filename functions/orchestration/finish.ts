@@ -187,9 +187,9 @@ export function buildNotification(
 function describeDataLoss(dataLossSeconds: number | null | undefined): string {
   if (dataLossSeconds === 0) return "none (switchover)";
   if (dataLossSeconds === null || dataLossSeconds === undefined) {
-    return "unknown (replication lag was not readable at preflight)";
+    return "unknown (neither RPO lag nor replication lag was readable at preflight)";
   }
-  return `up to ${dataLossSeconds} s of writes (replication lag at preflight)`;
+  return `up to ${dataLossSeconds} s of writes (RPO lag at preflight)`;
 }
 
 function summarizeStep(name: string, value: unknown): OperationRecord["steps"][number] {
@@ -238,7 +238,8 @@ const MAX_DETAIL_LENGTH = 300;
 /**
  * What the operation lost, from the promotion method that actually ran (not the requested mode):
  * a switchover waits for the secondary to catch up, so nothing; a failover with data loss or a
- * detach loses at most the lag seen at preflight (null when it was unknown). Without a promotion
+ * detach loses what the RPO lag at preflight says (the replication lag when that was not
+ * read; null when neither was). Without a promotion
  * result (it never ran, or its branch failed) the mode decides, as a switchover was all a planned
  * operation could have started.
  */
@@ -248,7 +249,7 @@ function dataLossOf(
   topology: TopologyReport | undefined,
 ): number | null {
   const switchedOver = method === undefined ? mode === "planned" : method === "switchover";
-  return switchedOver ? 0 : (topology?.replicationLagSeconds ?? null);
+  return switchedOver ? 0 : (topology?.rpoLagSeconds ?? topology?.replicationLagSeconds ?? null);
 }
 
 /** The task results, with Parallel branches' results flattened. */

@@ -119,10 +119,11 @@ function promotionStep(
       "is not connected)"
     );
   }
+  const lag = topology.rpoLagSeconds ?? topology.replicationLagSeconds;
   const loss =
-    topology.replicationLagSeconds === null
-      ? "an unknown amount of the latest writes may be lost (replication lag unknown)"
-      : `writes from the last ${topology.replicationLagSeconds} s may be lost (replication lag at preflight)`;
+    lag === null
+      ? "an unknown amount of the latest writes may be lost (RPO lag unknown)"
+      : `writes from the last ${lag} s may be lost (RPO lag at preflight)`;
   return (
     `fail over the global database ${settings.globalClusterIdentifier} to ${cluster} ` +
     `(FailoverGlobalCluster with AllowDataLoss, detach-and-promote if that fails): ${loss}`

@@ -22,6 +22,7 @@ import {
 import {
   globalDatabaseMetricQuery,
   REPLICATION_LAG_METRIC,
+  RPO_LAG_METRIC,
 } from "../shared/global-database-metrics";
 import {
   type ClusterReading,
@@ -221,6 +222,7 @@ export async function readTopology(
     writerRegion,
     clusters: readings,
     replicationLagSeconds: lag.seconds,
+    rpoLagSeconds: lag.rpoSeconds,
     unreachable,
     notes,
   };
@@ -233,13 +235,19 @@ async function readReplicationLag(
   writerRegion: RegionRole | "unknown",
   unreachable: readonly UnreachableRegion[],
   timeoutMs: number,
-): Promise<{ seconds: number | null; notes: string[]; unreachable: UnreachableRegion[] }> {
+): Promise<{
+  seconds: number | null;
+  rpoSeconds: number | null;
+  notes: string[];
+  unreachable: UnreachableRegion[];
+}> {
   const readerRole = writerRegion === "unknown" ? "secondary" : otherRole(writerRegion);
   const reader = readings[readerRole];
   const region = deps.settings.regions[readerRole].region;
   if (reader.globalMember === false) {
     return {
       seconds: null,
+      rpoSeconds: null,
       notes: [`Replication lag not read: the ${readerRole} cluster is not in the global cluster.`],
       unreachable: [],
     };
@@ -247,6 +255,7 @@ async function readReplicationLag(
   if (unreachable.some((entry) => entry.role === readerRole)) {
     return {
       seconds: null,
+      rpoSeconds: null,
       notes: [`Replication lag unknown: ${region} (the ${readerRole} cluster) did not answer.`],
       unreachable: [],
     };
@@ -268,6 +277,13 @@ async function readReplicationLag(
               Period: 60,
               ReturnData: true,
             },
+            {
+              // What a failover with data loss would lose right now.
+              Id: "rpo",
+              Expression: globalDatabaseMetricQuery(RPO_LAG_METRIC, reader.clusterIdentifier),
+              Period: 60,
+              ReturnData: true,
+            },
           ],
           StartTime: new Date(now.getTime() - LAG_WINDOW_MINUTES * 60_000),
           EndTime: now,
@@ -280,19 +296,25 @@ async function readReplicationLag(
   if (!read.ok) {
     return {
       seconds: null,
+      rpoSeconds: null,
       notes: [`Replication lag unknown: CloudWatch in ${region} did not answer.`],
       unreachable: [{ role: readerRole, region, reason: read.reason }],
     };
   }
-  const newestMilliseconds = read.value.MetricDataResults?.[0]?.Values?.[0];
+  const newest = (id: string) =>
+    read.value.MetricDataResults?.find((result) => result.Id === id)?.Values?.[0];
+  const newestMilliseconds = newest("lag");
+  const newestRpoMilliseconds = newest("rpo");
+  const rpoSeconds = newestRpoMilliseconds === undefined ? null : newestRpoMilliseconds / 1000;
   if (newestMilliseconds === undefined) {
     return {
       seconds: null,
+      rpoSeconds,
       notes: [
         `Replication lag unknown: no AuroraGlobalDBReplicationLag datapoints for ${reader.clusterIdentifier} in the last ${LAG_WINDOW_MINUTES} minutes.`,
       ],
       unreachable: [],
     };
   }
-  return { seconds: newestMilliseconds / 1000, notes: [], unreachable: [] };
+  return { seconds: newestMilliseconds / 1000, rpoSeconds, notes: [], unreachable: [] };
 }

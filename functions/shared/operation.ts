@@ -160,6 +160,11 @@ export interface TopologyReport {
    * Maximum of the last 5 minutes; null when there is none or the region did not answer.
    */
   replicationLagSeconds: number | null;
+  /**
+   * AuroraGlobalDBRPOLag of the same cluster in seconds: how far its newest commit is behind the
+   * writer's, i.e. what a failover with data loss would lose; null when unknown.
+   */
+  rpoLagSeconds: number | null;
   unreachable: UnreachableRegion[];
   /** Why something above is unknown/null (one sentence each), empty when everything was read. */
   notes: string[];

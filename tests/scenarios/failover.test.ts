@@ -230,7 +230,7 @@ describe("unplanned failover while every primary-region call times out", () => {
     );
     expect(pair.sns.published).toHaveLength(1);
     expect(pair.sns.published[0]?.message).toContain(
-      "Data loss: up to 2.5 s of writes (replication lag at preflight)",
+      "Data loss: up to 2.5 s of writes (RPO lag at preflight)",
     );
     expect(pair.snapshot()).toMatchObject({
       database: { globalWriter: "secondary" },
@@ -257,7 +257,7 @@ describe("unplanned failover while every primary-region call times out", () => {
     const record = await recordedOperation(pair, input.operationId);
     expect(record).toMatchObject({ status: "succeeded", dataLossSeconds: null });
     expect(pair.sns.published[0]?.message).toContain(
-      "Data loss: unknown (replication lag was not readable at preflight)",
+      "Data loss: unknown (neither RPO lag nor replication lag was readable at preflight)",
     );
   });
 });

@@ -181,6 +181,20 @@ describe("finishOperation", () => {
     expect(table.item(RECORD_KEY)?.dataLossSeconds).toBe(2);
   });
 
+  it("records a failover's data loss as the RPO lag (AuroraGlobalDBRPOLag) at preflight, not the storage replication lag", async () => {
+    table.seed(runningRecord({ mode: "unplanned" }));
+    const state = successState("unplanned");
+    state.results = {
+      ...state.results,
+      preflight: [
+        { value: healthyTopology({ replicationLagSeconds: 2, rpoLagSeconds: 0.5 }) },
+        { value: healthyTraffic() },
+      ],
+    };
+    await finishOperation(clients, settings, state, FINISHED);
+    expect(table.item(RECORD_KEY)?.dataLossSeconds).toBe(0.5);
+  });
+
   it("records an unplanned failover's data loss as null when the lag was unknown", async () => {
     table.seed(runningRecord({ mode: "unplanned" }));
     const state = successState("unplanned");
@@ -190,7 +204,7 @@ describe("finishOperation", () => {
 
     expect(table.item(RECORD_KEY)?.dataLossSeconds).toBeNull();
     expect(snsMock.commandCalls(PublishCommand)[0]?.args[0].input.Message).toContain(
-      "Data loss: unknown (replication lag was not readable at preflight)\n",
+      "Data loss: unknown (neither RPO lag nor replication lag was readable at preflight)\n",
     );
   });
 

@@ -84,8 +84,9 @@ export function fixedRandomHex(bytes: number): string {
 
 export const environment = { now: () => NOW, randomHex: fixedRandomHex };
 
-/** Writer in the primary, both clusters available global members, lag 2 s. */
+/** Writer in the primary, both clusters available global members, lag 2 s (RPO lag the same). */
 export function healthyTopology(overrides: Partial<TopologyReport> = {}): TopologyReport {
+  const lag = overrides.replicationLagSeconds === undefined ? 2 : overrides.replicationLagSeconds;
   return {
     globalClusterStatus: "available",
     failover: null,
@@ -108,7 +109,8 @@ export function healthyTopology(overrides: Partial<TopologyReport> = {}): Topolo
         isWriter: false,
       },
     },
-    replicationLagSeconds: 2,
+    replicationLagSeconds: lag,
+    rpoLagSeconds: lag,
     unreachable: [],
     notes: [],
     ...overrides,

@@ -71,7 +71,7 @@ describe("buildPlan", () => {
     expect(plan.steps).toEqual([
       "fail over the global database shopsmart-prod-global to shopsmart-prod-secondary " +
         "(us-west-2) (FailoverGlobalCluster with AllowDataLoss, detach-and-promote if that " +
-        "fails): an unknown amount of the latest writes may be lost (replication lag unknown)",
+        "fails): an unknown amount of the latest writes may be lost (RPO lag unknown)",
       "in parallel, scale shopsmart-prod-secondary-app (us-west-2) to min 2 / desired 4 / max 8",
       ...FAILOVER_TAIL,
     ]);
@@ -104,7 +104,7 @@ describe("buildPlan", () => {
     expect(plan.steps.slice(0, 2)).toEqual([
       "fail over the global database shopsmart-prod-global to shopsmart-prod-secondary " +
         "(us-west-2) (FailoverGlobalCluster with AllowDataLoss, detach-and-promote if that " +
-        "fails): writes from the last 3.5 s may be lost (replication lag at preflight)",
+        "fails): writes from the last 3.5 s may be lost (RPO lag at preflight)",
       "in parallel, scale shopsmart-prod-secondary-app (us-west-2) to min 2 / desired 4 / max 8 " +
         "(already at that size: no change)",
     ]);

@@ -43,9 +43,12 @@ function healthyRegions(writer: "primary" | "secondary" = "primary") {
     rds[role]
       .on(DescribeGlobalClustersCommand)
       .resolves({ GlobalClusters: [globalCluster(writer)] });
-    cloudWatch[role]
-      .on(GetMetricDataCommand)
-      .resolves({ MetricDataResults: [{ Id: "lag", Values: [1250, 900], Timestamps: [] }] });
+    cloudWatch[role].on(GetMetricDataCommand).resolves({
+      MetricDataResults: [
+        { Id: "lag", Values: [1250, 900], Timestamps: [] },
+        { Id: "rpo", Values: [1100, 800], Timestamps: [] },
+      ],
+    });
   }
 }
 
@@ -56,6 +59,12 @@ function lagQuery(clusterIdentifier: string) {
         // A Metrics Insights query: it matches whichever dimension sets the metric is published with.
         Id: "lag",
         Expression: `SELECT MAX(AuroraGlobalDBReplicationLag) FROM "AWS/RDS" WHERE DBClusterIdentifier = '${clusterIdentifier}'`,
+        Period: 60,
+        ReturnData: true,
+      },
+      {
+        Id: "rpo",
+        Expression: `SELECT MAX(AuroraGlobalDBRPOLag) FROM "AWS/RDS" WHERE DBClusterIdentifier = '${clusterIdentifier}'`,
         Period: 60,
         ReturnData: true,
       },
@@ -73,7 +82,7 @@ beforeEach(() => {
 });
 
 describe("readTopology", () => {
-  it("reads both regions and the lag of the secondary cluster", async () => {
+  it("reads both regions, and the replication and RPO lag of the secondary cluster", async () => {
     healthyRegions();
 
     const report = await readTopology(deps, { onUnreachable: "report" });
@@ -101,6 +110,7 @@ describe("readTopology", () => {
         },
       },
       replicationLagSeconds: 1.25,
+      rpoLagSeconds: 1.1,
       unreachable: [],
       notes: [],
     });
