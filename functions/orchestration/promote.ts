@@ -16,10 +16,13 @@
  *   `<parameterPath>db/writer-endpoint` parameter at its own endpoint. Never while the source
  *   cluster answers as available: that would make two writers (SourceStillAvailable).
  *
- * Every call goes to the target region. The real state is read first and nothing is called when
- * the target already is the writer, a switchover/failover towards it is already running (calling
- * again would only get InvalidGlobalClusterStateFault), or it was already detached; so a re-run
- * after a crash or a timed-out call resumes instead of repeating the action.
+ * Every call that changes something goes to the target region; the source region is only asked
+ * (DescribeDBClusters, bounded by the call timeout) whether its cluster is still the available
+ * writer, before an unplanned promotion and before a detach. The real state is read first and
+ * nothing is called when the target already is the writer, a switchover/failover towards it is
+ * already running (calling again would only get InvalidGlobalClusterStateFault), or it was
+ * already detached; so a re-run after a crash or a timed-out call resumes instead of repeating
+ * the action.
  */
 import {
   type DBCluster,
