@@ -381,6 +381,6 @@ export function backendSettings(config: EnvConfig, location: StateLocation) {
  * Whether the backend sets `use_lockfile`: S3-native locking writes `<key>.tflock` beside the
  * state (https://developer.hashicorp.com/terraform/language/backend/s3#state-locking).
  */
-export function usesLockfile(config: EnvConfig): boolean {
+function usesLockfile(config: EnvConfig): boolean {
   return config.stateBackend.locking !== "table";
 }

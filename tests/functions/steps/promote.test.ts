@@ -62,6 +62,16 @@ function secondaryState(options: {
   }
 }
 
+/** The primary writes; the secondary member reports `synchronization` (SynchronizationStatus). */
+function primaryWriterWithSecondary(synchronization: "connected" | "pending-resync") {
+  return globalCluster("primary", {
+    GlobalClusterMembers: [
+      { DBClusterArn: PRIMARY_ARN, IsWriter: true },
+      { DBClusterArn: SECONDARY_ARN, IsWriter: false, SynchronizationStatus: synchronization },
+    ],
+  });
+}
+
 /** FailoverGlobalCluster in the secondary region fails with a terminal error. */
 function failoverRefused(message: string) {
   rds.secondary
@@ -324,12 +334,7 @@ describe("promoteDatabase, planned", () => {
 describe("promoteDatabase, unplanned", () => {
   it("switches over (no data loss) when the source answers as the available writer and the target is connected, e.g. only the web tier failed", async () => {
     secondaryState({
-      global: globalCluster("primary", {
-        GlobalClusterMembers: [
-          { DBClusterArn: PRIMARY_ARN, IsWriter: true },
-          { DBClusterArn: SECONDARY_ARN, IsWriter: false, SynchronizationStatus: "connected" },
-        ],
-      }),
+      global: primaryWriterWithSecondary("connected"),
     });
     rds.primary.on(DescribeDBClustersCommand).resolves({ DBClusters: [cluster("primary")] });
 
@@ -376,12 +381,7 @@ describe("promoteDatabase, unplanned", () => {
 
   it("fails over with data loss when the target is not connected (pending-resync), even though the source answers", async () => {
     secondaryState({
-      global: globalCluster("primary", {
-        GlobalClusterMembers: [
-          { DBClusterArn: PRIMARY_ARN, IsWriter: true },
-          { DBClusterArn: SECONDARY_ARN, IsWriter: false, SynchronizationStatus: "pending-resync" },
-        ],
-      }),
+      global: primaryWriterWithSecondary("pending-resync"),
     });
     rds.primary.on(DescribeDBClustersCommand).resolves({ DBClusters: [cluster("primary")] });
 
@@ -557,12 +557,7 @@ describe("promoteDatabase, unplanned", () => {
   it("refuses to detach while the source cluster answers as available: that would make two writers", async () => {
     // Not connected, so no switchover: failover, refused, then detach would split the data.
     secondaryState({
-      global: globalCluster("primary", {
-        GlobalClusterMembers: [
-          { DBClusterArn: PRIMARY_ARN, IsWriter: true },
-          { DBClusterArn: SECONDARY_ARN, IsWriter: false, SynchronizationStatus: "pending-resync" },
-        ],
-      }),
+      global: primaryWriterWithSecondary("pending-resync"),
     });
     failoverRefused("not now");
     rds.primary.on(DescribeDBClustersCommand).resolves({ DBClusters: [cluster("primary")] });
