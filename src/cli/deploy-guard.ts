@@ -3,8 +3,8 @@ import { parseArgs } from "node:util";
 import type { RegionRole } from "../../functions/shared/operation";
 import { OperationsApiError, type StatusResponse } from "../../functions/shared/operations-api";
 import { createOperationsApiClient } from "../../functions/shared/operations-api-client";
-import { loadEnvConfig } from "../config/load";
 import { UserInputError } from "../errors";
+import { loadEnvironment } from "./environment-selection";
 import { resolveOperationsEndpoint } from "./operations-api-endpoint";
 
 /**
@@ -22,7 +22,9 @@ import { resolveOperationsEndpoint } from "./operations-api-endpoint";
  * the guard would otherwise never check anything); 2 usage error.
  */
 
-const USAGE = "usage: npm run deploy-guard -- --env <name> [--api-url <url>]";
+const USAGE =
+  "usage: npm run deploy-guard -- --env <name|file.json> [--api-url <url>]\n" +
+  "  --env takes a name (envs/<name>.json, or in SHOPSMART_ENVS_DIR) or the path of an env file";
 
 export type GuardVerdict = { go: true; message: string } | { go: false; message: string };
 
@@ -101,10 +103,15 @@ export async function runDeployGuardCli(
     return 2;
   }
   const root = dependencies.root ?? resolve(__dirname, "../..");
-  const file = `envs/${values.env}.json`;
+  let file: string;
   let activeRegion: RegionRole;
   try {
-    activeRegion = loadEnvConfig(resolve(root, file), root).activeRegion;
+    const selected = loadEnvironment(values.env, {
+      root,
+      ...(dependencies.environment ? { environment: dependencies.environment } : {}),
+    });
+    file = selected.selection.displayFile;
+    activeRegion = selected.config.activeRegion;
   } catch (error) {
     if (error instanceof UserInputError) {
       io.err(error.message);

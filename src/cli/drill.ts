@@ -19,7 +19,6 @@ import {
 import type { OperationMode } from "../../functions/shared/operation";
 import type { OperationsApi } from "../../functions/shared/operations-api";
 import { createOperationsApiClient } from "../../functions/shared/operations-api-client";
-import { loadEnvConfig } from "../config/load";
 import type { EnvConfig } from "../config/schema";
 import { UserInputError } from "../errors";
 import {
@@ -34,6 +33,7 @@ import { RegionPair } from "../simulation/region-pair";
 import { simulatedSettings } from "../simulation/settings";
 import type { SynthesizedResources } from "../simulation/workflow";
 import { EnvironmentStack } from "../stacks/environment-stack";
+import { environmentArgumentProblem, loadEnvironment } from "./environment-selection";
 import { resolveOperationsEndpoint } from "./operations-api-endpoint";
 
 /**
@@ -52,7 +52,8 @@ export const USAGE = [
   "usage: npm run drill -- --env <name> [options]       drill a deployed environment",
   "       npm run drill -- --local [--fault <fault>]    game day on this machine (simulated AWS)",
   "",
-  "  --env <name>          environment (envs/<name>.json); with --local, default staging",
+  "  --env <name|file>     environment: a name (envs/<name>.json, or in SHOPSMART_ENVS_DIR) or",
+  "                        the path of an env file; with --local, default staging",
   "  --hold <duration>     how long to stay failed over: 5m, 90s, 1h, or a number of minutes",
   "                        (default: drill.holdMinutes of the env file)",
   "  --dry-run             preflight and the failover plan only; nothing changes",
@@ -126,12 +127,8 @@ export function parseDrillArgs(argv: readonly string[]): ParsedDrillArgs {
       message: "--env is required (e.g. --env staging), or --local for a game day on this machine",
     };
   }
-  if (!/^[a-z0-9][a-z0-9-]*$/.test(env)) {
-    return {
-      kind: "error",
-      message: `--env must be an environment name such as staging, got "${env}"`,
-    };
-  }
+  const envProblem = environmentArgumentProblem(env);
+  if (envProblem !== undefined) return { kind: "error", message: envProblem };
   let fault: GameDayFault | undefined;
   if (values.fault !== undefined) {
     if (!local) {
@@ -214,6 +211,7 @@ export interface DrillCliIo {
 export interface DrillCliDependencies {
   /** Project root: envs/, functions/. @default the repository root */
   root?: string;
+  /** The process environment: SHOPSMART_ENVS_DIR, SHOPSMART_DR_API_URL... @default process.env */
   environment?: NodeJS.ProcessEnv;
   /** For tests: the API to drill (instead of the SigV4 client). */
   api?: OperationsApi;
@@ -242,7 +240,10 @@ export async function runDrillCli(
   const { options } = parsed;
   const root = dependencies.root ?? ROOT;
   try {
-    const config = loadEnvConfig(resolve(root, "envs", `${options.env}.json`), root);
+    const { config } = loadEnvironment(options.env, {
+      root,
+      ...(dependencies.environment ? { environment: dependencies.environment } : {}),
+    });
     const { report, logs } = options.local
       ? await localDrill(options, config, io, root)
       : { report: await deployedDrill(options, config, io, dependencies), logs: undefined };

@@ -1,16 +1,10 @@
 import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
-import { loadEnvConfig } from "../config/load";
 import { invalidSetting, UserInputError } from "../errors";
 import { MINIMUM_TERRAFORM_VERSION } from "../terraform-version";
-import {
-  findExecutable,
-  initializedBackend,
-  listEnvironments,
-  TERRAFORM_VERSION,
-  unknownEnvironmentMessage,
-} from "./state";
+import { loadEnvironment } from "./environment-selection";
+import { findExecutable, initializedBackend, TERRAFORM_VERSION } from "./state";
 
 /**
  * Where the operations API of an environment is, for the CLIs that call it (status, failover,
@@ -36,6 +30,7 @@ export interface OperationsEndpoint {
 }
 
 export interface ResolveEndpointOptions {
+  /** `--env`: an environment name or the path of an env file (see environment-selection.ts). */
   env: string;
   /** `--api-url`. */
   apiUrl?: string;
@@ -59,7 +54,8 @@ export async function resolveOperationsEndpoint(
 ): Promise<OperationsEndpoint> {
   const root = options.root ?? ROOT;
   const environment = options.environment ?? process.env;
-  const { project, healthPath } = environmentSettings(options.env, root, environment);
+  const selected = loadEnvironment(options.env, { root, environment });
+  const healthPath = selected.config.dns.healthCheck.path;
   const appUrl = nonEmpty(options.appUrl) ?? nonEmpty(environment[APP_URL_VARIABLE]) ?? undefined;
   // Which of the two the app URL came from, for an error message about it.
   const appUrlName = nonEmpty(options.appUrl) !== undefined ? "--app-url" : APP_URL_VARIABLE;
@@ -85,7 +81,7 @@ export async function resolveOperationsEndpoint(
     };
   }
 
-  const stack = `${project}-${options.env}`;
+  const stack = selected.stackName;
   const stackDir = stackDirectory(stack, root, environment);
   const readOutputs =
     options.readOutputs ?? ((env: string) => terraformOutputs(env, stackDir, root, environment));
@@ -133,23 +129,6 @@ function checkedUrl(name: string, value: string, expected: string): string {
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === "" ? undefined : value.trim();
-}
-
-/** The project name (for the stack directory) and the health path, from `envs/<env>.json`. */
-function environmentSettings(
-  env: string,
-  root: string,
-  environment: NodeJS.ProcessEnv,
-): { project: string; healthPath: string } {
-  const envsDir = environment.SHOPSMART_ENVS_DIR
-    ? resolve(environment.SHOPSMART_ENVS_DIR)
-    : join(root, "envs");
-  const available = listEnvironments(envsDir);
-  if (!available.includes(env)) {
-    throw new UserInputError(unknownEnvironmentMessage(env, available, displayPath(envsDir, root)));
-  }
-  const config = loadEnvConfig(join(envsDir, `${env}.json`), root);
-  return { project: config.project, healthPath: config.dns.healthCheck.path };
 }
 
 function stackDirectory(stack: string, root: string, environment: NodeJS.ProcessEnv): string {

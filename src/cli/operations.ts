@@ -14,6 +14,7 @@ import {
   type OperationsApiClientOptions,
 } from "../../functions/shared/operations-api-client";
 import { UserInputError } from "../errors";
+import { selectEnvironment } from "./environment-selection";
 import {
   API_URL_VARIABLE,
   type OperationsEndpoint,
@@ -40,7 +41,8 @@ export const WATCH_INTERVAL_MS = 5_000;
 export const WATCH_TOLERATED_FAILURES = 3;
 
 const COMMON_USAGE = [
-  "  --env <name>         environment (envs/<name>.json), required",
+  "  --env <name|file>    environment, required: a name (envs/<name>.json, or in",
+  "                       SHOPSMART_ENVS_DIR) or the path of an env file",
   `  --api-url <url>      the operations API (default: ${API_URL_VARIABLE}, else the stack's`,
   "                       status_api_url output via terraform output)",
   `  --timeout <seconds>  per request (default ${DEFAULT_REQUEST_TIMEOUT_MS / 1000})`,
@@ -250,10 +252,12 @@ export async function runOperationsCli(
     deps.err(`${parsed.message}\n${usage}`);
     return 2;
   }
-  const { args } = parsed;
   try {
+    // An --env path becomes the file's name: the name the API answers with, and messages use.
+    const { name } = selectEnvironment(parsed.args.env, { environment: deps.environment });
+    const args = { ...parsed.args, env: name };
     const endpoint = await deps.resolveEndpoint({
-      env: args.env,
+      env: parsed.args.env,
       environment: deps.environment,
       ...(args.apiUrl === undefined ? {} : { apiUrl: args.apiUrl }),
     });

@@ -1,17 +1,18 @@
 import { spawn, spawnSync } from "node:child_process";
-import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
 import { constants as osConstants } from "node:os";
 import { delimiter, isAbsolute, join, relative, resolve } from "node:path";
-import { loadEnvConfig } from "../config/load";
 import { invalidSetting, UserInputError } from "../errors";
 import type { StateLocation } from "../stacks/environment-stack";
 import { MINIMUM_TERRAFORM_VERSION, TERRAFORM_VERSION } from "../terraform-version";
+import { type LoadedEnvironment, loadEnvironment } from "./environment-selection";
 
 /**
  * `npm run state -- <env> <terraform args...>`: plain Terraform on an environment's synthesized
  * stack directory, for `state list`, `output`, `state show` and the like.
  *
- * It validates `envs/<env>.json`, synthesizes (always: about 2 s, and the directory then matches
+ * It validates the env file (`<env>` is a name, looked up in `$SHOPSMART_ENVS_DIR` or `envs/`, or
+ * the path of an env file: see environment-selection.ts), synthesizes (always: about 2 s, and the directory then matches
  * the checked-out code, the env file and SHOPSMART_STATE_LOCATION, which a timestamp check would
  * miss), checks that the directory was initialized against the backend it now has, and runs
  * `terraform -chdir=<stack dir> <args>` with the terminal attached, exiting with Terraform's code.
@@ -23,6 +24,7 @@ import { MINIMUM_TERRAFORM_VERSION, TERRAFORM_VERSION } from "../terraform-versi
 
 const ROOT = resolve(__dirname, "../..");
 
+export { listEnvironments, unknownEnvironmentMessage } from "./environment-selection";
 export { TERRAFORM_VERSION };
 
 export const USAGE = [
@@ -31,6 +33,7 @@ export const USAGE = [
   "                                      switching SHOPSMART_STATE_LOCATION)",
   "  npm run state -- prod state list",
   "  npm run state -- prod output",
+  "<env> is a name (envs/<env>.json, or in $SHOPSMART_ENVS_DIR) or the path of an env file.",
   "Synthesizes, then runs terraform -chdir=cdktf.out/stacks/<project>-<env> <args>.",
 ].join("\n");
 
@@ -61,30 +64,6 @@ export function parseStateArgs(argv: readonly string[]): StateArgs {
     };
   }
   return { kind: "run", env, terraformArgs };
-}
-
-/** The environments `dir` holds: the names of its `*.json` files, sorted. */
-export function listEnvironments(dir: string): string[] {
-  try {
-    return readdirSync(dir)
-      .filter((file) => file.endsWith(".json"))
-      .map((file) => file.slice(0, -".json".length))
-      .sort();
-  } catch {
-    return [];
-  }
-}
-
-export function unknownEnvironmentMessage(
-  env: string,
-  available: readonly string[],
-  envsDir: string,
-): string {
-  const known =
-    available.length > 0
-      ? `Available environments: ${available.join(", ")}.`
-      : `${envsDir} holds no environment files.`;
-  return `Unknown environment "${env}": there is no ${envsDir}/${env}.json.\n${known}`;
 }
 
 /** The first executable file called `name` in the directories of `pathValue` (a PATH string). */
@@ -308,23 +287,16 @@ export async function runStateCli(
     return 2;
   }
 
-  const envsDir = env.SHOPSMART_ENVS_DIR ? resolve(env.SHOPSMART_ENVS_DIR) : join(ROOT, "envs");
-  const available = listEnvironments(envsDir);
-  if (!available.includes(args.env)) {
-    console.error(unknownEnvironmentMessage(args.env, available, displayPath(envsDir)));
-    return 2;
-  }
-  let project: string;
+  let selected: LoadedEnvironment;
   try {
-    project = loadEnvConfig(join(envsDir, `${args.env}.json`), ROOT).project;
+    selected = loadEnvironment(args.env, { root: ROOT, environment: env });
   } catch (error) {
     if (!(error instanceof UserInputError)) throw error;
     console.error(error.message);
     return 2;
   }
-
   const outdir = env.CDKTF_OUTDIR ? resolve(env.CDKTF_OUTDIR) : join(ROOT, "cdktf.out");
-  const stackPath = join(outdir, "stacks", `${project}-${args.env}`);
+  const stackPath = join(outdir, "stacks", selected.stackName);
   const stackDir = displayPath(stackPath);
 
   const terraform = findExecutable("terraform", env.PATH);
@@ -333,7 +305,11 @@ export async function runStateCli(
     return 127;
   }
 
-  const synth = synthesize({ ...env, SHOPSMART_ENVS_DIR: envsDir, CDKTF_OUTDIR: outdir });
+  const synth = synthesize({
+    ...env,
+    SHOPSMART_ENVS_DIR: selected.selection.envsDir,
+    CDKTF_OUTDIR: outdir,
+  });
   if (!synth.ok) {
     console.error(`${synth.output.trimEnd()}\nSynth failed; terraform was not run.`);
     return 1;

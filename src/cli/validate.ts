@@ -13,15 +13,13 @@ import {
 import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { loadEnvConfig } from "../config/load";
 import { invalidSetting, UserInputError } from "../errors";
 import {
-  findExecutable,
-  listEnvironments,
-  TERRAFORM_VERSION,
-  terraformNotInstalledMessage,
-  unknownEnvironmentMessage,
-} from "./state";
+  environmentArgumentProblem,
+  environmentsDirectory,
+  loadEnvironment,
+} from "./environment-selection";
+import { findExecutable, TERRAFORM_VERSION, terraformNotInstalledMessage } from "./state";
 
 /**
  * `npm run validate`: `terraform init -backend=false` and `terraform validate` on every
@@ -54,7 +52,9 @@ export const USAGE = [
   "usage: npm run validate -- [--env <name>] [--no-synth] [--provider-version-override <version>]",
   "  npm run validate                 synthesize, then init -backend=false and validate every",
   "                                   stack in cdktf.out/ and bootstrap/cdktf.out/",
-  "  npm run validate -- --env prod   only the prod stack (the bootstrap app is skipped)",
+  "  npm run validate -- --env prod   only the prod stack (the bootstrap app is skipped); --env",
+  "                                   takes a name (envs/<name>.json, or in SHOPSMART_ENVS_DIR)",
+  "                                   or the path of an env file",
   "  --no-synth                       validate the existing synth output as it is",
   `  ${MIRROR_VARIABLE}=/opt/tf-plugins npm run validate -- --provider-version-override 5.100.0`,
   "                                   offline: providers from a filesystem mirror; the override",
@@ -104,12 +104,8 @@ export function parseValidateArgs(argv: readonly string[]): ValidateArgs {
       message: `--provider-version-override takes the AWS provider version to validate against, e.g. 5.100.0; got "${override}"`,
     };
   }
-  if (values.env !== undefined && !/^[a-z0-9][a-z0-9-]*$/.test(values.env)) {
-    return {
-      kind: "error",
-      message: `--env takes an environment name, e.g. prod; got "${values.env}"`,
-    };
-  }
+  const envProblem = values.env === undefined ? undefined : environmentArgumentProblem(values.env);
+  if (envProblem !== undefined) return { kind: "error", message: envProblem };
   return {
     kind: "run",
     env: values.env,
@@ -508,16 +504,13 @@ export function runValidateCli(argv: readonly string[], options: ValidateCliOpti
     return 2;
   }
 
-  const envsDir = env.SHOPSMART_ENVS_DIR ? resolve(env.SHOPSMART_ENVS_DIR) : join(root, "envs");
+  let envsDir = environmentsDirectory(root, env);
   let onlyStack: string | undefined;
   if (args.env !== undefined) {
-    const available = listEnvironments(envsDir);
-    if (!available.includes(args.env)) {
-      io.err(unknownEnvironmentMessage(args.env, available, envsDir));
-      return 2;
-    }
     try {
-      onlyStack = `${loadEnvConfig(join(envsDir, `${args.env}.json`), root).project}-${args.env}`;
+      const selected = loadEnvironment(args.env, { root, environment: env });
+      onlyStack = selected.stackName;
+      envsDir = selected.selection.envsDir;
     } catch (error) {
       if (!(error instanceof UserInputError)) throw error;
       io.err(error.message);

@@ -85,7 +85,8 @@ describe("parseValidateArgs", () => {
     });
     expect(parseValidateArgs(["--env", "../prod"])).toEqual({
       kind: "error",
-      message: '--env takes an environment name, e.g. prod; got "../prod"',
+      message:
+        '--env takes an environment name, e.g. prod, or the path of an env file ending in .json; got "../prod"',
     });
     expect(parseValidateArgs(["--backend"])).toMatchObject({ kind: "error" });
     expect(parseValidateArgs(["prod"])).toMatchObject({ kind: "error" });
@@ -556,7 +557,7 @@ describe("npm run validate (fake terraform)", () => {
     const run = validate(["--env", "qa"]);
     expect(run.status).toBe(2);
     expect(run.err).toBe(
-      `Unknown environment "qa": there is no ${join(project, "envs")}/qa.json.\nAvailable environments: dev.`,
+      'Unknown environment "qa": there is no envs/qa.json.\nAvailable environments: dev.',
     );
   });
 
