@@ -1,8 +1,9 @@
 /**
  * finish Lambda: the state machine's RecordSuccess and RecordFailure task. Receives the whole
  * state (`{"operation": OperationInput, "results": {...}, "error"?: {"Error","Cause"}}`), writes the
- * final record, releases the lock and publishes one SNS message. Adapter only; the logic lives in
- * orchestration/finish.ts.
+ * final record, releases the lock and publishes one SNS message. With a `notice` (the
+ * PageSlowPromotion task) it only records the record's `attention` and pages. Adapter only; the
+ * logic lives in orchestration/finish.ts.
  */
 import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
@@ -11,6 +12,8 @@ import {
   type FinishResult,
   type FinishState,
   finishOperation,
+  type NoticeResult,
+  noticeOperation,
 } from "../orchestration/finish";
 import { dynamoDbClient, snsClient } from "../shared/aws-clients";
 import { withStepErrors } from "../shared/errors";
@@ -24,6 +27,15 @@ const finishStateSchema = z.object({
   operation: operationInputSchema,
   results: z.optional(z.record(z.string(), z.unknown())),
   error: z.optional(z.object({ Error: z.optional(z.string()), Cause: z.optional(z.string()) })),
+  notice: z.optional(
+    z.object({
+      kind: z.literal("promotion-slow"),
+      checks: z.number(),
+      intervalSeconds: z.number(),
+      pageAfterSeconds: z.number(),
+      detail: z.string(),
+    }),
+  ),
 });
 
 /** Validates the state; a bad one is a terminal `InvalidEvent` naming the first bad field. */
@@ -52,9 +64,15 @@ function finishDependencies(): { settings: AutomationSettings; clients: FinishCl
   return dependencies;
 }
 
-export const handler = withStepErrors("finish", async (event: unknown): Promise<FinishResult> => {
-  const { settings, clients } = finishDependencies();
-  const result = await finishOperation(clients, settings, parseFinishState(event), new Date());
-  console.log(JSON.stringify({ handler: "finish", ...result }));
-  return result;
-});
+export const handler = withStepErrors(
+  "finish",
+  async (event: unknown): Promise<FinishResult | NoticeResult> => {
+    const { settings, clients } = finishDependencies();
+    const state = parseFinishState(event);
+    const result = state.notice
+      ? await noticeOperation(clients, settings, state.operation, state.notice, new Date())
+      : await finishOperation(clients, settings, state, new Date());
+    console.log(JSON.stringify({ handler: "finish", ...result }));
+    return result;
+  },
+);

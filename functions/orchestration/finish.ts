@@ -10,6 +10,7 @@ import type {
   StepStatus,
   TopologyReport,
   TrafficReport,
+  WorkflowPlan,
 } from "../shared/operation";
 import type { AutomationSettings } from "../shared/settings";
 import {
@@ -20,6 +21,7 @@ import {
   type OperationCompletion,
   releaseLock,
   type StoredOperation,
+  setAttention,
 } from "./ledger";
 import { newRecord } from "./start-operation";
 
@@ -48,6 +50,30 @@ export interface FinishState {
   results?: Record<string, unknown>;
   /** Present on the catch path (and when the plan had blockers): the operation failed. */
   error?: CaughtError;
+  /**
+   * Present when the workflow asks for a page while the operation goes on (PageSlowPromotion):
+   * finish then records `attention` and notifies, and neither completes nor unlocks anything.
+   */
+  notice?: OperationNotice;
+}
+
+/** A page sent while the operation keeps running. */
+export interface OperationNotice {
+  kind: "promotion-slow";
+  /** Writer checks so far, and the seconds between them. */
+  checks: number;
+  intervalSeconds: number;
+  /** The plan's bound (Plan.writerWait.pageAfterSeconds). */
+  pageAfterSeconds: number;
+  /** The last check-writer detail. */
+  detail: string;
+}
+
+export interface NoticeResult {
+  operationId: string;
+  status: "running";
+  /** False when the record already had its attention (or had finished): nothing was published. */
+  published: boolean;
 }
 
 export interface FinishResult {
@@ -106,6 +132,49 @@ export async function finishOperation(
   }
   const status = stored.record.status === "running" ? completion.status : stored.record.status;
   return { operationId, status, recorded: result.updated, published };
+}
+
+/**
+ * Pages about an operation that goes on: sets the record's `attention` (once, while it runs) and
+ * publishes one SNS message. The lock stays with the operation.
+ */
+export async function noticeOperation(
+  clients: FinishClients,
+  settings: FinishSettings,
+  operation: OperationInput,
+  notice: OperationNotice,
+  now: Date,
+): Promise<NoticeResult> {
+  const ledger: Ledger = { client: clients.dynamoDb, tableName: settings.ledgerTableName };
+  const waited = notice.checks * notice.intervalSeconds;
+  const target = `${operation.target} (${settings.regions[operation.target].region})`;
+  const message =
+    `The database promotion towards ${target} is still running after about ${waited} s, longer ` +
+    `than the plan's ${notice.pageAfterSeconds} s. The workflow keeps waiting with the lock ` +
+    `held and completes by itself when Aurora finishes; do not start another operation. Last ` +
+    `check: ${notice.detail}`;
+  const { set } = await setAttention(ledger, operation.operationId, {
+    since: now.toISOString(),
+    message,
+  });
+  if (set) {
+    await clients.sns.send(
+      new PublishCommand({
+        TopicArn: settings.topicArn,
+        Subject: oneLine(
+          `[shopsmart-dr ${settings.environment}] ${operation.kind} needs attention: ${operation.operationId}`,
+        ).slice(0, MAX_SUBJECT_LENGTH),
+        Message: [
+          `${capitalize(operation.kind)} ${operation.operationId} is still running: the promotion is slow.`,
+          "",
+          message,
+          "",
+          `Follow it: GET /operations/${operation.operationId}`,
+        ].join("\n"),
+      }),
+    );
+  }
+  return { operationId: operation.operationId, status: "running", published: set };
 }
 
 /** The final status, steps, RTO and data-loss estimate from the state. */
@@ -216,6 +285,11 @@ function describeResult(value: unknown): string {
       .join("; ");
   }
   if (isObject(value) && typeof value.detail === "string") return value.detail;
+  if (isWorkflowPlan(value)) {
+    return value.blocked
+      ? `blocked: ${value.blockerSummary}`
+      : `${value.steps.length} steps, no blockers; pages if the promotion runs over ${value.writerWait.pageAfterSeconds} s`;
+  }
   if (isTopologyReport(value)) {
     const lag =
       value.replicationLagSeconds === null ? "unknown" : `${value.replicationLagSeconds} s`;
@@ -274,6 +348,15 @@ function findPromotionMethod(results: Record<string, unknown>): string | undefin
 
 function isTopologyReport(value: unknown): value is TopologyReport {
   return isObject(value) && "writerRegion" in value && "replicationLagSeconds" in value;
+}
+
+function isWorkflowPlan(value: unknown): value is WorkflowPlan {
+  return (
+    isObject(value) &&
+    typeof value.blocked === "boolean" &&
+    "blockerSummary" in value &&
+    "steps" in value
+  );
 }
 
 function isTrafficReport(value: unknown): value is TrafficReport {

@@ -227,6 +227,34 @@ export async function markNotified(
   }
 }
 
+/**
+ * Sets `attention` on a record that is still `running` and has none yet, so a repeated notice
+ * (a retried task) neither overwrites the first nor publishes twice. `set: false` when the
+ * condition failed: the record finished, has its attention already, or does not exist.
+ */
+export async function setAttention(
+  ledger: Ledger,
+  operationId: string,
+  attention: NonNullable<OperationRecord["attention"]>,
+): Promise<{ set: boolean }> {
+  try {
+    await ledger.client.send(
+      new UpdateItemCommand({
+        TableName: ledger.tableName,
+        Key: marshall({ pk: operationKey(operationId) }),
+        UpdateExpression: "SET attention = :attention",
+        ConditionExpression: "#status = :running AND attribute_not_exists(attention)",
+        ExpressionAttributeNames: { "#status": "status" },
+        ExpressionAttributeValues: marshall({ ":attention": attention, ":running": "running" }),
+      }),
+    );
+    return { set: true };
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return { set: false };
+    throw error;
+  }
+}
+
 /** `null` (data loss unknown) is kept as a DynamoDB NULL; absent optional fields are left out. */
 const MARSHALL_OPTIONS = { removeUndefinedValues: true } as const;
 

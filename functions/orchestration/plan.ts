@@ -12,6 +12,7 @@ import {
   type RegionRole,
   type TopologyReport,
   type TrafficReport,
+  type WorkflowPlan,
 } from "../shared/operation";
 import type { AutomationSettings, CapacitySettings } from "../shared/settings";
 
@@ -33,17 +34,78 @@ export function directionOf(kind: OperationKind): { source: RegionRole; target: 
     : { source: "secondary", target: "primary" };
 }
 
-/** How long the state machine waits for the new writer (WaitForWriter 15 s x 80 checks). */
-const WRITER_WAIT_MINUTES = 20;
+/**
+ * The writer wait's page threshold: at least this long, however small the estimate. A real
+ * switchover or failover takes a minute or two; shorter bounds would page on normal ones.
+ */
+export const MIN_PAGE_AFTER_SECONDS = 300;
+/** The page threshold is at least this many times the config's promotion estimate. */
+export const PROMOTION_ESTIMATE_FACTOR = 3;
+/**
+ * Seconds of extra wait per second of replication lag. "Before Aurora starts the switchover
+ * process, it waits for the target secondary Region clusters to be fully synchronized with the
+ * primary Region cluster", and the lag "is directly proportional to the time it takes for Aurora
+ * to complete the switchover"
+ * (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database-disaster-recovery.html#aurora-global-database-disaster-recovery.managed-failover).
+ * AWS gives no rate, so the margin is generous.
+ */
+export const LAG_WAIT_FACTOR = 10;
+/** Lag assumed when neither lag metric was readable. */
+export const UNKNOWN_LAG_SECONDS = 60;
+/** @default of AutomationSettings.databasePromotionSeconds. */
+const DEFAULT_PROMOTION_SECONDS = 60;
+
+/**
+ * How long a running promotion is waited for before the workflow pages: the config's estimate
+ * (times {@link PROMOTION_ESTIMATE_FACTOR}, at least {@link MIN_PAGE_AFTER_SECONDS}) plus
+ * {@link LAG_WAIT_FACTOR} seconds per second of lag. The workflow keeps waiting after the page for
+ * as long as Aurora reports the promotion running, so the bound only decides when a person is told.
+ */
+export function writerWaitOf(
+  topology: Pick<TopologyReport, "rpoLagSeconds" | "replicationLagSeconds">,
+  settings: Pick<AutomationSettings, "databasePromotionSeconds">,
+): Plan["writerWait"] {
+  const estimate = settings.databasePromotionSeconds ?? DEFAULT_PROMOTION_SECONDS;
+  const lags = [topology.rpoLagSeconds, topology.replicationLagSeconds].filter(
+    (lag): lag is number => lag !== null,
+  );
+  const lag = lags.length > 0 ? Math.max(...lags) : null;
+  const base = Math.max(MIN_PAGE_AFTER_SECONDS, PROMOTION_ESTIMATE_FACTOR * estimate);
+  const pageAfterSeconds = Math.ceil(base + LAG_WAIT_FACTOR * (lag ?? UNKNOWN_LAG_SECONDS));
+  const lagText = lag === null ? `lag unknown, ${UNKNOWN_LAG_SECONDS} s assumed` : `lag ${lag} s`;
+  return {
+    pageAfterSeconds,
+    reason:
+      `max(${MIN_PAGE_AFTER_SECONDS} s, ${PROMOTION_ESTIMATE_FACTOR} x the ${estimate} s promotion ` +
+      `estimate) + ${LAG_WAIT_FACTOR} x replication ${lagText}`,
+  };
+}
+
+/**
+ * The plan as the workflow's plan-operation step returns it: what the Choice and Pass states read
+ * besides the plan. The dry run and the real run build the same plan from the same readings.
+ */
+export function workflowPlan(plan: Plan, writerCheckIntervalSeconds: number): WorkflowPlan {
+  return {
+    ...plan,
+    blocked: plan.blockers.length > 0,
+    blockerSummary: plan.blockers.join("; "),
+    pageAfterChecks: Math.ceil(plan.writerWait.pageAfterSeconds / writerCheckIntervalSeconds),
+  };
+}
 
 /**
  * Builds the plan.
  *
  * Blockers, in this order:
  * - another operation is running;
- * - the global cluster is already switching over / failing over;
- * - nothing to do: the writer already is in the target region;
+ * - the global cluster is already switching over / failing over, other than towards the target
+ *   (one towards the target, which an earlier run started, is adopted and waited for);
  * - the target region did not answer (every kind needs it: the promotion happens there);
+ * - (when the writer already is in the target region, nothing else: an earlier run promoted it,
+ *   and the idempotent steps complete what that run left undone, e.g. after a crash);
+ * - unplanned failover: the source region does not answer while Route 53 sees it healthy (a
+ *   partition, which must not promote with data loss);
  * - planned failover: the source region did not answer, or the writer is not (known to be) in the
  *   source, or the target cluster is not an available global member;
  * - failback (always planned): a region did not answer, an endpoint is not healthy, the writer is
@@ -65,8 +127,10 @@ export function buildPlan(
     target,
     writerRegion: topology.writerRegion,
     replicationLagSeconds: topology.replicationLagSeconds,
+    rpoLagSeconds: topology.rpoLagSeconds,
     health: traffic.health,
     capacity: traffic.capacity,
+    writerWait: writerWaitOf(topology, context.settings),
     steps: planSteps(request, topology, traffic, context.settings),
     blockers: planBlockers(request, topology, traffic, context),
   };
@@ -84,7 +148,9 @@ function planSteps(
   const steps = [
     promotionStep(request.mode, topology, settings, target),
     `in parallel, ${scaleStep(target, targetRegion.activeCapacity, traffic.capacity[target], settings)}`,
-    `wait until ${targetRegion.clusterIdentifier} is the writer (up to ${WRITER_WAIT_MINUTES} minutes)`,
+    `wait until ${targetRegion.clusterIdentifier} is the writer, with the lock held for as long as ` +
+      `Aurora reports the promotion running; page if it runs longer than ` +
+      `${writerWaitOf(topology, settings).pageAfterSeconds} s`,
     `point ${settings.recordName} at ${target} (${targetRegion.region}) as PRIMARY and ${source} ` +
       `(${sourceRegion.region}) as SECONDARY`,
     `verify that ${targetRegion.clusterIdentifier} is the writer and read both endpoints' health`,
@@ -103,6 +169,19 @@ function promotionStep(
   target: RegionRole,
 ): string {
   const cluster = `${settings.regions[target].clusterIdentifier} (${settings.regions[target].region})`;
+  if (topology.writerRegion === target) {
+    return (
+      `no promotion: ${cluster} already is the writer (an earlier run promoted it); the steps ` +
+      "below complete what that run left undone"
+    );
+  }
+  if (topology.failover !== null) {
+    const method = topology.failover.isDataLossAllowed === true ? "failover" : "switchover";
+    return (
+      `wait for the ${method} of ${settings.globalClusterIdentifier} to ${cluster} that is ` +
+      `already ${topology.failover.status} (an earlier run started it); nothing is called again`
+    );
+  }
   if (mode === "planned") {
     return (
       `switch over the global database ${settings.globalClusterIdentifier} to ${cluster} ` +
@@ -166,7 +245,14 @@ function planBlockers(
         `(GET /operations/${context.runningOperationId})`,
     );
   }
-  if (topology.failover !== null) {
+  // A promotion towards the target that an earlier run started is adopted (promote-database
+  // reports it with the method Aurora shows, and the run waits for it); anything else that
+  // holds the global cluster must finish first.
+  const adoptable =
+    topology.failover !== null &&
+    topology.failover.status !== "cancelling" &&
+    topology.failover.toClusterArn === topology.clusters[target].clusterArn;
+  if (topology.failover !== null && !adoptable) {
     blockers.push(
       `the global cluster ${settings.globalClusterIdentifier} is already ${topology.failover.status}: ` +
         "wait for it to finish, then read GET /status",
@@ -185,14 +271,18 @@ function planBlockers(
     );
     return blockers;
   }
-  if (topology.writerRegion === target) {
-    blockers.push(`nothing to do: the writer is already in ${describe(target)}`);
-    return blockers;
-  }
-  if (unreachable[target] !== undefined) {
+  // What the promotion and the scale-up need of the target region: its cluster and its Auto
+  // Scaling group read. A failed lag read (CloudWatch) there does not stop a failover.
+  if (topology.clusters[target].status === null || traffic.capacity[target] === null) {
     blockers.push(
-      `the ${describe(target)} region did not answer, and the promotion happens there: ${unreachable[target]}`,
+      `the ${describe(target)} region did not answer, and the promotion happens there: ` +
+        (unreachable[target] ?? "its cluster or its Auto Scaling group could not be read"),
     );
+  }
+  if (topology.writerRegion === target) return blockers;
+
+  if (request.kind === "failover" && request.mode === "unplanned") {
+    blockers.push(...partitionBlockers(source, topology, traffic, unreachable, describe));
   }
 
   if (request.kind === "failover" && request.mode === "planned") {
@@ -224,6 +314,33 @@ function planBlockers(
     blockers.push(...memberBlockers(target, topology, settings));
   }
   return blockers;
+}
+
+/**
+ * An unplanned failover that would lose data (the source cluster is not confirmed as the
+ * available writer) is refused while the source region merely does not answer from here but
+ * Route 53's health checkers, which probe from several regions of their own, see its endpoint
+ * healthy: that is a partition between the regions (or this region's network), not an outage, and
+ * a failover with data loss would leave the source writing on its own. When the source region
+ * answers, its cluster's status decides (promote-database switches over or fails over from it);
+ * when Route 53's view is unknown, nothing contradicts the outage.
+ */
+function partitionBlockers(
+  source: RegionRole,
+  topology: TopologyReport,
+  traffic: TrafficReport,
+  unreachable: Partial<Record<RegionRole, string>>,
+  describe: (role: RegionRole) => string,
+): string[] {
+  if (topology.clusters[source].status !== null || traffic.health[source] !== "healthy") return [];
+  const why = unreachable[source] ?? "its cluster's status could not be read";
+  return [
+    `the ${describe(source)} region did not answer from here (${why}), but Route ` +
+      `53's health checkers see its endpoint healthy: that is a partition between the regions, ` +
+      "not an outage, and a failover with data loss now could leave two writers. Nothing was " +
+      "changed; if the region really is down its health check fails within minutes, then retry " +
+      "(or request a planned failover once it answers again)",
+  ];
 }
 
 /** The planned kinds switch over from the current writer, which must be in `source`. */
@@ -260,6 +377,19 @@ function memberBlockers(
     blockers.push(
       `the ${target} cluster ${cluster.clusterIdentifier} is ${cluster.status}: a switchover ` +
         "needs it available; wait and retry",
+    );
+  }
+  // A switchover "waits for the target secondary Region clusters to be fully synchronized"
+  // (aurora-global-database-disaster-recovery.html, above). AWS lists `pending-resync` as a
+  // SynchronizationStatus without saying more
+  // (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_GlobalClusterMember.html); an
+  // old primary that Aurora is rebuilding after a failover is not synchronized, and a switchover to
+  // it would wait for as long as the rebuild ("a few minutes to several hours") takes.
+  const sync = cluster.synchronizationStatus;
+  if (cluster.globalMember !== false && sync !== null && sync !== "connected") {
+    blockers.push(
+      `the ${target} cluster ${cluster.clusterIdentifier} is ${sync}, not connected: a ` +
+        "switchover needs it replicating from the writer; wait until GET /status shows it connected",
     );
   }
   return blockers;

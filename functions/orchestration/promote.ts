@@ -16,7 +16,13 @@
  *   `<parameterPath>db/writer-endpoint` parameter at its own endpoint. Never while the source
  *   cluster answers as available: that would make two writers (SourceStillAvailable).
  *
- * Every call that changes something goes to the target region; the source region is only asked
+ * SwitchoverGlobalCluster goes to the source (current writer's) region, FailoverGlobalCluster and
+ * RemoveFromGlobalCluster to the target's, as the Aurora User Guide's procedures say: for a
+ * switchover "`--region` – Specify the AWS Region where the primary DB cluster of the Aurora global
+ * database is running"; for a failover "the AWS Region where the secondary DB cluster that you want
+ * to be the new primary ... is running"
+ * (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database-disaster-recovery.html).
+ * A switchover needs that region answering anyway. The source region is otherwise only asked
  * (DescribeDBClusters, bounded by the call timeout) whether its cluster is still the available
  * writer, before an unplanned promotion and before a detach. The real state is read first and
  * nothing is called when the target already is the writer, a switchover/failover towards it is
@@ -60,7 +66,7 @@ export const WRITER_ENDPOINT_PARAMETER = "db/writer-endpoint";
 
 export interface PromoteDependencies {
   readonly settings: AutomationSettings;
-  /** One RDS client per region role (only the target's is used). */
+  /** One RDS client per region role (the switchover goes to the source, the rest to the target). */
   readonly rds: Readonly<Record<RegionRole, RDSClient>>;
   /** One SSM client per region role (only the target's is used). */
   readonly ssm: Readonly<Record<RegionRole, SSMClient>>;
@@ -83,8 +89,11 @@ export type PromoteAction =
 export interface PromoteResult extends StepResult<PromoteAction> {
   target: RegionRole;
   targetClusterArn: string;
-  /** What ran (or runs): a switchover loses nothing; failover and detach may lose writes. */
-  method: "switchover" | "failover" | "detach";
+  /**
+   * What ran (or runs): a switchover loses nothing; failover and detach may lose writes;
+   * `unknown`: an unplanned request found the target already the writer.
+   */
+  method: "switchover" | "failover" | "detach" | "unknown";
   /** Why an unplanned request chose this method, from the state read before acting. */
   decision?: string;
   /** Why an unplanned failover fell back to detach-and-promote. */
@@ -239,14 +248,17 @@ function settledPromotion(
   global: GlobalCluster | null,
 ): PromoteResult | null {
   const { deps, request, target } = context;
-  const method = request.mode === "planned" ? "switchover" : "failover";
   const globalId = deps.settings.globalClusterIdentifier;
   if (globalMemberOf(global, target.clusterArn)?.IsWriter === true) {
+    // A planned request only ever calls a switchover. An unplanned one may find the writer moved
+    // by an attempt whose answer was lost, by either method: the report must not claim "no data
+    // loss" for what may have been a failover with data loss.
+    const method = request.mode === "planned" ? "switchover" : "unknown";
     return result(context, {
       action: "already-writer",
       changed: false,
       method,
-      detail: `${target.clusterIdentifier} (${target.region}) already is the writer of ${globalId}; nothing to do.`,
+      detail: `${target.clusterIdentifier} (${target.region}) already is the writer of ${globalId}; nothing to do${method === "unknown" ? " (how it became the writer is not known here: data loss is reported as the RPO lag at preflight)" : ""}.`,
     });
   }
   const state = failoverStateOf(global);
@@ -266,10 +278,11 @@ function settledPromotion(
 }
 
 async function switchover(context: PromoteContext, decision?: string): Promise<PromoteResult> {
-  const { deps, target, rds } = context;
+  const { deps, target, rds, request } = context;
   const globalId = deps.settings.globalClusterIdentifier;
+  const sourceRds = deps.rds[otherRole(request.target)];
   try {
-    await rds.send(
+    await sourceRds.send(
       new SwitchoverGlobalClusterCommand({
         GlobalClusterIdentifier: globalId,
         TargetDbClusterIdentifier: target.clusterArn,

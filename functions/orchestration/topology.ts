@@ -193,6 +193,7 @@ export async function readTopology(
       status: cluster?.Status ?? null,
       globalMember,
       isWriter: globalKnown ? member?.IsWriter === true : null,
+      synchronizationStatus: member?.SynchronizationStatus ?? null,
     };
     if (!cluster) {
       notes.push(

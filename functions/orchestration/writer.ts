@@ -6,7 +6,16 @@ import type { RDSClient } from "@aws-sdk/client-rds";
 import { describeError, isRegionUnreachableError } from "../shared/errors";
 import { REGION_ROLES, type RegionRole } from "../shared/operation";
 import type { AutomationSettings } from "../shared/settings";
-import { describeCluster, describeGlobalCluster, globalMemberOf } from "./topology";
+import {
+  describeCluster,
+  describeGlobalCluster,
+  failoverStateOf,
+  globalMemberOf,
+  IN_PROGRESS_FAILOVER_STATUSES,
+} from "./topology";
+
+/** DB cluster statuses of a detached cluster on its way to `available`. */
+const DETACH_TRANSITION_STATUSES: readonly string[] = ["promoting", "modifying", "failing-over"];
 
 export interface WriterDependencies {
   readonly settings: AutomationSettings;
@@ -25,6 +34,13 @@ export interface WriterCheck {
   status: string;
   /** The target cluster is no longer in the global cluster (detach-and-promote). */
   detached: boolean;
+  /**
+   * Aurora reports a promotion of the target still running: a FailoverState towards it that is
+   * `pending`, `switching-over` or `failing-over`, or (detached) the standalone cluster not yet
+   * `available`. The workflow waits for as long as this holds, and gives up only when it does
+   * not (the promotion was refused, cancelled or rolled back).
+   */
+  promotionRunning: boolean;
   clusterStatus: string | null;
   detail: string;
 }
@@ -67,15 +83,26 @@ export async function checkWriter(
   );
   const status = global.Status ?? "unknown";
   const ready = member.IsWriter === true && status === "available";
+  // FailoverState: "empty unless a switchover or failover operation is scheduled or is in
+  // progress"; ToDbClusterArn is the cluster "currently being promoted"
+  // (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_FailoverState.html).
+  const failover = failoverStateOf(global);
+  const promotionRunning =
+    !ready &&
+    failover !== null &&
+    IN_PROGRESS_FAILOVER_STATUSES.includes(failover.status) &&
+    failover.toClusterArn === target.clusterArn;
+  const running = promotionRunning && failover ? `; ${failover.status} towards it` : "";
   return {
     ready,
     writerRegion: writer ?? "unknown",
     status,
     detached: false,
+    promotionRunning,
     clusterStatus,
     detail: ready
       ? `${target.clusterIdentifier} (${target.region}) is the writer and ${settings.globalClusterIdentifier} is available.`
-      : `Not ready: writer is ${writer ?? "unknown"}, ${settings.globalClusterIdentifier} is ${status}.`,
+      : `Not ready: writer is ${writer ?? "unknown"}, ${settings.globalClusterIdentifier} is ${status}${running}.`,
   };
 }
 
@@ -86,12 +113,17 @@ function detachedCheck(
   globalReadProblem: string | undefined,
 ): WriterCheck {
   const ready = clusterStatus === "available";
+  // RemoveFromGlobalCluster: the cluster "becomes a standalone cluster with read-write
+  // capability"; while its status is a transition towards that, the promotion still runs.
+  const promotionRunning =
+    !ready && clusterStatus !== null && DETACH_TRANSITION_STATUSES.includes(clusterStatus);
   const why = globalReadProblem ? ` (global cluster not readable: ${globalReadProblem})` : "";
   return {
     ready,
     writerRegion: target,
     status: clusterStatus ?? "unknown",
     detached: true,
+    promotionRunning,
     clusterStatus,
     detail: `${clusterIdentifier} is standalone (detached) and ${clusterStatus ?? "of unknown status"}${why}.`,
   };

@@ -5,6 +5,7 @@
 export const FUNCTION_NAMES = [
   "read-topology",
   "read-traffic",
+  "plan-operation",
   "promote-database",
   "check-writer",
   "scale-capacity",

@@ -70,12 +70,31 @@ export interface Plan {
   target: RegionRole;
   writerRegion: RegionRole | "unknown";
   replicationLagSeconds: number | null;
+  /** AuroraGlobalDBRPOLag at preflight: what a failover with data loss would lose. */
+  rpoLagSeconds: number | null;
   health: Record<RegionRole, HealthState>;
   capacity: Record<RegionRole, CapacityReading | null>;
+  /**
+   * How long the workflow waits for a running promotion before it pages (it keeps waiting, with
+   * the lock held, for as long as Aurora reports the promotion running).
+   */
+  writerWait: { pageAfterSeconds: number; reason: string };
   /** Human-readable actions that would run, in order. */
   steps: string[];
   /** Why it must not run (e.g. planned while source region unreachable); empty = go. */
   blockers: string[];
+}
+
+/**
+ * The plan-operation step's result (`$.results.plan`): the plan, plus what the workflow's Choice
+ * and Pass states read (ASL cannot test an array for emptiness or join it).
+ */
+export interface WorkflowPlan extends Plan {
+  blocked: boolean;
+  /** The blockers as one sentence, the PlanBlocked cause; empty when not blocked. */
+  blockerSummary: string;
+  /** {@link Plan.writerWait} in writer checks of the workflow's interval (rounded up). */
+  pageAfterChecks: number;
 }
 
 export type StepStatus = "running" | "succeeded" | "failed" | "skipped";
@@ -103,6 +122,11 @@ export interface OperationRecord {
   /** Unplanned: lag seen at preflight (upper bound of lost writes); planned: 0. */
   dataLossSeconds?: number | null;
   error?: string;
+  /**
+   * Set while the operation still runs but needs a person, e.g. a promotion running longer than
+   * the plan's bound (the workflow paged and keeps waiting with the lock held).
+   */
+  attention?: { since: string; message: string };
 }
 
 /**
@@ -137,6 +161,11 @@ export interface ClusterReading {
   globalMember: boolean | null;
   /** Writer of the global cluster (GlobalClusterMembers IsWriter), null when unknown. */
   isWriter: boolean | null;
+  /**
+   * A secondary member's SynchronizationStatus (`connected`, `pending-resync`): a switchover
+   * needs the target `connected`. Null for the writer, a non-member, or when unknown.
+   */
+  synchronizationStatus: string | null;
 }
 
 /** Output of the read-topology step (`$.results.topology`). */
@@ -273,4 +302,35 @@ export function parseStepEvent(handlerName: string, event: unknown): StepEvent {
 
 export function parseScaleCapacityEvent(handlerName: string, event: unknown): ScaleCapacityEvent {
   return parseEvent(scaleCapacityEventSchema, handlerName, event);
+}
+
+/**
+ * Input of plan-operation: the operation and the two preflight readings, as the state machine
+ * passes them (`{"operation.$": "$.operation", "topology.$": "$.results.topology", ...}`).
+ */
+export interface PlanEvent {
+  operation: OperationInput;
+  topology: TopologyReport;
+  traffic: TrafficReport;
+  /** The workflow's seconds between writer checks, to express the wait bound in checks. */
+  writerCheckIntervalSeconds: number;
+}
+
+/** A reader's report: produced by this project's own step, so only its shape's anchor is checked. */
+function reportWith<Report>(field: string, message: string) {
+  return z.custom<Report>(
+    (value) => typeof value === "object" && value !== null && field in value,
+    message,
+  );
+}
+
+const planEventSchema: z.ZodMiniType<PlanEvent> = z.object({
+  operation: operationInputSchema,
+  topology: reportWith<TopologyReport>("writerRegion", "read-topology's report"),
+  traffic: reportWith<TrafficReport>("health", "read-traffic's report"),
+  writerCheckIntervalSeconds: z.number().check(z.positive("a number of seconds > 0")),
+});
+
+export function parsePlanEvent(handlerName: string, event: unknown): PlanEvent {
+  return parseEvent(planEventSchema, handlerName, event);
 }

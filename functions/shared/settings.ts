@@ -50,6 +50,12 @@ export interface AutomationSettings {
   readTrafficFunctionName: string;
   rpoSeconds: number;
   rtoSeconds: number;
+  /**
+   * The config's estimate of a database promotion (`dr.estimates.databasePromotionSeconds`):
+   * the workflow pages when a running promotion takes several times as long.
+   * @default 60
+   */
+  databasePromotionSeconds?: number;
   /** For statusUrl. @default - statusUrl is relative, `/operations/<id>` */
   apiBaseUrl?: string;
 }
@@ -103,6 +109,7 @@ export const automationSettingsSchema: z.ZodMiniType<AutomationSettings> = z.str
   readTrafficFunctionName: text,
   rpoSeconds: seconds,
   rtoSeconds: seconds,
+  databasePromotionSeconds: z.optional(seconds),
   apiBaseUrl: z.optional(
     z.url("an absolute URL such as https://abc.execute-api.us-west-2.amazonaws.com"),
   ),

@@ -141,12 +141,20 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDay> {
   }
 }
 
+/**
+ * The game day's switchover catch-up rate: 2 s per second of replication lag. AWS says the lag
+ * "is directly proportional to the time it takes for Aurora to complete the switchover" but gives
+ * no rate; 2 makes a lag of a minute or more visibly slow, as the slow-switchover fault needs.
+ */
+export const GAME_DAY_SWITCHOVER_MS_PER_LAG_MS = 2;
+
 /** Simulation timings from an environment's DR estimates. */
 export function gameDayTimings(estimates: {
   databasePromotionSeconds: number;
   scaleUpSeconds: number;
 }): Partial<SimulationTimings> {
   return {
+    switchoverMsPerLagMs: GAME_DAY_SWITCHOVER_MS_PER_LAG_MS,
     switchoverMs: estimates.databasePromotionSeconds * 1000,
     failoverMs: estimates.databasePromotionSeconds * 1000,
     detachMs: estimates.databasePromotionSeconds * 1000,

@@ -23,7 +23,15 @@
  *   while its region is down and becomes a `connected` secondary when the region recovers;
  * - RemoveFromGlobalCluster of a cluster that is not a member is DBClusterNotFoundFault; the
  *   detached cluster is `promoting` (not yet writable) for `detachMs`, then `available` writer;
- * - regional clusters stay `available` during a switchover or failover.
+ * - regional clusters stay `available` during a switchover or failover;
+ * - SwitchoverGlobalCluster is answered only in the current writer's region and
+ *   FailoverGlobalCluster (AllowDataLoss) only in the target's, as the User Guide's procedures
+ *   direct (`--region`: "the AWS Region where the primary DB cluster ... is running" /
+ *   "where the secondary DB cluster that you want to be the new primary ... is running",
+ *   aurora-global-database-disaster-recovery.html); elsewhere InvalidGlobalClusterStateFault;
+ * - a switchover takes `switchoverMs` plus `switchoverMsPerLagMs` for each ms of replication lag
+ *   at the call: the lag "is directly proportional to the time it takes for Aurora to complete
+ *   the switchover" (same page).
  */
 import type {
   DBCluster,
@@ -47,6 +55,8 @@ export interface RdsTimings {
   readonly detachMs: number;
   /** How long FailoverState.Status stays `pending` before `switching-over` / `failing-over`. */
   readonly pendingMs: number;
+  /** Extra switchover time per ms of replication lag (the catch-up before the switch). */
+  readonly switchoverMsPerLagMs: number;
 }
 
 export interface RdsClusterSpec {
@@ -233,8 +243,21 @@ export class RdsSimulation {
   private switchover(input: SwitchoverGlobalClusterMessage, region: string) {
     this.requireGlobal(input.GlobalClusterIdentifier);
     const target = this.requireCluster(input.TargetDbClusterIdentifier, region);
+    this.requireCalledIn(region, this.clusterByArn(this.writerArn), "the current primary cluster");
     this.startPromotion("switchover", target);
     return { GlobalCluster: this.describeGlobal() };
+  }
+
+  /** Models the User Guide's `--region` rule for the two global operations (see the module comment). */
+  private requireCalledIn(
+    region: string,
+    cluster: SimulatedCluster | undefined,
+    what: string,
+  ): void {
+    if (cluster === undefined || cluster.region === region) return;
+    throw this.invalidGlobalState(
+      `Call this operation in ${cluster.region}, the AWS Region of ${what} (${cluster.arn}); it was called in ${region}.`,
+    );
   }
 
   private failover(input: FailoverGlobalClusterMessage, region: string) {
@@ -247,6 +270,13 @@ export class RdsSimulation {
       );
     }
     const target = this.requireCluster(input.TargetDbClusterIdentifier, region);
+    if (input.AllowDataLoss) this.requireCalledIn(region, target, "the cluster to promote");
+    else
+      this.requireCalledIn(
+        region,
+        this.clusterByArn(this.writerArn),
+        "the current primary cluster",
+      );
     this.startPromotion(input.AllowDataLoss ? "failover" : "switchover", target);
     return { GlobalCluster: this.describeGlobal() };
   }
@@ -344,8 +374,10 @@ export class RdsSimulation {
     this.operation = operation;
     const dataLossMs = kind === "failover" ? this.env.replicationLagMs() : 0;
     const duration =
-      (kind === "switchover" ? this.spec.timings.switchoverMs : this.spec.timings.failoverMs) +
-      this.env.extraPromotionMs();
+      (kind === "switchover"
+        ? this.spec.timings.switchoverMs +
+          this.spec.timings.switchoverMsPerLagMs * this.env.replicationLagMs()
+        : this.spec.timings.failoverMs) + this.env.extraPromotionMs();
     this.env.clock.schedule(
       duration,
       () => this.finishPromotion(operation, dataLossMs),

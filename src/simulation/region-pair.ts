@@ -41,6 +41,12 @@ export interface SimulationTimings {
   readonly detachMs: number;
   /** FailoverState stays `pending` this long. @default 5_000 */
   readonly failoverPendingMs: number;
+  /**
+   * Extra switchover time per ms of replication lag at the call (Aurora first lets the target
+   * catch up; AWS documents the proportionality but no rate). The game day uses
+   * rate of game-day.ts; 0 keeps scenario timings exact. @default 0
+   */
+  readonly switchoverMsPerLagMs: number;
   /** A launched instance until InService. @default 90_000 (envs: scaleUpSeconds) */
   readonly instanceWarmupMs: number;
   /** A terminating instance until gone. @default 30_000 */
@@ -56,6 +62,7 @@ export const DEFAULT_TIMINGS: SimulationTimings = {
   failoverMs: 60_000,
   detachMs: 60_000,
   failoverPendingMs: 5_000,
+  switchoverMsPerLagMs: 0,
   instanceWarmupMs: 90_000,
   instanceTerminationMs: 30_000,
   dnsPropagationMs: 30_000,
@@ -193,6 +200,7 @@ export class RegionPair {
           failoverMs: this.timings.failoverMs,
           detachMs: this.timings.detachMs,
           pendingMs: this.timings.failoverPendingMs,
+          switchoverMsPerLagMs: this.timings.switchoverMsPerLagMs,
         },
       },
       {

@@ -275,6 +275,7 @@ export class EnvironmentStack extends TerraformStack {
       alertTopic: { arn: monitoring.topicArns.secondary, kmsKeyArn: regions.secondary.key.keyArn },
       rpoSeconds: config.dr.rpoSeconds,
       rtoSeconds: config.dr.rtoSeconds,
+      databasePromotionSeconds: config.dr.estimates.databasePromotionSeconds,
       automaticFailover: {
         enabled: config.automaticFailover.enabled,
         alarmName: monitoring.healthAlarmNames.primary,

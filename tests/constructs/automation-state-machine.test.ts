@@ -30,6 +30,7 @@ const arn = (name: string) => `arn:aws:lambda:us-west-2:111111111111:function:sh
 const ARNS: WorkflowFunctionArns = {
   readTopology: arn("read-topology"),
   readTraffic: arn("read-traffic"),
+  planOperation: arn("plan-operation"),
   promoteDatabase: arn("promote-database"),
   checkWriter: arn("check-writer"),
   scaleCapacity: arn("scale-capacity"),
@@ -50,6 +51,7 @@ describe("workflow definition", () => {
     expect(Object.keys(states)).toEqual([
       "Start",
       "Preflight",
+      "BuildPlan",
       "EvaluatePlan",
       "PlanBlocked",
       "PromoteAndScale",
@@ -58,6 +60,8 @@ describe("workflow definition", () => {
       "CheckWriter",
       "WriterReady?",
       "WriterTimedOut",
+      "PageSlowPromotion",
+      "MarkPaged",
       "FlipDns",
       "Verify",
       "Healthy?",
@@ -70,7 +74,8 @@ describe("workflow definition", () => {
     ]);
     const next = (name: string) => (states[name] as { Next?: string }).Next;
     expect(next("Start")).toBe("Preflight");
-    expect(next("Preflight")).toBe("EvaluatePlan");
+    expect(next("Preflight")).toBe("BuildPlan");
+    expect(next("BuildPlan")).toBe("EvaluatePlan");
     expect(choice("EvaluatePlan").Default).toBe("PromoteAndScale");
     expect(next("PromoteAndScale")).toBe("WaitForWriter");
     expect(next("WaitForWriter")).toBe("CountWriterCheck");
@@ -151,9 +156,11 @@ describe("workflow definition", () => {
       [
         "ReadTopology",
         "ReadTraffic",
+        "BuildPlan",
         "PromoteDatabase",
         "ScaleTarget",
         "CheckWriter",
+        "PageSlowPromotion",
         "FlipDns",
         "VerifyWriter",
         "VerifyTraffic",
@@ -190,22 +197,65 @@ describe("workflow definition", () => {
     expect(topLevelTask("RecordSuccess").Resource).toBe(ARNS.finish);
   });
 
-  it("bounds the writer loop: 80 checks 15 s apart, then the operation fails", () => {
+  it("builds the plan once, from the preflight readings, and stops on its blockers", () => {
+    expect(topLevelTask("BuildPlan")).toMatchObject({
+      Resource: ARNS.planOperation,
+      Parameters: {
+        "operation.$": "$.operation",
+        "topology.$": "$.results.topology",
+        "traffic.$": "$.results.traffic",
+        writerCheckIntervalSeconds: 15,
+      },
+      ResultPath: "$.results.plan",
+    });
+    expect(choice("EvaluatePlan").Choices).toEqual([
+      { Variable: "$.results.plan.blocked", BooleanEquals: true, Next: "PlanBlocked" },
+    ]);
+  });
+
+  it("fails the writer wait only when no promotion runs, and pages once when a running one passes the plan's bound", () => {
     expect(states.WaitForWriter).toEqual({ Type: "Wait", Seconds: 15, Next: "CountWriterCheck" });
     expect(choice("WriterReady?")).toEqual({
       Type: "Choice",
       Choices: [
         { Variable: "$.results.writer.ready", BooleanEquals: true, Next: "FlipDns" },
-        { Variable: "$.writerChecks.count", NumericGreaterThanEquals: 80, Next: "WriterTimedOut" },
+        {
+          And: [
+            { Variable: "$.results.writer.promotionRunning", BooleanEquals: false },
+            { Variable: "$.writerChecks.count", NumericGreaterThanEquals: 8 },
+          ],
+          Next: "WriterTimedOut",
+        },
+        {
+          And: [
+            { Variable: "$.results.writer.promotionRunning", BooleanEquals: true },
+            { Variable: "$.writerChecks.paged", BooleanEquals: false },
+            {
+              Variable: "$.writerChecks.count",
+              NumericGreaterThanEqualsPath: "$.results.plan.pageAfterChecks",
+            },
+          ],
+          Next: "PageSlowPromotion",
+        },
       ],
       Default: "WaitForWriter",
     });
     expect(states.WriterTimedOut).toMatchObject({ ResultPath: "$.error", Next: "RecordFailure" });
+    // The page goes through finish (ledger attention + SNS), and never to RecordFailure.
+    expect(topLevelTask("PageSlowPromotion")).toMatchObject({
+      Resource: ARNS.finish,
+      Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.noticeError", Next: "MarkPaged" }],
+      Next: "MarkPaged",
+    });
+    expect((states.MarkPaged as { Next: string }).Next).toBe("WaitForWriter");
 
     const custom = workflowDefinition(ARNS, { writerCheckIntervalSeconds: 5, maxWriterChecks: 3 });
     expect(custom.States.WaitForWriter).toMatchObject({ Seconds: 5 });
-    expect((custom.States["WriterReady?"] as ChoiceState).Choices[1]).toMatchObject({
-      NumericGreaterThanEquals: 3,
+    expect(JSON.stringify((custom.States["WriterReady?"] as ChoiceState).Choices[1])).toContain(
+      '"NumericGreaterThanEquals":3',
+    );
+    expect((custom.States.BuildPlan as TaskState).Parameters).toMatchObject({
+      writerCheckIntervalSeconds: 5,
     });
   });
 
@@ -235,6 +285,12 @@ interface World {
   unreachable: Role[];
   targetHealth: "healthy" | "unhealthy";
   failingStep?: string;
+  /** What plan-operation returns as blockers. */
+  blockers: string[];
+  /** What check-writer says while the target is not ready. */
+  promotionRunning: boolean;
+  /** plan-operation's page threshold, in checks. */
+  pageAfterChecks: number;
 }
 
 const OPERATION = {
@@ -258,6 +314,9 @@ async function execute(
     writerReadyAfterChecks: 2,
     unreachable: [],
     targetHealth: "healthy",
+    blockers: [],
+    promotionRunning: true,
+    pageAfterChecks: 20,
     ...world,
   };
   const calls: { state: string; input: Record<string, unknown> }[] = [];
@@ -283,12 +342,25 @@ async function execute(
   const results: Record<string, (event: Record<string, unknown>) => unknown> = {
     ReadTopology: topology,
     ReadTraffic: traffic,
+    BuildPlan: () => ({
+      blocked: w.blockers.length > 0,
+      blockerSummary: w.blockers.join("; "),
+      blockers: w.blockers,
+      pageAfterChecks: w.pageAfterChecks,
+      writerWait: { pageAfterSeconds: w.pageAfterChecks * 15, reason: "stand-in" },
+    }),
     PromoteDatabase: () => ({ action: "switchover", changed: true, detail: "switched over" }),
     ScaleTarget: (event) => ({ action: "scaled", changed: true, detail: JSON.stringify(event) }),
     CheckWriter: () => {
       writerChecks += 1;
-      return { ready: writerChecks >= w.writerReadyAfterChecks, detail: `check ${writerChecks}` };
+      const ready = writerChecks >= w.writerReadyAfterChecks;
+      return {
+        ready,
+        promotionRunning: !ready && w.promotionRunning,
+        detail: `check ${writerChecks}`,
+      };
     },
+    PageSlowPromotion: () => ({ status: "running", published: true }),
     FlipDns: () => ({ action: "flipped", changed: true, detail: "PRIMARY -> target" }),
     VerifyWriter: () => ({ ready: true, detail: "writer ready" }),
     VerifyTraffic: traffic,
@@ -347,6 +419,7 @@ describe("workflow executions (local, stand-in steps)", () => {
           ![
             "ReadTopology",
             "ReadTraffic",
+            "BuildPlan",
             "PromoteDatabase",
             "ScaleTarget",
             "VerifyWriter",
@@ -369,6 +442,7 @@ describe("workflow executions (local, stand-in steps)", () => {
     expect(Object.keys(finish.results)).toEqual([
       "topology",
       "traffic",
+      "plan",
       "promoteAndScale",
       "writer",
       "dns",
@@ -392,7 +466,34 @@ describe("workflow executions (local, stand-in steps)", () => {
     expect(calls.map((c) => c.state).slice(-2)).toEqual(["ScaleDownSource", "RecordSuccess"]);
   });
 
-  it("proceeds with an unplanned failover while the primary region is unknown", async () => {
+  it("stops on the plan's blockers before anything changes, with the plan's reasons as the cause", async () => {
+    const {
+      error,
+      states: ran,
+      calls,
+    } = await execute(
+      { ...OPERATION, mode: "unplanned" },
+      { blockers: ["the secondary region did not answer", "a second reason"] },
+    );
+    expect(String(error)).toContain("The operation failed; its ledger record");
+    expect(ran.filter((s) => MUTATING.includes(s))).toEqual([]);
+    expect(calls.find((c) => c.state === "BuildPlan")?.input).toMatchObject({
+      operation: { mode: "unplanned" },
+      topology: { writerRegion: "primary" },
+      traffic: { health: { primary: "healthy" } },
+      writerCheckIntervalSeconds: 15,
+    });
+    const failure = calls.find((c) => c.state === "RecordFailure")?.input as {
+      error: { Error: string; Cause: string };
+    };
+    expect(failure.error).toEqual({
+      Error: "PlanBlocked",
+      Cause:
+        "The plan of the unplanned failover to the secondary region is blocked, nothing was changed: the secondary region did not answer; a second reason",
+    });
+  });
+
+  it("goes on when the plan has no blockers, whatever the readings say (the plan decides)", async () => {
     const { error, states: ran } = await execute(
       { ...OPERATION, mode: "unplanned" },
       { unreachable: ["primary"] },
@@ -402,49 +503,67 @@ describe("workflow executions (local, stand-in steps)", () => {
     expect(ran.at(-1)).toBe("RecordSuccess");
   });
 
-  it("blocks, changes nothing and records the failure when the target region does not answer", async () => {
-    const {
-      error,
-      states: ran,
-      calls,
-    } = await execute({ ...OPERATION, mode: "unplanned" }, { unreachable: ["secondary"] });
-    expect(String(error)).toContain("The operation failed; its ledger record");
-    expect(ran.filter((s) => MUTATING.includes(s))).toEqual([]);
-    const failure = calls.find((c) => c.state === "RecordFailure")?.input as {
-      error: { Error: string; Cause: string };
-    };
-    expect(failure.error).toEqual({
-      Error: "PlanBlocked",
-      Cause:
-        "Preflight blocked the unplanned failover to the secondary region: its database or Auto Scaling group did not answer, or the writer region is primary. Nothing was changed.",
-    });
-  });
-
-  it("blocks a planned failover that cannot find the writer", async () => {
-    const { states: ran, calls } = await execute(OPERATION, { unreachable: ["primary"] });
-    expect(ran.filter((s) => MUTATING.includes(s))).toEqual([]);
-    expect(calls.find((c) => c.state === "RecordFailure")?.input).toMatchObject({
-      error: { Error: "PlanBlocked" },
-    });
-  });
-
-  it("gives up after maxWriterChecks checks and records WriterNotReady", async () => {
+  it("gives up after maxWriterChecks checks in which no promotion runs, and records WriterNotReady", async () => {
     const machine = workflowDefinition(ARNS, { maxWriterChecks: 4 });
     const {
       error,
       states: ran,
       calls,
-    } = await execute(OPERATION, { writerReadyAfterChecks: 99 }, machine);
+    } = await execute(OPERATION, { writerReadyAfterChecks: 99, promotionRunning: false }, machine);
     expect(String(error)).toContain("The operation failed; its ledger record");
     expect(ran.filter((s) => s === "CheckWriter")).toHaveLength(4);
     expect(ran).not.toContain("FlipDns");
+    expect(ran).not.toContain("PageSlowPromotion");
     expect(calls.find((c) => c.state === "RecordFailure")?.input).toMatchObject({
       error: {
         Error: "WriterNotReady",
         Cause:
-          "The secondary cluster was not the available writer after 4 checks 15 seconds apart. Last check: check 4",
+          "The secondary cluster is not the writer and no switchover, failover or promotion towards it is running (checked 4 times, 15 seconds apart): it was refused, cancelled or rolled back. Last check: check 4",
       },
     });
+  });
+
+  it("waits out a promotion Aurora reports running past every bound: pages once, never records a failure, then completes", async () => {
+    const machine = workflowDefinition(ARNS, { maxWriterChecks: 4 });
+    const {
+      error,
+      states: ran,
+      calls,
+    } = await execute(
+      OPERATION,
+      { writerReadyAfterChecks: 30, promotionRunning: true, pageAfterChecks: 10 },
+      machine,
+    );
+    expect(error).toBeUndefined();
+    expect(ran.filter((s) => s === "CheckWriter")).toHaveLength(30);
+    expect(ran.filter((s) => s === "PageSlowPromotion")).toHaveLength(1);
+    expect(ran).not.toContain("RecordFailure");
+    expect(ran.at(-1)).toBe("RecordSuccess");
+    // Paged at the 10th check (the plan's bound), before the DNS flip.
+    const checksBeforePage = ran.slice(0, ran.indexOf("PageSlowPromotion"));
+    expect(checksBeforePage.filter((s) => s === "CheckWriter")).toHaveLength(10);
+    expect(ran.indexOf("FlipDns")).toBeGreaterThan(ran.indexOf("PageSlowPromotion"));
+    expect(calls.find((c) => c.state === "PageSlowPromotion")?.input).toEqual({
+      operation: OPERATION,
+      notice: {
+        kind: "promotion-slow",
+        checks: 10,
+        intervalSeconds: 15,
+        pageAfterSeconds: 150,
+        detail: "check 10",
+      },
+    });
+  });
+
+  it("keeps waiting when the page cannot be sent", async () => {
+    const { error, states: ran } = await execute(OPERATION, {
+      writerReadyAfterChecks: 6,
+      pageAfterChecks: 3,
+      failingStep: "PageSlowPromotion",
+    });
+    expect(error).toBeUndefined();
+    expect(ran.filter((s) => s === "PageSlowPromotion")).toHaveLength(1);
+    expect(ran.at(-1)).toBe("RecordSuccess");
   });
 
   it("records VerifyFailed when the target endpoint is not healthy after the DNS flip", async () => {

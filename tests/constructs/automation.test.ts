@@ -168,6 +168,7 @@ describe("Automation", () => {
       const timeouts: Record<FunctionName, number> = {
         "read-topology": 60,
         "read-traffic": 60,
+        "plan-operation": 30,
         "promote-database": 60,
         "check-writer": 30,
         "scale-capacity": 60,
@@ -362,6 +363,7 @@ describe("Automation", () => {
           ReadEndpointHealth: ["route53:GetHealthCheckStatus"],
           ReadCapacity: ["autoscaling:DescribeAutoScalingGroups"],
         },
+        "plan-operation": { WriteOwnLogs: logs },
         "promote-database": {
           WriteOwnLogs: logs,
           ...describeRds,
@@ -582,6 +584,7 @@ describe("Automation", () => {
         workflowDefinition({
           readTopology: arn("read-topology"),
           readTraffic: arn("read-traffic"),
+          planOperation: arn("plan-operation"),
           promoteDatabase: arn("promote-database"),
           checkWriter: arn("check-writer"),
           scaleCapacity: arn("scale-capacity"),
@@ -598,6 +601,7 @@ describe("Automation", () => {
       const steps: FunctionName[] = [
         "read-topology",
         "read-traffic",
+        "plan-operation",
         "promote-database",
         "check-writer",
         "scale-capacity",

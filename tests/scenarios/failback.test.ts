@@ -14,7 +14,6 @@ import {
   callApi,
   lockHeld,
   newScenario,
-  PRIMARY_REGION,
   prodStack,
   SECONDARY_REGION,
 } from "./fixtures";
@@ -69,11 +68,12 @@ describe("failback", () => {
         "ChangeResourceRecordSets",
       ].includes(call.operation),
     );
-    // The switchover is requested in the target (primary) region. The primary's group is still
+    // The switchover is requested in the current writer's (secondary) region, as the Aurora User
+    // Guide's switchover procedure directs. The primary's group is still
     // at active capacity, so ScaleTarget changes nothing; the secondary is scaled down only
     // after DNS points back at the primary.
     expect(changes.map((call) => [call.operation, call.region])).toEqual([
-      ["SwitchoverGlobalCluster", PRIMARY_REGION],
+      ["SwitchoverGlobalCluster", SECONDARY_REGION],
       ["ChangeResourceRecordSets", SECONDARY_REGION],
       ["UpdateAutoScalingGroup", SECONDARY_REGION],
     ]);
@@ -132,6 +132,7 @@ describe("failback", () => {
     expect(record.steps.map((step) => step.name)).toEqual([
       "topology",
       "traffic",
+      "plan",
       "promoteAndScale",
       "writer",
       "dns",
@@ -208,8 +209,9 @@ describe("failback", () => {
     expect(record.body).toMatchObject({
       kind: "failback",
       status: "failed",
+      // The plan refuses it before anything changes (promote-database would refuse it too).
       error: expect.stringMatching(
-        /^SourceNotInGlobalCluster: Cluster arn:aws:rds:us-west-2:\d+:cluster:shopsmart-prod-secondary is not a member of global cluster shopsmart-prod-global/,
+        /^PlanBlocked: The plan of the planned failback to the primary region is blocked, nothing was changed: the secondary cluster shopsmart-prod-secondary was detached from the global cluster shopsmart-prod-global \(detach-and-promote\)/,
       ),
     });
     expect(pair.sns.published.at(-1)?.subject).toBe(

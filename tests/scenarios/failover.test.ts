@@ -60,8 +60,10 @@ describe("planned failover on a healthy system", () => {
     expect(beforeMutation.every((call) => /:(Describe|Get|List)/.test(call))).toBe(true);
     for (const read of PREFLIGHT_READS) expect(beforeMutation).toContain(read);
 
-    // The infrastructure changes, in order: the two parallel steps, then DNS. All go to the
-    // secondary region (Route 53 is global); nothing in the primary region is changed.
+    // The infrastructure changes, in order: the two parallel steps, then DNS. The switchover is
+    // called in the current writer's region, as the Aurora User Guide directs; the scale-up in
+    // the secondary (Route 53 is global); nothing in the primary region is changed but the
+    // global cluster, through its own API.
     const changes = pair
       .mutatingCalls()
       .filter((call) => ["rds", "autoscaling", "route53", "ssm"].includes(call.service));
@@ -72,7 +74,7 @@ describe("planned failover on a healthy system", () => {
         .sort(),
     ).toEqual([
       `autoscaling:UpdateAutoScalingGroup@${SECONDARY_REGION}`,
-      `rds:SwitchoverGlobalCluster@${SECONDARY_REGION}`,
+      `rds:SwitchoverGlobalCluster@${PRIMARY_REGION}`,
     ]);
     expect(changes.slice(2).map((call) => call.operation)).toEqual(["ChangeResourceRecordSets"]);
     expect(pair.callsTo({ operation: "FailoverGlobalCluster" })).toEqual([]);
@@ -131,6 +133,7 @@ describe("planned failover on a healthy system", () => {
     expect(record.steps.map((step) => [step.name, step.status])).toEqual([
       ["topology", "succeeded"],
       ["traffic", "succeeded"],
+      ["plan", "succeeded"],
       ["promoteAndScale", "succeeded"],
       ["writer", "succeeded"],
       ["dns", "succeeded"],

@@ -15,9 +15,9 @@ import {
   newScenario,
   operationInput,
   operationKeys,
+  PRIMARY_REGION,
   prodStack,
   recordedOperation,
-  SECONDARY_REGION,
   stateOutputs,
 } from "./fixtures";
 
@@ -47,10 +47,10 @@ describe("throttling, then success", () => {
 
     const attempts = pair.callsTo({ operation: "SwitchoverGlobalCluster" });
     expect(attempts.map((call) => [call.region, call.outcome, call.error])).toEqual([
-      [SECONDARY_REGION, "error", "Throttling"],
-      [SECONDARY_REGION, "error", "Throttling"],
-      [SECONDARY_REGION, "error", "Throttling"],
-      [SECONDARY_REGION, "ok", undefined],
+      [PRIMARY_REGION, "error", "Throttling"],
+      [PRIMARY_REGION, "error", "Throttling"],
+      [PRIMARY_REGION, "error", "Throttling"],
+      [PRIMARY_REGION, "ok", undefined],
     ]);
     // IntervalSeconds 2, BackoffRate 2; FULL jitter drawn at its maximum (the harness default).
     expect(gaps(attempts)).toEqual([2, 4, 8]);

@@ -95,8 +95,55 @@ describe("Aurora global database", () => {
     });
   });
 
+  it("answers SwitchoverGlobalCluster only in the writer's region and FailoverGlobalCluster only in the target's (the User Guide's --region)", async () => {
+    await expect(
+      rds.secondary.send(
+        new SwitchoverGlobalClusterCommand({
+          GlobalClusterIdentifier: globalId,
+          TargetDbClusterIdentifier: secondary.clusterArn,
+        }),
+      ),
+    ).rejects.toMatchObject({
+      name: "InvalidGlobalClusterStateFault",
+      message: `Call this operation in ${primary.region}, the AWS Region of the current primary cluster (${primary.clusterArn}); it was called in ${secondary.region}.`,
+    });
+    await expect(
+      rds.primary.send(
+        new FailoverGlobalClusterCommand({
+          GlobalClusterIdentifier: globalId,
+          TargetDbClusterIdentifier: secondary.clusterArn,
+          AllowDataLoss: true,
+        }),
+      ),
+    ).rejects.toMatchObject({ name: "InvalidGlobalClusterStateFault" });
+    expect(pair.rds.promotions).toEqual([]);
+    expect((await globalCluster())?.FailoverState).toBeUndefined();
+  });
+
+  it("takes longer to switch over the more the secondary lags (switchoverMsPerLagMs)", async () => {
+    const lagged = new RegionPair({
+      settings,
+      clock,
+      timings: { switchoverMs: 60_000, switchoverMsPerLagMs: 2 },
+      replicationLagMs: 30_000,
+    });
+    aws.restore();
+    aws = bindSimulatedAws(lagged);
+    await rds.primary.send(
+      new SwitchoverGlobalClusterCommand({
+        GlobalClusterIdentifier: globalId,
+        TargetDbClusterIdentifier: secondary.clusterArn,
+      }),
+    );
+    // 60 s plus 2 ms per ms of the 30 s lag: 120 s.
+    await clock.advance(119_000);
+    expect(lagged.rds.globalWriter()).toBe("primary");
+    await clock.advance(1_000);
+    expect(lagged.rds.globalWriter()).toBe("secondary");
+  });
+
   it("switches over: switching-over for a while, a second request is refused, then the target writes", async () => {
-    const response = await rds.secondary.send(
+    const response = await rds.primary.send(
       new SwitchoverGlobalClusterCommand({
         GlobalClusterIdentifier: globalId,
         TargetDbClusterIdentifier: secondary.clusterArn,
@@ -116,7 +163,7 @@ describe("Aurora global database", () => {
     expect((await globalCluster())?.FailoverState?.Status).toBe("switching-over");
     expect(writerArn(await globalCluster())).toBe(primary.clusterArn);
     await expect(
-      rds.secondary.send(
+      rds.primary.send(
         new SwitchoverGlobalClusterCommand({
           GlobalClusterIdentifier: globalId,
           TargetDbClusterIdentifier: secondary.clusterArn,
@@ -178,6 +225,15 @@ describe("Aurora global database", () => {
     expect(unreachable).toMatchObject({ name: "TimeoutError", code: "ETIMEDOUT" });
     expect(classifyError(unreachable).name).toBe("Retryable.Timeout");
 
+    // In the writer's region the call times out like every other; elsewhere it is refused.
+    await expect(
+      rds.primary.send(
+        new SwitchoverGlobalClusterCommand({
+          GlobalClusterIdentifier: globalId,
+          TargetDbClusterIdentifier: secondary.clusterArn,
+        }),
+      ),
+    ).rejects.toMatchObject({ name: "TimeoutError" });
     await expect(
       rds.secondary.send(
         new SwitchoverGlobalClusterCommand({
@@ -239,7 +295,7 @@ describe("Aurora global database", () => {
   });
 
   it("cancels a switchover whose source region goes down before it completes", async () => {
-    await rds.secondary.send(
+    await rds.primary.send(
       new SwitchoverGlobalClusterCommand({
         GlobalClusterIdentifier: globalId,
         TargetDbClusterIdentifier: secondary.clusterArn,
@@ -299,7 +355,7 @@ describe("Aurora global database", () => {
 
   it("makes every promotion slower under slowPromotion", async () => {
     pair.slowPromotion(120_000);
-    await rds.secondary.send(
+    await rds.primary.send(
       new SwitchoverGlobalClusterCommand({
         GlobalClusterIdentifier: globalId,
         TargetDbClusterIdentifier: secondary.clusterArn,

@@ -19,6 +19,7 @@ const definition = JSON.stringify(
   workflowDefinition({
     readTopology: arn("read-topology"),
     readTraffic: arn("read-traffic"),
+    planOperation: arn("plan-operation"),
     promoteDatabase: arn("promote-database"),
     checkWriter: arn("check-writer"),
     scaleCapacity: arn("scale-capacity"),
@@ -54,6 +55,7 @@ function synthesizedStack(): SynthesizedStack {
             workflowDefinition({
               readTopology: reference("read-topology"),
               readTraffic: reference("read-traffic"),
+              planOperation: reference("plan-operation"),
               promoteDatabase: reference("promote-database"),
               checkWriter: reference("check-writer"),
               scaleCapacity: reference("scale-capacity"),

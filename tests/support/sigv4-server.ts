@@ -344,6 +344,8 @@ export function startOperationsServer(
       target,
       writerRegion: active,
       replicationLagSeconds: 1,
+      rpoLagSeconds: 1,
+      writerWait: { pageAfterSeconds: 310, reason: "fake" },
       health: { primary: "healthy", secondary: "healthy" },
       capacity: {
         primary: { minSize: 2, desiredCapacity: 2, maxSize: 4, inService: 2 },
@@ -362,6 +364,7 @@ export function startOperationsServer(
       status: "available",
       globalMember: true,
       isWriter: role === active,
+      synchronizationStatus: role === active ? null : "connected",
     });
     return {
       environment,

@@ -128,6 +128,12 @@ export interface AutomationProps {
   readonly rpoSeconds: number;
   readonly rtoSeconds: number;
   /**
+   * The config's estimate of a database promotion (`dr.estimates.databasePromotionSeconds`): the
+   * workflow pages when a running promotion takes several times as long.
+   * @default 60
+   */
+  readonly databasePromotionSeconds?: number;
+  /**
    * Start an unplanned failover when the primary endpoint's health alarm
    * (`Monitoring.healthAlarmNames.primary`) goes to ALARM. Disabled: no auto-failover function,
    * rule or permission exists at all.
@@ -166,6 +172,7 @@ export interface AutomationProps {
 const FUNCTION_TIMEOUT_SECONDS: Readonly<Record<FunctionName, number>> = {
   "read-topology": 60,
   "read-traffic": 60,
+  "plan-operation": 30,
   "promote-database": 60,
   "check-writer": 30,
   "scale-capacity": 60,
@@ -181,6 +188,7 @@ const FUNCTION_TIMEOUT_SECONDS: Readonly<Record<FunctionName, number>> = {
 const FUNCTION_DESCRIPTIONS: Readonly<Record<FunctionName, string>> = {
   "read-topology": "Reads the global database topology and replication lag in both regions",
   "read-traffic": "Reads endpoint health and Auto Scaling capacity in both regions",
+  "plan-operation": "Builds the operation's plan from the preflight readings; blockers stop it",
   "promote-database": "Switches over, fails over or detaches-and-promotes the target cluster",
   "check-writer": "Checks whether the target cluster is the available writer",
   "scale-capacity": "Sets one region's Auto Scaling group to active or standby sizes",
@@ -309,6 +317,9 @@ export class Automation extends Construct {
       readTrafficFunctionName: nameOf("read-traffic"),
       rpoSeconds: props.rpoSeconds,
       rtoSeconds: props.rtoSeconds,
+      ...(props.databasePromotionSeconds === undefined
+        ? {}
+        : { databasePromotionSeconds: props.databasePromotionSeconds }),
       apiBaseUrl: httpApi.endpoint,
     };
 
@@ -409,6 +420,7 @@ export class Automation extends Construct {
       functionArns: {
         readTopology: step("read-topology").functionArn,
         readTraffic: step("read-traffic").functionArn,
+        planOperation: step("plan-operation").functionArn,
         promoteDatabase: step("promote-database").functionArn,
         checkWriter: step("check-writer").functionArn,
         scaleCapacity: step("scale-capacity").functionArn,

@@ -185,6 +185,9 @@ export const FUNCTION_PERMISSIONS: Readonly<
     },
   ],
 
+  // Pure: builds the plan from the readings the preflight passes it.
+  "plan-operation": () => [],
+
   "promote-database": (resources) => [
     ...rds.describe(resources),
     {

@@ -8,11 +8,14 @@
  * the finish step record the operation as failed.
  *
  * ```
- * Start -> Preflight [ReadTopology | ReadTraffic] -> EvaluatePlan?
+ * Start -> Preflight [ReadTopology | ReadTraffic] -> BuildPlan -> EvaluatePlan?
  *   blocked -> PlanBlocked -> RecordFailure -> Failed
  *   go      -> PromoteAndScale [PromoteDatabase | ScaleTarget]
  *           -> WaitForWriter -> CountWriterCheck -> CheckWriter -> WriterReady?
- *                ready: FlipDns | maxWriterChecks reached: WriterTimedOut -> RecordFailure
+ *                ready: FlipDns
+ *                no promotion running for maxWriterChecks checks: WriterTimedOut -> RecordFailure
+ *                promotion still running after the plan's bound (once): PageSlowPromotion
+ *                  -> MarkPaged -> back to WaitForWriter (the lock stays held)
  *                otherwise: back to WaitForWriter
  *           -> FlipDns -> Verify [VerifyWriter | VerifyTraffic] -> Healthy?
  *                failback: ScaleDownSource -> RecordSuccess | failover: RecordSuccess
@@ -21,18 +24,26 @@
  * any step's error (after retries) -> RecordFailure -> Failed
  * ```
  *
- * Besides the contract's states there are five small glue states, each because JSONPath ASL
+ * Besides the contract's states there are six small glue states, each because JSONPath ASL
  * cannot express the step otherwise: `Start` (the execution input is not yet under
  * `$.operation`, and a Catch on the first real state would otherwise see it flat),
- * `CountWriterCheck` (the only way to count loop iterations without the check-writer step
- * echoing a counter) and `PlanBlocked` / `WriterTimedOut` / `VerifyFailed` (a Choice cannot
- * set `$.error`, and without it finish would record the operation as succeeded).
+ * `CountWriterCheck` / `MarkPaged` (the only way to count loop iterations and remember the page
+ * without the check-writer step echoing them) and `PlanBlocked` / `WriterTimedOut` /
+ * `VerifyFailed` (a Choice cannot set `$.error`, and without it finish would record the
+ * operation as succeeded).
+ *
+ * The plan (`BuildPlan`, plan-operation) is built by the code that answers a dry run, so a run
+ * stops on exactly the blockers a dry run reports. The writer wait never abandons a promotion
+ * that Aurora reports running (FailoverState towards the target): past the plan's bound it pages
+ * once (finish with a `notice`) and keeps waiting with the lock held; it fails only when no
+ * promotion runs and the target is still not the writer.
  */
 
 /** ARNs of the Lambda functions the workflow calls. */
 export interface WorkflowFunctionArns {
   readonly readTopology: string;
   readonly readTraffic: string;
+  readonly planOperation: string;
   readonly promoteDatabase: string;
   readonly checkWriter: string;
   readonly scaleCapacity: string;
@@ -43,7 +54,13 @@ export interface WorkflowFunctionArns {
 export interface WorkflowOptions {
   /** Seconds between checks for the new writer. @default 15 */
   readonly writerCheckIntervalSeconds?: number;
-  /** Checks for the new writer before the operation fails. @default 80 (20 minutes at 15 s) */
+  /**
+   * Checks in which the target is not the writer and no promotion towards it runs (Aurora shows
+   * neither a FailoverState nor a promoting cluster) before the operation fails: the promotion
+   * was refused, cancelled or rolled back. A promotion that Aurora reports running is waited for
+   * without this limit (the plan's bound only pages).
+   * @default 8 (2 minutes at 15 s)
+   */
   readonly maxWriterChecks?: number;
 }
 
@@ -163,7 +180,8 @@ export type ChoiceRule =
   | { readonly Variable: string; readonly StringEquals: string }
   | { readonly Variable: string; readonly BooleanEquals: boolean }
   | { readonly Variable: string; readonly IsNull: boolean }
-  | { readonly Variable: string; readonly NumericGreaterThanEquals: number };
+  | { readonly Variable: string; readonly NumericGreaterThanEquals: number }
+  | { readonly Variable: string; readonly NumericGreaterThanEqualsPath: string };
 
 export interface ChoiceState {
   readonly Type: "Choice";
@@ -222,7 +240,7 @@ export function workflowDefinition(
   options: WorkflowOptions = {},
 ): StateMachineDefinition {
   const intervalSeconds = options.writerCheckIntervalSeconds ?? 15;
-  const maxWriterChecks = options.maxWriterChecks ?? 80;
+  const maxWriterChecks = options.maxWriterChecks ?? 8;
   const task = (
     resource: string,
     extra: Partial<Omit<TaskState, "Type" | "Resource" | "Retry">> = {},
@@ -237,25 +255,6 @@ export function workflowDefinition(
     States: { [name]: { ...state, End: true } },
   });
 
-  // The plan's hard blockers, from the two reports: the target region must answer (the promotion
-  // and the scale-up happen there), and a planned operation (a switchover) needs to find the
-  // writer. Unplanned failovers proceed with the source region unknown: that is their purpose.
-  const blocked: ChoiceRule = {
-    Or: [
-      forTarget((role) => ({
-        Or: [
-          { Variable: `$.results.topology.clusters.${role}.status`, IsNull: true },
-          { Variable: `$.results.traffic.capacity.${role}`, IsNull: true },
-        ],
-      })),
-      {
-        And: [
-          { Variable: "$.operation.mode", StringEquals: "planned" },
-          { Variable: "$.results.topology.writerRegion", StringEquals: "unknown" },
-        ],
-      },
-    ],
-  };
   const healthy: ChoiceRule = {
     And: [
       { Variable: "$.results.verify[0].ready", BooleanEquals: true },
@@ -275,7 +274,7 @@ export function workflowDefinition(
       Start: {
         Type: "Pass",
         Comment: "Keeps the execution input at $.operation and starts the writer-check counter.",
-        Parameters: { "operation.$": "$", writerChecks: { count: 0 } },
+        Parameters: { "operation.$": "$", writerChecks: { count: 0, paged: false } },
         Next: "Preflight",
       },
       Preflight: {
@@ -288,13 +287,25 @@ export function workflowDefinition(
         ResultSelector: { "topology.$": "$[0]", "traffic.$": "$[1]" },
         ResultPath: "$.results",
         Catch: TO_RECORD_FAILURE,
-        Next: "EvaluatePlan",
+        Next: "BuildPlan",
       },
+      BuildPlan: task(arns.planOperation, {
+        Comment:
+          "The plan from the readings, by the dry run's own code: its blockers stop the run here.",
+        Parameters: {
+          "operation.$": "$.operation",
+          "topology.$": "$.results.topology",
+          "traffic.$": "$.results.traffic",
+          writerCheckIntervalSeconds: intervalSeconds,
+        },
+        ResultPath: "$.results.plan",
+        Catch: TO_RECORD_FAILURE,
+        Next: "EvaluatePlan",
+      }),
       EvaluatePlan: {
         Type: "Choice",
-        Comment:
-          "Blocked when the target region did not answer, or a planned operation found no writer.",
-        Choices: [{ ...blocked, Next: "PlanBlocked" }],
+        Comment: "Any blocker of the plan stops the operation before anything changes.",
+        Choices: [{ Variable: "$.results.plan.blocked", BooleanEquals: true, Next: "PlanBlocked" }],
         Default: "PromoteAndScale",
       },
       PlanBlocked: {
@@ -302,7 +313,7 @@ export function workflowDefinition(
         Parameters: {
           Error: "PlanBlocked",
           "Cause.$":
-            "States.Format('Preflight blocked the {} {} to the {} region: its database or Auto Scaling group did not answer, or the writer region is {}. Nothing was changed.', $.operation.mode, $.operation.kind, $.operation.target, $.results.topology.writerRegion)",
+            "States.Format('The plan of the {} {} to the {} region is blocked, nothing was changed: {}', $.operation.mode, $.operation.kind, $.operation.target, $.results.plan.blockerSummary)",
         },
         ResultPath: "$.error",
         Next: "RecordFailure",
@@ -326,7 +337,10 @@ export function workflowDefinition(
       WaitForWriter: { Type: "Wait", Seconds: intervalSeconds, Next: "CountWriterCheck" },
       CountWriterCheck: {
         Type: "Pass",
-        Parameters: { "count.$": "States.MathAdd($.writerChecks.count, 1)" },
+        Parameters: {
+          "count.$": "States.MathAdd($.writerChecks.count, 1)",
+          "paged.$": "$.writerChecks.paged",
+        },
         ResultPath: "$.writerChecks",
         Next: "CheckWriter",
       },
@@ -340,9 +354,22 @@ export function workflowDefinition(
         Choices: [
           { Variable: "$.results.writer.ready", BooleanEquals: true, Next: "FlipDns" },
           {
-            Variable: "$.writerChecks.count",
-            NumericGreaterThanEquals: maxWriterChecks,
+            And: [
+              { Variable: "$.results.writer.promotionRunning", BooleanEquals: false },
+              { Variable: "$.writerChecks.count", NumericGreaterThanEquals: maxWriterChecks },
+            ],
             Next: "WriterTimedOut",
+          },
+          {
+            And: [
+              { Variable: "$.results.writer.promotionRunning", BooleanEquals: true },
+              { Variable: "$.writerChecks.paged", BooleanEquals: false },
+              {
+                Variable: "$.writerChecks.count",
+                NumericGreaterThanEqualsPath: "$.results.plan.pageAfterChecks",
+              },
+            ],
+            Next: "PageSlowPromotion",
           },
         ],
         Default: "WaitForWriter",
@@ -351,10 +378,34 @@ export function workflowDefinition(
         Type: "Pass",
         Parameters: {
           Error: "WriterNotReady",
-          "Cause.$": `States.Format('The {} cluster was not the available writer after {} checks ${intervalSeconds} seconds apart. Last check: {}', $.operation.target, $.writerChecks.count, $.results.writer.detail)`,
+          "Cause.$": `States.Format('The {} cluster is not the writer and no switchover, failover or promotion towards it is running (checked {} times, ${intervalSeconds} seconds apart): it was refused, cancelled or rolled back. Last check: {}', $.operation.target, $.writerChecks.count, $.results.writer.detail)`,
         },
         ResultPath: "$.error",
         Next: "RecordFailure",
+      },
+      PageSlowPromotion: task(arns.finish, {
+        Comment:
+          "Aurora still reports the promotion running past the plan's bound: page, keep the lock, keep waiting.",
+        Parameters: {
+          "operation.$": "$.operation",
+          notice: {
+            kind: "promotion-slow",
+            "checks.$": "$.writerChecks.count",
+            intervalSeconds,
+            "pageAfterSeconds.$": "$.results.plan.writerWait.pageAfterSeconds",
+            "detail.$": "$.results.writer.detail",
+          },
+        },
+        ResultPath: "$.notice",
+        // A page that cannot be sent must not end the wait: the promotion is still running.
+        Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.noticeError", Next: "MarkPaged" }],
+        Next: "MarkPaged",
+      }),
+      MarkPaged: {
+        Type: "Pass",
+        Parameters: { "count.$": "$.writerChecks.count", paged: true },
+        ResultPath: "$.writerChecks",
+        Next: "WaitForWriter",
       },
       FlipDns: task(arns.flipDns, {
         ResultPath: "$.results.dns",

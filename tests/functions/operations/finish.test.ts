@@ -6,6 +6,7 @@ import {
   buildNotification,
   type FinishState,
   finishOperation,
+  noticeOperation,
 } from "../../../functions/orchestration/finish";
 import type { OperationRecord } from "../../../functions/shared/operation";
 import {
@@ -100,6 +101,49 @@ beforeEach(() => {
   snsMock.on(PublishCommand).resolves({ MessageId: "message-1" });
 });
 
+describe("noticeOperation (PageSlowPromotion)", () => {
+  const notice = {
+    kind: "promotion-slow" as const,
+    checks: 24,
+    intervalSeconds: 15,
+    pageAfterSeconds: 320,
+    detail:
+      "Not ready: writer is primary, shopsmart-prod-global is switching-over; switching-over towards it.",
+  };
+
+  it("sets the record's attention and pages once, keeping the lock and the running status", async () => {
+    const result = await noticeOperation(clients, settings, operationInput(), notice, FINISHED);
+    expect(result).toEqual({ operationId: OPERATION_ID, status: "running", published: true });
+    const record = table.item(RECORD_KEY);
+    expect(record?.status).toBe("running");
+    expect(record?.attention).toEqual({
+      since: FINISHED.toISOString(),
+      message: expect.stringContaining(
+        "still running after about 360 s, longer than the plan's 320 s. The workflow keeps waiting with the lock held",
+      ),
+    });
+    expect(table.item("LOCK")).toMatchObject({ operationId: OPERATION_ID });
+    const published = snsMock.commandCalls(PublishCommand).map((call) => call.args[0].input);
+    expect(published).toHaveLength(1);
+    expect(published[0]?.Subject).toBe(
+      `[shopsmart-dr prod] failover needs attention: ${OPERATION_ID}`,
+    );
+
+    // A retried task: no second page, the first attention is kept.
+    const again = await noticeOperation(clients, settings, operationInput(), notice, new Date());
+    expect(again.published).toBe(false);
+    expect(snsMock.commandCalls(PublishCommand)).toHaveLength(1);
+    expect(table.item(RECORD_KEY)?.attention).toEqual(record?.attention);
+  });
+
+  it("pages nothing for an operation that already finished", async () => {
+    table.seed(runningRecord({ status: "succeeded" }));
+    const result = await noticeOperation(clients, settings, operationInput(), notice, FINISHED);
+    expect(result.published).toBe(false);
+    expect(snsMock.commandCalls(PublishCommand)).toHaveLength(0);
+  });
+});
+
 describe("finishOperation", () => {
   it("records success with RTO and zero data loss, releases the lock, publishes once", async () => {
     const result = await finishOperation(clients, settings, successState(), FINISHED);
@@ -178,6 +222,11 @@ describe("finishOperation", () => {
 
     table.seed(runningRecord({ mode: "planned" }));
     await finishOperation(clients, settings, withMethod("planned", "failover"), FINISHED);
+    expect(table.item(RECORD_KEY)?.dataLossSeconds).toBe(2);
+
+    // An unplanned re-run that found the target already the writer cannot know how it got there.
+    table.seed(runningRecord({ mode: "unplanned" }));
+    await finishOperation(clients, settings, withMethod("unplanned", "unknown"), FINISHED);
     expect(table.item(RECORD_KEY)?.dataLossSeconds).toBe(2);
   });
 

@@ -99,6 +99,7 @@ export function healthyTopology(overrides: Partial<TopologyReport> = {}): Topolo
         status: "available",
         globalMember: true,
         isWriter: true,
+        synchronizationStatus: null,
       },
       secondary: {
         role: "secondary",
@@ -107,6 +108,7 @@ export function healthyTopology(overrides: Partial<TopologyReport> = {}): Topolo
         status: "available",
         globalMember: true,
         isWriter: false,
+        synchronizationStatus: "connected",
       },
     },
     replicationLagSeconds: lag,
@@ -315,6 +317,9 @@ export class FakeLedgerTable {
     const condition = input.ConditionExpression;
     if (condition === "#status = :running") {
       if (existing?.[names["#status"] ?? ""] !== values[":running"])
+        throw conditionFailed(undefined);
+    } else if (condition === "#status = :running AND attribute_not_exists(attention)") {
+      if (existing?.[names["#status"] ?? ""] !== values[":running"] || existing?.attention)
         throw conditionFailed(undefined);
     } else if (condition === "attribute_exists(pk) AND attribute_not_exists(notifiedAt)") {
       if (existing === undefined || existing.notifiedAt !== undefined)

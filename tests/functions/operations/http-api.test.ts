@@ -186,13 +186,19 @@ describe("POST /failover", () => {
           target: "secondary",
           writerRegion: "primary",
           replicationLagSeconds: 2,
+          rpoLagSeconds: 2,
           health: { primary: "healthy", secondary: "healthy" },
           capacity: { primary: activeCapacity, secondary: standbyCapacity },
+          writerWait: {
+            pageAfterSeconds: 320,
+            reason: "max(300 s, 3 x the 60 s promotion estimate) + 10 x replication lag 2 s",
+          },
           steps: [
             "switch over the global database shopsmart-prod-global to shopsmart-prod-secondary " +
               "(us-west-2) (SwitchoverGlobalCluster: no data loss)",
             "in parallel, scale shopsmart-prod-secondary-app (us-west-2) to min 2 / desired 4 / max 8",
-            "wait until shopsmart-prod-secondary is the writer (up to 20 minutes)",
+            "wait until shopsmart-prod-secondary is the writer, with the lock held for as long as " +
+              "Aurora reports the promotion running; page if it runs longer than 320 s",
             "point shop.example.com at secondary (us-west-2) as PRIMARY and primary (us-east-2) as SECONDARY",
             "verify that shopsmart-prod-secondary is the writer and read both endpoints' health",
             "record the operation in the ledger and notify by SNS",
@@ -453,7 +459,9 @@ describe("POST /failback", () => {
         mode: "planned",
         source: "secondary",
         target: "primary",
-        blockers: ["nothing to do: the writer is already in primary (us-east-2)"],
+        // The writer already is in the primary: the run would complete the rest (DNS, capacity).
+        blockers: [],
+        steps: expect.arrayContaining([expect.stringMatching(/^no promotion: /)]),
       },
     });
     expect(invokedPayloads().map((call) => call.payload)).toEqual([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildPlan } from "../../../functions/orchestration/plan";
+import { buildPlan, workflowPlan, writerWaitOf } from "../../../functions/orchestration/plan";
 import {
   activeCapacity,
   healthyTopology,
@@ -12,12 +12,18 @@ import {
 
 const context = { settings };
 
-const FAILOVER_TAIL = [
-  "wait until shopsmart-prod-secondary is the writer (up to 20 minutes)",
+/** The writer wait step; the page bound is 300 s + 10 s per second of lag (60 s when unknown). */
+const waitStep = (role: "primary" | "secondary", pageAfterSeconds: number) =>
+  `wait until shopsmart-prod-${role} is the writer, with the lock held for as long as Aurora ` +
+  `reports the promotion running; page if it runs longer than ${pageAfterSeconds} s`;
+
+const failoverTail = (pageAfterSeconds = 320) => [
+  waitStep("secondary", pageAfterSeconds),
   "point shop.example.com at secondary (us-west-2) as PRIMARY and primary (us-east-2) as SECONDARY",
   "verify that shopsmart-prod-secondary is the writer and read both endpoints' health",
   "record the operation in the ledger and notify by SNS",
 ];
+const FAILOVER_TAIL = failoverTail();
 
 /** After a failover: writer in the secondary, secondary at active size. */
 function failedOverTopology() {
@@ -47,8 +53,13 @@ describe("buildPlan", () => {
       target: "secondary",
       writerRegion: "primary",
       replicationLagSeconds: 2,
+      rpoLagSeconds: 2,
       health: { primary: "healthy", secondary: "healthy" },
       capacity: { primary: activeCapacity, secondary: standbyCapacity },
+      writerWait: {
+        pageAfterSeconds: 320,
+        reason: "max(300 s, 3 x the 60 s promotion estimate) + 10 x replication lag 2 s",
+      },
       steps: [
         "switch over the global database shopsmart-prod-global to shopsmart-prod-secondary " +
           "(us-west-2) (SwitchoverGlobalCluster: no data loss)",
@@ -73,7 +84,7 @@ describe("buildPlan", () => {
         "(us-west-2) (FailoverGlobalCluster with AllowDataLoss, detach-and-promote if that " +
         "fails): an unknown amount of the latest writes may be lost (RPO lag unknown)",
       "in parallel, scale shopsmart-prod-secondary-app (us-west-2) to min 2 / desired 4 / max 8",
-      ...FAILOVER_TAIL,
+      ...failoverTail(900),
     ]);
   });
 
@@ -126,7 +137,7 @@ describe("buildPlan", () => {
     ]);
   });
 
-  it("fails with nothing to do when the writer already is in the target", () => {
+  it("does not block when the writer already is in the target: the run completes what an earlier one left undone", () => {
     for (const mode of ["planned", "unplanned"] as const) {
       const plan = buildPlan(
         { kind: "failover", mode },
@@ -134,10 +145,107 @@ describe("buildPlan", () => {
         healthyTraffic(),
         context,
       );
-      expect(plan.blockers).toEqual([
-        "nothing to do: the writer is already in secondary (us-west-2)",
-      ]);
+      expect(plan.blockers).toEqual([]);
+      expect(plan.steps[0]).toBe(
+        "no promotion: shopsmart-prod-secondary (us-west-2) already is the writer (an earlier " +
+          "run promoted it); the steps below complete what that run left undone",
+      );
     }
+  });
+
+  it("adopts a promotion towards the target that an earlier run started, and waits for it", () => {
+    const plan = buildPlan(
+      { kind: "failover", mode: "planned" },
+      healthyTopology({
+        failover: {
+          status: "switching-over",
+          fromClusterArn: settings.regions.primary.clusterArn,
+          toClusterArn: settings.regions.secondary.clusterArn,
+          isDataLossAllowed: false,
+        },
+      }),
+      healthyTraffic(),
+      context,
+    );
+    expect(plan.blockers).toEqual([]);
+    expect(plan.steps[0]).toBe(
+      "wait for the switchover of shopsmart-prod-global to shopsmart-prod-secondary (us-west-2) " +
+        "that is already switching-over (an earlier run started it); nothing is called again",
+    );
+  });
+
+  it("refuses a data-loss failover during a partition: the primary does not answer from here, but Route 53 sees it healthy", () => {
+    const plan = buildPlan(
+      { kind: "failover", mode: "unplanned" },
+      primaryDownTopology(),
+      healthyTraffic(),
+      context,
+    );
+    expect(plan.blockers).toEqual([
+      "the primary (us-east-2) region did not answer from here (Retryable.Timeout: AbortError: " +
+        "aborted), but Route 53's health checkers see its endpoint healthy: that is a partition " +
+        "between the regions, not an outage, and a failover with data loss now could leave two " +
+        "writers. Nothing was changed; if the region really is down its health check fails " +
+        "within minutes, then retry (or request a planned failover once it answers again)",
+    ]);
+    // The same primary with its health check failing is an outage: the failover goes on.
+    expect(
+      buildPlan(
+        { kind: "failover", mode: "unplanned" },
+        primaryDownTopology(),
+        primaryDownTraffic(),
+        context,
+      ).blockers,
+    ).toEqual([]);
+  });
+
+  it("refuses a switchover to a target that is not connected (pending-resync)", () => {
+    const topology = healthyTopology();
+    const plan = buildPlan(
+      { kind: "failover", mode: "planned" },
+      healthyTopology({
+        clusters: {
+          primary: topology.clusters.primary,
+          secondary: { ...topology.clusters.secondary, synchronizationStatus: "pending-resync" },
+        },
+      }),
+      healthyTraffic(),
+      context,
+    );
+    expect(plan.blockers).toEqual([
+      "the secondary cluster shopsmart-prod-secondary is pending-resync, not connected: a " +
+        "switchover needs it replicating from the writer; wait until GET /status shows it connected",
+    ]);
+  });
+
+  it("derives the page bound from the config's promotion estimate and the lag", () => {
+    expect(writerWaitOf({ rpoLagSeconds: 2, replicationLagSeconds: 1 }, {})).toEqual({
+      pageAfterSeconds: 320,
+      reason: "max(300 s, 3 x the 60 s promotion estimate) + 10 x replication lag 2 s",
+    });
+    expect(
+      writerWaitOf(
+        { rpoLagSeconds: 90, replicationLagSeconds: 80 },
+        { databasePromotionSeconds: 200 },
+      ).pageAfterSeconds,
+    ).toBe(600 + 900);
+    expect(writerWaitOf({ rpoLagSeconds: null, replicationLagSeconds: null }, {}).reason).toContain(
+      "lag unknown, 60 s assumed",
+    );
+  });
+
+  it("gives the workflow the blockers as one sentence and the bound in writer checks", () => {
+    const plan = buildPlan(
+      { kind: "failover", mode: "planned" },
+      primaryDownTopology(),
+      primaryDownTraffic(),
+      context,
+    );
+    const forWorkflow = workflowPlan(plan, 15);
+    expect(forWorkflow.blocked).toBe(true);
+    expect(forWorkflow.blockerSummary).toBe(plan.blockers.join("; "));
+    expect(forWorkflow.pageAfterChecks).toBe(60); // 900 s / 15 s
+    expect(workflowPlan({ ...plan, blockers: [] }, 7).pageAfterChecks).toBe(129); // ceil(900 / 7)
   });
 
   it("fails any operation while another one runs or the global cluster is failing over", () => {
@@ -145,7 +253,7 @@ describe("buildPlan", () => {
       { kind: "failover", mode: "unplanned" },
       healthyTopology({
         failover: {
-          status: "failing-over",
+          status: "cancelling",
           fromClusterArn: settings.regions.primary.clusterArn,
           toClusterArn: settings.regions.secondary.clusterArn,
           isDataLossAllowed: true,
@@ -157,7 +265,7 @@ describe("buildPlan", () => {
     expect(plan.blockers).toEqual([
       "an operation is running: op-20250304T040000Z-000001; wait for it to finish " +
         "(GET /operations/op-20250304T040000Z-000001)",
-      "the global cluster shopsmart-prod-global is already failing-over: wait for it to " +
+      "the global cluster shopsmart-prod-global is already cancelling: wait for it to " +
         "finish, then read GET /status",
     ]);
   });
@@ -186,9 +294,14 @@ describe("buildPlan", () => {
   });
 
   it("fails an unplanned failover when the secondary region does not answer", () => {
+    const topology = healthyTopology();
     const plan = buildPlan(
       { kind: "failover", mode: "unplanned" },
       healthyTopology({
+        clusters: {
+          primary: topology.clusters.primary,
+          secondary: { ...topology.clusters.secondary, status: null },
+        },
         unreachable: [
           { role: "secondary", region: "us-west-2", reason: "Retryable.ServerError: 503" },
         ],
@@ -216,13 +329,18 @@ describe("buildPlan", () => {
       target: "primary",
       writerRegion: "secondary",
       replicationLagSeconds: 2,
+      rpoLagSeconds: 2,
       health: { primary: "healthy", secondary: "healthy" },
       capacity: { primary: standbyCapacity, secondary: activeCapacity },
+      writerWait: {
+        pageAfterSeconds: 320,
+        reason: "max(300 s, 3 x the 60 s promotion estimate) + 10 x replication lag 2 s",
+      },
       steps: [
         "switch over the global database shopsmart-prod-global to shopsmart-prod-primary " +
           "(us-east-2) (SwitchoverGlobalCluster: no data loss)",
         "in parallel, scale shopsmart-prod-primary-app (us-east-2) to min 2 / desired 4 / max 8",
-        "wait until shopsmart-prod-primary is the writer (up to 20 minutes)",
+        waitStep("primary", 320),
         "point shop.example.com at primary (us-east-2) as PRIMARY and secondary (us-west-2) as SECONDARY",
         "verify that shopsmart-prod-primary is the writer and read both endpoints' health",
         "scale shopsmart-prod-secondary-app (us-west-2) to min 1 / desired 1 / max 8",
@@ -279,14 +397,17 @@ describe("buildPlan", () => {
     ]);
   });
 
-  it("fails a failback when the writer is still in the primary", () => {
+  it("plans a failback whose writer is already in the primary as the remaining steps only", () => {
     const plan = buildPlan(
       { kind: "failback", mode: "planned" },
       healthyTopology(),
       healthyTraffic(),
       context,
     );
-    expect(plan.blockers).toEqual(["nothing to do: the writer is already in primary (us-east-2)"]);
+    expect(plan.blockers).toEqual([]);
+    expect(plan.steps[0]).toMatch(
+      /^no promotion: shopsmart-prod-primary \(us-east-2\) already is the writer/,
+    );
   });
 
   it("fails a failback with the writer region unknown and the primary unreachable", () => {

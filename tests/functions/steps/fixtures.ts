@@ -92,9 +92,11 @@ export function globalCluster(
   return {
     GlobalClusterIdentifier: SETTINGS.globalClusterIdentifier,
     Status: "available",
+    // SynchronizationStatus is reported for secondary members only (API_GlobalClusterMember).
     GlobalClusterMembers: members.map((role) => ({
       DBClusterArn: SETTINGS.regions[role].clusterArn,
       IsWriter: role === writer,
+      ...(role === writer ? {} : { SynchronizationStatus: "connected" as const }),
     })),
     ...rest,
   };

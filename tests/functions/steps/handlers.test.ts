@@ -19,7 +19,14 @@ import {
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { buildPlan, workflowPlan } from "../../../functions/orchestration/plan";
 import type { OperationInput } from "../../../functions/shared/operation";
+import {
+  healthyTopology,
+  healthyTraffic,
+  primaryDownTopology,
+  primaryDownTraffic,
+} from "../operations/fixtures";
 import { abortTimeout, cluster, globalCluster, SECONDARY_ARN, SETTINGS } from "./fixtures";
 
 const rds = mockClient(RDSClient);
@@ -142,7 +149,7 @@ describe("step handlers", () => {
     });
   });
 
-  it("promote-database switches over in the target region", async () => {
+  it("promote-database reads the target region and switches over in the writer's region", async () => {
     rds.on(DescribeDBClustersCommand).resolves({ DBClusters: [cluster("secondary")] });
     rds.on(DescribeGlobalClustersCommand).resolves({ GlobalClusters: [globalCluster("primary")] });
 
@@ -154,7 +161,37 @@ describe("step handlers", () => {
       GlobalClusterIdentifier: "shopsmart-prod-global",
       TargetDbClusterIdentifier: SECONDARY_ARN,
     });
-    expect(await regionOf(switchover as never)).toBe("us-west-2");
+    expect(await regionOf(switchover as never)).toBe("us-east-2");
+  });
+
+  it("plan-operation returns the dry run's plan for the readings it is given, with what the workflow's Choice reads", async () => {
+    const topology = healthyTopology();
+    const traffic = healthyTraffic();
+    const event = { operation: OPERATION, topology, traffic, writerCheckIntervalSeconds: 15 };
+
+    const result = await (await handlerOf("plan-operation"))(event);
+
+    const plan = buildPlan(OPERATION, topology, traffic, { settings: SETTINGS });
+    expect(result).toEqual(workflowPlan(plan, 15));
+    expect(result).toMatchObject({ blocked: false, blockerSummary: "", pageAfterChecks: 22 });
+    expect(rds.calls()).toHaveLength(0);
+
+    // Blocked: the same blockers, as one sentence for PlanBlocked's cause.
+    const down = await (await handlerOf("plan-operation"))({
+      ...event,
+      topology: primaryDownTopology(),
+      traffic: primaryDownTraffic(),
+    });
+    expect(down.blocked).toBe(true);
+    expect(down.blockerSummary).toContain(
+      "a planned failover needs the primary (us-east-2) region reachable",
+    );
+  });
+
+  it("plan-operation refuses an event without the readings, naming the field", async () => {
+    await expect(
+      (await handlerOf("plan-operation"))({ operation: OPERATION, writerCheckIntervalSeconds: 15 }),
+    ).rejects.toMatchObject({ name: "InvalidEvent", message: expect.stringContaining("topology") });
   });
 
   it("check-writer answers ready once the target writes", async () => {

@@ -105,7 +105,7 @@ beforeEach(() => {
 });
 
 describe("promoteDatabase, planned", () => {
-  it("switches over to the secondary cluster by ARN, calling only the target region", async () => {
+  it("switches over to the secondary cluster by ARN: reads in the target region, SwitchoverGlobalCluster in the writer's (aurora-global-database-disaster-recovery.html: --region of the primary)", async () => {
     secondaryState({});
 
     const result = await promoteDatabase(deps, { mode: "planned", target: "secondary" });
@@ -128,6 +128,8 @@ describe("promoteDatabase, planned", () => {
         command: "DescribeGlobalClustersCommand",
         input: { GlobalClusterIdentifier: "shopsmart-prod-global" },
       },
+    ]);
+    expect(inputsOf(rds.primary)).toEqual([
       {
         command: "SwitchoverGlobalClusterCommand",
         input: {
@@ -136,7 +138,6 @@ describe("promoteDatabase, planned", () => {
         },
       },
     ]);
-    expect(rds.primary.calls()).toHaveLength(0);
     expect(ssm.secondary.calls()).toHaveLength(0);
   });
 
@@ -178,6 +179,16 @@ describe("promoteDatabase, planned", () => {
     expect(mutatingCalls()).toHaveLength(0);
   });
 
+  it("does not claim a switchover when an unplanned re-run finds the target already the writer (the method that promoted it is unknown)", async () => {
+    secondaryState({ global: globalCluster("secondary") });
+
+    const result = await promoteDatabase(deps, { mode: "unplanned", target: "secondary" });
+
+    expect(result).toMatchObject({ action: "already-writer", changed: false, method: "unknown" });
+    expect(result.detail).toContain("data loss is reported as the RPO lag at preflight");
+    expect(mutatingCalls()).toHaveLength(0);
+  });
+
   it("switches back to the primary on failback", async () => {
     rds.primary.on(DescribeDBClustersCommand).resolves({ DBClusters: [cluster("primary")] });
     rds.primary
@@ -187,11 +198,12 @@ describe("promoteDatabase, planned", () => {
     const result = await promoteDatabase(deps, { mode: "planned", target: "primary" });
 
     expect(result.action).toBe("switchover-started");
-    expect(rds.primary.commandCalls(SwitchoverGlobalClusterCommand)[0]?.args[0].input).toEqual({
+    // Called where the writer (the secondary) is; the target region is only read.
+    expect(rds.secondary.commandCalls(SwitchoverGlobalClusterCommand)[0]?.args[0].input).toEqual({
       GlobalClusterIdentifier: "shopsmart-prod-global",
       TargetDbClusterIdentifier: PRIMARY_ARN,
     });
-    expect(rds.secondary.calls()).toHaveLength(0);
+    expect(rds.secondary.calls()).toHaveLength(1);
   });
 
   it("fails a failback when the source was detached, instead of calling the stale primary the writer", async () => {
@@ -225,19 +237,19 @@ describe("promoteDatabase, planned", () => {
           }),
         ],
       });
-    rds.secondary
+    rds.primary
       .on(SwitchoverGlobalClusterCommand)
       .rejects(new InvalidGlobalClusterStateFault({ message: "in progress", $metadata: {} }));
 
     const result = await promoteDatabase(deps, { mode: "planned", target: "secondary" });
 
     expect(result.action).toBe("switchover-in-progress");
-    expect(rds.secondary.commandCalls(SwitchoverGlobalClusterCommand)).toHaveLength(1);
+    expect(rds.primary.commandCalls(SwitchoverGlobalClusterCommand)).toHaveLength(1);
   });
 
   it("fails with InvalidGlobalClusterStateFault when the re-read shows nothing running", async () => {
     secondaryState({});
-    rds.secondary
+    rds.primary
       .on(SwitchoverGlobalClusterCommand)
       .rejects(
         new InvalidGlobalClusterStateFault({ message: "engine versions differ", $metadata: {} }),
@@ -255,7 +267,7 @@ describe("promoteDatabase, planned", () => {
 
   it("fails with Retryable.Throttled when the switchover is throttled", async () => {
     secondaryState({});
-    rds.secondary.on(SwitchoverGlobalClusterCommand).rejects(throttling());
+    rds.primary.on(SwitchoverGlobalClusterCommand).rejects(throttling());
 
     const error = await promoteDatabase(deps, { mode: "planned", target: "secondary" }).catch(
       (caught) => caught,
@@ -353,7 +365,7 @@ describe("promoteDatabase, unplanned", () => {
     });
     expect(rds.secondary.commandCalls(FailoverGlobalClusterCommand)).toHaveLength(0);
     expect(
-      rds.secondary.commandCalls(SwitchoverGlobalClusterCommand).map((call) => call.args[0].input),
+      rds.primary.commandCalls(SwitchoverGlobalClusterCommand).map((call) => call.args[0].input),
     ).toEqual([
       {
         GlobalClusterIdentifier: "shopsmart-prod-global",
@@ -376,6 +388,7 @@ describe("promoteDatabase, unplanned", () => {
       decision:
         "shopsmart-prod-primary (us-east-2) is inaccessible-encryption-credentials: failover with data loss",
     });
+    expect(rds.primary.commandCalls(SwitchoverGlobalClusterCommand)).toHaveLength(0);
     expect(rds.secondary.commandCalls(SwitchoverGlobalClusterCommand)).toHaveLength(0);
   });
 
@@ -694,7 +707,7 @@ describe("promoteDatabase, re-run after a crash", () => {
     const rerun = await promoteDatabase(deps, { mode: "planned", target: "secondary" });
 
     expect(rerun.action).toBe("switchover-in-progress");
-    expect(rds.secondary.commandCalls(SwitchoverGlobalClusterCommand)).toHaveLength(1);
+    expect(rds.primary.commandCalls(SwitchoverGlobalClusterCommand)).toHaveLength(1);
   });
 
   it("detaches and writes the parameter exactly once across two runs", async () => {

@@ -99,6 +99,7 @@ describe("readTopology", () => {
           status: "available",
           globalMember: true,
           isWriter: true,
+          synchronizationStatus: null,
         },
         secondary: {
           role: "secondary",
@@ -107,6 +108,7 @@ describe("readTopology", () => {
           status: "available",
           globalMember: true,
           isWriter: false,
+          synchronizationStatus: "connected",
         },
       },
       replicationLagSeconds: 1.25,

@@ -48,6 +48,7 @@ describe("checkWriter", () => {
       writerRegion: "secondary",
       status: "available",
       detached: false,
+      promotionRunning: false,
       clusterStatus: "available",
       detail:
         "shopsmart-prod-secondary (us-west-2) is the writer and shopsmart-prod-global is available.",
@@ -65,8 +66,28 @@ describe("checkWriter", () => {
       ready: false,
       writerRegion: "primary",
       status: "failing-over",
+      // No FailoverState towards the target: nothing says a promotion runs.
+      promotionRunning: false,
       detail: "Not ready: writer is primary, shopsmart-prod-global is failing-over.",
     });
+  });
+
+  it("reports a promotion running while FailoverState shows one towards the target (pending, switching-over, failing-over), and none towards another cluster or while cancelling", async () => {
+    const withState = async (Status: string, ToDbClusterArn: string) => {
+      rds.secondary.reset();
+      secondary({
+        global: globalCluster("primary", {
+          Status: "switching-over",
+          FailoverState: { Status: Status as never, ToDbClusterArn },
+        }),
+      });
+      return (await checkWriter(deps, { target: "secondary" })).promotionRunning;
+    };
+    for (const status of ["pending", SWITCHING_OVER, "failing-over"]) {
+      expect(await withState(status, SECONDARY_ARN), status).toBe(true);
+    }
+    expect(await withState("cancelling", SECONDARY_ARN)).toBe(false);
+    expect(await withState(SWITCHING_OVER, "arn:aws:rds:eu-west-1:1:cluster:other")).toBe(false);
   });
 
   it("is not ready while the global cluster is still switching over", async () => {
@@ -95,6 +116,7 @@ describe("checkWriter", () => {
       writerRegion: "secondary",
       status: "available",
       detached: true,
+      promotionRunning: false,
       clusterStatus: "available",
       detail: "shopsmart-prod-secondary is standalone (detached) and available.",
     });
@@ -110,6 +132,7 @@ describe("checkWriter", () => {
       ready: false,
       detached: true,
       status: "promoting",
+      promotionRunning: true,
     });
   });
 
