@@ -6,6 +6,8 @@
  *   `attribute_not_exists(pk)` and deleted by finish with `operationId = :id`.
  * - `OPERATION#<id>`: the {@link OperationRecord}, plus `notifiedAt` once the SNS message went out.
  * - `LATEST`: `operationId` of the most recently started operation.
+ * - `TRIGGER#PENDING`: an automatic failover that met the lock held by another operation
+ *   ({@link PendingTrigger}); auto-failover starts it when that operation's execution ends.
  *
  * Every function takes the client and table; nothing here reads the environment.
  */
@@ -22,6 +24,18 @@ import type { OperationRecord } from "../shared/operation";
 
 export const LOCK_KEY = "LOCK";
 export const LATEST_KEY = "LATEST";
+export const PENDING_TRIGGER_KEY = "TRIGGER#PENDING";
+
+/** An automatic failover deferred because another operation held the lock. */
+export interface PendingTrigger {
+  alarmName: string;
+  /** When the alarm went to ALARM (the event's state timestamp). */
+  alarmedAt: string;
+  /** The operation that held the lock. */
+  blockedBy: string;
+  /** ISO-8601, when it was deferred. */
+  deferredAt: string;
+}
 
 export function operationKey(operationId: string): string {
   return `OPERATION#${operationId}`;
@@ -253,6 +267,47 @@ export async function setAttention(
     if (error instanceof ConditionalCheckFailedException) return { set: false };
     throw error;
   }
+}
+
+/**
+ * Records a deferred trigger; the first one is kept (`attribute_not_exists(pk)`): a repeated alarm
+ * event for the same outage changes nothing. Returns whether this call wrote it.
+ */
+export async function putPendingTrigger(
+  ledger: Ledger,
+  trigger: PendingTrigger,
+): Promise<{ written: boolean }> {
+  try {
+    await ledger.client.send(
+      new PutItemCommand({
+        TableName: ledger.tableName,
+        Item: marshall({ pk: PENDING_TRIGGER_KEY, ...trigger }),
+        ConditionExpression: "attribute_not_exists(pk)",
+      }),
+    );
+    return { written: true };
+  } catch (error) {
+    if (error instanceof ConditionalCheckFailedException) return { written: false };
+    throw error;
+  }
+}
+
+/** The deferred trigger, read consistently; undefined when none waits. */
+export async function getPendingTrigger(ledger: Ledger): Promise<PendingTrigger | undefined> {
+  const item = await getItem(ledger, PENDING_TRIGGER_KEY);
+  if (item === undefined) return undefined;
+  const { pk: _key, ...trigger } = item;
+  return trigger as unknown as PendingTrigger;
+}
+
+/** Removes the deferred trigger once it started a failover or was dropped. */
+export async function deletePendingTrigger(ledger: Ledger): Promise<void> {
+  await ledger.client.send(
+    new DeleteItemCommand({
+      TableName: ledger.tableName,
+      Key: marshall({ pk: PENDING_TRIGGER_KEY }),
+    }),
+  );
 }
 
 /** `null` (data loss unknown) is kept as a DynamoDB NULL; absent optional fields are left out. */

@@ -16,11 +16,19 @@
  * `DBClusterIdentifier, SourceRegion` only, the set AWS's Aurora workshop finds, so a reader that
  * names `DBClusterIdentifier` alone (an assumption AWS never made) gets no data here, as it might
  * in AWS. The RPO lag is modelled equal to the replication lag: both are the lag set on the pair.
+ *
+ * Alarms: DescribeAlarms with `AlarmNames` answers the alarms set with {@link
+ * CloudWatchSimulation.setAlarmState} in the region called, as `MetricAlarms` with `StateValue`
+ * (OK | ALARM | INSUFFICIENT_DATA); an unknown name is left out of the answer, as CloudWatch does
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_DescribeAlarms.html).
+ * Alarms are not evaluated: a test or the game day sets the state the alarm would reach.
  */
 import type {
+  DescribeAlarmsInput,
   Dimension,
   GetMetricDataInput,
   GetMetricStatisticsInput,
+  StateValue,
 } from "@aws-sdk/client-cloudwatch";
 import {
   REPLICATION_LAG_METRIC,
@@ -56,13 +64,22 @@ const METRICS_INSIGHTS_QUERY = /^SELECT MAX\((\w+)\) FROM "([\w/]+)" WHERE (\w+)
 
 export class CloudWatchSimulation {
   private readonly env: CloudWatchEnvironment;
+  /** `<region>/<alarm name>` -> state. */
+  private readonly alarms = new Map<string, StateValue>();
 
   constructor(env: CloudWatchEnvironment) {
     this.env = env;
   }
 
+  /** Sets the state an alarm has reached (the simulation does not evaluate alarms). */
+  setAlarmState(region: string, alarmName: string, state: StateValue): void {
+    this.alarms.set(`${region}/${alarmName}`, state);
+  }
+
   handle(operation: string, input: Record<string, unknown>, region: string): unknown {
     switch (operation) {
+      case "DescribeAlarms":
+        return this.describeAlarms(input as unknown as DescribeAlarmsInput, region);
       case "GetMetricData":
         return this.getMetricData(input as unknown as GetMetricDataInput, region);
       case "GetMetricStatistics":
@@ -70,6 +87,17 @@ export class CloudWatchSimulation {
       default:
         throw new SimulatorUnsupportedError(`CloudWatch ${operation} is not modelled`);
     }
+  }
+
+  private describeAlarms(input: DescribeAlarmsInput, region: string) {
+    if (input.AlarmNames === undefined) {
+      throw new SimulatorUnsupportedError("DescribeAlarms is modelled with AlarmNames only");
+    }
+    const MetricAlarms = input.AlarmNames.flatMap((name) => {
+      const state = this.alarms.get(`${region}/${name}`);
+      return state === undefined ? [] : [{ AlarmName: name, StateValue: state }];
+    });
+    return { MetricAlarms, CompositeAlarms: [] };
   }
 
   private getMetricData(input: GetMetricDataInput, region: string) {

@@ -21,6 +21,11 @@ export {
   type UnreachableFailure,
   unreachableError,
 } from "./errors";
+export {
+  type AutomaticFailoverRules,
+  type AutomaticFailoverRulesOptions,
+  connectAutomaticFailoverRules,
+} from "./event-rules";
 export { blobPayload, type LocalFunction, type LocalLambdaContext, lambdaContext } from "./lambda";
 export {
   type ConnectOptions,
@@ -47,12 +52,14 @@ export {
 export { installSimulatedTransport, operationName, SIMULATED_CLIENTS } from "./sdk-transport";
 export { type SimulatedSettingsOptions, simulatedSettings } from "./settings";
 export type { PublishedMessage } from "./sns";
-export type {
-  ExecutionHandle,
-  ExecutionOutcome,
-  Executor,
-  HistoryEventInput,
-  SimulatedExecution,
+export {
+  type ExecutionEndedListener,
+  type ExecutionHandle,
+  type ExecutionOutcome,
+  type Executor,
+  executionStatusChangeEvent,
+  type HistoryEventInput,
+  type SimulatedExecution,
 } from "./step-functions";
 export {
   bindWorkflowFunctions,

@@ -9,6 +9,10 @@
  * ExecutionAlreadyExists; names are 1-80 characters without whitespace, brackets, wildcards or
  * `" # % \ ^ | ~ ` $ & , ; : /` (InvalidName); input must be JSON (InvalidExecutionInput);
  * StateMachineDoesNotExist, ExecutionDoesNotExist.
+ *
+ * When an execution ends, the listeners set with {@link StepFunctionsSimulation.onExecutionEnded}
+ * run (the EventBridge "Step Functions Execution Status Change" rules of the stack, see
+ * {@link executionStatusChangeEvent}), and `settled()` waits for them too.
  */
 import type {
   DescribeExecutionInput,
@@ -66,6 +70,38 @@ export interface ExecutionHandle {
 
 export type Executor = (handle: ExecutionHandle) => Promise<ExecutionOutcome>;
 
+/** Runs when an execution ends, as an EventBridge rule on its status change would. */
+export type ExecutionEndedListener = (execution: Readonly<SimulatedExecution>) => Promise<unknown>;
+
+/**
+ * The "Step Functions Execution Status Change" event Step Functions sends to the default bus for
+ * a standard workflow's execution (https://docs.aws.amazon.com/step-functions/latest/dg/eventbridge-integration.html):
+ * the fields of `detail` the automation reads, plus the envelope.
+ */
+export function executionStatusChangeEvent(
+  execution: Readonly<SimulatedExecution>,
+  account: string,
+  region: string,
+): Record<string, unknown> {
+  return {
+    version: "0",
+    "detail-type": "Step Functions Execution Status Change",
+    source: "aws.states",
+    account,
+    region,
+    time: new Date(execution.stopDate ?? execution.startDate).toISOString(),
+    resources: [execution.executionArn],
+    detail: {
+      executionArn: execution.executionArn,
+      stateMachineArn: execution.stateMachineArn,
+      name: execution.name,
+      status: execution.status,
+      startDate: execution.startDate,
+      stopDate: execution.stopDate ?? null,
+    },
+  };
+}
+
 const INVALID_NAME = /[\s<>{}[\]?*"#%\\^|~`$&,;:/]|\p{Cc}/u;
 
 export class StepFunctionsSimulation {
@@ -73,6 +109,7 @@ export class StepFunctionsSimulation {
   private readonly stateMachineArns: readonly string[];
   private readonly clock: SimulatedClock;
   private executor: Executor | undefined;
+  private readonly endedListeners: ExecutionEndedListener[] = [];
   /** Per execution: the id of each state's latest event, for previousEventId chains. */
   private readonly lastEventOfState = new WeakMap<SimulatedExecution, Map<string, number>>();
   private readonly running = new Map<
@@ -88,6 +125,15 @@ export class StepFunctionsSimulation {
   /** Runs every execution StartExecution creates from now on (e.g. the local runner). */
   setExecutor(executor: Executor | undefined): void {
     this.executor = executor;
+  }
+
+  /** Calls `listener` whenever an execution ends; returns the function that removes it. */
+  onExecutionEnded(listener: ExecutionEndedListener): () => void {
+    this.endedListeners.push(listener);
+    return () => {
+      const index = this.endedListeners.indexOf(listener);
+      if (index >= 0) this.endedListeners.splice(index, 1);
+    };
   }
 
   /** Resolves when every execution started so far has ended. */
@@ -175,6 +221,7 @@ export class StepFunctionsSimulation {
             cause: error instanceof Error ? error.message : String(error),
           }),
       )
+      .then(() => this.notifyEnded(execution))
       .finally(() => this.running.delete(execution.executionArn));
     this.running.set(execution.executionArn, { promise, controller });
   }
@@ -186,6 +233,10 @@ export class StepFunctionsSimulation {
     if (outcome.output !== undefined) execution.output = JSON.stringify(outcome.output);
     if (outcome.error !== undefined) execution.error = outcome.error;
     if (outcome.cause !== undefined) execution.cause = outcome.cause;
+  }
+
+  private async notifyEnded(execution: SimulatedExecution): Promise<void> {
+    for (const listener of [...this.endedListeners]) await listener(execution);
   }
 
   private appendEvent(execution: SimulatedExecution, input: HistoryEventInput): void {

@@ -261,6 +261,7 @@ describe("Automation", () => {
       };
       expect(JSON.parse(variables.SHOPSMART_DR_AUTO_FAILOVER)).toEqual({
         alarmName: "shop-test-primary-endpoint-health",
+        alarmRegion: "us-east-1",
         ruleName: "shop-test-dr-auto-failover",
       });
     });
@@ -406,6 +407,9 @@ describe("Automation", () => {
           StartOperations: ["states:StartExecution"],
           ReadOperations: ["states:DescribeExecution"],
           UseStateMachineKey: ["kms:Decrypt", "kms:GenerateDataKey"],
+          ReadTriggerAlarm: ["cloudwatch:DescribeAlarms"],
+          Notify: ["sns:Publish"],
+          UseTopicKeyThroughSns: ["kms:Decrypt", "kms:GenerateDataKey"],
         },
         "run-drill": {
           WriteOwnLogs: logs,
@@ -818,15 +822,56 @@ describe("Automation", () => {
       expect(automation.autoFailoverRuleName).toBe("shop-test-dr-auto-failover");
     });
 
-    it("retries each target for 15 minutes, then parks the event in a dead-letter queue of the rule's own region that only that rule may fill", () => {
-      for (const [target, queue, provider, key, topic, rule] of [
+    it("starts a deferred trigger when an execution of the workflow ends (the resume rule)", () => {
+      const rule = resourceAt(json, "aws_cloudwatch_event_rule", "automatic-failover/resume-rule");
+      expect(rule).toMatchObject({
+        provider: "aws.secondary",
+        name: "shop-test-dr-auto-failover-resume",
+      });
+      expect(JSON.parse(rule.event_pattern as string)).toEqual({
+        source: ["aws.states"],
+        "detail-type": ["Step Functions Execution Status Change"],
+        detail: {
+          stateMachineArn: [
+            `arn:aws:states:us-west-2:${ACCOUNT}:stateMachine:shop-test-dr-operation`,
+          ],
+          status: ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"],
+        },
+      });
+      expect(
+        resourceAt(json, "aws_cloudwatch_event_target", "automatic-failover/resume-target"),
+      ).toMatchObject({
+        arn: reference(json, "aws_lambda_function", "function-auto-failover/function", "arn"),
+        retry_policy: { maximum_event_age_in_seconds: 900, maximum_retry_attempts: 12 },
+        dead_letter_config: {
+          arn: reference(json, "aws_sqs_queue", "automatic-failover/dead-letters/queue", "arn"),
+        },
+      });
+      expect(
+        resourceAt(json, "aws_lambda_permission", "automatic-failover/resume-invoke"),
+      ).toMatchObject({
+        principal: "events.amazonaws.com",
+        source_arn: reference(
+          json,
+          "aws_cloudwatch_event_rule",
+          "automatic-failover/resume-rule",
+          "arn",
+        ),
+      });
+    });
+
+    it("retries each target for 15 minutes, then parks the event in a dead-letter queue of the rule's own region that only its rules may fill", () => {
+      for (const [target, queue, provider, key, topic, rules] of [
         [
           "automatic-failover/target",
           "automatic-failover/dead-letters",
           "aws.secondary",
           KEY,
           TOPIC,
-          reference(json, "aws_cloudwatch_event_rule", "automatic-failover/rule", "arn"),
+          [
+            reference(json, "aws_cloudwatch_event_rule", "automatic-failover/rule", "arn"),
+            `arn:aws:events:us-west-2:${ACCOUNT}:rule/shop-test-dr-auto-failover-resume`,
+          ],
         ],
         [
           "automatic-failover/forward-target",
@@ -834,7 +879,7 @@ describe("Automation", () => {
           "aws.health-metrics",
           HEALTH_KEY,
           HEALTH_TOPIC,
-          `arn:aws:events:us-east-1:${ACCOUNT}:rule/shop-test-dr-auto-failover-forward`,
+          [`arn:aws:events:us-east-1:${ACCOUNT}:rule/shop-test-dr-auto-failover-forward`],
         ],
       ] as const) {
         const queueArn = reference(json, "aws_sqs_queue", `${queue}/queue`, "arn");
@@ -851,7 +896,7 @@ describe("Automation", () => {
           principals: [{ type: "Service", identifiers: ["events.amazonaws.com"] }],
           actions: ["sqs:SendMessage"],
           resources: [queueArn],
-          condition: [{ test: "ArnEquals", variable: "aws:SourceArn", values: [rule] }],
+          condition: [{ test: "ArnEquals", variable: "aws:SourceArn", values: [...rules] }],
         });
         expect(resourceAt(json, "aws_cloudwatch_metric_alarm", `${queue}/alarm`)).toMatchObject({
           provider,
@@ -866,8 +911,9 @@ describe("Automation", () => {
       const { json: local } = synthAutomation({ healthMetricsRegion: TEST_REGIONS.secondary });
       expect(listResources(local, "aws_cloudwatch_event_rule")).toEqual([
         expect.objectContaining({ provider: "aws.secondary", name: "shop-test-dr-auto-failover" }),
+        expect.objectContaining({ name: "shop-test-dr-auto-failover-resume" }),
       ]);
-      expect(listResources(local, "aws_cloudwatch_event_target")).toHaveLength(1);
+      expect(listResources(local, "aws_cloudwatch_event_target")).toHaveLength(2);
       expect(listResources(local, "aws_iam_role").map((role) => role.name)).not.toContain(
         "shop-test-dr-auto-failover-forward",
       );

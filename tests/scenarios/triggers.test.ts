@@ -7,7 +7,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Plan } from "../../functions/shared/operation";
-import type { RegionPair } from "../../src/simulation";
+import { connectAutomaticFailoverRules, type RegionPair } from "../../src/simulation";
 import { connectWorkflow, loadHandler } from "../support/local-state-machine";
 import type { SimulatedAws } from "../support/simulated-aws";
 import {
@@ -255,5 +255,110 @@ describe("automatic failover", () => {
       database: { globalWriter: "secondary" },
       dns: { answering: "secondary" },
     });
+  });
+
+  it("a trigger that meets a planned operation's lock is deferred, not lost: when that operation ends, the unplanned failover starts (alarm still in ALARM)", async () => {
+    const variable = autoFailoverVariable(prodStack());
+    const { alarmName, alarmRegion } = JSON.parse(variable) as {
+      alarmName: string;
+      alarmRegion: string;
+    };
+    process.env.SHOPSMART_DR_AUTO_FAILOVER = variable;
+    await connect();
+    const rules = connectAutomaticFailoverRules(pair, {
+      handler: await loadHandler("auto-failover"),
+      alarmName,
+      alarmRegion,
+    });
+    try {
+      // A drill's planned failover holds the lock ...
+      pair.clock.setAutoAdvance(false);
+      const planned = await callApi(
+        apiRequest("POST", "/failover", { mode: "planned", reason: "DR drill" }),
+      );
+      expect(planned.statusCode).toBe(202);
+      // ... when the primary region dies and its health alarm fires.
+      pair.regionDown("primary", { callMs: 5_000 });
+      expect(await rules.alarm()).toEqual({
+        action: "deferred",
+        blockedBy: planned.body.operationId,
+      });
+      pair.clock.setAutoAdvance(true);
+      await pair.stepFunctions.settled();
+
+      // The planned failover cannot complete without the primary; when it ends, the deferred
+      // trigger starts the unplanned failover, which completes.
+      const [drill, automatic] = pair.stepFunctions.executions;
+      expect(pair.stepFunctions.executions.map((execution) => execution.status)).toEqual([
+        "FAILED",
+        "SUCCEEDED",
+      ]);
+      expect(drill?.name).toBe(planned.body.operationId);
+      expect(rules.outcomes).toEqual([
+        { action: "deferred", blockedBy: planned.body.operationId },
+        { action: "started", operationId: automatic?.name },
+        // The automatic failover's own end finds nothing pending.
+        { action: "ignored", why: "no automatic failover is pending" },
+      ]);
+      const record = await callApi(apiRequest("GET", `/operations/${automatic?.name}`));
+      expect(record.body).toMatchObject({
+        kind: "failover",
+        mode: "unplanned",
+        status: "succeeded",
+        reason: expect.stringContaining(`automatic (deferred): ${alarmName} in ALARM since`),
+      });
+      expect(pair.snapshot()).toMatchObject({
+        database: { globalWriter: "secondary" },
+        dns: { answering: "secondary" },
+      });
+      expect(pair.sns.published.map((message) => message.subject)).toEqual([
+        `[shopsmart-dr prod] automatic failover deferred: ${planned.body.operationId} holds the lock`,
+        `[shopsmart-dr prod] failover failed: ${planned.body.operationId}`,
+        `[shopsmart-dr prod] deferred automatic failover started: ${automatic?.name}`,
+        `[shopsmart-dr prod] failover succeeded: ${automatic?.name}`,
+      ]);
+      expect(operationKeys(pair)).not.toContain("TRIGGER#PENDING");
+      expect(lockHeld(pair)).toBe(false);
+    } finally {
+      rules.disconnect();
+    }
+  });
+
+  it("a deferred trigger is dropped when the alarm is back to OK by the time the lock is released", async () => {
+    const variable = autoFailoverVariable(prodStack());
+    const { alarmName, alarmRegion } = JSON.parse(variable) as {
+      alarmName: string;
+      alarmRegion: string;
+    };
+    process.env.SHOPSMART_DR_AUTO_FAILOVER = variable;
+    await connect();
+    const rules = connectAutomaticFailoverRules(pair, {
+      handler: await loadHandler("auto-failover"),
+      alarmName,
+      alarmRegion,
+    });
+    try {
+      pair.clock.setAutoAdvance(false);
+      const planned = await callApi(
+        apiRequest("POST", "/failover", { mode: "planned", reason: "DR drill" }),
+      );
+      // A blip: the alarm fires and clears while the planned failover runs.
+      await rules.alarm();
+      rules.recover();
+      pair.clock.setAutoAdvance(true);
+      await pair.stepFunctions.settled();
+
+      expect(pair.stepFunctions.executions.map((execution) => execution.status)).toEqual([
+        "SUCCEEDED",
+      ]);
+      expect(rules.outcomes.at(-1)).toEqual({
+        action: "dropped",
+        why: `${alarmName} is OK now: the outage it reported is over`,
+      });
+      expect(pair.callsTo({ operation: "FailoverGlobalCluster" })).toEqual([]);
+      expect(planned.statusCode).toBe(202);
+    } finally {
+      rules.disconnect();
+    }
   });
 });

@@ -19,6 +19,7 @@ import {
 } from "@aws-sdk/client-auto-scaling";
 import {
   CloudWatchClient,
+  DescribeAlarmsCommand,
   GetMetricDataCommand,
   GetMetricStatisticsCommand,
 } from "@aws-sdk/client-cloudwatch";
@@ -92,7 +93,7 @@ export const SIMULATED_COMMANDS: Readonly<Record<ServiceName, readonly CommandCl
     GetHealthCheckStatusCommand,
     ListResourceRecordSetsCommand,
   ],
-  cloudwatch: [GetMetricDataCommand, GetMetricStatisticsCommand],
+  cloudwatch: [DescribeAlarmsCommand, GetMetricDataCommand, GetMetricStatisticsCommand],
   ssm: [GetParameterCommand, GetParametersCommand, PutParameterCommand],
   dynamodb: [
     PutItemCommand,

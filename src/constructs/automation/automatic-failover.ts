@@ -42,10 +42,22 @@ export interface AutomaticFailoverTriggerProps {
   /** The auto-failover function. */
   readonly functionName: string;
   readonly functionArn: string;
+  /** The failover workflow: when one of its executions ends, a deferred trigger may start. */
+  readonly stateMachineArn: string;
   /** Dead letters of the rule that invokes the function (the automation's region). */
   readonly deadLetters: DeadLetterRegion;
   /** Dead letters of the forwarding rule (the alarm's region); unused when it is the same. */
   readonly alarmRegionDeadLetters: DeadLetterRegion;
+}
+
+/**
+ * The rule on the workflow's executions ending: `<namePrefix>-dr-auto-failover-resume`. Step
+ * Functions sends "Step Functions Execution Status Change" events of standard workflows to the
+ * default bus of its own region
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/eventbridge-integration.html).
+ */
+export function resumeRuleName(namePrefix: string): string {
+  return `${namePrefix}-dr-auto-failover-resume`;
 }
 
 /** The rule that invokes the auto-failover function: `<namePrefix>-dr-auto-failover`. */
@@ -72,6 +84,8 @@ export class AutomaticFailoverTrigger extends Construct {
   /** The rule that invokes the function (in the automation's region). */
   readonly ruleName: string;
   readonly eventPattern: Record<string, unknown>;
+  /** The pattern of the rule on the workflow's executions ending. */
+  resumeEventPattern: Record<string, unknown> = {};
 
   constructor(scope: Construct, id: string, props: AutomaticFailoverTriggerProps) {
     super(scope, id);
@@ -103,7 +117,11 @@ export class AutomaticFailoverTrigger extends Construct {
       contents: "Alarm events for the auto-failover function",
       kmsKeyArn: props.deadLetters.kmsKeyArn,
       alarmTopicArn: props.deadLetters.alarmTopicArn,
-      ruleArns: [rule.arn],
+      // The resume rule (below) sends its undelivered events here too.
+      ruleArns: [
+        rule.arn,
+        `arn:aws:events:${props.region}:${accountId}:rule/${resumeRuleName(namePrefix)}`,
+      ],
     });
     new CloudwatchEventTarget(this, "target", {
       provider,
@@ -116,6 +134,49 @@ export class AutomaticFailoverTrigger extends Construct {
     new LambdaPermission(this, "invoke", {
       provider,
       statementId: "eventbridge-auto-failover",
+      action: "lambda:InvokeFunction",
+      functionName: props.functionName,
+      principal: "events.amazonaws.com",
+      sourceArn: rule.arn,
+      sourceAccount: accountId,
+    });
+    this.addResume(props, deadLetters.queueArn);
+  }
+
+  /**
+   * A trigger that met a held lock is deferred, not lost: when an execution of the workflow ends,
+   * the function looks for a pending trigger (and the alarm's state) and starts it. Same retries
+   * and dead-letter queue as the alarm rule.
+   */
+  private addResume(props: AutomaticFailoverTriggerProps, deadLetterQueueArn: string): void {
+    const { provider, namePrefix, accountId } = props;
+    this.resumeEventPattern = {
+      source: ["aws.states"],
+      "detail-type": ["Step Functions Execution Status Change"],
+      detail: {
+        stateMachineArn: [props.stateMachineArn],
+        status: ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"],
+      },
+    };
+    const rule = new CloudwatchEventRule(this, "resume-rule", {
+      provider,
+      name: resumeRuleName(namePrefix),
+      description:
+        "Starts a deferred automatic failover when the operation that held the lock ends",
+      eventPattern: JSON.stringify(this.resumeEventPattern),
+      state: "ENABLED",
+    });
+    new CloudwatchEventTarget(this, "resume-target", {
+      provider,
+      rule: rule.name,
+      targetId: "auto-failover",
+      arn: props.functionArn,
+      retryPolicy: { ...FAILOVER_TARGET_RETRY },
+      deadLetterConfig: { arn: deadLetterQueueArn },
+    });
+    new LambdaPermission(this, "resume-invoke", {
+      provider,
+      statementId: "eventbridge-auto-failover-resume",
       action: "lambda:InvokeFunction",
       functionName: props.functionName,
       principal: "events.amazonaws.com",

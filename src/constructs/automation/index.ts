@@ -357,6 +357,7 @@ export class Automation extends Construct {
           `arn:aws:ssm:${props.regions[role].region}:${accountId}:parameter${props.parameterPath}db/writer-endpoint`,
       ),
       ledgerTableArn: ledger.arn,
+      triggerAlarmArn: `arn:aws:cloudwatch:${props.healthMetrics.region}:${accountId}:alarm:${props.automaticFailover.alarmName}`,
       topicArn: props.alertTopic.arn,
       topicKmsKeyArn: props.alertTopic.kmsKeyArn,
       stateMachineArn,
@@ -387,6 +388,7 @@ export class Automation extends Construct {
       if (fn === "auto-failover") {
         environment.SHOPSMART_DR_AUTO_FAILOVER = JSON.stringify({
           alarmName: props.automaticFailover.alarmName,
+          alarmRegion: props.healthMetrics.region,
           ruleName: autoFailoverRuleName(namePrefix),
         });
       }
@@ -474,6 +476,7 @@ export class Automation extends Construct {
         alarmName: props.automaticFailover.alarmName,
         functionName: step("auto-failover").functionName,
         functionArn: step("auto-failover").functionArn,
+        stateMachineArn,
         deadLetters: { kmsKeyArn, alarmTopicArn: props.alertTopic.arn },
         alarmRegionDeadLetters: {
           kmsKeyArn: props.healthMetrics.kmsKeyArn,

@@ -63,6 +63,8 @@ export interface AutomationResources {
   /** The `<parameterPath>db/writer-endpoint` parameter in each region. */
   readonly writerEndpointParameterArns: Readonly<Record<RegionRole, string>>;
   readonly ledgerTableArn: string;
+  /** The primary endpoint's health alarm, which auto-failover reads again before a deferred start. */
+  readonly triggerAlarmArn: string;
   readonly topicArn: string;
   readonly topicKmsKeyArn: string;
   readonly stateMachineArn: string;
@@ -299,6 +301,14 @@ export const FUNCTION_PERMISSIONS: Readonly<
       resources: [resources.executionsArn],
     },
     stateMachineKey(resources),
+    {
+      // A deferred trigger starts only if the alarm is still in ALARM.
+      sid: "ReadTriggerAlarm",
+      actions: ["cloudwatch:DescribeAlarms"],
+      resources: [resources.triggerAlarmArn],
+    },
+    // Deferred, started and dropped triggers are notified.
+    ...notify(resources),
   ],
 
   "run-drill": runDrill,

@@ -1,5 +1,7 @@
+import { CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
+import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { executionArnFor } from "../../../functions/orchestration/start-operation";
@@ -7,6 +9,8 @@ import { FakeLedgerTable, NOW, settings } from "./fixtures";
 
 const dynamoDbMock = mockClient(DynamoDBClient);
 const sfnMock = mockClient(SFNClient);
+const snsMock = mockClient(SNSClient);
+const cloudWatchMock = mockClient(CloudWatchClient);
 
 const ALARM_NAME = "shopsmart-prod-primary-endpoint-health";
 const RULE_NAME = "shopsmart-prod-auto-failover";
@@ -43,6 +47,38 @@ function alarmEvent(
   };
 }
 
+/** The lock and record of an operation that runs. */
+function seedHolder(mode: "planned" | "unplanned", kind: "failover" | "failback", id = RUNNING_ID) {
+  table.seed({ pk: "LOCK", operationId: id, acquiredAt: "2025-03-04T04:00:00.000Z" }).seed({
+    pk: `OPERATION#${id}`,
+    operationId: id,
+    kind,
+    mode,
+    reason: "drill",
+    requestedAt: "2025-03-04T04:00:00.000Z",
+    requestedBy: "arn:aws:iam::123456789012:user/operator",
+    status: "running",
+    steps: [],
+  });
+}
+
+/** "Step Functions Execution Status Change" of the workflow (or another state machine). */
+function executionEnded(status: string, stateMachineArn = settings.stateMachineArn) {
+  return {
+    version: "0",
+    "detail-type": "Step Functions Execution Status Change",
+    source: "aws.states",
+    account: "123456789012",
+    region: "us-west-2",
+    detail: {
+      executionArn: executionArnFor(stateMachineArn, RUNNING_ID),
+      stateMachineArn,
+      name: RUNNING_ID,
+      status,
+    },
+  };
+}
+
 async function loadHandler() {
   return (await import("../../../functions/handlers/auto-failover.js")).handler;
 }
@@ -50,6 +86,12 @@ async function loadHandler() {
 beforeEach(() => {
   dynamoDbMock.reset();
   sfnMock.reset();
+  snsMock.reset();
+  cloudWatchMock.reset();
+  snsMock.on(PublishCommand).resolves({ MessageId: "m-1" });
+  cloudWatchMock
+    .on(DescribeAlarmsCommand)
+    .resolves({ MetricAlarms: [{ AlarmName: ALARM_NAME, StateValue: "ALARM" }] });
   table = new FakeLedgerTable().install(dynamoDbMock);
   sfnMock.on(StartExecutionCommand).callsFake(async (input) => ({
     executionArn: executionArnFor(input.stateMachineArn, input.name),
@@ -59,7 +101,7 @@ beforeEach(() => {
   vi.stubEnv("SHOPSMART_DR_SETTINGS", JSON.stringify(settings));
   vi.stubEnv(
     "SHOPSMART_DR_AUTO_FAILOVER",
-    JSON.stringify({ alarmName: ALARM_NAME, ruleName: RULE_NAME }),
+    JSON.stringify({ alarmName: ALARM_NAME, alarmRegion: "us-east-1", ruleName: RULE_NAME }),
   );
   vi.useFakeTimers({ toFake: ["Date"] });
   vi.setSystemTime(NOW);
@@ -119,9 +161,13 @@ describe("auto-failover handler", () => {
     [
       "another kind of event",
       { ...alarmEvent(), "detail-type": "CloudWatch Alarm Configuration Change" },
-      "not a CloudWatch Alarm State Change event",
+      "neither a CloudWatch Alarm State Change nor a Step Functions Execution Status Change event",
     ],
-    ["a malformed event", { detail: "nope" }, "not a CloudWatch Alarm State Change event"],
+    [
+      "a malformed event",
+      { detail: "nope" },
+      "neither a CloudWatch Alarm State Change nor a Step Functions Execution Status Change event",
+    ],
   ];
 
   for (const [name, event, why] of ignored) {
@@ -138,8 +184,8 @@ describe("auto-failover handler", () => {
     });
   }
 
-  it("is a logged no-op while an operation runs", async () => {
-    table.seed({ pk: "LOCK", operationId: RUNNING_ID, acquiredAt: "2025-03-04T04:00:00.000Z" });
+  it("is a logged no-op while an unplanned failover runs: it is already doing the job", async () => {
+    seedHolder("unplanned", "failover");
     const handler = await loadHandler();
 
     expect(await handler(alarmEvent())).toEqual({
@@ -147,6 +193,119 @@ describe("auto-failover handler", () => {
       operationId: RUNNING_ID,
     });
     expect(sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    expect(table.item("TRIGGER#PENDING")).toBeUndefined();
+    expect(snsMock.commandCalls(PublishCommand)).toHaveLength(0);
+  });
+
+  it("defers the trigger while a planned operation holds the lock: recorded once, notified once", async () => {
+    seedHolder("planned", "failover");
+    const handler = await loadHandler();
+
+    expect(await handler(alarmEvent())).toEqual({ action: "deferred", blockedBy: RUNNING_ID });
+    expect(await handler(alarmEvent())).toEqual({ action: "deferred", blockedBy: RUNNING_ID });
+
+    expect(sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    expect(table.item("TRIGGER#PENDING")).toEqual({
+      pk: "TRIGGER#PENDING",
+      alarmName: ALARM_NAME,
+      alarmedAt: "2025-03-04T05:06:00.000+0000",
+      blockedBy: RUNNING_ID,
+      deferredAt: "2025-03-04T05:06:07.890Z",
+    });
+    const published = snsMock.commandCalls(PublishCommand).map((call) => call.args[0].input);
+    expect(published).toHaveLength(1);
+    expect(published[0]?.Subject).toBe(
+      `[shopsmart-dr prod] automatic failover deferred: ${RUNNING_ID} holds the lock`,
+    );
+    expect(published[0]?.Message).toContain("deferred, not dropped");
+  });
+
+  describe("when the operation that held the lock ends", () => {
+    function deferred() {
+      table.seed({
+        pk: "TRIGGER#PENDING",
+        alarmName: ALARM_NAME,
+        alarmedAt: "2025-03-04T05:00:00.000+0000",
+        blockedBy: RUNNING_ID,
+        deferredAt: "2025-03-04T05:00:05.000Z",
+      });
+    }
+
+    it("starts the deferred failover while the alarm is still in ALARM, and clears it", async () => {
+      deferred();
+      const handler = await loadHandler();
+
+      const outcome = await handler(executionEnded("FAILED"));
+
+      expect(outcome).toMatchObject({ action: "started" });
+      const [start] = sfnMock.commandCalls(StartExecutionCommand);
+      expect(JSON.parse(start?.args[0].input.input ?? "")).toMatchObject({
+        kind: "failover",
+        mode: "unplanned",
+        reason: `automatic (deferred): ${ALARM_NAME} in ALARM since 2025-03-04T05:00:00.000+0000; ${ALARM_NAME} is still in ALARM`,
+      });
+      expect(cloudWatchMock.commandCalls(DescribeAlarmsCommand)[0]?.args[0].input).toEqual({
+        AlarmNames: [ALARM_NAME],
+      });
+      expect(table.item("TRIGGER#PENDING")).toBeUndefined();
+      expect(snsMock.commandCalls(PublishCommand)[0]?.args[0].input.Subject).toMatch(
+        /^\[shopsmart-dr prod\] deferred automatic failover started: op-/,
+      );
+    });
+
+    it("drops it when the alarm is back to OK", async () => {
+      deferred();
+      cloudWatchMock
+        .on(DescribeAlarmsCommand)
+        .resolves({ MetricAlarms: [{ AlarmName: ALARM_NAME, StateValue: "OK" }] });
+      const handler = await loadHandler();
+
+      expect(await handler(executionEnded("SUCCEEDED"))).toEqual({
+        action: "dropped",
+        why: `${ALARM_NAME} is OK now: the outage it reported is over`,
+      });
+      expect(sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
+      expect(table.item("TRIGGER#PENDING")).toBeUndefined();
+    });
+
+    it("starts it when the alarm cannot be read (its region may be the one that is down)", async () => {
+      deferred();
+      cloudWatchMock
+        .on(DescribeAlarmsCommand)
+        .rejects(Object.assign(new Error("connect ETIMEDOUT"), { name: "TimeoutError" }));
+      const handler = await loadHandler();
+
+      expect(await handler(executionEnded("ABORTED"))).toMatchObject({ action: "started" });
+    });
+
+    it("keeps it deferred when another operation took the lock first", async () => {
+      deferred();
+      seedHolder("planned", "failback", "op-20250304T050000Z-0000bb");
+      const handler = await loadHandler();
+
+      expect(await handler(executionEnded("SUCCEEDED"))).toEqual({
+        action: "deferred",
+        blockedBy: "op-20250304T050000Z-0000bb",
+      });
+      expect(table.item("TRIGGER#PENDING")).toBeDefined();
+    });
+
+    it("does nothing without a pending trigger, or for another state machine", async () => {
+      const handler = await loadHandler();
+      expect(await handler(executionEnded("SUCCEEDED"))).toEqual({
+        action: "ignored",
+        why: "no automatic failover is pending",
+      });
+      deferred();
+      expect(
+        await handler(executionEnded("SUCCEEDED", "arn:aws:states:us-west-2:1:stateMachine:other")),
+      ).toEqual({
+        action: "ignored",
+        why: "arn:aws:states:us-west-2:1:stateMachine:other is not the failover workflow",
+      });
+      expect(sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
+      expect(cloudWatchMock.calls()).toHaveLength(0);
+    });
   });
 
   it("starts once for a duplicated delivery of the same alarm event", async () => {
@@ -179,14 +338,14 @@ describe("auto-failover handler", () => {
     const handler = await loadHandler();
 
     await expect(handler(alarmEvent())).rejects.toThrow(
-      'SHOPSMART_DR_AUTO_FAILOVER must be JSON {"alarmName":"...","ruleName":"..."}, got null',
+      'SHOPSMART_DR_AUTO_FAILOVER must be JSON {"alarmName":"...","alarmRegion":"...","ruleName":"..."}, got null',
     );
   });
 
   it("fails on an empty alarm name in SHOPSMART_DR_AUTO_FAILOVER", async () => {
     vi.stubEnv(
       "SHOPSMART_DR_AUTO_FAILOVER",
-      JSON.stringify({ alarmName: "", ruleName: RULE_NAME }),
+      JSON.stringify({ alarmName: "", alarmRegion: "us-east-1", ruleName: RULE_NAME }),
     );
     const handler = await loadHandler();
 

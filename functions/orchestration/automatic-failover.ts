@@ -1,0 +1,276 @@
+/**
+ * auto-failover: what the automatic failover does with the two events its EventBridge rules
+ * deliver.
+ *
+ * - "CloudWatch Alarm State Change" of the primary endpoint's health alarm to ALARM: start an
+ *   unplanned failover, as POST /failover would. When another operation holds the lock:
+ *   - an unplanned failover: it is already doing the job, nothing to add;
+ *   - anything else (a drill's or an operator's planned failover, a failback): the trigger is
+ *     deferred, not lost. It is recorded in the ledger (`TRIGGER#PENDING`) and notified.
+ * - "Step Functions Execution Status Change" of the workflow to SUCCEEDED, FAILED, TIMED_OUT or
+ *   ABORTED: if a trigger is pending, read the alarm again (DescribeAlarms in its region). Still
+ *   in ALARM, or unreadable: start the failover (the plan still refuses a data-loss promotion
+ *   during a partition). Back to OK: drop the trigger. Either way, notify.
+ *
+ * Step Functions sends these events for standard workflows to the default bus of its region
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/eventbridge-integration.html), with
+ * `detail.status` and `detail.stateMachineArn`.
+ */
+import { type CloudWatchClient, DescribeAlarmsCommand } from "@aws-sdk/client-cloudwatch";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import type { SFNClient } from "@aws-sdk/client-sfn";
+import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
+import * as z from "zod/mini";
+import en from "zod/v4/locales/en.js";
+import { describeError } from "../shared/errors";
+import type { AutomationSettings } from "../shared/settings";
+import {
+  deletePendingTrigger,
+  getOperation,
+  getPendingTrigger,
+  type Ledger,
+  putPendingTrigger,
+} from "./ledger";
+import { type StartOperationEnvironment, startOperation } from "./start-operation";
+
+// zod/mini loads no messages by default; English ones, as classic `zod` would load.
+z.config(en());
+
+/**
+ * The second environment variable of this function only: JSON `{"alarmName","alarmRegion",
+ * "ruleName"}`: the alarm that triggers a failover, the region it lives in (DescribeAlarms goes
+ * there) and the EventBridge rule that delivers it (for `requestedBy`).
+ */
+export const AUTO_FAILOVER_VARIABLE = "SHOPSMART_DR_AUTO_FAILOVER";
+
+export interface AutoFailoverSettings {
+  /** e.g. `shopsmart-prod-primary-endpoint-health`. */
+  alarmName: string;
+  /** e.g. `us-east-1`. */
+  alarmRegion: string;
+  ruleName: string;
+}
+
+const autoFailoverSettingsSchema = z.strictObject({
+  alarmName: z.string().check(z.minLength(1, "a non-empty alarm name")),
+  alarmRegion: z
+    .string()
+    .check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "an AWS region id such as us-east-1")),
+  ruleName: z.string().check(z.minLength(1, "a non-empty rule name")),
+});
+
+export function parseAutoFailoverSettings(json: string | undefined): AutoFailoverSettings {
+  let value: unknown;
+  try {
+    value = JSON.parse(json ?? "");
+  } catch {
+    throw new Error(
+      `${AUTO_FAILOVER_VARIABLE} must be JSON {"alarmName":"...","alarmRegion":"...","ruleName":"..."}, got ${JSON.stringify(json ?? null)}`,
+    );
+  }
+  const result = autoFailoverSettingsSchema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new Error(
+      `${AUTO_FAILOVER_VARIABLE}: ${issue?.path.map(String).join(".") || "(root)"}: ${issue?.message ?? "invalid"}`,
+    );
+  }
+  return result.data;
+}
+
+const alarmEventSchema = z.object({
+  source: z.literal("aws.cloudwatch"),
+  "detail-type": z.literal("CloudWatch Alarm State Change"),
+  detail: z.object({
+    alarmName: z.string(),
+    state: z.object({ value: z.string(), timestamp: z.string() }),
+    previousState: z.optional(z.object({ value: z.string() })),
+  }),
+});
+
+/** The statuses of an execution that ended. */
+export const ENDED_EXECUTION_STATUSES = ["SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"] as const;
+
+const executionEndedSchema = z.object({
+  source: z.literal("aws.states"),
+  "detail-type": z.literal("Step Functions Execution Status Change"),
+  detail: z.object({
+    stateMachineArn: z.string(),
+    name: z.optional(z.string()),
+    status: z.enum(ENDED_EXECUTION_STATUSES),
+  }),
+});
+
+export type AutoFailoverOutcome =
+  | { action: "ignored"; why: string }
+  | { action: "started"; operationId: string }
+  | { action: "already-running"; operationId: string }
+  | { action: "deferred"; blockedBy: string }
+  | { action: "dropped"; why: string };
+
+export interface AutoFailoverDependencies {
+  readonly settings: AutomationSettings;
+  readonly trigger: AutoFailoverSettings;
+  readonly clients: {
+    readonly dynamoDb: DynamoDBClient;
+    readonly sfn: SFNClient;
+    readonly sns: SNSClient;
+    /** CloudWatch in the alarm's region. */
+    readonly cloudWatch: CloudWatchClient;
+  };
+  readonly environment: StartOperationEnvironment;
+}
+
+/** Routes an EventBridge event to the alarm or the execution-ended path. */
+export async function handleAutoFailoverEvent(
+  deps: AutoFailoverDependencies,
+  event: unknown,
+): Promise<AutoFailoverOutcome> {
+  const alarm = alarmEventSchema.safeParse(event);
+  if (alarm.success) return onAlarm(deps, alarm.data.detail);
+  const ended = executionEndedSchema.safeParse(event);
+  if (ended.success) return onExecutionEnded(deps, ended.data.detail);
+  return {
+    action: "ignored",
+    why: "neither a CloudWatch Alarm State Change nor a Step Functions Execution Status Change event",
+  };
+}
+
+async function onAlarm(
+  deps: AutoFailoverDependencies,
+  detail: z.infer<typeof alarmEventSchema>["detail"],
+): Promise<AutoFailoverOutcome> {
+  const { trigger } = deps;
+  const { alarmName, state, previousState } = detail;
+  if (alarmName !== trigger.alarmName) {
+    return { action: "ignored", why: `alarm ${alarmName} is not ${trigger.alarmName}` };
+  }
+  if (state.value !== "ALARM") {
+    return {
+      action: "ignored",
+      why: `${alarmName} went ${previousState?.value ?? "?"} -> ${state.value}, not ALARM`,
+    };
+  }
+  const result = await start(deps, `automatic: ${alarmName} in ALARM since ${state.timestamp}`);
+  if (result.action !== "already-running") return result;
+
+  const ledger = ledgerOf(deps);
+  const holder = (await getOperation(ledger, result.operationId))?.record;
+  if (holder?.kind === "failover" && holder.mode === "unplanned") return result;
+  const { written } = await putPendingTrigger(ledger, {
+    alarmName,
+    alarmedAt: state.timestamp,
+    blockedBy: result.operationId,
+    deferredAt: deps.environment.now().toISOString(),
+  });
+  if (written) {
+    const running = holder ? `a ${holder.mode} ${holder.kind}` : "an operation";
+    await notify(
+      deps,
+      `automatic failover deferred: ${result.operationId} holds the lock`,
+      `${alarmName} went to ALARM at ${state.timestamp}, while ${running} (${result.operationId}) ` +
+        "holds the operation lock. The automatic failover is deferred, not dropped: when that " +
+        "operation ends, it starts if the alarm is still in ALARM. To act sooner, stop that " +
+        "execution (its lock is then taken over) or watch GET /status.",
+    );
+  }
+  return { action: "deferred", blockedBy: result.operationId };
+}
+
+async function onExecutionEnded(
+  deps: AutoFailoverDependencies,
+  detail: z.infer<typeof executionEndedSchema>["detail"],
+): Promise<AutoFailoverOutcome> {
+  if (detail.stateMachineArn !== deps.settings.stateMachineArn) {
+    return { action: "ignored", why: `${detail.stateMachineArn} is not the failover workflow` };
+  }
+  const ledger = ledgerOf(deps);
+  const pending = await getPendingTrigger(ledger);
+  if (pending === undefined) {
+    return { action: "ignored", why: "no automatic failover is pending" };
+  }
+  const alarmState = await readAlarmState(deps);
+  if (alarmState.known && alarmState.value !== "ALARM") {
+    await deletePendingTrigger(ledger);
+    const why = `${pending.alarmName} is ${alarmState.value} now: the outage it reported is over`;
+    await notify(
+      deps,
+      "deferred automatic failover dropped",
+      `The automatic failover deferred at ${pending.deferredAt} (blocked by ${pending.blockedBy}) ` +
+        `was not started: ${why}.`,
+    );
+    return { action: "dropped", why };
+  }
+  const still = alarmState.known
+    ? `${pending.alarmName} is still in ALARM`
+    : `${pending.alarmName} could not be read (${alarmState.reason}), so its ALARM stands`;
+  const result = await start(
+    deps,
+    `automatic (deferred): ${pending.alarmName} in ALARM since ${pending.alarmedAt}; ${still}`,
+  );
+  if (result.action === "already-running") {
+    // Another operation took the lock first: keep waiting for its end.
+    return { action: "deferred", blockedBy: result.operationId };
+  }
+  await deletePendingTrigger(ledger);
+  if (result.action === "started") {
+    await notify(
+      deps,
+      `deferred automatic failover started: ${result.operationId}`,
+      `${pending.blockedBy} ended (${detail.status}); ${still}, so the automatic failover ` +
+        `deferred at ${pending.deferredAt} started as ${result.operationId}.`,
+    );
+  }
+  return result;
+}
+
+async function start(
+  deps: AutoFailoverDependencies,
+  reason: string,
+): Promise<Extract<AutoFailoverOutcome, { action: "started" | "already-running" }>> {
+  const result = await startOperation(
+    { dynamoDb: deps.clients.dynamoDb, sfn: deps.clients.sfn },
+    deps.settings,
+    {
+      kind: "failover",
+      mode: "unplanned",
+      reason,
+      requestedBy: `eventbridge:${deps.trigger.ruleName}`,
+    },
+    deps.environment,
+  );
+  return result.outcome === "already-running"
+    ? { action: "already-running", operationId: result.operationId }
+    : { action: "started", operationId: result.operation.operationId };
+}
+
+type AlarmState = { known: true; value: string } | { known: false; reason: string };
+
+/** The alarm's StateValue (OK, ALARM, INSUFFICIENT_DATA), or why it could not be read. */
+async function readAlarmState(deps: AutoFailoverDependencies): Promise<AlarmState> {
+  try {
+    const output = await deps.clients.cloudWatch.send(
+      new DescribeAlarmsCommand({ AlarmNames: [deps.trigger.alarmName] }),
+    );
+    const value = output.MetricAlarms?.[0]?.StateValue;
+    return value === undefined
+      ? { known: false, reason: `no alarm named ${deps.trigger.alarmName}` }
+      : { known: true, value };
+  } catch (error) {
+    return { known: false, reason: describeError(error) };
+  }
+}
+
+function ledgerOf(deps: AutoFailoverDependencies): Ledger {
+  return { client: deps.clients.dynamoDb, tableName: deps.settings.ledgerTableName };
+}
+
+async function notify(deps: AutoFailoverDependencies, what: string, message: string) {
+  await deps.clients.sns.send(
+    new PublishCommand({
+      TopicArn: deps.settings.topicArn,
+      Subject: `[shopsmart-dr ${deps.settings.environment}] ${what}`.slice(0, 99),
+      Message: message,
+    }),
+  );
+}
