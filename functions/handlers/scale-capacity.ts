@@ -1,24 +1,47 @@
-/** Lambda scale-capacity: one region's Auto Scaling group to active/standby (or given) sizes. */
+/**
+ * Lambda scale-capacity: one region's Auto Scaling group to active/standby (or given) sizes, or
+ * fenced (zero, with the operation lock held) after an unplanned failover.
+ */
 
-import { type CapacityDependencies, resolveSizes, scaleCapacity } from "../orchestration/capacity";
-import { autoScalingClient, clientPerRegion } from "../shared/aws-clients";
+import {
+  type CapacityDependencies,
+  fenceRegion,
+  resolveSizes,
+  scaleCapacity,
+} from "../orchestration/capacity";
+import type { Ledger } from "../orchestration/ledger";
+import { autoScalingClient, clientPerRegion, dynamoDbClient } from "../shared/aws-clients";
 import { withStepErrors } from "../shared/errors";
-import { parseScaleCapacityEvent } from "../shared/operation";
+import { InvalidEventError, parseScaleCapacityEvent } from "../shared/operation";
 import { loadSettings } from "../shared/settings";
 
-let dependencies: CapacityDependencies | undefined;
+let dependencies: (CapacityDependencies & { ledger: Ledger }) | undefined;
 
 /** Settings and clients, created on the first invocation and reused by the warm sandbox. */
-function capacityDependencies(): CapacityDependencies {
+function capacityDependencies(): CapacityDependencies & { ledger: Ledger } {
   if (dependencies === undefined) {
     const settings = loadSettings();
-    dependencies = { settings, autoScaling: clientPerRegion(settings.regions, autoScalingClient) };
+    dependencies = {
+      settings,
+      autoScaling: clientPerRegion(settings.regions, autoScalingClient),
+      ledger: { client: dynamoDbClient(), tableName: settings.ledgerTableName },
+    };
   }
   return dependencies;
 }
 
 export const handler = withStepErrors("scale-capacity", async (event: unknown) => {
-  const { role, capacity } = parseScaleCapacityEvent("scale-capacity", event);
+  const { role, capacity, operationId } = parseScaleCapacityEvent("scale-capacity", event);
   const deps = capacityDependencies();
+  if (capacity === "fenced") {
+    if (operationId === undefined) {
+      throw new InvalidEventError(
+        "scale-capacity",
+        "operationId",
+        'required with capacity "fenced"',
+      );
+    }
+    return fenceRegion(deps, { role, operationId }, new Date());
+  }
   return scaleCapacity(deps, { role, sizes: resolveSizes(deps.settings, role, capacity) });
 });

@@ -1,6 +1,10 @@
 /**
  * scale-capacity: sets one region's Auto Scaling group to the given sizes, once. Reads the group
  * first and makes no call when it already satisfies them, so a re-run never scales twice.
+ *
+ * Fencing ({@link fenceRegion}): after an unplanned failover the old primary's group is scaled to
+ * zero as soon as its region's API answers, so its web tier takes no traffic and no writes when
+ * the region comes back; only a planned failback scales it up again.
  */
 import {
   type AutoScalingClient,
@@ -9,7 +13,7 @@ import {
   UpdateAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { callTimeout, REGION_CALL_TIMEOUT_MS } from "../shared/aws-clients";
-import { stepFailures } from "../shared/errors";
+import { describeError, isRegionUnreachableError, stepFailures } from "../shared/errors";
 import type {
   CapacityReading,
   CapacitySizes,
@@ -18,6 +22,7 @@ import type {
   StepResult,
 } from "../shared/operation";
 import type { AutomationSettings } from "../shared/settings";
+import { acquireLock, type Ledger, releaseLock } from "./ledger";
 
 export interface CapacityDependencies {
   readonly settings: AutomationSettings;
@@ -40,7 +45,10 @@ export interface ScaleResult extends StepResult<ScaleAction> {
   before: CapacityReading;
 }
 
-/** The sizes `active`/`standby` stand for in a region (from settings), or the given sizes. */
+/** The sizes of a fenced region: no instance at all. */
+export const FENCED_SIZES: CapacitySizes = { minSize: 0, desiredCapacity: 0, maxSize: 0 };
+
+/** The sizes `active`/`standby`/`fenced` stand for in a region (from settings), or the given sizes. */
 export function resolveSizes(
   settings: AutomationSettings,
   role: RegionRole,
@@ -48,7 +56,68 @@ export function resolveSizes(
 ): CapacitySizes {
   if (capacity === "active") return settings.regions[role].activeCapacity;
   if (capacity === "standby") return settings.regions[role].standbyCapacity;
+  if (capacity === "fenced") return FENCED_SIZES;
   return capacity;
+}
+
+export interface FenceRequest {
+  readonly role: RegionRole;
+  /** The unplanned operation that moved the writer away from `role`. */
+  readonly operationId: string;
+}
+
+export type FenceResult =
+  | (ScaleResult & { fenced: true })
+  | {
+      /** skipped: another operation holds the lock; unreachable: try again later. */
+      action: "skipped" | "unreachable";
+      changed: false;
+      fenced: false;
+      detail: string;
+      role: RegionRole;
+    };
+
+/**
+ * Scales `role`'s group to zero, holding the operation lock while it does (as `<id>-fence`), so a
+ * failback that has started, and owns that region now, is never scaled down under it: when
+ * another operation holds the lock, nothing is done. A fence lock left by a crash has no
+ * execution, so the next operation takes it over after start-operation's grace period.
+ */
+export async function fenceRegion(
+  deps: CapacityDependencies & { readonly ledger: Ledger },
+  request: FenceRequest,
+  now: Date,
+): Promise<FenceResult> {
+  const lockId = `${request.operationId}-fence`;
+  const lock = await acquireLock(deps.ledger, {
+    operationId: lockId,
+    acquiredAt: now.toISOString(),
+  });
+  if (!lock.acquired) {
+    return {
+      action: "skipped",
+      changed: false,
+      fenced: false,
+      role: request.role,
+      detail: `Not fenced: ${lock.holder.operationId} holds the operation lock and owns the ${request.role} region now.`,
+    };
+  }
+  try {
+    const result = await scaleCapacity(deps, { role: request.role, sizes: FENCED_SIZES });
+    return { ...result, fenced: true };
+  } catch (error) {
+    // Expected while the old primary's region is down: not an error, a "not yet".
+    if (!isRegionUnreachableError(error)) throw error;
+    return {
+      action: "unreachable",
+      changed: false,
+      fenced: false,
+      role: request.role,
+      detail: `Not fenced yet: the ${request.role} region did not answer (${describeError(error)}).`,
+    };
+  } finally {
+    await releaseLock(deps.ledger, lockId);
+  }
 }
 
 /** DescribeAutoScalingGroups for one group; throws `AutoScalingGroupNotFound` when missing. */

@@ -108,8 +108,9 @@ export function workflowPlan(plan: Plan, writerCheckIntervalSeconds: number): Wo
  *   partition, which must not promote with data loss);
  * - planned failover: the source region did not answer, or the writer is not (known to be) in the
  *   source, or the target cluster is not an available global member;
- * - failback (always planned): a region did not answer, an endpoint is not healthy, the writer is
- *   not (known to be) in the secondary, or the primary cluster is not an available global member.
+ * - failback (always planned): a region did not answer, an endpoint is not healthy (except a
+ *   fenced primary's, whose group is at zero), the writer is not (known to be) in the secondary,
+ *   or the primary cluster is not an available connected global member.
  *
  * An unplanned failover proceeds with unknowns about the source region: that is what it is for.
  */
@@ -303,7 +304,10 @@ function planBlockers(
       );
     }
     for (const role of [target, source]) {
-      if (traffic.health[role] !== "healthy") {
+      // A fenced old primary (its group at zero after an unplanned failover) has no instance to
+      // answer its health check: the failback scales it up and Verify checks it.
+      const fenced = role === target && traffic.capacity[role]?.desiredCapacity === 0;
+      if (traffic.health[role] !== "healthy" && !fenced) {
         blockers.push(
           `a failback needs both endpoints healthy, and the ${describe(role)} endpoint is ` +
             `${traffic.health[role]}: fix it (or wait for its health check) first`,

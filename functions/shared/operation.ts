@@ -247,7 +247,10 @@ const stepEventSchema = z.object({ operation: operationInputSchema });
  */
 export interface ScaleCapacityEvent {
   role: RegionRole;
-  capacity: "active" | "standby" | CapacitySizes;
+  /** `fenced`: zero instances, with the lock held (needs `operationId`). */
+  capacity: "active" | "standby" | "fenced" | CapacitySizes;
+  /** The operation that fences (capacity `fenced` only). */
+  operationId?: string;
 }
 
 const sizeSchema = z.int().check(z.minimum(0));
@@ -255,11 +258,12 @@ const scaleCapacityEventSchema = z.object({
   role: z.enum(REGION_ROLES),
   capacity: z.union(
     [
-      z.enum(["active", "standby"]),
+      z.enum(["active", "standby", "fenced"]),
       z.object({ minSize: sizeSchema, desiredCapacity: sizeSchema, maxSize: sizeSchema }),
     ],
-    { error: 'expected "active", "standby" or { minSize, desiredCapacity, maxSize }' },
+    { error: 'expected "active", "standby", "fenced" or { minSize, desiredCapacity, maxSize }' },
   ),
+  operationId: z.optional(z.string().check(z.minLength(1, "a non-empty operation id"))),
 });
 
 /** Thrown by the event parsers: `name` InvalidEvent, terminal. */

@@ -68,6 +68,12 @@ describe("workflow definition", () => {
       "VerifyFailed",
       "ScaleDownSource",
       "RecordSuccess",
+      "FenceSource?",
+      "FenceSource",
+      "Fenced?",
+      "WaitToFence",
+      "CountFenceAttempt",
+      "FenceAgain?",
       "RecordFailure",
       "Succeeded",
       "Failed",
@@ -84,7 +90,8 @@ describe("workflow definition", () => {
     expect(next("FlipDns")).toBe("Verify");
     expect(next("Verify")).toBe("Healthy?");
     expect(next("ScaleDownSource")).toBe("RecordSuccess");
-    expect(next("RecordSuccess")).toBe("Succeeded");
+    expect(next("RecordSuccess")).toBe("FenceSource?");
+    expect(choice("FenceSource?").Default).toBe("Succeeded");
     expect(next("RecordFailure")).toBe("Failed");
   });
 
@@ -166,6 +173,7 @@ describe("workflow definition", () => {
         "VerifyTraffic",
         "ScaleDownSource",
         "RecordSuccess",
+        "FenceSource",
         "RecordFailure",
       ].sort(),
     );
@@ -285,6 +293,8 @@ interface World {
   unreachable: Role[];
   targetHealth: "healthy" | "unhealthy";
   failingStep?: string;
+  /** FenceSource fails this many times (its region does not answer) before it succeeds. */
+  fenceFailures: number;
   /** What plan-operation returns as blockers. */
   blockers: string[];
   /** What check-writer says while the target is not ready. */
@@ -315,6 +325,7 @@ async function execute(
     unreachable: [],
     targetHealth: "healthy",
     blockers: [],
+    fenceFailures: 0,
     promotionRunning: true,
     pageAfterChecks: 20,
     ...world,
@@ -370,6 +381,11 @@ async function execute(
       detail: JSON.stringify(event),
     }),
     RecordSuccess: () => ({ status: "succeeded" }),
+    // The region's answer: not yet (unreachable), or fenced.
+    FenceSource: () =>
+      w.fenceFailures-- > 0
+        ? { action: "unreachable", changed: false, fenced: false, detail: "not yet" }
+        : { action: "scaled", changed: true, fenced: true, detail: "fenced" },
     RecordFailure: () => ({ status: "failed" }),
   };
   const handlers = Object.fromEntries(
@@ -389,7 +405,7 @@ async function execute(
   const run = new StateMachine(machine as never).run(input as never, {
     overrides: {
       taskResourceLocalHandlers: handlers as never,
-      waitTimeOverrides: { WaitForWriter: 0 },
+      waitTimeOverrides: { WaitForWriter: 0, WaitToFence: 0 },
     },
   });
   let output: unknown;
@@ -500,7 +516,7 @@ describe("workflow executions (local, stand-in steps)", () => {
     );
     expect(error).toBeUndefined();
     expect(ran).toContain("FlipDns");
-    expect(ran.at(-1)).toBe("RecordSuccess");
+    expect(ran.slice(-2)).toEqual(["RecordSuccess", "FenceSource"]);
   });
 
   it("gives up after maxWriterChecks checks in which no promotion runs, and records WriterNotReady", async () => {
@@ -564,6 +580,42 @@ describe("workflow executions (local, stand-in steps)", () => {
     expect(error).toBeUndefined();
     expect(ran.filter((s) => s === "PageSlowPromotion")).toHaveLength(1);
     expect(ran.at(-1)).toBe("RecordSuccess");
+  });
+
+  it("fences the old primary after an unplanned failover (after the record), never after a planned one", async () => {
+    const unplanned = await execute({ ...OPERATION, mode: "unplanned" });
+    expect(unplanned.error).toBeUndefined();
+    expect(unplanned.states.slice(-2)).toEqual(["RecordSuccess", "FenceSource"]);
+    expect(unplanned.calls.find((c) => c.state === "FenceSource")?.input).toEqual({
+      role: "primary",
+      capacity: "fenced",
+      operationId: OPERATION.operationId,
+    });
+    const planned = await execute(OPERATION);
+    expect(planned.states).not.toContain("FenceSource");
+  });
+
+  it("tries the fence again every fenceRetrySeconds until the old primary's region answers, then stops", async () => {
+    const machine = workflowDefinition(ARNS, { maxFenceAttempts: 5 });
+    const { error, states: ran } = await execute(
+      { ...OPERATION, mode: "unplanned" },
+      { fenceFailures: 2 },
+      machine,
+    );
+    expect(error).toBeUndefined();
+    expect(ran.filter((s) => s === "FenceSource")).toHaveLength(3);
+    expect(ran.filter((s) => s === "RecordFailure")).toHaveLength(0);
+    expect(ran.at(-1)).toBe("FenceSource");
+
+    // A region that never answers: the loop ends after maxFenceAttempts, the operation still succeeded.
+    const never = await execute(
+      { ...OPERATION, mode: "unplanned" },
+      { fenceFailures: 1000 },
+      workflowDefinition(ARNS, { maxFenceAttempts: 2 }),
+    );
+    expect(never.error).toBeUndefined();
+    // The first try, then one after WaitToFence.
+    expect(never.states.filter((s) => s === "FenceSource")).toHaveLength(2);
   });
 
   it("records VerifyFailed when the target endpoint is not healthy after the DNS flip", async () => {

@@ -377,6 +377,7 @@ describe("Automation", () => {
         },
         "check-writer": { WriteOwnLogs: logs, ...describeRds },
         "scale-capacity": {
+          ...ledger,
           WriteOwnLogs: logs,
           ScaleGroups: ["autoscaling:UpdateAutoScalingGroup"],
           ReadCapacity: ["autoscaling:DescribeAutoScalingGroups"],

@@ -12,6 +12,7 @@ import type { SimulatedAws } from "../support/simulated-aws";
 import {
   callLog,
   indexOf,
+  lockHeld,
   newScenario,
   onlyCall,
   operationInput,
@@ -168,6 +169,34 @@ describe("unplanned failover while every primary-region call times out", () => {
     ({ pair, aws } = newScenario({ replicationLagMs: 2_500 }));
     // Each call to us-east-2 hangs 5 s (the step's per-call timeout), then fails as the SDK does.
     pair.regionDown("primary", { callMs: 5_000 });
+  });
+
+  it("fences the old primary once its region answers again: its group goes to zero within one retry interval, after the operation was recorded", async () => {
+    const backAt = pair.clock.now() + 20 * 60_000;
+    pair.clock.schedule(20 * 60_000, () => pair.regionUp("primary"), "primary region back");
+    const input = operationInput(pair, { mode: "unplanned", reason: "us-east-2 outage" });
+    const result = await runStateMachineScenario({ pair, stack: prodStack(), input });
+    expect(result.status).toBe("SUCCEEDED");
+
+    const record = await recordedOperation(pair, input.operationId);
+    expect(record.status).toBe("succeeded");
+    const fence = pair
+      .callsTo({ operation: "UpdateAutoScalingGroup", region: "primary" })
+      .filter((call) => call.outcome === "ok");
+    expect(fence.map((call) => call.input)).toEqual([
+      {
+        AutoScalingGroupName: pair.settings.regions.primary.autoScalingGroupName,
+        MinSize: 0,
+        DesiredCapacity: 0,
+        MaxSize: 0,
+      },
+    ]);
+    expect(fence[0]?.at).toBeGreaterThanOrEqual(backAt);
+    // WaitToFence is 300 s; one FenceSource entry with its retries takes about two minutes.
+    expect((fence[0]?.at ?? Infinity) - backAt).toBeLessThanOrEqual(300_000 + 150_000);
+    expect(Date.parse(record.finishedAt ?? "")).toBeLessThan(backAt);
+    expect(pair.snapshot().capacity.primary).toMatchObject({ minSize: 0, desiredCapacity: 0 });
+    expect(lockHeld(pair)).toBe(false);
   });
 
   it("fails over with AllowDataLoss in the secondary region, changes nothing in the primary, and records the preflight lag as the data loss", async () => {

@@ -215,6 +215,8 @@ export const FUNCTION_PERMISSIONS: Readonly<
   "check-writer": (resources) => rds.describe(resources),
 
   "scale-capacity": (resources) => [
+    // Fencing takes the operation lock while it scales the old primary to zero.
+    ...ledgerAccess(resources),
     {
       sid: "ScaleGroups",
       actions: ["autoscaling:UpdateAutoScalingGroup"],

@@ -20,14 +20,18 @@
  *           -> FlipDns -> Verify [VerifyWriter | VerifyTraffic] -> Healthy?
  *                failback: ScaleDownSource -> RecordSuccess | failover: RecordSuccess
  *                not healthy: VerifyFailed -> RecordFailure
- *           -> RecordSuccess -> Succeeded
+ *           -> RecordSuccess -> FenceSource?
+ *                unplanned: FenceSource (the old primary's group to zero, lock held)
+ *                  -> Fenced? -> Succeeded, or (its region does not answer) WaitToFence -> CountFenceAttempt
+ *                  -> FenceAgain? -> FenceSource, until maxFenceAttempts: Succeeded
+ *                planned: Succeeded
  * any step's error (after retries) -> RecordFailure -> Failed
  * ```
  *
- * Besides the contract's states there are six small glue states, each because JSONPath ASL
+ * Besides the contract's states there are seven small glue states, each because JSONPath ASL
  * cannot express the step otherwise: `Start` (the execution input is not yet under
  * `$.operation`, and a Catch on the first real state would otherwise see it flat),
- * `CountWriterCheck` / `MarkPaged` (the only way to count loop iterations and remember the page
+ * `CountWriterCheck` / `MarkPaged` / `CountFenceAttempt` (the only way to count loop iterations and remember the page
  * without the check-writer step echoing them) and `PlanBlocked` / `WriterTimedOut` /
  * `VerifyFailed` (a Choice cannot set `$.error`, and without it finish would record the
  * operation as succeeded).
@@ -62,6 +66,10 @@ export interface WorkflowOptions {
    * @default 8 (2 minutes at 15 s)
    */
   readonly maxWriterChecks?: number;
+  /** Seconds between attempts to fence an old primary whose region does not answer. @default 300 */
+  readonly fenceRetrySeconds?: number;
+  /** Attempts to fence it before giving up (the record is long written). @default 288 (24 h) */
+  readonly maxFenceAttempts?: number;
 }
 
 /** The error names the step Lambdas throw for transient failures (functions/shared/errors.ts). */
@@ -241,6 +249,8 @@ export function workflowDefinition(
 ): StateMachineDefinition {
   const intervalSeconds = options.writerCheckIntervalSeconds ?? 15;
   const maxWriterChecks = options.maxWriterChecks ?? 8;
+  const fenceRetrySeconds = options.fenceRetrySeconds ?? 300;
+  const maxFenceAttempts = options.maxFenceAttempts ?? 288;
   const task = (
     resource: string,
     extra: Partial<Omit<TaskState, "Type" | "Resource" | "Retry">> = {},
@@ -274,7 +284,11 @@ export function workflowDefinition(
       Start: {
         Type: "Pass",
         Comment: "Keeps the execution input at $.operation and starts the writer-check counter.",
-        Parameters: { "operation.$": "$", writerChecks: { count: 0, paged: false } },
+        Parameters: {
+          "operation.$": "$",
+          writerChecks: { count: 0, paged: false },
+          fenceAttempts: { count: 0 },
+        },
         Next: "Preflight",
       },
       Preflight: {
@@ -454,8 +468,60 @@ export function workflowDefinition(
       RecordSuccess: task(arns.finish, {
         ResultPath: "$.finish",
         Catch: TO_RECORD_FAILURE,
-        Next: "Succeeded",
+        Next: "FenceSource?",
       }),
+      "FenceSource?": {
+        Type: "Choice",
+        Comment:
+          "After an unplanned failover the old primary is fenced until a planned failback scales it up.",
+        Choices: [{ Variable: "$.operation.mode", StringEquals: "unplanned", Next: "FenceSource" }],
+        Default: "Succeeded",
+      },
+      FenceSource: task(arns.scaleCapacity, {
+        Comment:
+          "The old primary's group to zero as soon as its region answers; skipped once another operation holds the lock.",
+        Parameters: {
+          "role.$": "$.operation.source",
+          capacity: "fenced",
+          "operationId.$": "$.operation.operationId",
+        },
+        ResultPath: "$.fence",
+        // Recorded and notified already: a fence that cannot be done yet is tried again later.
+        Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.fenceError", Next: "WaitToFence" }],
+        Next: "Fenced?",
+      }),
+      "Fenced?": {
+        Type: "Choice",
+        Comment: "Done when fenced, or when another operation (a failback) owns the region now.",
+        Choices: [
+          {
+            Or: [
+              { Variable: "$.fence.fenced", BooleanEquals: true },
+              { Variable: "$.fence.action", StringEquals: "skipped" },
+            ],
+            Next: "Succeeded",
+          },
+        ],
+        Default: "WaitToFence",
+      },
+      WaitToFence: { Type: "Wait", Seconds: fenceRetrySeconds, Next: "CountFenceAttempt" },
+      CountFenceAttempt: {
+        Type: "Pass",
+        Parameters: { "count.$": "States.MathAdd($.fenceAttempts.count, 1)" },
+        ResultPath: "$.fenceAttempts",
+        Next: "FenceAgain?",
+      },
+      "FenceAgain?": {
+        Type: "Choice",
+        Choices: [
+          {
+            Variable: "$.fenceAttempts.count",
+            NumericGreaterThanEquals: maxFenceAttempts,
+            Next: "Succeeded",
+          },
+        ],
+        Default: "FenceSource",
+      },
       RecordFailure: task(arns.finish, {
         ResultPath: "$.finish",
         Comment: "Records the failure, releases the lock and notifies; the execution then fails.",

@@ -350,6 +350,23 @@ describe("buildPlan", () => {
     });
   });
 
+  it("lets a failback scale up a fenced primary: its endpoint is unhealthy only because its group is at zero", () => {
+    const fenced = { minSize: 0, desiredCapacity: 0, maxSize: 0, inService: 0 };
+    const plan = buildPlan(
+      { kind: "failback", mode: "planned" },
+      failedOverTopology(),
+      healthyTraffic({
+        health: { primary: "unhealthy", secondary: "healthy" },
+        capacity: { primary: fenced, secondary: activeCapacity },
+      }),
+      context,
+    );
+    expect(plan.blockers).toEqual([]);
+    expect(plan.steps[1]).toBe(
+      "in parallel, scale shopsmart-prod-primary-app (us-east-2) to min 2 / desired 4 / max 8",
+    );
+  });
+
   it("fails a failback while the primary endpoint is unhealthy and its cluster detached", () => {
     const topology = failedOverTopology();
     const plan = buildPlan(

@@ -3,15 +3,19 @@ import {
   DescribeAutoScalingGroupsCommand,
   UpdateAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
   type CapacityDependencies,
+  FENCED_SIZES,
+  fenceRegion,
   resolveSizes,
   scaleCapacity,
 } from "../../../functions/orchestration/capacity";
 import { autoScalingClient } from "../../../functions/shared/aws-clients";
 import { toStepError } from "../../../functions/shared/errors";
+import { FakeLedgerTable } from "../operations/fixtures";
 import { abortTimeout, SETTINGS, throttling } from "./fixtures";
 
 const clients = {
@@ -150,5 +154,99 @@ describe("resolveSizes", () => {
     });
     const sizes = { minSize: 0, desiredCapacity: 0, maxSize: 0 };
     expect(resolveSizes(SETTINGS, "primary", sizes)).toBe(sizes);
+  });
+});
+
+describe("fenceRegion", () => {
+  const dynamoDb = new DynamoDBClient({ region: "us-west-2" });
+  const dynamoDbMock = mockClient(dynamoDb);
+  let table: FakeLedgerTable;
+  const fenceDeps = {
+    ...deps,
+    ledger: { client: dynamoDb, tableName: SETTINGS.ledgerTableName },
+  };
+  const OPERATION_ID = "op-20261203T100000Z-abcdef";
+  const AT = new Date("2026-12-03T10:30:00Z");
+
+  function primaryGroup(sizes: Pick<AutoScalingGroup, "MinSize" | "DesiredCapacity" | "MaxSize">) {
+    autoScaling.primary.on(DescribeAutoScalingGroupsCommand).resolves({
+      AutoScalingGroups: [
+        { AutoScalingGroupName: "shopsmart-prod-primary-web", Instances: [], ...sizes } as never,
+      ],
+    });
+  }
+
+  beforeEach(() => {
+    dynamoDbMock.reset();
+    table = new FakeLedgerTable().install(dynamoDbMock);
+  });
+
+  it("scales the old primary's group to zero with the lock held, and releases it", async () => {
+    primaryGroup({ MinSize: 2, DesiredCapacity: 2, MaxSize: 4 });
+    const locks: unknown[] = [];
+    autoScaling.primary.on(UpdateAutoScalingGroupCommand).callsFake(() => {
+      locks.push(table.item("LOCK"));
+      return {};
+    });
+
+    const result = await fenceRegion(fenceDeps, { role: "primary", operationId: OPERATION_ID }, AT);
+
+    expect(result).toMatchObject({ action: "scaled", fenced: true, requested: FENCED_SIZES });
+    expect(
+      autoScaling.primary.commandCalls(UpdateAutoScalingGroupCommand)[0]?.args[0].input,
+    ).toEqual({
+      AutoScalingGroupName: "shopsmart-prod-primary-web",
+      MinSize: 0,
+      DesiredCapacity: 0,
+      MaxSize: 0,
+    });
+    expect(locks).toEqual([
+      { pk: "LOCK", operationId: `${OPERATION_ID}-fence`, acquiredAt: AT.toISOString() },
+    ]);
+    expect(table.item("LOCK")).toBeUndefined();
+  });
+
+  it("does nothing while another operation (a failback) holds the lock: that one owns the region", async () => {
+    table.seed({ pk: "LOCK", operationId: "op-failback", acquiredAt: AT.toISOString() });
+
+    const result = await fenceRegion(fenceDeps, { role: "primary", operationId: OPERATION_ID }, AT);
+
+    expect(result).toEqual({
+      action: "skipped",
+      changed: false,
+      fenced: false,
+      role: "primary",
+      detail: "Not fenced: op-failback holds the operation lock and owns the primary region now.",
+    });
+    expect(autoScaling.primary.calls()).toHaveLength(0);
+    expect(table.item("LOCK")).toMatchObject({ operationId: "op-failback" });
+  });
+
+  it("answers 'not yet' (no error) and releases the lock while the old primary's region does not answer", async () => {
+    autoScaling.primary.on(DescribeAutoScalingGroupsCommand).rejects(abortTimeout());
+
+    const result = await fenceRegion(fenceDeps, { role: "primary", operationId: OPERATION_ID }, AT);
+
+    expect(result).toMatchObject({ action: "unreachable", fenced: false, changed: false });
+    expect(table.item("LOCK")).toBeUndefined();
+  });
+
+  it("fails on an error that is not the region being away (e.g. access denied)", async () => {
+    autoScaling.primary
+      .on(DescribeAutoScalingGroupsCommand)
+      .rejects(Object.assign(new Error("denied"), { name: "AccessDenied", $fault: "client" }));
+
+    await expect(
+      fenceRegion(fenceDeps, { role: "primary", operationId: OPERATION_ID }, AT),
+    ).rejects.toThrow("denied");
+    expect(table.item("LOCK")).toBeUndefined();
+  });
+
+  it("resolves `fenced` to zero instances", () => {
+    expect(resolveSizes(SETTINGS, "primary", "fenced")).toEqual({
+      minSize: 0,
+      desiredCapacity: 0,
+      maxSize: 0,
+    });
   });
 });

@@ -268,7 +268,16 @@ describe("step handlers", () => {
     ).rejects.toMatchObject({
       name: "InvalidEvent",
       message:
-        'scale-capacity: event field capacity: expected "active", "standby" or { minSize, desiredCapacity, maxSize }',
+        'scale-capacity: event field capacity: expected "active", "standby", "fenced" or { minSize, desiredCapacity, maxSize }',
+    });
+  });
+
+  it("fails with InvalidEvent for a fence without the operation that fences", async () => {
+    await expect(
+      (await handlerOf("scale-capacity"))({ role: "primary", capacity: "fenced" }),
+    ).rejects.toMatchObject({
+      name: "InvalidEvent",
+      message: 'scale-capacity: event field operationId: required with capacity "fenced"',
     });
   });
 });
