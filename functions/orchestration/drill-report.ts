@@ -15,7 +15,11 @@ import { formatDuration } from "../shared/operation-progress";
 import type { DrillOperation, DrillPhase, DrillPhaseName, DrillState } from "./drill";
 import { secondsBetween } from "./drill";
 
-export type DrillVerdict = "passed" | "failed" | "missed-target";
+/**
+ * `blocked`: the failover's plan refused it and nothing was changed (e.g. a partition, where a
+ * failover with data loss could leave two writers): safe, but not a proof that failover works.
+ */
+export type DrillVerdict = "passed" | "failed" | "missed-target" | "blocked";
 
 export interface SwitchMeasurement {
   /** POST -> verified, seconds; null when it never verified. */
@@ -101,7 +105,12 @@ export function drillReport(state: DrillState): DrillReport {
     misses.push(`RPO ${measuredRpo} s is over the ${rpoSeconds} s target`);
   }
   const failoverPhase = phase("failover");
-  if (failoverPhase.status === "failed" && (failoverPhase.operations?.length ?? 0) > 0) {
+  if (failoverPhase.refused) {
+    notes.push(
+      "the failover's plan refused it (see the failover phase): nothing was changed, and " +
+        "nothing needs undoing",
+    );
+  } else if (failoverPhase.status === "failed" && (failoverPhase.operations?.length ?? 0) > 0) {
     notes.push(
       "the failover failed after it started: the environment may be partly failed over. " +
         "Read npm run status and finish by hand (docs/dr-plan.md)",
@@ -121,7 +130,22 @@ export function drillReport(state: DrillState): DrillReport {
   const failed = state.phases.some(
     (candidate) => candidate.status === "failed" || candidate.status === "running",
   );
-  const verdict: DrillVerdict = failed ? "failed" : misses.length > 0 ? "missed-target" : "passed";
+  const refusedOnly =
+    failoverPhase.refused === true &&
+    state.phases.every(
+      (candidate) =>
+        candidate === failoverPhase ||
+        candidate.status === "succeeded" ||
+        candidate.status === "skipped" ||
+        candidate.status === "pending",
+    );
+  const verdict: DrillVerdict = refusedOnly
+    ? "blocked"
+    : failed
+      ? "failed"
+      : misses.length > 0
+        ? "missed-target"
+        : "passed";
 
   return {
     drillId: state.drillId,
@@ -180,6 +204,7 @@ const VERDICT_TEXT: Record<DrillVerdict, string> = {
   passed: "PASSED",
   failed: "FAILED",
   "missed-target": "MISSED TARGET",
+  blocked: "BLOCKED (refused by the plan, nothing changed)",
 };
 
 /** The report as Markdown: verdict, RTO/RPO against the targets, the phase table, details. */

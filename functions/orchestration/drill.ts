@@ -106,6 +106,11 @@ export interface DrillPhase {
   detail?: string;
   checks?: DrillCheck[];
   operations?: DrillOperation[];
+  /**
+   * The operation's plan refused it (PlanBlocked) and nothing was changed: not retried, and the
+   * report's verdict is "blocked", not "failed".
+   */
+  refused?: boolean;
 }
 
 /** Working state of the phase in progress (what to poll, until when). */
@@ -386,6 +391,9 @@ async function preflight(context: PhaseContext, phase: DrillPhase): Promise<Phas
   return { kind: "done", progress: lines };
 }
 
+/** How the ledger records an operation the workflow's plan stopped (finish: `<Error>: <Cause>`). */
+const PLAN_BLOCKED_PREFIX = "PlanBlocked: ";
+
 /** Starts the failover or failback, then follows it until it ends (re-running a failed one). */
 async function runOperation(
   context: PhaseContext,
@@ -461,6 +469,16 @@ async function runOperation(
 
   const attempts = phase.operations?.length ?? 1;
   const why = `operation ${record.operationId} failed: ${record.error ?? "no error recorded"}`;
+  if (record.error?.startsWith(PLAN_BLOCKED_PREFIX)) {
+    // The plan stopped it before any change; the same plan would stop a re-run.
+    phase.refused = true;
+    fail(
+      phase,
+      `operation ${record.operationId} was refused by its plan; nothing was changed: ` +
+        record.error.slice(PLAN_BLOCKED_PREFIX.length),
+    );
+    return { kind: "done", progress: [...lines, `${kind}: ${phase.detail}`] };
+  }
   if (attempts <= options.operationRetries) {
     cursor.operationId = undefined;
     return {

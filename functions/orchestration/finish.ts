@@ -186,7 +186,11 @@ export function buildCompletion(state: FinishState, now: Date): OperationComplet
     status,
     steps: Object.entries(results).map(([name, value]) => summarizeStep(name, value)),
     finishedAt: now.toISOString(),
-    dataLossSeconds: dataLossOf(state.operation.mode, findPromotionMethod(results), topology),
+    // A plan that stopped the operation stopped it before any change: nothing was lost.
+    dataLossSeconds:
+      state.error?.Error === "PlanBlocked"
+        ? 0
+        : dataLossOf(state.operation.mode, findPromotionMethod(results), topology),
   };
   if (status === "succeeded") {
     // Recovery time: from the request to now (after Verify). A failed operation recovered nothing.

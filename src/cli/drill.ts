@@ -352,7 +352,10 @@ async function localDrill(
         printProgress(io, tick.state, [...tick.progress, ...world], day.now());
       },
     });
+    const world = await day.afterDrill();
+    if (world.length > 0) printProgress(io, final, world, day.now());
     const report = drillReport(final);
+    report.notes.push(...world);
     const simulatedSeconds =
       (Date.parse(final.finishedAt ?? final.startedAt) - Date.parse(final.startedAt)) / 1000;
     report.notes.push(

@@ -24,6 +24,7 @@ import {
   type TriggerResponse,
 } from "../../functions/shared/operations-api";
 import { loadBundledHandlers } from "./bundled-handlers";
+import { type AutomaticFailoverRules, connectAutomaticFailoverRules } from "./event-rules";
 import type { LocalFunction } from "./lambda";
 import type { RegionPair, SimulationTimings } from "./region-pair";
 import { installSimulatedTransport } from "./sdk-transport";
@@ -32,10 +33,19 @@ import { connectWorkflow, type SynthesizedResources } from "./workflow";
 export const GAME_DAY_FAULTS = [
   "primary-region-down",
   "web-tier-down",
+  "partition",
+  "slow-switchover",
+  "trigger-while-locked",
   "throttle",
   "slow-promotion",
   "crash-mid-way",
 ] as const;
+
+/** How long the primary stays dark in the trigger-while-locked fault. */
+const TRIGGER_WHILE_LOCKED_OUTAGE_MS = 30 * 60_000;
+
+/** Replication lag of the slow-switchover fault: a switchover waits for it to be caught up. */
+export const SLOW_SWITCHOVER_LAG_MS = 90_000;
 export type GameDayFault = (typeof GAME_DAY_FAULTS)[number];
 
 /** What each fault does, for `--help` and the report. */
@@ -47,6 +57,19 @@ export const GAME_DAY_FAULT_DESCRIPTIONS: Record<GameDayFault, string> = {
     "only the primary's web tier fails (its health check fails; its APIs and database are fine); " +
     "the drill fails over unplanned, which switches the database over without data loss, and " +
     "the web tier recovers during the hold",
+  partition:
+    "the automation's region cannot reach the primary region's endpoints (every call times out " +
+    "after 5 s), while the primary is up and Route 53 sees it healthy; the drill asks for an " +
+    "unplanned failover, which the plan refuses: no failover with data loss, no second writer, " +
+    "nothing changed (verdict BLOCKED)",
+  "slow-switchover":
+    "the secondary lags 90 s behind, so each switchover first waits for it to catch up and takes " +
+    "several times as long; the drill waits it out with the lock held and passes, or misses its " +
+    "RTO target honestly, never a false failure",
+  "trigger-while-locked":
+    "the primary region dies while the drill's planned failover holds the lock, and its health " +
+    "alarm fires; the automatic failover is deferred, not lost, and starts as an unplanned " +
+    "failover when the planned one ends (the drill itself reports its planned failover failed)",
   throttle:
     "the first 3 SwitchoverGlobalCluster and the first 2 ChangeResourceRecordSets calls are " +
     "throttled; the workflow's retries ride them out and the RTO grows by the back-off",
@@ -84,6 +107,11 @@ export interface GameDay {
    * what the simulated world did (e.g. the primary region coming back during the hold).
    */
   onPhase(phase: string | undefined): string[];
+  /**
+   * After the drill: waits for every execution to end (an automatic failover the fault set off,
+   * a fence waiting for its region) and returns what the simulated world did, for the report.
+   */
+  afterDrill(): Promise<string[]>;
   /** Restores the SDK, the environment, Date and timers. */
   close(): void;
 }
@@ -96,6 +124,7 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDay> {
   const { pair, fault } = options;
   const restoreTransport = installSimulatedTransport(pair);
   let disconnect: () => void = () => {};
+  let disconnectRules: () => void = () => {};
   try {
     const handlers = loadBundledHandlers(options.root ?? process.cwd());
     let executions = 0;
@@ -109,14 +138,54 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDay> {
     });
     const operationsApi = handlers["operations-api"];
     injectFault(pair, fault);
+    const previousTrigger = process.env.SHOPSMART_DR_AUTO_FAILOVER;
+    const rules =
+      fault === "trigger-while-locked"
+        ? automaticFailoverRules(pair, options.stack, handlers["auto-failover"])
+        : undefined;
+    disconnectRules = () => {
+      rules?.disconnect();
+      if (previousTrigger === undefined) delete process.env.SHOPSMART_DR_AUTO_FAILOVER;
+      else process.env.SHOPSMART_DR_AUTO_FAILOVER = previousTrigger;
+    };
     const primaryFails = fault === "primary-region-down" || fault === "web-tier-down";
     let recovered = !primaryFails;
+    let regionKilled = false;
+    let reportedOutcomes = 0;
+    const api = localOperationsApi(pair, operationsApi);
+    const newOutcomeLines = () => {
+      const lines = (rules?.outcomes ?? [])
+        .slice(reportedOutcomes)
+        .map((outcome) => `simulation: auto-failover ${JSON.stringify(outcome)}`);
+      reportedOutcomes = rules?.outcomes.length ?? 0;
+      return lines;
+    };
     return {
-      api: localOperationsApi(pair, operationsApi),
-      mode: primaryFails ? "unplanned" : "planned",
+      api,
+      mode: primaryFails || fault === "partition" ? "unplanned" : "planned",
       now: () => pair.clock.date(),
       sleep: (seconds) => pair.clock.sleep(seconds * 1000, "drill"),
       onPhase(phase) {
+        if (rules) {
+          const lines: string[] = [];
+          if (!regionKilled && phase === "failover") {
+            // The drill's planned failover has just started and holds the lock.
+            regionKilled = true;
+            pair.regionDown("primary", { failure: "timeout", callMs: 5_000 });
+            // A half-hour outage: the old primary is fenced once it is back.
+            pair.clock.schedule(
+              TRIGGER_WHILE_LOCKED_OUTAGE_MS,
+              () => pair.regionUp("primary"),
+              "the primary region is back",
+            );
+            lines.push(
+              `simulation: ${pair.settings.regions.primary.region} goes dark for 30 minutes while ` +
+                "the planned failover holds the lock; its endpoint-health alarm fires",
+            );
+            void rules.alarm();
+          }
+          return [...lines, ...newOutcomeLines()];
+        }
         if (recovered || phase !== "hold") return [];
         recovered = true;
         if (fault === "web-tier-down") {
@@ -129,16 +198,66 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDay> {
             "the global cluster as a secondary",
         ];
       },
+      async afterDrill() {
+        await pair.stepFunctions.settled();
+        if (!rules) return [];
+        const lines = newOutcomeLines();
+        for (const execution of pair.stepFunctions.executions) {
+          const record = await api.operation(execution.name);
+          const automatic = record.requestedBy.startsWith("eventbridge:") ? " (automatic)" : "";
+          lines.push(
+            `simulation: ${record.mode} ${record.kind} ${record.operationId}${automatic} ` +
+              `${record.status}${record.error ? `: ${record.error}` : ""}`,
+          );
+        }
+        const primaryGroup = pair.snapshot().capacity.primary;
+        lines.push(
+          `simulation: database writer in ${pair.rds.globalWriter()}; the old primary's group ` +
+            `at ${primaryGroup.minSize}/${primaryGroup.desiredCapacity}/${primaryGroup.maxSize} ` +
+            "(min/desired/max)",
+        );
+        return lines;
+      },
       close() {
+        disconnectRules();
         disconnect();
         restoreTransport();
       },
     };
   } catch (error) {
+    disconnectRules();
     disconnect();
     restoreTransport();
     throw error;
   }
+}
+
+/**
+ * The stack's automatic-failover rules, played by the simulation, with the bundled auto-failover
+ * handler and the trigger settings the stack gives it (SHOPSMART_DR_AUTO_FAILOVER, set for the
+ * handler here as Lambda would).
+ */
+function automaticFailoverRules(
+  pair: RegionPair,
+  stack: SynthesizedResources,
+  handler: LocalFunction,
+): AutomaticFailoverRules {
+  const fn = Object.values(stack.resource.aws_lambda_function ?? {}).find((candidate) =>
+    String(candidate.function_name ?? "").endsWith("-dr-auto-failover"),
+  ) as { environment?: { variables?: Record<string, string> } } | undefined;
+  const variable = fn?.environment?.variables?.SHOPSMART_DR_AUTO_FAILOVER;
+  if (variable === undefined) {
+    throw new Error(
+      "the trigger-while-locked fault needs automatic failover: this environment has " +
+        "automaticFailover.enabled false",
+    );
+  }
+  process.env.SHOPSMART_DR_AUTO_FAILOVER = variable;
+  const { alarmName, alarmRegion } = JSON.parse(variable) as {
+    alarmName: string;
+    alarmRegion: string;
+  };
+  return connectAutomaticFailoverRules(pair, { handler, alarmName, alarmRegion });
 }
 
 /**
@@ -171,6 +290,15 @@ function injectFault(pair: RegionPair, fault: GameDayFault | undefined): void {
       return;
     case "web-tier-down":
       pair.webTierFails("primary");
+      return;
+    case "partition":
+      pair.partition("primary", { failure: "timeout", callMs: 5_000 });
+      return;
+    case "slow-switchover":
+      pair.setReplicationLag(SLOW_SWITCHOVER_LAG_MS);
+      return;
+    case "trigger-while-locked":
+      // Injected by onPhase, once the drill's planned failover holds the lock.
       return;
     case "throttle":
       pair.throttle("rds", "SwitchoverGlobalCluster", 3);

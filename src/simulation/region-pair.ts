@@ -159,6 +159,8 @@ export class RegionPair {
   readonly cloudWatch: CloudWatchSimulation;
 
   private readonly down = new Map<string, Required<RegionDownOptions>>();
+  /** Regions whose endpoints the automation cannot reach, though they are up (a partition). */
+  private readonly partitioned = new Map<string, Required<RegionDownOptions>>();
   /** Roles whose web tier serves nothing while their region's APIs and database are fine. */
   private readonly webTierDown = new Set<RegionRole>();
   private readonly faults: InjectedFault[] = [];
@@ -314,7 +316,8 @@ export class RegionPair {
     input: Record<string, unknown>,
     region: string,
   ): Promise<unknown> {
-    const outage = service === "route53" ? undefined : this.down.get(region);
+    const outage =
+      service === "route53" ? undefined : (this.down.get(region) ?? this.partitioned.get(region));
     if (outage) {
       if (outage.callMs > 0)
         await this.clock.sleep(outage.callMs, `${service} ${operation} times out`);
@@ -366,6 +369,24 @@ export class RegionPair {
       failure: options.failure ?? "timeout",
       callMs: options.callMs ?? 0,
     });
+  }
+
+  /**
+   * A partition between the regions: every call the automation (in the secondary region) makes to
+   * `region`'s endpoints fails as unreachable, while the region itself is up: its database keeps
+   * writing and replicating, its web tier serves, and Route 53's health checkers, which probe from
+   * their own locations, see it healthy.
+   */
+  partition(region: string | RegionRole, options: RegionDownOptions = {}): void {
+    this.partitioned.set(this.regionId(region), {
+      failure: options.failure ?? "timeout",
+      callMs: options.callMs ?? 0,
+    });
+  }
+
+  /** Ends {@link partition}. */
+  heal(region: string | RegionRole): void {
+    this.partitioned.delete(this.regionId(region));
   }
 
   /** Brings a region back; an old primary demoted while it was down resynchronizes. */

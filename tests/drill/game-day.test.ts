@@ -115,4 +115,81 @@ describe("local game day", () => {
     expect(report.plan?.steps[0]).toMatch(/^switch over the global database shopsmart-prod-global/);
     expect(operationsOf(report, "failover")).toHaveLength(0);
   });
+
+  it("partition: the primary is up but unreachable from the automation, Route 53 sees it healthy: the plan refuses the data-loss failover, nothing changes, BLOCKED", async () => {
+    const { code, report, out } = await gameDay("--fault", "partition");
+    expect(code).toBe(1);
+    expect(report).toMatchObject({ verdict: "blocked", mode: "unplanned" });
+    const [refused] = operationsOf(report, "failover");
+    expect(operationsOf(report, "failover")).toHaveLength(1);
+    expect(refused).toMatchObject({ status: "failed", dataLossSeconds: 0 });
+    expect(refused?.error).toMatch(/^PlanBlocked: .*that is a partition between the regions/);
+    expect(report.notes).toContain(
+      "the failover's plan refused it (see the failover phase): nothing was changed, and nothing needs undoing",
+    );
+    expect(out).toMatch(/BLOCKED \(refused by the plan, nothing changed\)/);
+  });
+
+  it("slow-switchover: a 90 s lag makes each switchover several times slower; the drill waits it out with the lock held and never records a false failure", async () => {
+    const calm = (await gameDay()).report;
+    const { report } = await gameDay("--fault", "slow-switchover");
+    expect(["passed", "missed-target"]).toContain(report.verdict);
+    expect(report.phases.every((phase) => phase.status === "succeeded")).toBe(true);
+    expect(report.failover).toMatchObject({ dataLossSeconds: 0, attempts: 1 });
+    // 60 s + 2 s per second of the 90 s lag, against 60 s + 1.6 s without the fault.
+    expect(report.failover.workflowRtoSeconds).toBeGreaterThanOrEqual(
+      (calm.failover.workflowRtoSeconds ?? 0) + 150,
+    );
+  });
+
+  it("trigger-while-locked: the primary dies while the drill's planned failover holds the lock; the deferred automatic failover still happens and the old primary is fenced", async () => {
+    const { code, report, out } = await gameDay("--fault", "trigger-while-locked");
+    // The drill's own planned failover could not complete without the primary: it says so.
+    expect(code).toBe(1);
+    expect(report.verdict).toBe("failed");
+    expect(out).toMatch(/auto-failover \{"action":"deferred","blockedBy":"op-/);
+    expect(out).toMatch(/auto-failover \{"action":"started","operationId":"op-/);
+    expect(report.notes).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^simulation: unplanned failover op-\S+ \(automatic\) succeeded$/),
+        "simulation: database writer in secondary; the old primary's group at 0/0/0 (min/desired/max)",
+      ]),
+    );
+  });
+
+  describe("with the seed's regions (primary us-east-1, secondary us-west-2: tests/fixtures/envs/seed.json)", () => {
+    const seed = ["--env", "tests/fixtures/envs/seed.json"];
+
+    it("web-tier-down: switchover, data loss 0, PASSED", async () => {
+      const { code, report } = await gameDay(...seed, "--fault", "web-tier-down");
+      expect(code).toBe(0);
+      expect(report).toMatchObject({
+        verdict: "passed",
+        regions: { primary: "us-east-1", secondary: "us-west-2" },
+      });
+      expect(report.failover.dataLossSeconds).toBe(0);
+    });
+
+    it("partition: BLOCKED, nothing changed", async () => {
+      const { report } = await gameDay(...seed, "--fault", "partition");
+      expect(report.verdict).toBe("blocked");
+      expect(operationsOf(report, "failover")[0]?.error).toMatch(/us-east-1/);
+    });
+
+    it("slow-switchover: waited out, no false failure", async () => {
+      const { report } = await gameDay(...seed, "--fault", "slow-switchover");
+      expect(report.phases.every((phase) => phase.status === "succeeded")).toBe(true);
+      expect(report.failover.dataLossSeconds).toBe(0);
+    });
+
+    it("trigger-while-locked: the automatic failover happens", async () => {
+      const { report } = await gameDay(...seed, "--fault", "trigger-while-locked");
+      expect(report.notes).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/\(automatic\) succeeded$/),
+          expect.stringMatching(/^simulation: database writer in secondary/),
+        ]),
+      );
+    });
+  });
 });
