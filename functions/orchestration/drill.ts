@@ -22,6 +22,7 @@ import {
   readingOf,
 } from "../shared/operation-progress";
 import {
+  type AppHealth,
   isTransientApiError,
   type OperationsApi,
   OperationsApiError,
@@ -604,6 +605,26 @@ function verificationChecks(
       `${role} health check ${status.dns.health[role]}`,
     ),
     appCheck,
+    ...(typeof app === "string" ? [] : writeCheck(app)),
+  ];
+}
+
+/**
+ * Whether the app that answers can write: it reports the writer in its own region and its
+ * database reachable. An app that cannot tell where the writer is (`unknown`: AWS does not
+ * document how the global writer endpoint resolves) or does not say is not failed for it; one
+ * that sees the writer elsewhere is.
+ */
+function writeCheck(app: AppHealth): DrillCheck[] {
+  if (app.writer === undefined && app.writable === undefined) return [];
+  const ok = app.writer !== "elsewhere" && app.database !== "unreachable";
+  return [
+    check(
+      "app can write there",
+      ok,
+      `the app sees the writer ${app.writer ?? "(not said)"} and its database ` +
+        `${app.database ?? "(not said)"}${app.writable === true ? ": writable" : ""}`,
+    ),
   ];
 }
 

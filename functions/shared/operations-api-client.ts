@@ -398,10 +398,11 @@ async function appHealth(
   const health: AppHealth = { statusCode: response.status };
   if (typeof body === "object" && body !== null) {
     const fields = body as Record<string, unknown>;
-    for (const key of ["region", "role", "database"] as const) {
+    for (const key of ["region", "role", "database", "writer"] as const) {
       const value = fields[key];
       if (typeof value === "string") health[key] = value;
     }
+    if (typeof fields.writable === "boolean") health.writable = fields.writable;
   }
   return health;
 }

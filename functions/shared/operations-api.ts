@@ -62,8 +62,15 @@ export interface AppHealth {
   region?: string;
   /** The instance's configured role (`primary` | `secondary`), when present. */
   role?: string;
-  /** The app's view of its database (`writer`, `reader`, `unreachable`, ...), when present. */
+  /** The app's view of its database (`reachable`, `unreachable`, ...), when present. */
   database?: string;
+  /**
+   * Where the app sees the database writer: `here` (its own region), `elsewhere` or `unknown`
+   * (web-app-user-data.ts), when present.
+   */
+  writer?: string;
+  /** The app says it can write: the writer is in its region and the database answers. */
+  writable?: boolean;
 }
 
 /**

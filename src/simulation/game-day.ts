@@ -362,11 +362,15 @@ function simulatedAppHealth(pair: RegionPair): AppHealth {
     );
   }
   if (!pair.isEndpointHealthy(role)) return { statusCode: 503 };
+  // The app's own view (web-app-user-data.ts): where the global writer endpoint leads.
+  const here = pair.rds.globalWriter() === role;
   return {
     statusCode: 200,
     region: pair.regionId(role),
     role,
-    database: pair.rds.globalWriter() === role ? "writer" : "reader",
+    database: "reachable",
+    writer: here ? "here" : "elsewhere",
+    writable: here,
   };
 }
 

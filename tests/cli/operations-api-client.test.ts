@@ -240,7 +240,9 @@ describe("the operation lifecycle", () => {
       statusCode: 200,
       region: "us-west-2",
       role: "secondary",
-      database: "writer",
+      database: "reachable",
+      writer: "here",
+      writable: true,
     });
   });
 

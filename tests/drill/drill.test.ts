@@ -90,6 +90,26 @@ describe("a drill that goes well", () => {
     );
   });
 
+  it("keeps verifying until the app that answers can write there (it sees the writer in its own region)", async () => {
+    const { report, progress } = await drill({ appWriterLagReads: 2 });
+    expect(report.verdict).toBe("passed");
+    expect(progress).toContain(
+      "verify secondary: waiting (app can write there: the app sees the writer elsewhere and its database reachable)",
+    );
+    // Verified at 30 s without the lag; two more reads, 10 s apart.
+    expect(report.failover.rtoSeconds).toBe(50);
+  });
+
+  it("does not fail an app that cannot tell where the writer is (writer unknown)", async () => {
+    const { report } = await drill({ appWriter: "unknown" });
+    expect(report.verdict).toBe("passed");
+    const verify = report.phases.find((phase) => phase.name === "verify-secondary");
+    expect(verify?.checks.find((check) => check.name === "app can write there")).toMatchObject({
+      ok: true,
+      detail: "the app sees the writer unknown and its database reachable",
+    });
+  });
+
   it("runs the hold as one wait, so a long hold costs one Wait state, not a poll loop", async () => {
     const api = new FakeWorld();
     const clock = fakeClock();

@@ -35,6 +35,10 @@ export interface FakeWorldOptions {
   blockers?: string[];
   /** GET /status throws this. */
   statusError?: OperationsApiError;
+  /** Health reads during which the app answering still sees the writer elsewhere. @default 0 */
+  appWriterLagReads?: number;
+  /** What the app says about the writer once it has caught up. @default "here" */
+  appWriter?: "here" | "unknown";
 }
 
 export class FakeWorld implements OperationsApi {
@@ -120,8 +124,19 @@ export class FakeWorld implements OperationsApi {
       if (this.dnsLag > 0) this.dnsLag--;
       else this.answering = this.active;
     }
-    return { statusCode: 200, region: REGIONS[this.answering], role: this.answering };
+    const lagging = (this.options.appWriterLagReads ?? 0) > this.appReads++;
+    const writer = lagging ? "elsewhere" : (this.options.appWriter ?? "here");
+    return {
+      statusCode: 200,
+      region: REGIONS[this.answering],
+      role: this.answering,
+      database: "reachable",
+      writer,
+      writable: writer === "here",
+    };
   }
+
+  private appReads = 0;
 
   private lag(): number | null {
     return this.options.lagSeconds === undefined ? 0.5 : this.options.lagSeconds;

@@ -434,7 +434,15 @@ export function startOperationsServer(
   function health(): { status: number; body: unknown } {
     return {
       status: 200,
-      body: { status: "ok", region: TEST_REGIONS[active], role: active, database: "writer" },
+      body: {
+        status: "ok",
+        region: TEST_REGIONS[active],
+        role: active,
+        database: "reachable",
+        writerRegion: TEST_REGIONS[active],
+        writer: "here",
+        writable: true,
+      },
     };
   }
 
