@@ -55,6 +55,8 @@ const MODEL = {
   dnsFlip: 30,
   verify: 5,
   finish: 1,
+  /** plan-operation: no AWS call, one warm invoke. */
+  plan: 0.1,
 };
 
 interface Spread {
@@ -441,6 +443,7 @@ async function timelineSection(m: Machine, work: string) {
     taskSeconds: {
       ReadTopology: MODEL.preflightRead,
       ReadTraffic: MODEL.preflightRead,
+      BuildPlan: MODEL.plan,
       PromoteDatabase: promotion,
       ScaleTarget: scaleUp,
       CheckWriter: 0,
@@ -453,6 +456,7 @@ async function timelineSection(m: Machine, work: string) {
       EvaluatePlan: "PromoteAndScale",
       "WriterReady?": "FlipDns",
       "Healthy?": "RecordSuccess",
+      "FenceSource?": "Succeeded",
     },
   });
   const slowestParallel = Math.max(promotion, scaleUp);
@@ -472,6 +476,7 @@ async function timelineSection(m: Machine, work: string) {
     injectedSeconds: {
       ReadTopology: MODEL.preflightRead,
       ReadTraffic: MODEL.preflightRead,
+      BuildPlan: MODEL.plan,
       VerifyWriter: MODEL.verify,
       VerifyTraffic: MODEL.verify,
       RecordSuccess: MODEL.finish,
