@@ -176,11 +176,16 @@ function promotionStep(
       "below complete what that run left undone"
     );
   }
-  if (topology.failover !== null) {
-    const method = topology.failover.isDataLossAllowed === true ? "failover" : "switchover";
+  const running = topology.failover;
+  if (
+    running !== null &&
+    running.status !== "cancelling" &&
+    running.toClusterArn === settings.regions[target].clusterArn
+  ) {
+    const method = running.isDataLossAllowed === true ? "failover" : "switchover";
     return (
       `wait for the ${method} of ${settings.globalClusterIdentifier} to ${cluster} that is ` +
-      `already ${topology.failover.status} (an earlier run started it); nothing is called again`
+      `already ${running.status} (an earlier run started it); nothing is called again`
     );
   }
   if (mode === "planned") {
