@@ -52,6 +52,9 @@ export interface DrillReport {
   phases: {
     name: DrillPhaseName;
     status: string;
+    /** ISO-8601, when the phase ran. */
+    startedAt?: string;
+    finishedAt?: string;
     seconds: number | null;
     detail: string;
     checks: { name: string; ok: boolean; detail: string }[];
@@ -164,6 +167,8 @@ export function drillReport(state: DrillState): DrillReport {
     phases: state.phases.map((candidate) => ({
       name: candidate.name,
       status: candidate.status,
+      ...(candidate.startedAt ? { startedAt: candidate.startedAt } : {}),
+      ...(candidate.finishedAt ? { finishedAt: candidate.finishedAt } : {}),
       seconds:
         candidate.startedAt && candidate.finishedAt
           ? secondsBetween(candidate.startedAt, candidate.finishedAt)
@@ -207,6 +212,38 @@ const VERDICT_TEXT: Record<DrillVerdict, string> = {
   blocked: "BLOCKED (refused by the plan, nothing changed)",
 };
 
+/**
+ * The phases as a Mermaid gantt chart, which GitHub renders in Markdown
+ * (https://docs.github.com/en/get-started/writing-on-github/working-with-advanced-formatting/creating-diagrams).
+ * Times are Unix seconds (`dateFormat X`), so no date format has to be parsed; a phase that took
+ * no time is a milestone, a failed one is marked `crit`. Phases that did not run are left out.
+ */
+export function timelineChart(report: DrillReport): string[] {
+  const ran = report.phases.filter((phase) => phase.startedAt && phase.finishedAt);
+  if (ran.length === 0) return [];
+  const unix = (iso: string) => Math.round(Date.parse(iso) / 1000);
+  const rows = ran.map((phase, index) => {
+    const start = unix(phase.startedAt as string);
+    const end = unix(phase.finishedAt as string);
+    const tags = [
+      phase.status === "failed" ? "crit" : "done",
+      ...(end > start ? [] : ["milestone"]),
+    ];
+    return `    ${phase.name} :${tags.join(", ")}, p${index}, ${start}, ${end > start ? end : start}`;
+  });
+  return [
+    "",
+    "```mermaid",
+    "gantt",
+    `    title Drill ${report.drillId} (UTC)`,
+    "    dateFormat X",
+    "    axisFormat %H:%M:%S",
+    "    section phases",
+    ...rows,
+    "```",
+  ];
+}
+
 /** The report as Markdown: verdict, RTO/RPO against the targets, the phase table, details. */
 export function renderDrillReportMarkdown(report: DrillReport): string {
   const lines: string[] = [];
@@ -242,6 +279,7 @@ export function renderDrillReportMarkdown(report: DrillReport): string {
       `| ${phase.name} | ${phase.status} | ${phase.seconds === null ? "" : formatSeconds(phase.seconds)} | ${escapeCell(phase.detail)} |`,
     );
   }
+  lines.push(...timelineChart(report));
   if (report.misses.length > 0) {
     lines.push("", "**Misses**", "", ...report.misses.map((miss) => `- ${miss}`));
   }

@@ -15,6 +15,7 @@ import {
   drillNotification,
   drillReport,
   renderDrillReportMarkdown,
+  timelineChart,
 } from "../../functions/orchestration/drill-report";
 import { OperationsApiError } from "../../functions/shared/operations-api";
 import {
@@ -357,6 +358,36 @@ describe("report", () => {
     expect(markdown).toContain("| RTO failover (POST to verified) | 400 s | 300 s | **missed** |");
     expect(markdown).toContain("| RPO (data loss, or lag before a switch) | 0.5 s | 300 s | met |");
     expect(markdown).toMatch(/\| hold \| succeeded \| 5m 00s \(300 s\) \| served from us-west-2/);
+  });
+
+  it("draws the phases as a Mermaid gantt chart (Unix seconds), failed phases marked crit, instant ones as milestones", async () => {
+    const { report } = await drill({ outcomes: ["fail", "fail", "fail"] });
+    const chart = timelineChart(report);
+    expect(chart.slice(0, 7)).toEqual([
+      "",
+      "```mermaid",
+      "gantt",
+      `    title Drill ${report.drillId} (UTC)`,
+      "    dateFormat X",
+      "    axisFormat %H:%M:%S",
+      "    section phases",
+    ]);
+    expect(chart.at(-1)).toBe("```");
+    const unix = (iso: string | undefined) => Math.round(Date.parse(iso ?? "") / 1000);
+    const preflight = report.phases.find((phase) => phase.name === "preflight");
+    const failover = report.phases.find((phase) => phase.name === "failover");
+    expect(failover?.status).toBe("failed");
+    expect(chart).toContain(
+      `    preflight :done, milestone, p0, ${unix(preflight?.startedAt)}, ${unix(preflight?.startedAt)}`,
+    );
+    expect(chart).toContain(
+      `    failover :crit, p1, ${unix(failover?.startedAt)}, ${unix(failover?.finishedAt)}`,
+    );
+    // Skipped phases did not run: no bar.
+    expect(chart.filter((line) => line.includes(" :"))).toHaveLength(
+      report.phases.filter((phase) => phase.startedAt && phase.finishedAt).length,
+    );
+    expect(renderDrillReportMarkdown(report)).toContain(chart.join("\n"));
   });
 
   it("publishes metrics and an SNS summary whose subject fits SNS's 100 characters", async () => {
