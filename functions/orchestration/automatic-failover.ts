@@ -209,6 +209,12 @@ async function onExecutionEnded(
     `automatic (deferred): ${pending.alarmName} in ALARM since ${pending.alarmedAt}; ${still}`,
   );
   if (result.action === "already-running") {
+    const holder = (await getOperation(ledger, result.operationId))?.record;
+    if (holder?.kind === "failover" && holder.mode === "unplanned") {
+      // Another delivery (or a person) already started the failover: the trigger is served.
+      await deletePendingTrigger(ledger);
+      return result;
+    }
     // Another operation took the lock first: keep waiting for its end.
     return { action: "deferred", blockedBy: result.operationId };
   }

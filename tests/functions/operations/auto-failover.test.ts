@@ -290,6 +290,19 @@ describe("auto-failover handler", () => {
       expect(table.item("TRIGGER#PENDING")).toBeDefined();
     });
 
+    it("clears it when an unplanned failover already holds the lock (another delivery started it)", async () => {
+      deferred();
+      seedHolder("unplanned", "failover", "op-20250304T050000Z-0000cc");
+      const handler = await loadHandler();
+
+      expect(await handler(executionEnded("SUCCEEDED"))).toEqual({
+        action: "already-running",
+        operationId: "op-20250304T050000Z-0000cc",
+      });
+      expect(table.item("TRIGGER#PENDING")).toBeUndefined();
+      expect(sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    });
+
     it("does nothing without a pending trigger, or for another state machine", async () => {
       const handler = await loadHandler();
       expect(await handler(executionEnded("SUCCEEDED"))).toEqual({
