@@ -229,7 +229,7 @@ export function timelineChart(report: DrillReport): string[] {
       phase.status === "failed" ? "crit" : "done",
       ...(end > start ? [] : ["milestone"]),
     ];
-    return `    ${phase.name} :${tags.join(", ")}, p${index}, ${start}, ${end > start ? end : start}`;
+    return `    ${phase.name} :${tags.join(", ")}, p${index}, ${start}, ${Math.max(start, end)}`;
   });
   return [
     "",
