@@ -22,7 +22,7 @@ import type {
   StepResult,
 } from "../shared/operation";
 import type { AutomationSettings } from "../shared/settings";
-import { acquireLock, type Ledger, releaseLock } from "./ledger";
+import { acquireLock, getLatestOperationId, type Ledger, releaseLock } from "./ledger";
 
 export interface CapacityDependencies {
   readonly settings: AutomationSettings;
@@ -69,8 +69,11 @@ export interface FenceRequest {
 export type FenceResult =
   | (ScaleResult & { fenced: true })
   | {
-      /** skipped: another operation holds the lock; unreachable: try again later. */
-      action: "skipped" | "unreachable";
+      /**
+       * skipped: a later operation owns the region now, never try again; busy (another operation
+       * holds the lock) or unreachable (the region does not answer): try again later.
+       */
+      action: "skipped" | "busy" | "unreachable";
       changed: false;
       fenced: false;
       detail: string;
@@ -78,29 +81,40 @@ export type FenceResult =
     };
 
 /**
- * Scales `role`'s group to zero, holding the operation lock while it does (as `<id>-fence`), so a
- * failback that has started, and owns that region now, is never scaled down under it: when
- * another operation holds the lock, nothing is done. A fence lock left by a crash has no
- * execution, so the next operation takes it over after start-operation's grace period.
+ * Scales `role`'s group to zero, holding the operation lock while it does (as `<id>-fence`).
+ * Only while the fencing operation is still the latest one: once a later operation (a failback)
+ * has started, that one owns the region, running or finished, and the fence is over for good.
+ * Another holder of the lock (an operation starting, not yet the latest) means try again later;
+ * the fence's own lock (a retry after a timed-out attempt) is taken over. A fence lock left by a
+ * crash has no execution, so the next operation takes it over after start-operation's grace
+ * period.
  */
 export async function fenceRegion(
   deps: CapacityDependencies & { readonly ledger: Ledger },
   request: FenceRequest,
   now: Date,
 ): Promise<FenceResult> {
+  const not = (action: "skipped" | "busy", detail: string): FenceResult => ({
+    action,
+    changed: false,
+    fenced: false,
+    role: request.role,
+    detail,
+  });
+  const latest = await getLatestOperationId(deps.ledger);
+  if (latest !== undefined && latest !== request.operationId) {
+    return not(
+      "skipped",
+      `Not fenced: ${latest} started since and owns the ${request.role} region now.`,
+    );
+  }
   const lockId = `${request.operationId}-fence`;
   const lock = await acquireLock(deps.ledger, {
     operationId: lockId,
     acquiredAt: now.toISOString(),
   });
-  if (!lock.acquired) {
-    return {
-      action: "skipped",
-      changed: false,
-      fenced: false,
-      role: request.role,
-      detail: `Not fenced: ${lock.holder.operationId} holds the operation lock and owns the ${request.role} region now.`,
-    };
+  if (!lock.acquired && lock.holder.operationId !== lockId) {
+    return not("busy", `Not fenced yet: ${lock.holder.operationId} holds the operation lock.`);
   }
   try {
     const result = await scaleCapacity(deps, { role: request.role, sizes: FENCED_SIZES });

@@ -174,6 +174,12 @@ export async function getOperation(
   return item === undefined ? undefined : toStoredOperation(item);
 }
 
+/** The id of the most recently started operation (the `LATEST` item), undefined before any. */
+export async function getLatestOperationId(ledger: Ledger): Promise<string | undefined> {
+  const latest = await getItem(ledger, LATEST_KEY);
+  return typeof latest?.operationId === "string" ? latest.operationId : undefined;
+}
+
 /** The most recently started operation, or undefined before the first one. */
 export async function getLatestOperation(ledger: Ledger): Promise<StoredOperation | undefined> {
   const latest = await getItem(ledger, LATEST_KEY);

@@ -10,6 +10,7 @@ import {
   otherRole,
   type Plan,
   type RegionRole,
+  SOURCE_DOWN_STATUSES,
   type TopologyReport,
   type TrafficReport,
   type WorkflowPlan,
@@ -200,8 +201,7 @@ function promotionStep(
     return (
       `switch over the global database ${settings.globalClusterIdentifier} to ${cluster} ` +
       `(SwitchoverGlobalCluster: no data loss, as the ${otherRole(target)} cluster answers as the ` +
-      "available writer; a failover with AllowDataLoss only if it stops answering or the target " +
-      "is not connected)"
+      "available writer; a failover with AllowDataLoss only if it stops answering or goes down)"
     );
   }
   const lag = topology.rpoLagSeconds ?? topology.replicationLagSeconds;
@@ -289,6 +289,7 @@ function planBlockers(
 
   if (request.kind === "failover" && request.mode === "unplanned") {
     blockers.push(...partitionBlockers(source, topology, traffic, unreachable, describe));
+    blockers.push(...sourceNotDownBlockers(source, target, topology, describe));
   }
 
   if (request.kind === "failover" && request.mode === "planned") {
@@ -349,6 +350,38 @@ function partitionBlockers(
       "not an outage, and a failover with data loss now could leave two writers. Nothing was " +
       "changed; if the region really is down its health check fails within minutes, then retry " +
       "(or request a planned failover once it answers again)",
+  ];
+}
+
+/**
+ * An unplanned failover whose source answers and is not down (SOURCE_DOWN_STATUSES) may only
+ * switch over, as it may still take writes: refused while a switchover cannot start (the source
+ * not available, or the target not connected). promote-database refuses the same (SourceNotDown).
+ */
+function sourceNotDownBlockers(
+  source: RegionRole,
+  target: RegionRole,
+  topology: TopologyReport,
+  describe: (role: RegionRole) => string,
+): string[] {
+  const cluster = topology.clusters[source];
+  const status = cluster.status;
+  if (status === null || SOURCE_DOWN_STATUSES.includes(status) || cluster.isWriter !== true) {
+    return [];
+  }
+  const why =
+    status !== "available"
+      ? `is ${status}, not down: it may still take writes, and a switchover needs it available`
+      : topology.clusters[target].synchronizationStatus !== null &&
+          topology.clusters[target].synchronizationStatus !== "connected"
+        ? `is the available writer, while the ${target} cluster is ` +
+          `${topology.clusters[target].synchronizationStatus}, not connected: a switchover cannot start yet`
+        : undefined;
+  if (why === undefined) return [];
+  return [
+    `the ${describe(source)} cluster ${cluster.clusterIdentifier} answers and ${why}. A failover ` +
+      "with data loss is only for a source that does not answer or is down: wait until a " +
+      "switchover can start (GET /status), then request it again",
   ];
 }
 

@@ -9,8 +9,10 @@
  *   `connected`: SwitchoverGlobalCluster all the same. Automatic failover fires on the web
  *   endpoint's health, so the database is often fine; a failover with data loss would throw
  *   away its unreplicated writes and leave no standby until the old primary resyncs.
- * - unplanned, source unreachable, not available or not the writer, or the target not
- *   connected: FailoverGlobalCluster with AllowDataLoss; when that fails with a terminal error,
+ * - unplanned, source unreachable, gone, down (stopped, its key unusable, ...) or not the
+ *   writer: FailoverGlobalCluster with AllowDataLoss; a source that answers in any other state
+ *   (available with the target not connected, backing-up, an in-region failing-over) is refused
+ *   (SourceNotDown): it may still write. When the failover fails with a terminal error,
  *   or the global cluster cannot be read at all, detach-and-promote: RemoveFromGlobalCluster on
  *   the target (it becomes a standalone writable cluster) and point the target region's
  *   `<parameterPath>db/writer-endpoint` parameter at its own endpoint. Never while the source
@@ -50,6 +52,7 @@ import {
   type OperationMode,
   otherRole,
   type RegionRole,
+  SOURCE_DOWN_STATUSES,
   type StepResult,
 } from "../shared/operation";
 import type { AutomationSettings, RegionSettings } from "../shared/settings";
@@ -169,8 +172,10 @@ export async function promoteDatabase(
 /**
  * Whether an unplanned request can still switch over: the source cluster is the global
  * cluster's writer and answers DescribeDBClusters in its own region as `available`, and the
- * target member's SynchronizationStatus is `connected` (not `pending-resync`). A switchover
- * demotes the source only after the target has caught up, so nothing is lost
+ * target member's SynchronizationStatus is `connected` (not `pending-resync`). Not possible, with
+ * data loss allowed: the source does not answer, is gone or is down. Refused (SourceNotDown): it
+ * answers in any other state, as it may still take writes. A switchover demotes the source only
+ * after the target has caught up, so nothing is lost
  * (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database-disaster-recovery.html#aurora-global-database-disaster-recovery.managed-failover,
  * SynchronizationStatus: https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_GlobalClusterMember.html).
  * Unreachable (timeout, network, 5xx) or gone means the outage a failover is for; throttling is
@@ -188,12 +193,6 @@ async function switchoverPossible(
     return { possible: false, reason: `${sourceName} is not the writer of the global cluster` };
   }
   const sync = globalMemberOf(global, target.clusterArn)?.SynchronizationStatus;
-  if (sync !== undefined && sync !== "connected") {
-    return {
-      possible: false,
-      reason: `${target.clusterIdentifier} is ${sync}, not connected, so a switchover cannot start`,
-    };
-  }
   let cluster: DBCluster;
   try {
     cluster = await describeCluster(deps.rds[sourceRole], source.clusterIdentifier, source.region);
@@ -207,11 +206,21 @@ async function switchoverPossible(
     }
     throw error;
   }
-  if (cluster.Status !== "available") {
-    return {
-      possible: false,
-      reason: `${sourceName} is ${cluster.Status ?? "in an unknown state"}`,
-    };
+  const status = cluster.Status ?? "unknown";
+  if (SOURCE_DOWN_STATUSES.includes(status)) {
+    return { possible: false, reason: `${sourceName} is ${status}` };
+  }
+  if (status !== "available") {
+    throw stepFailures.sourceNotDown(
+      sourceName,
+      `is ${status}, not down: it may still take writes, and a switchover needs it available`,
+    );
+  }
+  if (sync !== undefined && sync !== "connected") {
+    throw stepFailures.sourceNotDown(
+      sourceName,
+      `is the available writer, while ${target.clusterIdentifier} is ${sync}, not connected: a switchover cannot start yet`,
+    );
   }
   return {
     possible: true,

@@ -14,7 +14,10 @@ import {
   IN_PROGRESS_FAILOVER_STATUSES,
 } from "./topology";
 
-/** DB cluster statuses of a detached cluster on its way to `available`. */
+/**
+ * DB cluster statuses of a detached cluster on its way to `available`. AWS lists cluster statuses
+ * but not which ones RemoveFromGlobalCluster passes through; these are the transitional ones.
+ */
 const DETACH_TRANSITION_STATUSES: readonly string[] = ["promoting", "modifying", "failing-over"];
 
 export interface WriterDependencies {
@@ -87,11 +90,13 @@ export async function checkWriter(
   // progress"; ToDbClusterArn is the cluster "currently being promoted"
   // (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_FailoverState.html).
   const failover = failoverStateOf(global);
-  const promotionRunning =
-    !ready &&
+  const towardsTarget =
     failover !== null &&
     IN_PROGRESS_FAILOVER_STATUSES.includes(failover.status) &&
     failover.toClusterArn === target.clusterArn;
+  // The target already writes but the global cluster has not settled yet: still under way.
+  const settling = member.IsWriter === true && status !== "available";
+  const promotionRunning = !ready && (towardsTarget || settling);
   const running = promotionRunning && failover ? `; ${failover.status} towards it` : "";
   return {
     ready,

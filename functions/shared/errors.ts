@@ -250,6 +250,12 @@ export const stepFailures = {
       "SourceNotInGlobalCluster",
       `Cluster ${sourceClusterArn} is not a member of global cluster ${globalClusterIdentifier}: it was detached (detach-and-promote) and takes writes on its own, so a planned operation to ${targetClusterArn}, which the global cluster still holds without those writes, would leave them behind. Rebuild the global database from the detached cluster before a planned failover or failback.`,
     ),
+  /** An unplanned request whose source answers and may still write, but cannot switch over. */
+  sourceNotDown: (sourceName: string, why: string) =>
+    new StepFailure(
+      "SourceNotDown",
+      `Not failing over with data loss: ${sourceName} answers and ${why}. A failover with data loss is only for a source that does not answer or is down; wait until a switchover can start (GET /status), then request the failover again.`,
+    ),
   sourceStillAvailable: (
     sourceClusterIdentifier: string,
     sourceRegion: string,

@@ -23,6 +23,23 @@ export type OperationKind = "failover" | "failback";
 export type OperationMode = "planned" | "unplanned";
 export type HealthState = "healthy" | "unhealthy" | "unknown";
 
+/**
+ * DB cluster statuses of a cluster that is down for writes (stopped, being deleted, its key
+ * unusable), from the DB cluster status list
+ * (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/accessing-monitoring.html#Aurora.Status).
+ * Any other status but `available` (backing-up, modifying, maintenance, an in-region failing-over,
+ * ...) is a cluster that may still take writes, or will again shortly: no data-loss failover.
+ */
+export const SOURCE_DOWN_STATUSES: readonly string[] = [
+  "inaccessible-encryption-credentials",
+  "inaccessible-encryption-credentials-recoverable",
+  "stopped",
+  "stopping",
+  "starting",
+  "deleting",
+  "migration-failed",
+];
+
 /** The execution input, written by operations-api / auto-failover; also the execution name. */
 export interface OperationInput {
   /** `op-<yyyymmddThhmmssZ>-<6 hex>`, also the Step Functions execution name. */

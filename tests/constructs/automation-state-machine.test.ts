@@ -59,12 +59,18 @@ describe("workflow definition", () => {
       "CountWriterCheck",
       "CheckWriter",
       "WriterReady?",
+      "PromotionRunning",
+      "PageDue?",
+      "CountIdleCheck",
+      "IdleTooLong?",
       "WriterTimedOut",
       "PageSlowPromotion",
       "MarkPaged",
       "FlipDns",
       "Verify",
       "Healthy?",
+      "WaitToVerify",
+      "CountVerifyCheck",
       "VerifyFailed",
       "ScaleDownSource",
       "RecordSuccess",
@@ -221,47 +227,44 @@ describe("workflow definition", () => {
     ]);
   });
 
-  it("fails the writer wait only when no promotion runs, and pages once when a running one passes the plan's bound", () => {
+  it("fails the writer wait only after idle checks in a row, and pages once when a running promotion passes the plan's bound", () => {
     expect(states.WaitForWriter).toEqual({ Type: "Wait", Seconds: 15, Next: "CountWriterCheck" });
     expect(choice("WriterReady?")).toEqual({
       Type: "Choice",
       Choices: [
         { Variable: "$.results.writer.ready", BooleanEquals: true, Next: "FlipDns" },
         {
-          And: [
-            { Variable: "$.results.writer.promotionRunning", BooleanEquals: false },
-            { Variable: "$.writerChecks.count", NumericGreaterThanEquals: 8 },
-          ],
-          Next: "WriterTimedOut",
-        },
-        {
-          And: [
-            { Variable: "$.results.writer.promotionRunning", BooleanEquals: true },
-            { Variable: "$.writerChecks.paged", BooleanEquals: false },
-            {
-              Variable: "$.writerChecks.count",
-              NumericGreaterThanEqualsPath: "$.results.plan.pageAfterChecks",
-            },
-          ],
-          Next: "PageSlowPromotion",
+          Variable: "$.results.writer.promotionRunning",
+          BooleanEquals: true,
+          Next: "PromotionRunning",
         },
       ],
-      Default: "WaitForWriter",
+      Default: "CountIdleCheck",
     });
+    // A running promotion resets the idle count; idle checks count up to maxWriterChecks.
+    expect((states.PromotionRunning as { Parameters: unknown }).Parameters).toMatchObject({
+      idle: 0,
+    });
+    expect(choice("IdleTooLong?").Choices).toEqual([
+      { Variable: "$.writerChecks.idle", NumericGreaterThanEquals: 8, Next: "WriterTimedOut" },
+    ]);
+    expect(JSON.stringify(choice("PageDue?"))).toContain(
+      '"NumericGreaterThanEqualsPath":"$.results.plan.pageAfterChecks"',
+    );
     expect(states.WriterTimedOut).toMatchObject({ ResultPath: "$.error", Next: "RecordFailure" });
-    // The page goes through finish (ledger attention + SNS), and never to RecordFailure.
+    // The page goes through finish (ledger attention + SNS), and never to RecordFailure; its
+    // result must not land at $.notice, which finish would read as another page request.
     expect(topLevelTask("PageSlowPromotion")).toMatchObject({
       Resource: ARNS.finish,
-      Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.noticeError", Next: "MarkPaged" }],
+      ResultPath: "$.page",
+      Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.pageError", Next: "MarkPaged" }],
       Next: "MarkPaged",
     });
     expect((states.MarkPaged as { Next: string }).Next).toBe("WaitForWriter");
 
     const custom = workflowDefinition(ARNS, { writerCheckIntervalSeconds: 5, maxWriterChecks: 3 });
     expect(custom.States.WaitForWriter).toMatchObject({ Seconds: 5 });
-    expect(JSON.stringify((custom.States["WriterReady?"] as ChoiceState).Choices[1])).toContain(
-      '"NumericGreaterThanEquals":3',
-    );
+    expect(JSON.stringify(custom.States["IdleTooLong?"])).toContain('"NumericGreaterThanEquals":3');
     expect((custom.States.BuildPlan as TaskState).Parameters).toMatchObject({
       writerCheckIntervalSeconds: 5,
     });
@@ -277,7 +280,12 @@ describe("workflow definition", () => {
     expect(failbackRule.Next).toBe("ScaleDownSource");
     expect(JSON.stringify(failbackRule)).toContain('"StringEquals":"failback"');
     expect(failoverRule.Next).toBe("RecordSuccess");
-    expect(choice("Healthy?").Default).toBe("VerifyFailed");
+    expect(choice("Healthy?").Default).toBe("WaitToVerify");
+    expect(choice("Healthy?").Choices[2]).toEqual({
+      Variable: "$.verifyChecks.count",
+      NumericGreaterThanEquals: 11,
+      Next: "VerifyFailed",
+    });
   });
 
   it("is valid Amazon States Language (asl-validator, with ARN and path checks)", () => {
@@ -292,13 +300,17 @@ interface World {
   writerReadyAfterChecks: number;
   unreachable: Role[];
   targetHealth: "healthy" | "unhealthy";
+  /** VerifyTraffic readings of the target as unhealthy before it turns healthy. */
+  unhealthyVerifies: number;
   failingStep?: string;
   /** FenceSource fails this many times (its region does not answer) before it succeeds. */
   fenceFailures: number;
   /** What plan-operation returns as blockers. */
   blockers: string[];
-  /** What check-writer says while the target is not ready. */
-  promotionRunning: boolean;
+  /** What check-writer says while the target is not ready (per check number, from 1). */
+  promotionRunning: boolean | ((check: number) => boolean);
+  /** The method promote-database reports. */
+  method: string;
   /** plan-operation's page threshold, in checks. */
   pageAfterChecks: number;
 }
@@ -325,8 +337,10 @@ async function execute(
     unreachable: [],
     targetHealth: "healthy",
     blockers: [],
+    unhealthyVerifies: 0,
     fenceFailures: 0,
     promotionRunning: true,
+    method: "switchover",
     pageAfterChecks: 20,
     ...world,
   };
@@ -360,21 +374,35 @@ async function execute(
       pageAfterChecks: w.pageAfterChecks,
       writerWait: { pageAfterSeconds: w.pageAfterChecks * 15, reason: "stand-in" },
     }),
-    PromoteDatabase: () => ({ action: "switchover", changed: true, detail: "switched over" }),
+    PromoteDatabase: () => ({
+      action: "switchover",
+      changed: true,
+      method: w.method,
+      detail: "switched over",
+    }),
     ScaleTarget: (event) => ({ action: "scaled", changed: true, detail: JSON.stringify(event) }),
     CheckWriter: () => {
       writerChecks += 1;
       const ready = writerChecks >= w.writerReadyAfterChecks;
+      const running =
+        typeof w.promotionRunning === "function"
+          ? w.promotionRunning(writerChecks)
+          : w.promotionRunning;
       return {
         ready,
-        promotionRunning: !ready && w.promotionRunning,
+        promotionRunning: !ready && running,
         detail: `check ${writerChecks}`,
       };
     },
     PageSlowPromotion: () => ({ status: "running", published: true }),
     FlipDns: () => ({ action: "flipped", changed: true, detail: "PRIMARY -> target" }),
     VerifyWriter: () => ({ ready: true, detail: "writer ready" }),
-    VerifyTraffic: traffic,
+    VerifyTraffic: () => {
+      const reading = traffic() as { health: Record<Role, string> };
+      const target = (input.target ?? "secondary") as Role;
+      if (w.unhealthyVerifies-- > 0) reading.health[target] = "unhealthy";
+      return reading;
+    },
     ScaleDownSource: (event) => ({
       action: "scaled",
       changed: true,
@@ -405,7 +433,7 @@ async function execute(
   const run = new StateMachine(machine as never).run(input as never, {
     overrides: {
       taskResourceLocalHandlers: handlers as never,
-      waitTimeOverrides: { WaitForWriter: 0, WaitToFence: 0 },
+      waitTimeOverrides: { WaitForWriter: 0, WaitToVerify: 0, WaitToFence: 0 },
     },
   });
   let output: unknown;
@@ -516,7 +544,7 @@ describe("workflow executions (local, stand-in steps)", () => {
     );
     expect(error).toBeUndefined();
     expect(ran).toContain("FlipDns");
-    expect(ran.slice(-2)).toEqual(["RecordSuccess", "FenceSource"]);
+    expect(ran.at(-1)).toBe("RecordSuccess");
   });
 
   it("gives up after maxWriterChecks checks in which no promotion runs, and records WriterNotReady", async () => {
@@ -534,9 +562,22 @@ describe("workflow executions (local, stand-in steps)", () => {
       error: {
         Error: "WriterNotReady",
         Cause:
-          "The secondary cluster is not the writer and no switchover, failover or promotion towards it is running (checked 4 times, 15 seconds apart): it was refused, cancelled or rolled back. Last check: check 4",
+          "The secondary cluster is not the writer and no switchover, failover or promotion towards it has run for 4 checks in a row, 15 seconds apart: it was refused, cancelled or rolled back. Last check: check 4",
       },
     });
+  });
+
+  it("counts idle checks in a row: a long promotion followed by a short gap before the writer shows is not a failure", async () => {
+    const machine = workflowDefinition(ARNS, { maxWriterChecks: 4 });
+    // Running for 20 checks, then 3 checks with neither FailoverState nor writer, then ready.
+    const { error, states: ran } = await execute(
+      OPERATION,
+      { writerReadyAfterChecks: 24, promotionRunning: (check) => check <= 20 },
+      machine,
+    );
+    expect(error).toBeUndefined();
+    expect(ran).not.toContain("WriterTimedOut");
+    expect(ran).toContain("FlipDns");
   });
 
   it("waits out a promotion Aurora reports running past every bound: pages once, never records a failure, then completes", async () => {
@@ -583,7 +624,7 @@ describe("workflow executions (local, stand-in steps)", () => {
   });
 
   it("fences the old primary after an unplanned failover (after the record), never after a planned one", async () => {
-    const unplanned = await execute({ ...OPERATION, mode: "unplanned" });
+    const unplanned = await execute({ ...OPERATION, mode: "unplanned" }, { method: "failover" });
     expect(unplanned.error).toBeUndefined();
     expect(unplanned.states.slice(-2)).toEqual(["RecordSuccess", "FenceSource"]);
     expect(unplanned.calls.find((c) => c.state === "FenceSource")?.input).toEqual({
@@ -593,13 +634,16 @@ describe("workflow executions (local, stand-in steps)", () => {
     });
     const planned = await execute(OPERATION);
     expect(planned.states).not.toContain("FenceSource");
+    // An unplanned request that switched over leaves a healthy secondary: no fence.
+    const switched = await execute({ ...OPERATION, mode: "unplanned" }, { method: "switchover" });
+    expect(switched.states).not.toContain("FenceSource");
   });
 
   it("tries the fence again every fenceRetrySeconds until the old primary's region answers, then stops", async () => {
     const machine = workflowDefinition(ARNS, { maxFenceAttempts: 5 });
     const { error, states: ran } = await execute(
       { ...OPERATION, mode: "unplanned" },
-      { fenceFailures: 2 },
+      { fenceFailures: 2, method: "failover" },
       machine,
     );
     expect(error).toBeUndefined();
@@ -610,7 +654,7 @@ describe("workflow executions (local, stand-in steps)", () => {
     // A region that never answers: the loop ends after maxFenceAttempts, the operation still succeeded.
     const never = await execute(
       { ...OPERATION, mode: "unplanned" },
-      { fenceFailures: 1000 },
+      { fenceFailures: 1000, method: "detach" },
       workflowDefinition(ARNS, { maxFenceAttempts: 2 }),
     );
     expect(never.error).toBeUndefined();
@@ -618,9 +662,17 @@ describe("workflow executions (local, stand-in steps)", () => {
     expect(never.states.filter((s) => s === "FenceSource")).toHaveLength(2);
   });
 
-  it("records VerifyFailed when the target endpoint is not healthy after the DNS flip", async () => {
+  it("reads Verify again while the target turns healthy (a group scaled up from zero, Route 53's threshold)", async () => {
+    const { error, states: ran } = await execute(FAILBACK, { unhealthyVerifies: 5 });
+    expect(error).toBeUndefined();
+    expect(ran.filter((s) => s === "VerifyTraffic")).toHaveLength(6);
+    expect(ran.slice(-2)).toEqual(["ScaleDownSource", "RecordSuccess"]);
+  });
+
+  it("records VerifyFailed when the target endpoint is still not healthy after maxVerifyChecks readings", async () => {
     const { states: ran, calls } = await execute(OPERATION, { targetHealth: "unhealthy" });
     expect(ran).toContain("FlipDns");
+    expect(ran.filter((s) => s === "VerifyTraffic")).toHaveLength(12);
     expect(ran.at(-1)).toBe("RecordFailure");
     expect(calls.find((c) => c.state === "RecordFailure")?.input).toMatchObject({
       error: { Error: "VerifyFailed" },

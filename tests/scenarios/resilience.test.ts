@@ -241,3 +241,40 @@ describe("crash mid-way, then the same operation is run again", () => {
     }
   });
 });
+
+describe("a promotion slower than the plan's bound", () => {
+  it("pages once while the lock stays held, then completes with the real finish: succeeded, attention kept, two messages", async () => {
+    // 60 s + 600 s: past the plan's 308 s bound (300 s + 10 s x the 0.8 s lag).
+    pair.slowPromotion(600_000);
+    const disconnect = await connectWorkflow({ pair, stack: prodStack() });
+    try {
+      let lockDuringWait: boolean | undefined;
+      pair.clock.schedule(400_000, () => {
+        lockDuringWait = lockHeld(pair);
+      });
+      const started = await callApi(
+        apiRequest("POST", "/failover", { mode: "planned", reason: "slow one" }),
+      );
+      expect(started.statusCode).toBe(202);
+      await pair.stepFunctions.settled();
+
+      const [execution] = pair.stepFunctions.executions;
+      expect(execution?.status).toBe("SUCCEEDED");
+      expect(lockDuringWait).toBe(true);
+      const record = (await callApi(apiRequest("GET", `/operations/${started.body.operationId}`)))
+        .body as { status: string; dataLossSeconds: number; attention?: { message: string } };
+      expect(record).toMatchObject({ status: "succeeded", dataLossSeconds: 0 });
+      expect(record.attention?.message).toMatch(
+        /^The database promotion towards secondary \(us-west-2\) is still running after about 3\d\d s, longer than the plan's 308 s\./,
+      );
+      expect(pair.sns.published.map((message) => message.subject)).toEqual([
+        `[shopsmart-dr prod] failover needs attention: ${started.body.operationId}`,
+        `[shopsmart-dr prod] failover succeeded: ${started.body.operationId}`,
+      ]);
+      expect(lockHeld(pair)).toBe(false);
+      expect(pair.snapshot()).toMatchObject({ dns: { primaryRecord: "secondary" } });
+    } finally {
+      disconnect();
+    }
+  });
+});

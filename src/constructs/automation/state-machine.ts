@@ -13,28 +13,37 @@
  *   go      -> PromoteAndScale [PromoteDatabase | ScaleTarget]
  *           -> WaitForWriter -> CountWriterCheck -> CheckWriter -> WriterReady?
  *                ready: FlipDns
- *                no promotion running for maxWriterChecks checks: WriterTimedOut -> RecordFailure
- *                promotion still running after the plan's bound (once): PageSlowPromotion
- *                  -> MarkPaged -> back to WaitForWriter (the lock stays held)
- *                otherwise: back to WaitForWriter
+ *                promotion running: PromotionRunning (idle count to 0) -> PageDue?
+ *                  past the plan's bound, once: PageSlowPromotion -> MarkPaged -> WaitForWriter
+ *                  otherwise: WaitForWriter (the lock stays held)
+ *                neither: CountIdleCheck -> IdleTooLong?
+ *                  maxWriterChecks idle checks in a row: WriterTimedOut -> RecordFailure
+ *                  otherwise: WaitForWriter
  *           -> FlipDns -> Verify [VerifyWriter | VerifyTraffic] -> Healthy?
  *                failback: ScaleDownSource -> RecordSuccess | failover: RecordSuccess
- *                not healthy: VerifyFailed -> RecordFailure
+ *                not healthy: WaitToVerify -> CountVerifyCheck -> Verify, then after
+ *                  maxVerifyChecks readings VerifyFailed -> RecordFailure
  *           -> RecordSuccess -> FenceSource?
- *                unplanned: FenceSource (the old primary's group to zero, lock held)
+ *                failover with data loss, detach or unknown method (unplanned): FenceSource
+ *                  (the old primary's group to zero, lock held)
  *                  -> Fenced? -> Succeeded, or (its region does not answer) WaitToFence -> CountFenceAttempt
  *                  -> FenceAgain? -> FenceSource, until maxFenceAttempts: Succeeded
  *                planned: Succeeded
  * any step's error (after retries) -> RecordFailure -> Failed
  * ```
  *
- * Besides the contract's states there are seven small glue states, each because JSONPath ASL
- * cannot express the step otherwise: `Start` (the execution input is not yet under
- * `$.operation`, and a Catch on the first real state would otherwise see it flat),
- * `CountWriterCheck` / `MarkPaged` / `CountFenceAttempt` (the only way to count loop iterations and remember the page
- * without the check-writer step echoing them) and `PlanBlocked` / `WriterTimedOut` /
- * `VerifyFailed` (a Choice cannot set `$.error`, and without it finish would record the
- * operation as succeeded).
+ * Besides the contract's states there are small glue states, each because JSONPath ASL cannot
+ * express the step otherwise: `Start` (the execution input is not yet under `$.operation`, and a
+ * Catch on the first real state would otherwise see it flat), the Pass states that count loop
+ * iterations and remember the page (`CountWriterCheck`, `PromotionRunning`, `CountIdleCheck`,
+ * `MarkPaged`, `CountVerifyCheck`, `CountFenceAttempt`: no step has to echo a counter) and
+ * `PlanBlocked` / `WriterTimedOut` / `VerifyFailed` (a Choice cannot set `$.error`, and without
+ * it finish would record the operation as succeeded).
+ *
+ * A standard execution's history holds at most 25,000 events
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html); a writer check costs
+ * about a dozen, so a promotion that Aurora reports running is waited for about 9 hours at 15 s
+ * before the execution itself fails. The page goes out long before.
  *
  * The plan (`BuildPlan`, plan-operation) is built by the code that answers a dry run, so a run
  * stops on exactly the blockers a dry run reports. The writer wait never abandons a promotion
@@ -66,6 +75,13 @@ export interface WorkflowOptions {
    * @default 8 (2 minutes at 15 s)
    */
   readonly maxWriterChecks?: number;
+  /**
+   * Verify readings before the operation fails with VerifyFailed, `writerCheckIntervalSeconds`
+   * apart: a target scaled up from zero (a fenced primary) needs its instances booted and in
+   * service, and Route 53 its failure threshold of passing checks.
+   * @default 12 (about 3 minutes at 15 s)
+   */
+  readonly maxVerifyChecks?: number;
   /** Seconds between attempts to fence an old primary whose region does not answer. @default 300 */
   readonly fenceRetrySeconds?: number;
   /** Attempts to fence it before giving up (the record is long written). @default 288 (24 h) */
@@ -250,6 +266,7 @@ export function workflowDefinition(
   const intervalSeconds = options.writerCheckIntervalSeconds ?? 15;
   const maxWriterChecks = options.maxWriterChecks ?? 8;
   const fenceRetrySeconds = options.fenceRetrySeconds ?? 300;
+  const maxVerifyChecks = options.maxVerifyChecks ?? 12;
   const maxFenceAttempts = options.maxFenceAttempts ?? 288;
   const task = (
     resource: string,
@@ -286,7 +303,8 @@ export function workflowDefinition(
         Comment: "Keeps the execution input at $.operation and starts the writer-check counter.",
         Parameters: {
           "operation.$": "$",
-          writerChecks: { count: 0, paged: false },
+          writerChecks: { count: 0, idle: 0, paged: false },
+          verifyChecks: { count: 0 },
           fenceAttempts: { count: 0 },
         },
         Next: "Preflight",
@@ -353,6 +371,7 @@ export function workflowDefinition(
         Type: "Pass",
         Parameters: {
           "count.$": "States.MathAdd($.writerChecks.count, 1)",
+          "idle.$": "$.writerChecks.idle",
           "paged.$": "$.writerChecks.paged",
         },
         ResultPath: "$.writerChecks",
@@ -368,15 +387,29 @@ export function workflowDefinition(
         Choices: [
           { Variable: "$.results.writer.ready", BooleanEquals: true, Next: "FlipDns" },
           {
-            And: [
-              { Variable: "$.results.writer.promotionRunning", BooleanEquals: false },
-              { Variable: "$.writerChecks.count", NumericGreaterThanEquals: maxWriterChecks },
-            ],
-            Next: "WriterTimedOut",
+            Variable: "$.results.writer.promotionRunning",
+            BooleanEquals: true,
+            Next: "PromotionRunning",
           },
+        ],
+        Default: "CountIdleCheck",
+      },
+      PromotionRunning: {
+        Type: "Pass",
+        Comment: "Aurora reports the promotion running: the idle count starts again.",
+        Parameters: {
+          "count.$": "$.writerChecks.count",
+          idle: 0,
+          "paged.$": "$.writerChecks.paged",
+        },
+        ResultPath: "$.writerChecks",
+        Next: "PageDue?",
+      },
+      "PageDue?": {
+        Type: "Choice",
+        Choices: [
           {
             And: [
-              { Variable: "$.results.writer.promotionRunning", BooleanEquals: true },
               { Variable: "$.writerChecks.paged", BooleanEquals: false },
               {
                 Variable: "$.writerChecks.count",
@@ -388,11 +421,33 @@ export function workflowDefinition(
         ],
         Default: "WaitForWriter",
       },
+      CountIdleCheck: {
+        Type: "Pass",
+        Comment: "Not the writer and no promotion running: one more idle check in a row.",
+        Parameters: {
+          "count.$": "$.writerChecks.count",
+          "idle.$": "States.MathAdd($.writerChecks.idle, 1)",
+          "paged.$": "$.writerChecks.paged",
+        },
+        ResultPath: "$.writerChecks",
+        Next: "IdleTooLong?",
+      },
+      "IdleTooLong?": {
+        Type: "Choice",
+        Choices: [
+          {
+            Variable: "$.writerChecks.idle",
+            NumericGreaterThanEquals: maxWriterChecks,
+            Next: "WriterTimedOut",
+          },
+        ],
+        Default: "WaitForWriter",
+      },
       WriterTimedOut: {
         Type: "Pass",
         Parameters: {
           Error: "WriterNotReady",
-          "Cause.$": `States.Format('The {} cluster is not the writer and no switchover, failover or promotion towards it is running (checked {} times, ${intervalSeconds} seconds apart): it was refused, cancelled or rolled back. Last check: {}', $.operation.target, $.writerChecks.count, $.results.writer.detail)`,
+          "Cause.$": `States.Format('The {} cluster is not the writer and no switchover, failover or promotion towards it has run for {} checks in a row, ${intervalSeconds} seconds apart: it was refused, cancelled or rolled back. Last check: {}', $.operation.target, $.writerChecks.idle, $.results.writer.detail)`,
         },
         ResultPath: "$.error",
         Next: "RecordFailure",
@@ -410,14 +465,20 @@ export function workflowDefinition(
             "detail.$": "$.results.writer.detail",
           },
         },
-        ResultPath: "$.notice",
+        // Not `$.notice`: RecordSuccess and RecordFailure get the whole state, and finish reads a
+        // `notice` there as a request to page instead of to finish.
+        ResultPath: "$.page",
         // A page that cannot be sent must not end the wait: the promotion is still running.
-        Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.noticeError", Next: "MarkPaged" }],
+        Catch: [{ ErrorEquals: ["States.ALL"], ResultPath: "$.pageError", Next: "MarkPaged" }],
         Next: "MarkPaged",
       }),
       MarkPaged: {
         Type: "Pass",
-        Parameters: { "count.$": "$.writerChecks.count", paged: true },
+        Parameters: {
+          "count.$": "$.writerChecks.count",
+          "idle.$": "$.writerChecks.idle",
+          paged: true,
+        },
         ResultPath: "$.writerChecks",
         Next: "WaitForWriter",
       },
@@ -445,8 +506,26 @@ export function workflowDefinition(
             Next: "ScaleDownSource",
           },
           { ...healthy, Next: "RecordSuccess" },
+          {
+            Variable: "$.verifyChecks.count",
+            NumericGreaterThanEquals: maxVerifyChecks - 1,
+            Next: "VerifyFailed",
+          },
         ],
-        Default: "VerifyFailed",
+        Default: "WaitToVerify",
+      },
+      WaitToVerify: {
+        Type: "Wait",
+        Comment:
+          "Route 53 needs its failure threshold of passing checks before it calls an endpoint healthy, and a scaled-up group needs its instances in service.",
+        Seconds: intervalSeconds,
+        Next: "CountVerifyCheck",
+      },
+      CountVerifyCheck: {
+        Type: "Pass",
+        Parameters: { "count.$": "States.MathAdd($.verifyChecks.count, 1)" },
+        ResultPath: "$.verifyChecks",
+        Next: "Verify",
       },
       VerifyFailed: {
         Type: "Pass",
@@ -473,8 +552,17 @@ export function workflowDefinition(
       "FenceSource?": {
         Type: "Choice",
         Comment:
-          "After an unplanned failover the old primary is fenced until a planned failback scales it up.",
-        Choices: [{ Variable: "$.operation.mode", StringEquals: "unplanned", Next: "FenceSource" }],
+          "After a failover with data loss or a detach the old primary is fenced until a planned failback scales it up.",
+        // The method that ran, not the requested mode: after a switchover the old primary is a
+        // healthy read-only secondary, its standby capacity still worth keeping.
+        Choices: [
+          {
+            Variable: "$.results.promoteAndScale[0].method",
+            StringEquals: "switchover",
+            Next: "Succeeded",
+          },
+          { Variable: "$.operation.mode", StringEquals: "unplanned", Next: "FenceSource" },
+        ],
         Default: "Succeeded",
       },
       FenceSource: task(arns.scaleCapacity, {

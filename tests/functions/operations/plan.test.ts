@@ -98,9 +98,57 @@ describe("buildPlan", () => {
     expect(plan.steps[0]).toBe(
       "switch over the global database shopsmart-prod-global to shopsmart-prod-secondary " +
         "(us-west-2) (SwitchoverGlobalCluster: no data loss, as the primary cluster answers as " +
-        "the available writer; a failover with AllowDataLoss only if it stops answering or the " +
-        "target is not connected)",
+        "the available writer; a failover with AllowDataLoss only if it stops answering or " +
+        "goes down)",
     );
+  });
+
+  it("refuses an unplanned failover while the primary answers and may still write: pending-resync target, or a busy source", () => {
+    const topology = healthyTopology();
+    const resyncing = buildPlan(
+      { kind: "failover", mode: "unplanned" },
+      healthyTopology({
+        clusters: {
+          primary: topology.clusters.primary,
+          secondary: { ...topology.clusters.secondary, synchronizationStatus: "pending-resync" },
+        },
+      }),
+      healthyTraffic(),
+      context,
+    );
+    expect(resyncing.blockers).toEqual([
+      "the primary (us-east-2) cluster shopsmart-prod-primary answers and is the available " +
+        "writer, while the secondary cluster is pending-resync, not connected: a switchover " +
+        "cannot start yet. A failover with data loss is only for a source that does not answer " +
+        "or is down: wait until a switchover can start (GET /status), then request it again",
+    ]);
+    const busy = buildPlan(
+      { kind: "failover", mode: "unplanned" },
+      healthyTopology({
+        clusters: {
+          primary: { ...topology.clusters.primary, status: "backing-up" },
+          secondary: topology.clusters.secondary,
+        },
+      }),
+      healthyTraffic(),
+      context,
+    );
+    expect(busy.blockers[0]).toMatch(
+      /answers and is backing-up, not down: it may still take writes/,
+    );
+    // Down (its key unusable): a failover with data loss goes on.
+    const down = buildPlan(
+      { kind: "failover", mode: "unplanned" },
+      healthyTopology({
+        clusters: {
+          primary: { ...topology.clusters.primary, status: "inaccessible-encryption-credentials" },
+          secondary: topology.clusters.secondary,
+        },
+      }),
+      healthyTraffic(),
+      context,
+    );
+    expect(down.blockers).toEqual([]);
   });
 
   it("states the lag bound of an unplanned failover and a target already at size", () => {

@@ -206,20 +206,46 @@ describe("fenceRegion", () => {
     expect(table.item("LOCK")).toBeUndefined();
   });
 
-  it("does nothing while another operation (a failback) holds the lock: that one owns the region", async () => {
-    table.seed({ pk: "LOCK", operationId: "op-failback", acquiredAt: AT.toISOString() });
+  it("is over for good once a later operation (a failback) has started: running or finished, it owns the region", async () => {
+    table.seed({ pk: "LATEST", operationId: "op-failback" });
+    for (const lock of [{ operationId: "op-failback" }, undefined]) {
+      if (lock) table.seed({ pk: "LOCK", ...lock, acquiredAt: AT.toISOString() });
+      const result = await fenceRegion(
+        fenceDeps,
+        { role: "primary", operationId: OPERATION_ID },
+        AT,
+      );
+      expect(result).toEqual({
+        action: "skipped",
+        changed: false,
+        fenced: false,
+        role: "primary",
+        detail: "Not fenced: op-failback started since and owns the primary region now.",
+      });
+      table.items.delete("LOCK");
+    }
+    expect(autoScaling.primary.calls()).toHaveLength(0);
+  });
+
+  it("tries again later while an operation that is not yet the latest holds the lock", async () => {
+    table.seed({ pk: "LATEST", operationId: OPERATION_ID });
+    table.seed({ pk: "LOCK", operationId: "op-starting", acquiredAt: AT.toISOString() });
 
     const result = await fenceRegion(fenceDeps, { role: "primary", operationId: OPERATION_ID }, AT);
 
-    expect(result).toEqual({
-      action: "skipped",
-      changed: false,
-      fenced: false,
-      role: "primary",
-      detail: "Not fenced: op-failback holds the operation lock and owns the primary region now.",
-    });
+    expect(result).toMatchObject({ action: "busy", fenced: false });
     expect(autoScaling.primary.calls()).toHaveLength(0);
-    expect(table.item("LOCK")).toMatchObject({ operationId: "op-failback" });
+    expect(table.item("LOCK")).toMatchObject({ operationId: "op-starting" });
+  });
+
+  it("takes over its own fence lock (a retry after a timed-out attempt) and releases it", async () => {
+    primaryGroup({ MinSize: 2, DesiredCapacity: 2, MaxSize: 4 });
+    table.seed({ pk: "LOCK", operationId: `${OPERATION_ID}-fence`, acquiredAt: AT.toISOString() });
+
+    const result = await fenceRegion(fenceDeps, { role: "primary", operationId: OPERATION_ID }, AT);
+
+    expect(result).toMatchObject({ action: "scaled", fenced: true });
+    expect(table.item("LOCK")).toBeUndefined();
   });
 
   it("answers 'not yet' (no error) and releases the lock while the old primary's region does not answer", async () => {

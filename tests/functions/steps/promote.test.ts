@@ -392,19 +392,41 @@ describe("promoteDatabase, unplanned", () => {
     expect(rds.secondary.commandCalls(SwitchoverGlobalClusterCommand)).toHaveLength(0);
   });
 
-  it("fails over with data loss when the target is not connected (pending-resync), even though the source answers", async () => {
+  it("refuses a failover with data loss while the source answers as the available writer and the target is not connected (SourceNotDown)", async () => {
     secondaryState({
       global: primaryWriterWithSecondary("pending-resync"),
     });
     rds.primary.on(DescribeDBClustersCommand).resolves({ DBClusters: [cluster("primary")] });
 
-    const result = await promoteDatabase(deps, { mode: "unplanned", target: "secondary" });
+    const error = await promoteDatabase(deps, { mode: "unplanned", target: "secondary" }).catch(
+      (caught) => caught,
+    );
 
-    expect(result).toMatchObject({
-      action: "failover-started",
-      decision:
-        "shopsmart-prod-secondary is pending-resync, not connected, so a switchover cannot start: failover with data loss",
+    expect(toStepError(error)).toMatchObject({
+      name: "SourceNotDown",
+      retryable: false,
+      message:
+        "Not failing over with data loss: shopsmart-prod-primary (us-east-2) answers and is the available writer, while shopsmart-prod-secondary is pending-resync, not connected: a switchover cannot start yet. A failover with data loss is only for a source that does not answer or is down; wait until a switchover can start (GET /status), then request the failover again.",
     });
+    expect(mutatingCalls()).toHaveLength(0);
+  });
+
+  it("refuses a failover with data loss while the source answers in a state that may still write (backing-up, an in-region failing-over)", async () => {
+    for (const status of ["backing-up", "failing-over", "modifying"]) {
+      rds.primary.reset();
+      rds.secondary.reset();
+      secondaryState({});
+      rds.primary
+        .on(DescribeDBClustersCommand)
+        .resolves({ DBClusters: [cluster("primary", { Status: status })] });
+
+      const error = await promoteDatabase(deps, { mode: "unplanned", target: "secondary" }).catch(
+        (caught) => caught,
+      );
+
+      expect(toStepError(error).name, status).toBe("SourceNotDown");
+      expect(mutatingCalls(), status).toHaveLength(0);
+    }
   });
 
   it("retries (throttled) rather than choose data loss when the source region cannot tell its state", async () => {
@@ -568,12 +590,18 @@ describe("promoteDatabase, unplanned", () => {
   });
 
   it("refuses to detach while the source cluster answers as available: that would make two writers", async () => {
-    // Not connected, so no switchover: failover, refused, then detach would split the data.
-    secondaryState({
-      global: primaryWriterWithSecondary("pending-resync"),
-    });
+    // Down at the first read (its key unusable), so a failover with data loss; the failover is
+    // refused, and by the time of the detach the source answers as available again.
+    secondaryState({});
     failoverRefused("not now");
-    rds.primary.on(DescribeDBClustersCommand).resolves({ DBClusters: [cluster("primary")] });
+    rds.primary
+      .on(DescribeDBClustersCommand)
+      .resolvesOnce({
+        DBClusters: [
+          cluster("primary", { Status: "inaccessible-encryption-credentials-recoverable" }),
+        ],
+      })
+      .resolves({ DBClusters: [cluster("primary")] });
 
     const error = await promoteDatabase(deps, { mode: "unplanned", target: "secondary" }).catch(
       (caught) => caught,
