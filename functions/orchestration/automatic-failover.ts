@@ -26,6 +26,8 @@ import { describeError } from "../shared/errors";
 import type { AutomationSettings } from "../shared/settings";
 import {
   deletePendingTrigger,
+  getLatestOperation,
+  getLock,
   getOperation,
   getPendingTrigger,
   type Ledger,
@@ -151,10 +153,23 @@ async function onAlarm(
       why: `${alarmName} went ${previousState?.value ?? "?"} -> ${state.value}, not ALARM`,
     };
   }
+  const ledger = ledgerOf(deps);
+  // After a failover the primary is the standby, or fenced to zero: its alarm is expected, and
+  // another failover would have nothing to move.
+  const latest = (await getLatestOperation(ledger))?.record;
+  if (latest?.kind === "failover" && latest.status === "succeeded") {
+    return {
+      action: "ignored",
+      why: `${latest.operationId} already failed over to the secondary; fail back (POST /failback) once the primary is fixed`,
+    };
+  }
   const result = await start(deps, `automatic: ${alarmName} in ALARM since ${state.timestamp}`);
   if (result.action !== "already-running") return result;
 
-  const ledger = ledgerOf(deps);
+  if (result.operationId.endsWith("-fence")) {
+    // A fence holds the lock for seconds: fail, so the asynchronous invocation is retried.
+    throw new LockBusyError(result.operationId);
+  }
   const holder = (await getOperation(ledger, result.operationId))?.record;
   if (holder?.kind === "failover" && holder.mode === "unplanned") return result;
   const { written } = await putPendingTrigger(ledger, {
@@ -174,7 +189,18 @@ async function onAlarm(
         "execution (its lock is then taken over) or watch GET /status.",
     );
   }
+  // The holder may have ended between the failed start and the write above: its end event then
+  // found nothing pending. A lock that is free now means nobody would ever resume the trigger.
+  if ((await getLock(ledger)) === undefined) return resumePending(deps, "the lock was released");
   return { action: "deferred", blockedBy: result.operationId };
+}
+
+/** Thrown while a fence briefly holds the lock: EventBridge's asynchronous invocation retries. */
+export class LockBusyError extends Error {
+  constructor(holder: string) {
+    super(`${holder} holds the operation lock for a few seconds; the invocation is retried`);
+    this.name = "LockBusy";
+  }
 }
 
 async function onExecutionEnded(
@@ -184,6 +210,14 @@ async function onExecutionEnded(
   if (detail.stateMachineArn !== deps.settings.stateMachineArn) {
     return { action: "ignored", why: `${detail.stateMachineArn} is not the failover workflow` };
   }
+  return resumePending(deps, `the execution ${detail.name ?? ""} ended (${detail.status})`);
+}
+
+/** Starts (or drops) the deferred trigger, if one is pending. */
+async function resumePending(
+  deps: AutoFailoverDependencies,
+  why: string,
+): Promise<AutoFailoverOutcome> {
   const ledger = ledgerOf(deps);
   const pending = await getPendingTrigger(ledger);
   if (pending === undefined) {
@@ -223,7 +257,7 @@ async function onExecutionEnded(
     await notify(
       deps,
       `deferred automatic failover started: ${result.operationId}`,
-      `${pending.blockedBy} ended (${detail.status}); ${still}, so the automatic failover ` +
+      `${why}; ${still}, so the automatic failover ` +
         `deferred at ${pending.deferredAt} started as ${result.operationId}.`,
     );
   }

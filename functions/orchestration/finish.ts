@@ -16,6 +16,7 @@ import type { AutomationSettings } from "../shared/settings";
 import {
   completeOperation,
   createOperation,
+  getOperation,
   type Ledger,
   markNotified,
   type OperationCompletion,
@@ -153,11 +154,11 @@ export async function noticeOperation(
     `than the plan's ${notice.pageAfterSeconds} s. The workflow keeps waiting with the lock ` +
     `held and completes by itself when Aurora finishes; do not start another operation. Last ` +
     `check: ${notice.detail}`;
-  const { set } = await setAttention(ledger, operation.operationId, {
-    since: now.toISOString(),
-    message,
-  });
-  if (set) {
+  // Publish first, then record: a publish that fails leaves no attention behind, so the retry
+  // pages; a retry after a lost answer may page twice, which beats not paging.
+  const stored = await getOperation(ledger, operation.operationId);
+  const due = stored?.record.status === "running" && stored.record.attention === undefined;
+  if (due) {
     await clients.sns.send(
       new PublishCommand({
         TopicArn: settings.topicArn,
@@ -173,8 +174,9 @@ export async function noticeOperation(
         ].join("\n"),
       }),
     );
+    await setAttention(ledger, operation.operationId, { since: now.toISOString(), message });
   }
-  return { operationId: operation.operationId, status: "running", published: set };
+  return { operationId: operation.operationId, status: "running", published: due };
 }
 
 /** The final status, steps, RTO and data-loss estimate from the state. */

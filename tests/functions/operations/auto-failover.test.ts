@@ -197,6 +197,39 @@ describe("auto-failover handler", () => {
     expect(snsMock.commandCalls(PublishCommand)).toHaveLength(0);
   });
 
+  it("ignores the alarm after a failover succeeded: the primary is the standby now, or fenced", async () => {
+    table.seed({ pk: "LATEST", operationId: RUNNING_ID }).seed({
+      pk: `OPERATION#${RUNNING_ID}`,
+      operationId: RUNNING_ID,
+      kind: "failover",
+      mode: "unplanned",
+      reason: "outage",
+      requestedAt: "2025-03-04T04:00:00.000Z",
+      requestedBy: "eventbridge:x",
+      status: "succeeded",
+      steps: [],
+    });
+    const handler = await loadHandler();
+
+    expect(await handler(alarmEvent())).toEqual({
+      action: "ignored",
+      why: `${RUNNING_ID} already failed over to the secondary; fail back (POST /failback) once the primary is fixed`,
+    });
+    expect(sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
+  });
+
+  it("fails (so the invocation is retried) while a fence holds the lock for a few seconds", async () => {
+    table.seed({
+      pk: "LOCK",
+      operationId: `${RUNNING_ID}-fence`,
+      acquiredAt: "2025-03-04T05:06:07.000Z",
+    });
+    const handler = await loadHandler();
+
+    await expect(handler(alarmEvent())).rejects.toMatchObject({ name: "LockBusy" });
+    expect(table.item("TRIGGER#PENDING")).toBeUndefined();
+  });
+
   it("defers the trigger while a planned operation holds the lock: recorded once, notified once", async () => {
     seedHolder("planned", "failover");
     const handler = await loadHandler();

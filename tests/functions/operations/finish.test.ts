@@ -136,6 +136,23 @@ describe("noticeOperation (PageSlowPromotion)", () => {
     expect(table.item(RECORD_KEY)?.attention).toEqual(record?.attention);
   });
 
+  it("pages on the retry when the first publish failed (the attention is recorded only after it)", async () => {
+    snsMock.reset();
+    snsMock
+      .on(PublishCommand)
+      .rejectsOnce(Object.assign(new Error("unavailable"), { name: "InternalError" }))
+      .resolves({ MessageId: "m-2" });
+    await expect(
+      noticeOperation(clients, settings, operationInput(), notice, FINISHED),
+    ).rejects.toThrow("unavailable");
+    expect(table.item(RECORD_KEY)?.attention).toBeUndefined();
+
+    const retry = await noticeOperation(clients, settings, operationInput(), notice, FINISHED);
+    expect(retry.published).toBe(true);
+    expect(snsMock.commandCalls(PublishCommand)).toHaveLength(2);
+    expect(table.item(RECORD_KEY)?.attention).toBeDefined();
+  });
+
   it("pages nothing for an operation that already finished", async () => {
     table.seed(runningRecord({ status: "succeeded" }));
     const result = await noticeOperation(clients, settings, operationInput(), notice, FINISHED);
