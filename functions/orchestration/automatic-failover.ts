@@ -171,13 +171,15 @@ async function onAlarm(
     throw new LockBusyError(result.operationId);
   }
   const holder = (await getOperation(ledger, result.operationId))?.record;
-  if (holder?.kind === "failover" && holder.mode === "unplanned") return result;
   const { written } = await putPendingTrigger(ledger, {
     alarmName,
     alarmedAt: state.timestamp,
     blockedBy: result.operationId,
     deferredAt: deps.environment.now().toISOString(),
   });
+  // An unplanned failover is already doing the job: the trigger is kept quietly, in case that
+  // failover fails, and served when it succeeds.
+  if (holder?.kind === "failover" && holder.mode === "unplanned") return result;
   if (written) {
     const running = holder ? `a ${holder.mode} ${holder.kind}` : "an operation";
     await notify(
@@ -222,6 +224,15 @@ async function resumePending(
   const pending = await getPendingTrigger(ledger);
   if (pending === undefined) {
     return { action: "ignored", why: "no automatic failover is pending" };
+  }
+  const blocker = (await getOperation(ledger, pending.blockedBy))?.record;
+  if (blocker?.kind === "failover" && blocker.status === "succeeded") {
+    // The operation that held the lock moved the writer and traffic to the secondary itself.
+    await deletePendingTrigger(ledger);
+    return {
+      action: "ignored",
+      why: `the deferred automatic failover is served: ${blocker.operationId} failed over`,
+    };
   }
   const alarmState = await readAlarmState(deps);
   if (alarmState.known && alarmState.value !== "ALARM") {

@@ -324,7 +324,7 @@ describe("automatic failover", () => {
     }
   });
 
-  it("a deferred trigger is dropped when the alarm is back to OK by the time the lock is released", async () => {
+  it("a deferred trigger is served when the planned failover that held the lock completes: no second failover", async () => {
     const variable = autoFailoverVariable(prodStack());
     const { alarmName, alarmRegion } = JSON.parse(variable) as {
       alarmName: string;
@@ -352,8 +352,8 @@ describe("automatic failover", () => {
         "SUCCEEDED",
       ]);
       expect(rules.outcomes.at(-1)).toEqual({
-        action: "dropped",
-        why: `${alarmName} is OK now: the outage it reported is over`,
+        action: "ignored",
+        why: `the deferred automatic failover is served: ${planned.body.operationId} failed over`,
       });
       expect(pair.callsTo({ operation: "FailoverGlobalCluster" })).toEqual([]);
       expect(planned.statusCode).toBe(202);

@@ -193,7 +193,8 @@ describe("auto-failover handler", () => {
       operationId: RUNNING_ID,
     });
     expect(sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
-    expect(table.item("TRIGGER#PENDING")).toBeUndefined();
+    // Kept quietly, in case that failover fails; served when it succeeds (below).
+    expect(table.item("TRIGGER#PENDING")).toMatchObject({ blockedBy: RUNNING_ID });
     expect(snsMock.commandCalls(PublishCommand)).toHaveLength(0);
   });
 
@@ -284,6 +285,32 @@ describe("auto-failover handler", () => {
       expect(snsMock.commandCalls(PublishCommand)[0]?.args[0].input.Subject).toMatch(
         /^\[shopsmart-dr prod\] deferred automatic failover started: op-/,
       );
+    });
+
+    it("serves it without a new failover when the operation that held the lock failed over itself", async () => {
+      deferred();
+      seedHolder("planned", "failover");
+      table.seed({ ...table.item(`OPERATION#${RUNNING_ID}`), status: "succeeded" });
+      table.items.delete("LOCK");
+      const handler = await loadHandler();
+
+      expect(await handler(executionEnded("SUCCEEDED"))).toEqual({
+        action: "ignored",
+        why: `the deferred automatic failover is served: ${RUNNING_ID} failed over`,
+      });
+      expect(sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
+      expect(table.item("TRIGGER#PENDING")).toBeUndefined();
+    });
+
+    it("starts it again when the unplanned failover that held the lock failed (the alarm still in ALARM)", async () => {
+      deferred();
+      seedHolder("unplanned", "failover");
+      table.seed({ ...table.item(`OPERATION#${RUNNING_ID}`), status: "failed" });
+      table.items.delete("LOCK");
+      const handler = await loadHandler();
+
+      expect(await handler(executionEnded("FAILED"))).toMatchObject({ action: "started" });
+      expect(table.item("TRIGGER#PENDING")).toBeUndefined();
     });
 
     it("drops it when the alarm is back to OK", async () => {
