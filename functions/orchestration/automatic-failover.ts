@@ -225,13 +225,14 @@ async function resumePending(
   if (pending === undefined) {
     return { action: "ignored", why: "no automatic failover is pending" };
   }
-  const blocker = (await getOperation(ledger, pending.blockedBy))?.record;
-  if (blocker?.kind === "failover" && blocker.status === "succeeded") {
-    // The operation that held the lock moved the writer and traffic to the secondary itself.
+  // The latest operation (the one that held the lock, or one started since) moved the writer
+  // and traffic to the secondary: nothing is left to do.
+  const latest = (await getLatestOperation(ledger))?.record;
+  if (latest?.kind === "failover" && latest.status === "succeeded") {
     await deletePendingTrigger(ledger);
     return {
       action: "ignored",
-      why: `the deferred automatic failover is served: ${blocker.operationId} failed over`,
+      why: `the deferred automatic failover is served: ${latest.operationId} failed over`,
     };
   }
   const alarmState = await readAlarmState(deps);
@@ -254,13 +255,7 @@ async function resumePending(
     `automatic (deferred): ${pending.alarmName} in ALARM since ${pending.alarmedAt}; ${still}`,
   );
   if (result.action === "already-running") {
-    const holder = (await getOperation(ledger, result.operationId))?.record;
-    if (holder?.kind === "failover" && holder.mode === "unplanned") {
-      // Another delivery (or a person) already started the failover: the trigger is served.
-      await deletePendingTrigger(ledger);
-      return result;
-    }
-    // Another operation took the lock first: keep waiting for its end.
+    // Another operation took the lock first: kept until an end finds a succeeded failover.
     return { action: "deferred", blockedBy: result.operationId };
   }
   await deletePendingTrigger(ledger);

@@ -290,7 +290,9 @@ describe("auto-failover handler", () => {
     it("serves it without a new failover when the operation that held the lock failed over itself", async () => {
       deferred();
       seedHolder("planned", "failover");
-      table.seed({ ...table.item(`OPERATION#${RUNNING_ID}`), status: "succeeded" });
+      table
+        .seed({ ...table.item(`OPERATION#${RUNNING_ID}`), status: "succeeded" })
+        .seed({ pk: "LATEST", operationId: RUNNING_ID });
       table.items.delete("LOCK");
       const handler = await loadHandler();
 
@@ -350,17 +352,28 @@ describe("auto-failover handler", () => {
       expect(table.item("TRIGGER#PENDING")).toBeDefined();
     });
 
-    it("clears it when an unplanned failover already holds the lock (another delivery started it)", async () => {
+    it("keeps it while an unplanned failover started by another delivery runs, and serves it when that one succeeded", async () => {
       deferred();
       seedHolder("unplanned", "failover", "op-20250304T050000Z-0000cc");
       const handler = await loadHandler();
 
       expect(await handler(executionEnded("SUCCEEDED"))).toEqual({
-        action: "already-running",
-        operationId: "op-20250304T050000Z-0000cc",
+        action: "deferred",
+        blockedBy: "op-20250304T050000Z-0000cc",
+      });
+      expect(table.item("TRIGGER#PENDING")).toBeDefined();
+      expect(sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
+
+      // That failover succeeds (and is the latest operation): the trigger is served.
+      table
+        .seed({ ...table.item("OPERATION#op-20250304T050000Z-0000cc"), status: "succeeded" })
+        .seed({ pk: "LATEST", operationId: "op-20250304T050000Z-0000cc" });
+      table.items.delete("LOCK");
+      expect(await handler(executionEnded("SUCCEEDED"))).toEqual({
+        action: "ignored",
+        why: "the deferred automatic failover is served: op-20250304T050000Z-0000cc failed over",
       });
       expect(table.item("TRIGGER#PENDING")).toBeUndefined();
-      expect(sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
     });
 
     it("does nothing without a pending trigger, or for another state machine", async () => {
