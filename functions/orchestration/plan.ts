@@ -106,7 +106,8 @@ export function workflowPlan(plan: Plan, writerCheckIntervalSeconds: number): Wo
  * - (when the writer already is in the target region, nothing else: an earlier run promoted it,
  *   and the idempotent steps complete what that run left undone, e.g. after a crash);
  * - unplanned failover: the source region does not answer while Route 53 sees it healthy (a
- *   partition, which must not promote with data loss);
+ *   partition, which must not promote with data loss), or the source answers and may still
+ *   write but cannot switch over yet (not down, see SOURCE_DOWN_STATUSES);
  * - planned failover: the source region did not answer, or the writer is not (known to be) in the
  *   source, or the target cluster is not an available global member;
  * - failback (always planned): a region did not answer, an endpoint is not healthy (except a
