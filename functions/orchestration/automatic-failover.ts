@@ -197,7 +197,11 @@ async function onAlarm(
   return { action: "deferred", blockedBy: result.operationId };
 }
 
-/** Thrown while a fence briefly holds the lock: EventBridge's asynchronous invocation retries. */
+/**
+ * Thrown while a fence briefly holds the lock. EventBridge invokes the function asynchronously,
+ * and Lambda retries a failed asynchronous invocation twice, a minute and then two minutes later
+ * (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async-error-handling.html).
+ */
 export class LockBusyError extends Error {
   constructor(holder: string) {
     super(`${holder} holds the operation lock for a few seconds; the invocation is retried`);

@@ -45,7 +45,12 @@ export interface ScaleResult extends StepResult<ScaleAction> {
   before: CapacityReading;
 }
 
-/** The sizes of a fenced region: no instance at all. */
+/**
+ * The sizes of a fenced region: no instance at all. UpdateAutoScalingGroup only needs
+ * min <= desired <= max, and a desired capacity below the current size terminates instances by
+ * the group's termination policy
+ * (https://docs.aws.amazon.com/autoscaling/ec2/APIReference/API_UpdateAutoScalingGroup.html).
+ */
 export const FENCED_SIZES: CapacitySizes = { minSize: 0, desiredCapacity: 0, maxSize: 0 };
 
 /** The sizes `active`/`standby`/`fenced` stand for in a region (from settings), or the given sizes. */

@@ -330,8 +330,10 @@ function planBlockers(
 /**
  * An unplanned failover that would lose data (the source cluster is not confirmed as the
  * available writer) is refused while the source region merely does not answer from here but
- * Route 53's health checkers, which probe from several regions of their own, see its endpoint
- * healthy: that is a partition between the regions (or this region's network), not an outage, and
+ * Route 53's health checkers see its endpoint healthy. Those "in locations around the world"
+ * call an endpoint healthy only when more than 18% of them do, "to ensure that health checkers in
+ * multiple regions consider the endpoint healthy"
+ * (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover-determining-health-of-endpoints.html): that is a partition between the regions (or this region's network), not an outage, and
  * a failover with data loss would leave the source writing on its own. When the source region
  * answers, its cluster's status decides (promote-database switches over or fails over from it);
  * when Route 53's view is unknown, nothing contradicts the outage.

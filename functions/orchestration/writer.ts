@@ -94,7 +94,9 @@ export async function checkWriter(
     failover !== null &&
     IN_PROGRESS_FAILOVER_STATUSES.includes(failover.status) &&
     failover.toClusterArn === target.clusterArn;
-  // The target already writes but the global cluster has not settled yet: still under way.
+  // The target already writes but the global cluster has not settled yet: still under way. AWS
+  // lists no values of GlobalCluster.Status (API_GlobalCluster.html): anything but `available`
+  // counts as not settled.
   const settling = member.IsWriter === true && status !== "available";
   const promotionRunning = !ready && (towardsTarget || settling);
   const running = promotionRunning && failover ? `; ${failover.status} towards it` : "";

@@ -262,8 +262,10 @@ function automaticFailoverRules(
 
 /**
  * The game day's switchover catch-up rate: 2 s per second of replication lag. AWS says the lag
- * "is directly proportional to the time it takes for Aurora to complete the switchover" but gives
- * no rate; 2 makes a lag of a minute or more visibly slow, as the slow-switchover fault needs.
+ * "is directly proportional to the time it takes for Aurora to complete the switchover"
+ * (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database-disaster-recovery.html)
+ * but gives no rate; 2 makes a lag of a minute or more visibly slow, as the slow-switchover fault
+ * needs.
  */
 export const GAME_DAY_SWITCHOVER_MS_PER_LAG_MS = 2;
 

@@ -20,7 +20,10 @@
  * - a second switchover/failover while one runs, or a switchover to the current writer, is
  *   InvalidGlobalClusterStateFault;
  * - after a failover the old primary stays a member with SynchronizationStatus `pending-resync`
- *   while its region is down and becomes a `connected` secondary when the region recovers;
+ *   while its region is down and becomes a `connected` secondary when the region recovers (AWS:
+ *   "As soon as that old primary Region is healthy and available again, Aurora automatically adds
+ *   it back to the global cluster as a secondary Region", aurora-global-database-disaster-recovery.html;
+ *   the storage rebuild before that, "a few minutes to several hours", is not modelled);
  * - RemoveFromGlobalCluster of a cluster that is not a member is DBClusterNotFoundFault; the
  *   detached cluster is `promoting` (not yet writable) for `detachMs`, then `available` writer;
  * - regional clusters stay `available` during a switchover or failover;

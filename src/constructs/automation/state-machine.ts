@@ -205,6 +205,8 @@ export type ChoiceRule =
   | { readonly Variable: string; readonly BooleanEquals: boolean }
   | { readonly Variable: string; readonly IsNull: boolean }
   | { readonly Variable: string; readonly NumericGreaterThanEquals: number }
+  // Comparison with another field of the state ("appending Path to name of supported comparison
+  // operators", https://docs.aws.amazon.com/step-functions/latest/dg/state-choice.html).
   | { readonly Variable: string; readonly NumericGreaterThanEqualsPath: string };
 
 export interface ChoiceState {
