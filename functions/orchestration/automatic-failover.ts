@@ -24,6 +24,7 @@ import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
 import { describeError } from "../shared/errors";
 import type { AutomationSettings } from "../shared/settings";
+import { automationSubject } from "../shared/sns-subject";
 import {
   deletePendingTrigger,
   getLatestOperation,
@@ -319,7 +320,7 @@ async function notify(deps: AutoFailoverDependencies, what: string, message: str
   await deps.clients.sns.send(
     new PublishCommand({
       TopicArn: deps.settings.topicArn,
-      Subject: `[shopsmart-dr ${deps.settings.environment}] ${what}`.slice(0, 99),
+      Subject: automationSubject(deps.settings.environment, what),
       Message: message,
     }),
   );

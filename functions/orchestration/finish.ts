@@ -13,6 +13,7 @@ import type {
   WorkflowPlan,
 } from "../shared/operation";
 import type { AutomationSettings } from "../shared/settings";
+import { automationSubject, MAX_SUBJECT_LENGTH } from "../shared/sns-subject";
 import {
   completeOperation,
   createOperation,
@@ -86,8 +87,7 @@ export interface FinishResult {
   published: boolean;
 }
 
-/** SNS: "Subjects must be ... less than 100 characters long". */
-export const MAX_SUBJECT_LENGTH = 99;
+export { MAX_SUBJECT_LENGTH };
 
 /**
  * Finishes an operation. Idempotent, and safe to retry after any partial failure:
@@ -162,9 +162,10 @@ export async function noticeOperation(
     await clients.sns.send(
       new PublishCommand({
         TopicArn: settings.topicArn,
-        Subject: oneLine(
-          `[shopsmart-dr ${settings.environment}] ${operation.kind} needs attention: ${operation.operationId}`,
-        ).slice(0, MAX_SUBJECT_LENGTH),
+        Subject: automationSubject(
+          settings.environment,
+          `${operation.kind} needs attention: ${operation.operationId}`,
+        ),
         Message: [
           `${capitalize(operation.kind)} ${operation.operationId} is still running: the promotion is slow.`,
           "",
@@ -230,9 +231,10 @@ export function buildNotification(
   record: OperationRecord,
   settings: FinishSettings,
 ): { subject: string; message: string } {
-  const subject = oneLine(
-    `[shopsmart-dr ${settings.environment}] ${record.kind} ${record.status}: ${record.operationId}`,
-  ).slice(0, MAX_SUBJECT_LENGTH);
+  const subject = automationSubject(
+    settings.environment,
+    `${record.kind} ${record.status}: ${record.operationId}`,
+  );
   const region = (role: "primary" | "secondary") => `${role} (${settings.regions[role].region})`;
   const lines = [
     `${capitalize(record.kind)} ${record.operationId} ${record.status}.`,
@@ -378,12 +380,6 @@ function requireStored(stored: StoredOperation | undefined, operationId: string)
     throw new Error(`the ledger record OPERATION#${operationId} vanished while finishing it`);
   }
   return stored;
-}
-
-function oneLine(text: string): string {
-  // SNS subjects must not contain line breaks or control characters.
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping them is the point
-  return text.replace(/[\u0000-\u001f\u007f]+/g, " ");
 }
 
 function capitalize(text: string): string {

@@ -123,6 +123,7 @@ export function buildPlan(
   context: PlanContext,
 ): Plan {
   const { source, target } = directionOf(request.kind);
+  const writerWait = writerWaitOf(topology, context.settings);
   return {
     kind: request.kind,
     mode: request.mode,
@@ -133,8 +134,8 @@ export function buildPlan(
     rpoLagSeconds: topology.rpoLagSeconds,
     health: traffic.health,
     capacity: traffic.capacity,
-    writerWait: writerWaitOf(topology, context.settings),
-    steps: planSteps(request, topology, traffic, context.settings),
+    writerWait,
+    steps: planSteps(request, topology, traffic, writerWait, context.settings),
     blockers: planBlockers(request, topology, traffic, context),
   };
 }
@@ -143,6 +144,7 @@ function planSteps(
   request: PlanRequest,
   topology: TopologyReport,
   traffic: TrafficReport,
+  writerWait: Plan["writerWait"],
   settings: AutomationSettings,
 ): string[] {
   const { source, target } = directionOf(request.kind);
@@ -153,7 +155,7 @@ function planSteps(
     `in parallel, ${scaleStep(target, targetRegion.activeCapacity, traffic.capacity[target], settings)}`,
     `wait until ${targetRegion.clusterIdentifier} is the writer, with the lock held for as long as ` +
       `Aurora reports the promotion running; page if it runs longer than ` +
-      `${writerWaitOf(topology, settings).pageAfterSeconds} s`,
+      `${writerWait.pageAfterSeconds} s`,
     `point ${settings.recordName} at ${target} (${targetRegion.region}) as PRIMARY and ${source} ` +
       `(${sourceRegion.region}) as SECONDARY`,
     `verify that ${targetRegion.clusterIdentifier} is the writer and read both endpoints' health`,

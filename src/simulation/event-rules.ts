@@ -8,6 +8,21 @@
 import type { LocalFunction } from "./lambda";
 import type { RegionPair } from "./region-pair";
 import { executionStatusChangeEvent } from "./step-functions";
+import type { SynthesizedResources } from "./workflow";
+
+/** The variable the auto-failover function reads its trigger settings from. */
+const AUTO_FAILOVER_VARIABLE = "SHOPSMART_DR_AUTO_FAILOVER";
+
+/**
+ * The synthesized auto-failover function's SHOPSMART_DR_AUTO_FAILOVER (the alarm, its region and
+ * the rule), or undefined when the environment has automatic failover off.
+ */
+export function autoFailoverVariableOf(stack: SynthesizedResources): string | undefined {
+  const fn = Object.values(stack.resource.aws_lambda_function ?? {}).find((candidate) =>
+    String(candidate.function_name ?? "").endsWith("-dr-auto-failover"),
+  ) as { environment?: { variables?: Record<string, string> } } | undefined;
+  return fn?.environment?.variables?.[AUTO_FAILOVER_VARIABLE];
+}
 
 export interface AutomaticFailoverRules {
   /**
@@ -19,6 +34,8 @@ export interface AutomaticFailoverRules {
   recover(): void;
   /** What auto-failover returned for each delivery, in order. */
   readonly outcomes: unknown[];
+  /** The alarm the rules watch. */
+  readonly alarmName: string;
   disconnect(): void;
 }
 
@@ -51,6 +68,7 @@ export function connectAutomaticFailoverRules(
   pair.cloudWatch.setAlarmState(alarmRegion, alarmName, "OK");
   return {
     outcomes,
+    alarmName,
     alarm(reason = "Threshold Crossed: the endpoint's health checks failed") {
       const previous = state;
       state = "ALARM";
@@ -76,5 +94,38 @@ export function connectAutomaticFailoverRules(
       pair.cloudWatch.setAlarmState(alarmRegion, alarmName, "OK");
     },
     disconnect: removeListener,
+  };
+}
+
+/**
+ * The rules of a synthesized stack: the alarm and its region from its auto-failover function's
+ * SHOPSMART_DR_AUTO_FAILOVER, which is also set for `handler`, as Lambda would, until
+ * `disconnect()`.
+ */
+export function connectStackAutomaticFailoverRules(
+  pair: RegionPair,
+  stack: SynthesizedResources,
+  handler: LocalFunction,
+): AutomaticFailoverRules {
+  const variable = autoFailoverVariableOf(stack);
+  if (variable === undefined) {
+    throw new Error(
+      "the stack has no auto-failover function: its environment has automaticFailover.enabled false",
+    );
+  }
+  const previous = process.env[AUTO_FAILOVER_VARIABLE];
+  process.env[AUTO_FAILOVER_VARIABLE] = variable;
+  const { alarmName, alarmRegion } = JSON.parse(variable) as {
+    alarmName: string;
+    alarmRegion: string;
+  };
+  const rules = connectAutomaticFailoverRules(pair, { handler, alarmName, alarmRegion });
+  return {
+    ...rules,
+    disconnect() {
+      rules.disconnect();
+      if (previous === undefined) delete process.env[AUTO_FAILOVER_VARIABLE];
+      else process.env[AUTO_FAILOVER_VARIABLE] = previous;
+    },
   };
 }

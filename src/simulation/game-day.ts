@@ -24,7 +24,7 @@ import {
   type TriggerResponse,
 } from "../../functions/shared/operations-api";
 import { loadBundledHandlers } from "./bundled-handlers";
-import { type AutomaticFailoverRules, connectAutomaticFailoverRules } from "./event-rules";
+import { connectStackAutomaticFailoverRules } from "./event-rules";
 import type { LocalFunction } from "./lambda";
 import type { RegionPair, SimulationTimings } from "./region-pair";
 import { installSimulatedTransport } from "./sdk-transport";
@@ -138,16 +138,11 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDay> {
     });
     const operationsApi = handlers["operations-api"];
     injectFault(pair, fault);
-    const previousTrigger = process.env.SHOPSMART_DR_AUTO_FAILOVER;
     const rules =
       fault === "trigger-while-locked"
-        ? automaticFailoverRules(pair, options.stack, handlers["auto-failover"])
+        ? connectStackAutomaticFailoverRules(pair, options.stack, handlers["auto-failover"])
         : undefined;
-    disconnectRules = () => {
-      rules?.disconnect();
-      if (previousTrigger === undefined) delete process.env.SHOPSMART_DR_AUTO_FAILOVER;
-      else process.env.SHOPSMART_DR_AUTO_FAILOVER = previousTrigger;
-    };
+    disconnectRules = () => rules?.disconnect();
     const primaryFails = fault === "primary-region-down" || fault === "web-tier-down";
     let recovered = !primaryFails;
     let regionKilled = false;
@@ -230,34 +225,6 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDay> {
     restoreTransport();
     throw error;
   }
-}
-
-/**
- * The stack's automatic-failover rules, played by the simulation, with the bundled auto-failover
- * handler and the trigger settings the stack gives it (SHOPSMART_DR_AUTO_FAILOVER, set for the
- * handler here as Lambda would).
- */
-function automaticFailoverRules(
-  pair: RegionPair,
-  stack: SynthesizedResources,
-  handler: LocalFunction,
-): AutomaticFailoverRules {
-  const fn = Object.values(stack.resource.aws_lambda_function ?? {}).find((candidate) =>
-    String(candidate.function_name ?? "").endsWith("-dr-auto-failover"),
-  ) as { environment?: { variables?: Record<string, string> } } | undefined;
-  const variable = fn?.environment?.variables?.SHOPSMART_DR_AUTO_FAILOVER;
-  if (variable === undefined) {
-    throw new Error(
-      "the trigger-while-locked fault needs automatic failover: this environment has " +
-        "automaticFailover.enabled false",
-    );
-  }
-  process.env.SHOPSMART_DR_AUTO_FAILOVER = variable;
-  const { alarmName, alarmRegion } = JSON.parse(variable) as {
-    alarmName: string;
-    alarmRegion: string;
-  };
-  return connectAutomaticFailoverRules(pair, { handler, alarmName, alarmRegion });
 }
 
 /**

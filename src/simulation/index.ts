@@ -24,7 +24,9 @@ export {
 export {
   type AutomaticFailoverRules,
   type AutomaticFailoverRulesOptions,
+  autoFailoverVariableOf,
   connectAutomaticFailoverRules,
+  connectStackAutomaticFailoverRules,
 } from "./event-rules";
 export { blobPayload, type LocalFunction, type LocalLambdaContext, lambdaContext } from "./lambda";
 export {

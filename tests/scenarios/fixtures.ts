@@ -16,6 +16,7 @@ import { Testing } from "cdktf";
 import type { OperationInput, OperationRecord } from "../../functions/shared/operation";
 import { loadEnvConfigs } from "../../src/config/load";
 import {
+  autoFailoverVariableOf,
   type CallFilter,
   type CallRecord,
   type LocalExecutionResult,
@@ -52,10 +53,7 @@ export function prodStack(): SynthesizedStack {
  * it and the EventBridge rule that delivers the event.
  */
 export function autoFailoverVariable(stack: SynthesizedStack): string {
-  const fn = Object.values(stack.resource.aws_lambda_function ?? {}).find(
-    (candidate) => candidate.function_name === "shopsmart-prod-dr-auto-failover",
-  ) as { environment?: { variables?: Record<string, string> } } | undefined;
-  const value = fn?.environment?.variables?.SHOPSMART_DR_AUTO_FAILOVER;
+  const value = autoFailoverVariableOf(stack);
   if (value === undefined) throw new Error("prod has no auto-failover function");
   return value;
 }

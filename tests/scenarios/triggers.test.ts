@@ -7,7 +7,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Plan } from "../../functions/shared/operation";
-import { connectAutomaticFailoverRules, type RegionPair } from "../../src/simulation";
+import { connectStackAutomaticFailoverRules, type RegionPair } from "../../src/simulation";
 import { connectWorkflow, loadHandler } from "../support/local-state-machine";
 import type { SimulatedAws } from "../support/simulated-aws";
 import {
@@ -166,6 +166,17 @@ describe("automatic failover", () => {
     else process.env.SHOPSMART_DR_AUTO_FAILOVER = previous;
   });
 
+  /** The workflow and the prod stack's two automatic-failover rules, played on the pair. */
+  async function connectRules() {
+    await connect();
+    const rules = connectStackAutomaticFailoverRules(
+      pair,
+      prodStack(),
+      await loadHandler("auto-failover"),
+    );
+    return rules;
+  }
+
   /** "CloudWatch Alarm State Change" as EventBridge delivers it. */
   function alarmEvent(alarmName: string, from: string, to: string, at: string) {
     return {
@@ -258,18 +269,7 @@ describe("automatic failover", () => {
   });
 
   it("a trigger that meets a planned operation's lock is deferred, not lost: when that operation ends, the unplanned failover starts (alarm still in ALARM)", async () => {
-    const variable = autoFailoverVariable(prodStack());
-    const { alarmName, alarmRegion } = JSON.parse(variable) as {
-      alarmName: string;
-      alarmRegion: string;
-    };
-    process.env.SHOPSMART_DR_AUTO_FAILOVER = variable;
-    await connect();
-    const rules = connectAutomaticFailoverRules(pair, {
-      handler: await loadHandler("auto-failover"),
-      alarmName,
-      alarmRegion,
-    });
+    const rules = await connectRules();
     try {
       // A drill's planned failover holds the lock ...
       pair.clock.setAutoAdvance(false);
@@ -305,7 +305,7 @@ describe("automatic failover", () => {
         kind: "failover",
         mode: "unplanned",
         status: "succeeded",
-        reason: expect.stringContaining(`automatic (deferred): ${alarmName} in ALARM since`),
+        reason: expect.stringContaining(`automatic (deferred): ${rules.alarmName} in ALARM since`),
       });
       expect(pair.snapshot()).toMatchObject({
         database: { globalWriter: "secondary" },
@@ -325,18 +325,7 @@ describe("automatic failover", () => {
   });
 
   it("a deferred trigger is served when the planned failover that held the lock completes: no second failover", async () => {
-    const variable = autoFailoverVariable(prodStack());
-    const { alarmName, alarmRegion } = JSON.parse(variable) as {
-      alarmName: string;
-      alarmRegion: string;
-    };
-    process.env.SHOPSMART_DR_AUTO_FAILOVER = variable;
-    await connect();
-    const rules = connectAutomaticFailoverRules(pair, {
-      handler: await loadHandler("auto-failover"),
-      alarmName,
-      alarmRegion,
-    });
+    const rules = await connectRules();
     try {
       pair.clock.setAutoAdvance(false);
       const planned = await callApi(

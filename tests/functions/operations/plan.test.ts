@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buildPlan, workflowPlan, writerWaitOf } from "../../../functions/orchestration/plan";
+import type { ClusterReading } from "../../../functions/shared/operation";
 import {
   activeCapacity,
   healthyTopology,
@@ -24,6 +25,13 @@ const failoverTail = (pageAfterSeconds = 320) => [
   "record the operation in the ledger and notify by SNS",
 ];
 const FAILOVER_TAIL = failoverTail();
+
+/** A healthy topology with one cluster's reading changed. */
+function withCluster(role: "primary" | "secondary", patch: Partial<ClusterReading>) {
+  const topology = healthyTopology();
+  topology.clusters[role] = { ...topology.clusters[role], ...patch };
+  return topology;
+}
 
 /** After a failover: writer in the secondary, secondary at active size. */
 function failedOverTopology() {
@@ -104,15 +112,9 @@ describe("buildPlan", () => {
   });
 
   it("refuses an unplanned failover while the primary answers and may still write: pending-resync target, or a busy source", () => {
-    const topology = healthyTopology();
     const resyncing = buildPlan(
       { kind: "failover", mode: "unplanned" },
-      healthyTopology({
-        clusters: {
-          primary: topology.clusters.primary,
-          secondary: { ...topology.clusters.secondary, synchronizationStatus: "pending-resync" },
-        },
-      }),
+      withCluster("secondary", { synchronizationStatus: "pending-resync" }),
       healthyTraffic(),
       context,
     );
@@ -124,12 +126,7 @@ describe("buildPlan", () => {
     ]);
     const busy = buildPlan(
       { kind: "failover", mode: "unplanned" },
-      healthyTopology({
-        clusters: {
-          primary: { ...topology.clusters.primary, status: "backing-up" },
-          secondary: topology.clusters.secondary,
-        },
-      }),
+      withCluster("primary", { status: "backing-up" }),
       healthyTraffic(),
       context,
     );
@@ -139,12 +136,7 @@ describe("buildPlan", () => {
     // Down (its key unusable): a failover with data loss goes on.
     const down = buildPlan(
       { kind: "failover", mode: "unplanned" },
-      healthyTopology({
-        clusters: {
-          primary: { ...topology.clusters.primary, status: "inaccessible-encryption-credentials" },
-          secondary: topology.clusters.secondary,
-        },
-      }),
+      withCluster("primary", { status: "inaccessible-encryption-credentials" }),
       healthyTraffic(),
       context,
     );
@@ -248,15 +240,9 @@ describe("buildPlan", () => {
   });
 
   it("refuses a switchover to a target that is not connected (pending-resync)", () => {
-    const topology = healthyTopology();
     const plan = buildPlan(
       { kind: "failover", mode: "planned" },
-      healthyTopology({
-        clusters: {
-          primary: topology.clusters.primary,
-          secondary: { ...topology.clusters.secondary, synchronizationStatus: "pending-resync" },
-        },
-      }),
+      withCluster("secondary", { synchronizationStatus: "pending-resync" }),
       healthyTraffic(),
       context,
     );
@@ -319,15 +305,9 @@ describe("buildPlan", () => {
   });
 
   it("fails a planned failover to a detached or unavailable secondary cluster", () => {
-    const topology = healthyTopology();
     const plan = buildPlan(
       { kind: "failover", mode: "planned" },
-      healthyTopology({
-        clusters: {
-          primary: topology.clusters.primary,
-          secondary: { ...topology.clusters.secondary, globalMember: false, status: "modifying" },
-        },
-      }),
+      withCluster("secondary", { globalMember: false, status: "modifying" }),
       healthyTraffic(),
       context,
     );
@@ -441,15 +421,9 @@ describe("buildPlan", () => {
 
   it("fails a failback after a detach-and-promote, naming the detached source instead of 'nothing to do'", () => {
     // The global cluster still names the primary its writer; the detached secondary took writes.
-    const topology = healthyTopology();
     const plan = buildPlan(
       { kind: "failback", mode: "planned" },
-      healthyTopology({
-        clusters: {
-          primary: topology.clusters.primary,
-          secondary: { ...topology.clusters.secondary, globalMember: false, isWriter: null },
-        },
-      }),
+      withCluster("secondary", { globalMember: false, isWriter: null }),
       healthyTraffic(),
       context,
     );
