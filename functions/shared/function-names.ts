@@ -13,6 +13,7 @@ export const FUNCTION_NAMES = [
   "finish",
   "operations-api",
   "auto-failover",
+  "probe-primary",
   "run-drill",
 ] as const;
 

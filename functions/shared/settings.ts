@@ -4,6 +4,8 @@
  */
 import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
+import { DETECTION_SIGNALS } from "./dr-metrics";
+import { REGION_ROLES, type RegionRole } from "./operation";
 
 // zod/mini loads no messages by default; English ones for "expected string, received number".
 z.config(en());
@@ -31,9 +33,29 @@ export interface RegionSettings {
   standbyCapacity: CapacitySettings;
 }
 
+/** How probe-primary decides that the primary region is down (config `automaticFailover`). */
+export interface DetectionSettings {
+  /**
+   * How many of the independent signals (dr-metrics.ts `DETECTION_SIGNALS`) must say "down";
+   * Route 53's view saying "up" vetoes whatever the others say (a partition between the regions).
+   */
+  quorum: number;
+  /** Minutes after an automatic failover started before the trigger may start another. */
+  minimumIntervalMinutes: number;
+  /** Seconds each probe may take. */
+  probeTimeoutSeconds: number;
+}
+
 export interface AutomationSettings {
   /** e.g. `prod`. */
   environment: string;
+  /** `<project>-<env>`, e.g. `shopsmart-prod`: the DR alarms' names and dimensions (dr-metrics.ts). */
+  namePrefix: string;
+  /** The region role the PRIMARY failover record points at (config `activeRegion`). */
+  primaryRecordRegion: RegionRole;
+  /** The app's health path, e.g. `/health`, probed on each region's load balancer. */
+  healthPath: string;
+  detection: DetectionSettings;
   globalClusterIdentifier: string;
   regions: { primary: RegionSettings; secondary: RegionSettings };
   hostedZoneId: string;
@@ -95,6 +117,19 @@ const regionSchema = z.strictObject({
  */
 export const automationSettingsSchema: z.ZodMiniType<AutomationSettings> = z.strictObject({
   environment: text,
+  namePrefix: text,
+  primaryRecordRegion: z.enum(REGION_ROLES),
+  healthPath: z.string().check(z.startsWith("/", "a URL path starting with '/'")),
+  detection: z.strictObject({
+    quorum: z
+      .int("a whole number")
+      .check(
+        z.minimum(1, `a whole number from 1 to ${DETECTION_SIGNALS.length}`),
+        z.maximum(DETECTION_SIGNALS.length, `a whole number from 1 to ${DETECTION_SIGNALS.length}`),
+      ),
+    minimumIntervalMinutes: z.int("a whole number").check(z.minimum(0, "a whole number >= 0")),
+    probeTimeoutSeconds: seconds,
+  }),
   globalClusterIdentifier: text,
   regions: z.strictObject({ primary: regionSchema, secondary: regionSchema }),
   hostedZoneId: text,

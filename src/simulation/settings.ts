@@ -54,6 +54,10 @@ export function simulatedSettings(options: SimulatedSettingsOptions = {}): Autom
   const secondary = regions.secondary;
   return {
     environment,
+    namePrefix: prefix,
+    primaryRecordRegion: "primary",
+    healthPath: "/health",
+    detection: { quorum: 2, minimumIntervalMinutes: 30, probeTimeoutSeconds: 5 },
     globalClusterIdentifier: `${prefix}-global`,
     regions: { primary: region("primary", 1), secondary: region("secondary", 2) },
     hostedZoneId: "Z0123456789ABCDEFGHIJ",

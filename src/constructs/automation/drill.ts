@@ -6,6 +6,7 @@ import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { SchedulerSchedule } from "@cdktf/provider-aws/lib/scheduler-schedule";
 import { Token } from "cdktf";
 import { Construct } from "constructs";
+import { DR_METRIC_NAMESPACE } from "../../../functions/shared/dr-metrics";
 import { MAX_HOLD_MINUTES } from "../../../functions/shared/drill-limits";
 import { LOG_RETENTION_DAYS, LOG_RETENTION_DAYS_EXPECTED } from "../../aws-formats";
 import { cronExpressionProblem } from "../../config/cron-expression";
@@ -36,7 +37,7 @@ const SCHEDULE_GROUP = "default";
  */
 
 /** CloudWatch namespace of the drill's metrics (dimension `Environment`). */
-export const DRILL_METRIC_NAMESPACE = "ShopSmart/DR";
+export const DRILL_METRIC_NAMESPACE = DR_METRIC_NAMESPACE;
 
 /**
  * Step Functions keeps at most 25,000 events in an execution's history; an execution that needs

@@ -4,6 +4,7 @@ import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
 import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { Token } from "cdktf";
 import { Construct } from "constructs";
+import { DR_METRIC_NAMESPACE, trafficFenceAlarmName } from "../../../functions/shared/dr-metrics";
 // Types only, as above: the drill Lambda parses what the construct writes here.
 import type { DrillSettings } from "../../../functions/shared/drill-settings";
 // Types only: infrastructure never loads Lambda code, but writes the settings the Lambdas parse.
@@ -138,7 +139,16 @@ export interface AutomationProps {
    * (`Monitoring.healthAlarmNames.primary`) goes to ALARM. Disabled: no auto-failover function,
    * rule or permission exists at all.
    */
-  readonly automaticFailover: { readonly enabled: boolean; readonly alarmName: string };
+  readonly automaticFailover: {
+    readonly enabled: boolean;
+    readonly alarmName: string;
+    /** Detection signals that must agree the primary is down. @default 2 */
+    readonly quorum?: number;
+    /** Minutes between automatic failovers. @default 30 */
+    readonly minimumIntervalMinutes?: number;
+  };
+  /** The region the PRIMARY failover record points at (config `activeRegion`). @default "primary" */
+  readonly activeRegion?: RegionRole;
   /**
    * The scheduled drill: the run-drill function, the drill state machine, its report bucket and
    * its schedule. All exist in every environment; `enabled` only switches the schedule.
@@ -180,6 +190,8 @@ const FUNCTION_TIMEOUT_SECONDS: Readonly<Record<FunctionName, number>> = {
   finish: 60,
   "operations-api": 60,
   "auto-failover": 60,
+  // Its probes run in parallel, each cut off after detection.probeTimeoutSeconds.
+  "probe-primary": 30,
   // One drill tick makes a few API calls of at most 30 s each; the report writes to S3, CloudWatch
   // and SNS.
   "run-drill": 120,
@@ -192,10 +204,12 @@ const FUNCTION_DESCRIPTIONS: Readonly<Record<FunctionName, string>> = {
   "promote-database": "Switches over, fails over or detaches-and-promotes the target cluster",
   "check-writer": "Checks whether the target cluster is the available writer",
   "scale-capacity": "Sets one region's Auto Scaling group to active or standby sizes",
-  "flip-dns": "Points the PRIMARY failover record at the target region",
+  "flip-dns": "Moves traffic to the target region with the Route 53 traffic-fence health checks",
   finish: "Records the operation's outcome, releases the lock and notifies",
   "operations-api": "Failover HTTP API: POST /failover, POST /failback, GET /status, /operations",
   "auto-failover": "Starts an unplanned failover when the primary endpoint's health alarm fires",
+  "probe-primary":
+    "Probes the primary region from the secondary and publishes the PrimaryDown signal",
   "run-drill": "Runs the DR drill through the operations API, then stores and publishes its report",
 };
 
@@ -302,6 +316,14 @@ export class Automation extends Construct {
     const stateMachineArn = stateMachineArnOf(region, accountId, stateMachineName);
     this.settings = {
       environment: props.environment,
+      namePrefix,
+      primaryRecordRegion: props.activeRegion ?? "primary",
+      healthPath: props.drill.healthPath ?? "/health",
+      detection: {
+        quorum: props.automaticFailover.quorum ?? 2,
+        minimumIntervalMinutes: props.automaticFailover.minimumIntervalMinutes ?? 30,
+        probeTimeoutSeconds: 5,
+      },
       globalClusterIdentifier: props.globalClusterIdentifier,
       regions: {
         primary: regionSettings(props.regions.primary),
@@ -358,6 +380,11 @@ export class Automation extends Construct {
       ),
       ledgerTableArn: ledger.arn,
       triggerAlarmArn: `arn:aws:cloudwatch:${props.healthMetrics.region}:${accountId}:alarm:${props.automaticFailover.alarmName}`,
+      trafficFenceAlarmArns: perRole(
+        (role) =>
+          `arn:aws:cloudwatch:${region}:${accountId}:alarm:${trafficFenceAlarmName(namePrefix, role)}`,
+      ),
+      drMetricNamespace: DR_METRIC_NAMESPACE,
       topicArn: props.alertTopic.arn,
       topicKmsKeyArn: props.alertTopic.kmsKeyArn,
       stateMachineArn,

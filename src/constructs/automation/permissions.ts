@@ -63,8 +63,12 @@ export interface AutomationResources {
   /** The `<parameterPath>db/writer-endpoint` parameter in each region. */
   readonly writerEndpointParameterArns: Readonly<Record<RegionRole, string>>;
   readonly ledgerTableArn: string;
-  /** The primary endpoint's health alarm, which auto-failover reads again before a deferred start. */
+  /** The primary-down alarm, which auto-failover reads again before a deferred start. */
   readonly triggerAlarmArn: string;
+  /** The traffic-fence alarm of each region (dr-metrics.ts), in the automation's region. */
+  readonly trafficFenceAlarmArns: Readonly<Record<RegionRole, string>>;
+  /** CloudWatch namespace of the automation's own metrics (dr-metrics.ts `DR_METRIC_NAMESPACE`). */
+  readonly drMetricNamespace: string;
   readonly topicArn: string;
   readonly topicKmsKeyArn: string;
   readonly stateMachineArn: string;
@@ -175,7 +179,9 @@ export const FUNCTION_PERMISSIONS: Readonly<
   ],
 
   "read-traffic": (resources) => [
+    readTrafficFences(resources),
     {
+      // Best effort: Route 53's API is served from us-east-1, so this reading may be missing.
       sid: "ReadEndpointHealth",
       actions: ["route53:GetHealthCheckStatus"],
       resources: Object.values(resources.healthCheckArns),
@@ -229,40 +235,15 @@ export const FUNCTION_PERMISSIONS: Readonly<
     },
   ],
 
+  // Moves traffic through the data plane: the fence metrics and alarms in the automation's region.
   "flip-dns": (resources) => [
+    publishDrMetrics(resources, "PublishTrafficFences"),
+    readTrafficFences(resources),
     {
-      sid: "ReadFailoverRecords",
-      actions: ["route53:ListResourceRecordSets"],
-      resources: [resources.hostedZoneArn],
-    },
-    {
-      // Only UPSERTs of the shop's A records: the failover pair and nothing else in the zone.
-      sid: "UpsertFailoverRecords",
-      actions: ["route53:ChangeResourceRecordSets"],
-      resources: [resources.hostedZoneArn],
-      condition: [
-        {
-          test: "ForAllValues:StringEquals",
-          variable: "route53:ChangeResourceRecordSetsNormalizedRecordNames",
-          values: [resources.recordName],
-        },
-        {
-          test: "ForAllValues:StringEquals",
-          variable: "route53:ChangeResourceRecordSetsRecordTypes",
-          values: ["A"],
-        },
-        {
-          test: "ForAllValues:StringEquals",
-          variable: "route53:ChangeResourceRecordSetsActions",
-          values: ["UPSERT"],
-        },
-      ],
-    },
-    {
-      // Change ids are not known in advance; `change/*` is the resource type GetChange takes.
-      sid: "WaitForChange",
-      actions: ["route53:GetChange"],
-      resources: ["arn:aws:route53:::change/*"],
+      // SetAlarmState moves the fence alarm at once; the metric keeps it there.
+      sid: "MoveTrafficFences",
+      actions: ["cloudwatch:SetAlarmState"],
+      resources: Object.values(resources.trafficFenceAlarmArns),
     },
   ],
 
@@ -313,8 +294,47 @@ export const FUNCTION_PERMISSIONS: Readonly<
     ...notify(resources),
   ],
 
+  "probe-primary": (resources) => [
+    {
+      sid: "ReadPrimaryCluster",
+      actions: ["rds:DescribeDBClusters"],
+      resources: [resources.clusterArns.primary],
+    },
+    {
+      // Route 53's HealthCheckStatus metric in us-east-1, read when that region answers.
+      sid: "ReadRoute53HealthMetric",
+      actions: ["cloudwatch:GetMetricData"],
+      resources: ["*"],
+    },
+    publishDrMetrics(resources, "PublishDetectionSignals"),
+  ],
+
   "run-drill": runDrill,
 };
+
+/** PutMetricData has no resource type; the namespace condition is its scope. */
+function publishDrMetrics(resources: AutomationResources, sid: string): Statement {
+  return {
+    sid,
+    actions: ["cloudwatch:PutMetricData"],
+    resources: ["*"],
+    condition: [
+      {
+        test: "StringEquals",
+        variable: "cloudwatch:namespace",
+        values: [resources.drMetricNamespace],
+      },
+    ],
+  };
+}
+
+function readTrafficFences(resources: AutomationResources): Statement {
+  return {
+    sid: "ReadTrafficFences",
+    actions: ["cloudwatch:DescribeAlarms"],
+    resources: Object.values(resources.trafficFenceAlarmArns),
+  };
+}
 
 /** The drill calls the operations API like an operator, signed with its role's credentials. */
 function runDrill(resources: AutomationResources): Statement[] {

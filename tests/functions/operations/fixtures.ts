@@ -36,6 +36,10 @@ export const OPERATION_ID = "op-20250304T050607Z-a1b2c3";
 
 export const settings: AutomationSettings = {
   environment: "prod",
+  namePrefix: "shopsmart-prod",
+  primaryRecordRegion: "primary",
+  healthPath: "/health",
+  detection: { quorum: 2, minimumIntervalMinutes: 30, probeTimeoutSeconds: 5 },
   globalClusterIdentifier: "shopsmart-prod-global",
   regions: {
     primary: {

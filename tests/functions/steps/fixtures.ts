@@ -7,6 +7,10 @@ export const SECONDARY_ARN = "arn:aws:rds:us-west-2:111122223333:cluster:shopsma
 
 export const SETTINGS: AutomationSettings = {
   environment: "prod",
+  namePrefix: "shopsmart-prod",
+  primaryRecordRegion: "primary",
+  healthPath: "/health",
+  detection: { quorum: 2, minimumIntervalMinutes: 30, probeTimeoutSeconds: 5 },
   globalClusterIdentifier: "shopsmart-prod-global",
   regions: {
     primary: {
