@@ -1,22 +1,21 @@
-/** Lambda flip-dns: PRIMARY failover record to the operation's target region, then wait for INSYNC. */
-import { setTimeout as sleep } from "node:timers/promises";
-import { type DnsDependencies, flipDns } from "../orchestration/dns";
-import { route53Client } from "../shared/aws-clients";
+/** Lambda flip-dns: moves traffic to the operation's target region with the traffic fences. */
+import { shiftTraffic, type TrafficFenceDependencies } from "../orchestration/traffic-fence";
+import { cloudWatchClient, dynamoDbClient } from "../shared/aws-clients";
 import { withStepErrors } from "../shared/errors";
 import { parseStepEvent } from "../shared/operation";
 import { loadSettings } from "../shared/settings";
 
-let dependencies: DnsDependencies | undefined;
+let dependencies: TrafficFenceDependencies | undefined;
 
-/** Settings and client, created on the first invocation and reused by the warm sandbox. */
-function dnsDependencies(): DnsDependencies {
+/** Settings and clients, created on the first invocation and reused by the warm sandbox. */
+function fenceDependencies(): TrafficFenceDependencies {
   if (dependencies === undefined) {
+    const settings = loadSettings();
     dependencies = {
-      settings: loadSettings(),
-      route53: route53Client(),
-      sleep: async (milliseconds) => {
-        await sleep(milliseconds);
-      },
+      settings,
+      ledger: { client: dynamoDbClient(), tableName: settings.ledgerTableName },
+      cloudWatch: cloudWatchClient(),
+      now: () => new Date(),
     };
   }
   return dependencies;
@@ -24,7 +23,7 @@ function dnsDependencies(): DnsDependencies {
 
 export const handler = withStepErrors("flip-dns", async (event: unknown) => {
   const { operation } = parseStepEvent("flip-dns", event);
-  return flipDns(dnsDependencies(), {
+  return shiftTraffic(fenceDependencies(), {
     target: operation.target,
     operationId: operation.operationId,
   });

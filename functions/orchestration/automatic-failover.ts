@@ -2,8 +2,11 @@
  * auto-failover: what the automatic failover does with the two events its EventBridge rules
  * deliver.
  *
- * - "CloudWatch Alarm State Change" of the primary endpoint's health alarm to ALARM: start an
- *   unplanned failover, as POST /failover would. When another operation holds the lock:
+ * - "CloudWatch Alarm State Change" of the primary-down alarm to ALARM (probe-primary's quorum
+ *   of independent signals, evaluated in the secondary region: dr-metrics.ts): start an
+ *   unplanned failover, as POST /failover would, unless an automatic failover started less than
+ *   `detection.minimumIntervalMinutes` ago (a flapping signal must not start one after another).
+ *   When another operation holds the lock:
  *   - an unplanned failover: it is already doing the job, nothing to add;
  *   - anything else (a drill's or an operator's planned failover, a failback): the trigger is
  *     deferred, not lost. It is recorded in the ledger (`TRIGGER#PENDING`) and notified.
@@ -23,6 +26,7 @@ import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
 import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
 import { describeError } from "../shared/errors";
+import type { OperationRecord } from "../shared/operation";
 import type { AutomationSettings } from "../shared/settings";
 import { automationSubject } from "../shared/sns-subject";
 import {
@@ -164,6 +168,15 @@ async function onAlarm(
       why: `${latest.operationId} already failed over to the secondary; fail back (POST /failback) once the primary is fixed`,
     };
   }
+  const recent = recentAutomaticStart(deps, latest);
+  if (recent !== undefined) {
+    await notify(
+      deps,
+      "automatic failover not started",
+      `${alarmName} went to ALARM at ${state.timestamp}, but ${recent}. Check GET /status and fail over by hand (POST /failover) if the primary is still down.`,
+    );
+    return { action: "dropped", why: recent };
+  }
   const result = await start(deps, `automatic: ${alarmName} in ALARM since ${state.timestamp}`);
   if (result.action !== "already-running") return result;
 
@@ -196,6 +209,26 @@ async function onAlarm(
   // found nothing pending. A lock that is free now means nobody would ever resume the trigger.
   if ((await getLock(ledger)) === undefined) return resumePending(deps, "the lock was released");
   return { action: "deferred", blockedBy: result.operationId };
+}
+
+/**
+ * Why the latest operation forbids another automatic start now: it was automatic, is no longer
+ * running, and started less than `minimumIntervalMinutes` ago. Undefined when a start may go on.
+ */
+function recentAutomaticStart(
+  deps: AutoFailoverDependencies,
+  latest: OperationRecord | undefined,
+): string | undefined {
+  const minutes = deps.settings.detection.minimumIntervalMinutes;
+  if (latest === undefined || minutes === 0 || latest.status === "running") return undefined;
+  if (!latest.requestedBy.startsWith("eventbridge:")) return undefined;
+  const elapsedMs = deps.environment.now().getTime() - Date.parse(latest.requestedAt);
+  if (!(elapsedMs < minutes * 60_000)) return undefined;
+  return (
+    `the automatic ${latest.operationId} started ${Math.round(elapsedMs / 60_000)} min ago and ` +
+    `${latest.status === "failed" ? "failed" : "ended"}; automatic failovers are at least ` +
+    `${minutes} min apart (automaticFailover.minimumIntervalMinutes)`
+  );
 }
 
 /**

@@ -8,6 +8,8 @@
  * - `LATEST`: `operationId` of the most recently started operation.
  * - `TRIGGER#PENDING`: an automatic failover that met the lock held by another operation
  *   ({@link PendingTrigger}); auto-failover starts it when that operation's execution ends.
+ * - `TRAFFIC#FENCES`: which regions must not receive traffic ({@link TrafficFences}), written by
+ *   flip-dns and republished as metrics every minute by probe-primary.
  *
  * Every function takes the client and table; nothing here reads the environment.
  */
@@ -25,6 +27,17 @@ import type { OperationRecord } from "../shared/operation";
 export const LOCK_KEY = "LOCK";
 export const LATEST_KEY = "LATEST";
 export const PENDING_TRIGGER_KEY = "TRIGGER#PENDING";
+export const TRAFFIC_FENCES_KEY = "TRAFFIC#FENCES";
+
+/** The traffic fences as last set; absent from the ledger means neither region is fenced. */
+export interface TrafficFences {
+  primary: boolean;
+  secondary: boolean;
+  /** The operation that set them. */
+  operationId: string;
+  /** ISO-8601. */
+  updatedAt: string;
+}
 
 /** An automatic failover deferred because another operation held the lock. */
 export interface PendingTrigger {
@@ -314,6 +327,28 @@ export async function deletePendingTrigger(ledger: Ledger): Promise<void> {
       Key: marshall({ pk: PENDING_TRIGGER_KEY }),
     }),
   );
+}
+
+/** Stores the fences; the latest writer wins (only the lock holder's flip-dns writes them). */
+export async function putTrafficFences(ledger: Ledger, fences: TrafficFences): Promise<void> {
+  await ledger.client.send(
+    new PutItemCommand({
+      TableName: ledger.tableName,
+      Item: marshall({ pk: TRAFFIC_FENCES_KEY, ...fences }),
+    }),
+  );
+}
+
+/** The fences, read consistently; undefined when never set (neither region fenced). */
+export async function getTrafficFences(ledger: Ledger): Promise<TrafficFences | undefined> {
+  const item = await getItem(ledger, TRAFFIC_FENCES_KEY);
+  if (item === undefined) return undefined;
+  return {
+    primary: item.primary === true,
+    secondary: item.secondary === true,
+    operationId: String(item.operationId),
+    updatedAt: String(item.updatedAt),
+  };
 }
 
 /** `null` (data loss unknown) is kept as a DynamoDB NULL; absent optional fields are left out. */

@@ -1,0 +1,36 @@
+/** Lambda probe-primary: the standby side's verdict on the primary region, every minute. */
+import {
+  type DetectionDependencies,
+  probePrimary,
+  ROUTE53_METRICS_REGION,
+} from "../orchestration/detection";
+import { cloudWatchClient, dynamoDbClient, rdsClient } from "../shared/aws-clients";
+import { probeEndpoint, servedRegion } from "../shared/endpoint-probe";
+import { loadSettings } from "../shared/settings";
+
+let dependencies: DetectionDependencies | undefined;
+
+/** Settings and clients, created on the first invocation and reused by the warm sandbox. */
+function detectionDependencies(): DetectionDependencies {
+  if (dependencies === undefined) {
+    const settings = loadSettings();
+    dependencies = {
+      settings,
+      ledger: { client: dynamoDbClient(), tableName: settings.ledgerTableName },
+      primaryRds: rdsClient(settings.regions.primary.region),
+      cloudWatch: cloudWatchClient(),
+      route53Metrics: cloudWatchClient(ROUTE53_METRICS_REGION),
+      probeEndpoint,
+      servedRegion,
+      now: () => new Date(),
+    };
+  }
+  return dependencies;
+}
+
+/** Invoked by the schedule rule; the event carries nothing it needs. */
+export async function handler(): Promise<unknown> {
+  const report = await probePrimary(detectionDependencies());
+  console.log(JSON.stringify({ message: "probe-primary", ...report }));
+  return report;
+}
