@@ -1,7 +1,13 @@
-/** Lambda read-traffic: Route 53 health of both endpoints and both regions' Auto Scaling capacity. */
+/** Lambda read-traffic: where the traffic goes (DNS answer, fences), endpoint health, capacity. */
 
 import { readTraffic, type TrafficDependencies } from "../orchestration/traffic";
-import { autoScalingClient, clientPerRegion, route53Client } from "../shared/aws-clients";
+import {
+  autoScalingClient,
+  clientPerRegion,
+  dynamoDbClient,
+  route53Client,
+} from "../shared/aws-clients";
+import { probeEndpoint, servedRegion } from "../shared/endpoint-probe";
 import { withStepErrors } from "../shared/errors";
 import { parseReaderEvent } from "../shared/operation";
 import { loadSettings } from "../shared/settings";
@@ -16,6 +22,9 @@ function trafficDependencies(): TrafficDependencies {
       settings,
       route53: route53Client(),
       autoScaling: clientPerRegion(settings.regions, autoScalingClient),
+      ledger: { client: dynamoDbClient(), tableName: settings.ledgerTableName },
+      probeEndpoint,
+      servedRegion,
     };
   }
   return dependencies;

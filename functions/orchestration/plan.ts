@@ -347,7 +347,11 @@ function partitionBlockers(
   unreachable: Partial<Record<RegionRole, string>>,
   describe: (role: RegionRole) => string,
 ): string[] {
-  if (topology.clusters[source].status !== null || traffic.health[source] !== "healthy") return [];
+  // Route 53's own verdict only (its API, else the DNS answer): this region's probe of the
+  // source fails in a partition too, so it cannot tell a partition from an outage.
+  if (topology.clusters[source].status !== null || traffic.route53Health[source] !== "healthy") {
+    return [];
+  }
   const why = unreachable[source] ?? "its cluster's status could not be read";
   return [
     `the ${describe(source)} region did not answer from here (${why}), but Route ` +

@@ -1,12 +1,27 @@
 /**
- * read-traffic: Route 53 health of both load balancers and the Auto Scaling capacity of both
- * regions. A region that does not answer is reported as unknown/null, not thrown, unless the
- * caller asks for `onUnreachable: "throw"`.
+ * read-traffic: where the shop's traffic goes and whether each region can take it, read through
+ * the data plane first:
+ * - `served`: which region's load balancer the public name resolves to (Route 53's DNS answer);
+ * - `endpoints`: each region's load balancer probed over HTTPS from here, with the app's own
+ *   view of the writer;
+ * - `fences`: the traffic fences as flip-dns stored them (traffic-fence.ts);
+ * - `route53Health`: Route 53's health checkers' verdict, from GetHealthCheckStatus when Route
+ *   53's API (its control plane, in us-east-1) answers, else inferred from the DNS answer;
+ * - `health`: Route 53's verdict where known, else this function's own probe;
+ * - and both regions' Auto Scaling capacity.
+ * A region or API that does not answer is reported as unknown/null, not thrown, unless the
+ * caller asks for `onUnreachable: "throw"` (then only Auto Scaling's answer is required: the
+ * Route 53 API is never needed).
  */
 import type { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
-import { GetHealthCheckStatusCommand, type Route53Client } from "@aws-sdk/client-route-53";
+import {
+  GetHealthCheckStatusCommand,
+  type GetHealthCheckStatusCommandOutput,
+  type Route53Client,
+} from "@aws-sdk/client-route-53";
 import { callTimeout, REGION_CALL_TIMEOUT_MS } from "../shared/aws-clients";
-import { readRegion } from "../shared/errors";
+import type { EndpointProbe, EndpointReading, ServedRegion } from "../shared/endpoint-probe";
+import { describeError, type RegionRead, readRegion } from "../shared/errors";
 import {
   type CapacityReading,
   type HealthState,
@@ -17,7 +32,13 @@ import {
 } from "../shared/operation";
 import type { AutomationSettings } from "../shared/settings";
 import { capacityOf, describeAutoScalingGroup } from "./capacity";
+import type { Ledger } from "./ledger";
 import { forBothRegions, type ReaderOptions } from "./topology";
+import { currentFences, type FenceState } from "./traffic-fence";
+
+/**
+ * Route 53 considers an endpoint healthy when more than 18% of its health checkers report it
+ * healthy (Route 53 Developer Guide, "How Amazon Route 53 determines whether a health check is
 
 /**
  * Route 53 considers an endpoint healthy when more than 18% of its health checkers report it
@@ -32,6 +53,14 @@ export interface TrafficDependencies {
   readonly route53: Route53Client;
   /** One Auto Scaling client per region role. */
   readonly autoScaling: Readonly<Record<RegionRole, AutoScalingClient>>;
+  /** The ledger, for the traffic fences. */
+  readonly ledger: Ledger;
+  readonly probeEndpoint: (probe: EndpointProbe) => Promise<EndpointReading>;
+  readonly servedRegion: (
+    recordName: string,
+    loadBalancers: Readonly<Record<RegionRole, string>>,
+    timeoutMs: number,
+  ) => Promise<ServedRegion>;
 }
 
 export interface TrafficOptions extends ReaderOptions {
@@ -46,7 +75,7 @@ export function healthFromObservations(statuses: readonly string[]): HealthState
   return healthy / statuses.length > HEALTHY_CHECKER_FRACTION ? "healthy" : "unhealthy";
 }
 
-/** GetHealthCheckStatus for both health checks and DescribeAutoScalingGroups in both regions. */
+/** Reads both regions' traffic state (see the module comment). */
 export async function readTraffic(
   deps: TrafficDependencies,
   options: TrafficOptions,
@@ -55,20 +84,24 @@ export async function readTraffic(
   const timeoutMs = options.timeoutMs ?? REGION_CALL_TIMEOUT_MS;
   const unreachable: UnreachableRegion[] = [];
   const notes: string[] = [];
+  const loadBalancers = Object.fromEntries(
+    REGION_ROLES.map((role) => [role, settings.regions[role].loadBalancer.dnsName]),
+  ) as Record<RegionRole, string>;
 
-  const [healthReads, capacityReads] = await Promise.all([
-    forBothRegions((role) =>
-      readRegion(
-        () =>
-          deps.route53.send(
-            new GetHealthCheckStatusCommand({
-              HealthCheckId: settings.regions[role].healthCheckId,
-            }),
-            callTimeout(timeoutMs),
-          ),
-        options.onUnreachable,
-      ),
-    ),
+  const [healthReads, capacityReads, endpoints, served, fences] = await Promise.all([
+    // Best effort whatever the caller asks and whatever fails (down, throttled, denied): the
+    // Route 53 API must never be needed.
+    forBothRegions(async (role): Promise<RegionRead<GetHealthCheckStatusCommandOutput>> => {
+      try {
+        const value = await deps.route53.send(
+          new GetHealthCheckStatusCommand({ HealthCheckId: settings.regions[role].healthCheckId }),
+          callTimeout(timeoutMs),
+        );
+        return { ok: true, value };
+      } catch (error) {
+        return { ok: false, reason: describeError(error) };
+      }
+    }),
     forBothRegions((role) =>
       readRegion(
         () =>
@@ -81,25 +114,50 @@ export async function readTraffic(
         options.onUnreachable,
       ),
     ),
+    forBothRegions((role) =>
+      deps.probeEndpoint({
+        host: loadBalancers[role],
+        serverName: settings.recordName,
+        path: settings.healthPath,
+        timeoutMs,
+      }),
+    ),
+    deps.servedRegion(settings.recordName, loadBalancers, timeoutMs),
+    currentFences(deps.ledger),
   ]);
+  if (served.region === "unknown") notes.push(`DNS answer unknown: ${served.reason}.`);
 
+  const route53Health = {} as Record<RegionRole, HealthState>;
   const health = {} as Record<RegionRole, HealthState>;
   const capacity = {} as Record<RegionRole, CapacityReading | null>;
   for (const role of REGION_ROLES) {
     const { region, healthCheckId, autoScalingGroupName } = settings.regions[role];
     const healthRead = healthReads[role];
+    let fromApi: HealthState = "unknown";
     if (healthRead.ok) {
       const statuses = (healthRead.value.HealthCheckObservations ?? []).map(
         (observation) => observation.StatusReport?.Status ?? "",
       );
-      health[role] = healthFromObservations(statuses);
+      fromApi = healthFromObservations(statuses);
       if (statuses.length === 0) {
         notes.push(`Health check ${healthCheckId} (${role}) has no observations yet.`);
       }
     } else {
-      health[role] = "unknown";
       notes.push(
-        `Health of the ${role} region unknown: Route 53 did not answer (${healthRead.reason}).`,
+        `Route 53's API did not answer for the ${role} health check (${healthRead.reason}); its view is read from the DNS answer.`,
+      );
+    }
+    route53Health[role] =
+      fromApi !== "unknown" ? fromApi : healthFromDnsAnswer(settings, role, served, fences);
+    health[role] =
+      route53Health[role] !== "unknown"
+        ? route53Health[role]
+        : endpoints[role].healthy
+          ? "healthy"
+          : "unhealthy";
+    if (!endpoints[role].healthy) {
+      notes.push(
+        `The ${role} endpoint did not answer from here: ${endpoints[role].reason ?? "unhealthy"}.`,
       );
     }
 
@@ -113,11 +171,45 @@ export async function readTraffic(
     }
   }
 
+  const target = options.target;
   return {
     health,
-    ...(options.target ? { targetHealth: health[options.target] } : {}),
+    route53Health,
+    endpoints,
+    served: served.region,
+    fences,
+    ...(target
+      ? {
+          targetHealth: health[target],
+          targetServed:
+            served.region === target &&
+            endpoints[target].healthy &&
+            endpoints[target].writable !== false,
+        }
+      : {}),
     capacity,
     unreachable,
     notes,
   };
+}
+
+/**
+ * Route 53's verdict on one region's record, inferred from which record DNS answers with. The
+ * PRIMARY record is answered while its health check passes; SECONDARY only when PRIMARY's fails
+ * (and SECONDARY's passes): "If Route 53 considers both the primary and secondary records
+ * unhealthy, Route 53 returns the primary record"
+ * (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/health-checks-how-route-53-chooses-records.html).
+ * So an answer from the SECONDARY record's region says the PRIMARY record is unhealthy, unless
+ * its fence (not its endpoint) is why; an answer from the PRIMARY record's region says nothing
+ * of the other record.
+ */
+function healthFromDnsAnswer(
+  settings: AutomationSettings,
+  role: RegionRole,
+  served: ServedRegion,
+  fences: FenceState,
+): HealthState {
+  if (served.region === "unknown" || fences[role]) return "unknown";
+  if (served.region === role) return "healthy";
+  return role === settings.primaryRecordRegion ? "unhealthy" : "unknown";
 }

@@ -35,6 +35,8 @@ export interface EndpointProbe {
   readonly serverName: string;
   readonly path: string;
   readonly timeoutMs: number;
+  /** @default 443 */
+  readonly port?: number;
 }
 
 /** Longest health body read; the app's is a few hundred bytes. */
@@ -59,6 +61,7 @@ export function probeEndpoint(probe: EndpointProbe): Promise<EndpointReading> {
     const request = https.request(
       {
         host: probe.host,
+        port: probe.port ?? 443,
         servername: probe.serverName,
         path: probe.path,
         method: "GET",

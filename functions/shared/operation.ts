@@ -5,6 +5,7 @@
  */
 import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
+import type { EndpointReading } from "./endpoint-probe";
 import type { OnUnreachable } from "./errors";
 
 // zod/mini loads no messages by default; English ones for "expected string, received number".
@@ -22,6 +23,8 @@ export function otherRole(role: RegionRole): RegionRole {
 export type OperationKind = "failover" | "failback";
 export type OperationMode = "planned" | "unplanned";
 export type HealthState = "healthy" | "unhealthy" | "unknown";
+
+export type { EndpointReading };
 
 /**
  * DB cluster statuses of a cluster that is down for writes (stopped, being deleted, its key
@@ -218,9 +221,23 @@ export interface TopologyReport {
 
 /** Output of the read-traffic step (`$.results.traffic`). */
 export interface TrafficReport {
+  /** Route 53's verdict where known (`route53Health`), else read-traffic's own probe. */
   health: Record<RegionRole, HealthState>;
+  /** Route 53's health checkers' verdict: from its API, else inferred from the DNS answer. */
+  route53Health: Record<RegionRole, HealthState>;
+  /** Each region's load balancer, probed over HTTPS from the automation's region. */
+  endpoints: Record<RegionRole, EndpointReading>;
+  /** The region whose load balancer the public name resolves to. */
+  served: RegionRole | "unknown";
+  /** Which regions the traffic fences keep off DNS (true: fenced). */
+  fences: Record<RegionRole, boolean>;
   /** Health of the operation's target region, when the event named an operation (for Choice states). */
   targetHealth?: HealthState;
+  /**
+   * When the event named an operation: the public name resolves to the target's load balancer
+   * and the app there answers and can write. Verify's traffic condition.
+   */
+  targetServed?: boolean;
   capacity: Record<RegionRole, CapacityReading | null>;
   unreachable: UnreachableRegion[];
   notes: string[];

@@ -1,10 +1,19 @@
 /**
- * The stack's EventBridge rules for automatic failover, played by the simulation: the primary
- * endpoint's health alarm going to ALARM invokes auto-failover with "CloudWatch Alarm State
- * Change", and every end of a failover-workflow execution invokes it with "Step Functions
- * Execution Status Change" (the resume rule, which starts a trigger deferred by a held lock).
- * EventBridge itself is not modelled: delivery is immediate and exactly once.
+ * The stack's EventBridge rules for automatic failover, played by the simulation:
+ * - the schedule rule invokes probe-primary every minute (rate(1 minute): "Your scheduled rule
+ *   runs within that minute", https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-rule-schedule.html;
+ *   here on the minute);
+ * - the primary-down alarm (evaluated by CloudWatchSimulation from probe-primary's datapoints)
+ *   going to ALARM invokes auto-failover with "CloudWatch Alarm State Change", delivered on the
+ *   default bus of the alarm's own region
+ *   (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html);
+ * - every end of a failover-workflow execution invokes it with "Step Functions Execution Status
+ *   Change" (the resume rule, which starts a trigger deferred by a held lock).
+ * EventBridge itself is not modelled: delivery is immediate and exactly once, and nothing is
+ * delivered from a region that is down.
  */
+import { PROBE_INTERVAL_SECONDS } from "../../functions/shared/dr-metrics";
+import type { MetricAlarmDefinition } from "./cloudwatch";
 import type { LocalFunction } from "./lambda";
 import type { RegionPair } from "./region-pair";
 import { executionStatusChangeEvent } from "./step-functions";
@@ -64,12 +73,37 @@ export function connectAutomaticFailoverRules(
   const removeListener = pair.stepFunctions.onExecutionEnded((execution) =>
     deliver(executionStatusChangeEvent(execution, account, automationRegion)),
   );
-  let state: "OK" | "ALARM" = "OK";
-  pair.cloudWatch.setAlarmState(alarmRegion, alarmName, "OK");
+  let state: "OK" | "ALARM" | "INSUFFICIENT_DATA" = "OK";
+  if (pair.cloudWatch.alarmState(alarmRegion, alarmName) === undefined) {
+    pair.cloudWatch.setAlarmState(alarmRegion, alarmName, "OK");
+  }
+  const alarmEvent = (previous: string, reason: string) => {
+    const at = pair.clock.isoString();
+    return {
+      version: "0",
+      "detail-type": "CloudWatch Alarm State Change",
+      source: "aws.cloudwatch",
+      account,
+      time: at,
+      region: alarmRegion,
+      resources: [`arn:aws:cloudwatch:${alarmRegion}:${account}:alarm:${alarmName}`],
+      detail: {
+        alarmName,
+        state: { value: "ALARM", reason, timestamp: at },
+        previousState: { value: previous },
+      },
+    };
+  };
+  // The rule's pattern matches state ALARM only; an evaluated change is delivered as it happens.
+  const removeAlarmListener = pair.cloudWatch.onAlarmStateChange((change) => {
+    if (change.region !== alarmRegion || change.alarmName !== alarmName) return;
+    state = change.state === "ALARM" ? "ALARM" : change.state === "OK" ? "OK" : "INSUFFICIENT_DATA";
+    if (change.state === "ALARM") void deliver(alarmEvent(change.previous, change.reason));
+  });
   return {
     outcomes,
     alarmName,
-    alarm(reason = "Threshold Crossed: the endpoint's health checks failed") {
+    alarm(reason = "Threshold Crossed: the primary-down signal held") {
       const previous = state;
       state = "ALARM";
       pair.cloudWatch.setAlarmState(alarmRegion, alarmName, "ALARM");
@@ -93,7 +127,10 @@ export function connectAutomaticFailoverRules(
       state = "OK";
       pair.cloudWatch.setAlarmState(alarmRegion, alarmName, "OK");
     },
-    disconnect: removeListener,
+    disconnect: () => {
+      removeListener();
+      removeAlarmListener();
+    },
   };
 }
 
@@ -126,6 +163,72 @@ export function connectStackAutomaticFailoverRules(
       rules.disconnect();
       if (previous === undefined) delete process.env[AUTO_FAILOVER_VARIABLE];
       else process.env[AUTO_FAILOVER_VARIABLE] = previous;
+    },
+  };
+}
+
+/**
+ * The primary-down alarm as the synthesized stack defines it (`aws_cloudwatch_metric_alarm`
+ * named `<prefix>-dr-primary-down`, in the automation's region), for CloudWatchSimulation to
+ * evaluate. Throws when the stack has none.
+ */
+export function primaryDownAlarmOf(
+  stack: SynthesizedResources,
+  region: string,
+): MetricAlarmDefinition {
+  const alarm = Object.values(stack.resource.aws_cloudwatch_metric_alarm ?? {}).find((candidate) =>
+    String(candidate.alarm_name ?? "").endsWith("-dr-primary-down"),
+  ) as Record<string, unknown> | undefined;
+  if (alarm === undefined) throw new Error("the stack has no <prefix>-dr-primary-down alarm");
+  const dimensions = (alarm.dimensions ?? {}) as Record<string, string>;
+  return {
+    region,
+    alarmName: String(alarm.alarm_name),
+    namespace: String(alarm.namespace),
+    metricName: String(alarm.metric_name),
+    dimensions: Object.entries(dimensions).map(([Name, Value]) => ({ Name, Value })),
+    threshold: Number(alarm.threshold),
+    evaluationPeriods: Number(alarm.evaluation_periods),
+    datapointsToAlarm: Number(alarm.datapoints_to_alarm ?? alarm.evaluation_periods),
+  };
+}
+
+/** A running schedule; `runs` counts the invocations, `stop()` ends it. */
+export interface ProbeSchedule {
+  readonly outcomes: unknown[];
+  stop(): void;
+}
+
+/**
+ * Invokes probe-primary every `intervalMs` of simulated time, as the stack's schedule rule does
+ * (nothing is delivered while the automation's region is down). Scheduled events never make
+ * time pass by themselves, so the schedule runs only while something else waits on the clock.
+ */
+export function connectProbeSchedule(
+  pair: RegionPair,
+  handler: LocalFunction,
+  intervalMs: number = PROBE_INTERVAL_SECONDS * 1000,
+): ProbeSchedule {
+  const outcomes: unknown[] = [];
+  let stopped = false;
+  let next = pair.clock.schedule(intervalMs, tick, "probe-primary schedule");
+  function tick() {
+    if (stopped) return;
+    next = pair.clock.schedule(intervalMs, tick, "probe-primary schedule");
+    if (!pair.isRegionUp("secondary")) return;
+    void Promise.resolve(
+      handler({ source: "aws.events", "detail-type": "Scheduled Event" }, undefined as never),
+    ).then(
+      (outcome) => outcomes.push(outcome),
+      (error: unknown) =>
+        outcomes.push({ error: error instanceof Error ? error.message : String(error) }),
+    );
+  }
+  return {
+    outcomes,
+    stop() {
+      stopped = true;
+      pair.clock.cancel(next);
     },
   };
 }

@@ -9,6 +9,11 @@
  * local drill to the SDK clients' `send` ({@link installSimulatedTransport}). Every delay is a
  * timer on a {@link SimulatedClock}.
  */
+import {
+  DR_METRIC_NAMESPACE,
+  TRAFFIC_FENCE_METRIC,
+  trafficFenceDimensions,
+} from "../../functions/shared/dr-metrics";
 import type { RegionRole } from "../../functions/shared/operation";
 import type { AutomationSettings } from "../../functions/shared/settings";
 import { AutoScalingSimulation } from "./auto-scaling";
@@ -53,6 +58,13 @@ export interface SimulationTimings {
   readonly instanceTerminationMs: number;
   /** A Route 53 change from PENDING to INSYNC. @default 30_000 */
   readonly dnsPropagationMs: number;
+  /**
+   * A `TrafficFenced` datapoint until the region's fence health check follows it. Route 53
+   * evaluates the alarm's data stream, not its state, and documents no delay
+   * (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/health-checks-types.html); one
+   * 60-second alarm period is assumed. @default 60_000
+   */
+  readonly fenceHealthMs: number;
   /** Simulated time every successful call takes. @default 0 */
   readonly callLatencyMs: number;
 }
@@ -66,8 +78,18 @@ export const DEFAULT_TIMINGS: SimulationTimings = {
   instanceWarmupMs: 90_000,
   instanceTerminationMs: 30_000,
   dnsPropagationMs: 30_000,
+  fenceHealthMs: 60_000,
   callLatencyMs: 0,
 };
+
+/**
+ * Where Route 53's control plane (its whole public API) runs: "For Route 53 public and private
+ * DNS and health checks, the control plane is located in the us-east-1 AWS Region and the data
+ * planes are globally distributed"
+ * (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/route-53-concepts.html). So a
+ * Route 53 API call fails with us-east-1 down, while DNS answers and health checkers go on.
+ */
+export const ROUTE53_CONTROL_PLANE_REGION = "us-east-1";
 
 export interface RegionPairOptions {
   /** The automation settings the handlers under test read (see simulatedSettings()). */
@@ -114,6 +136,8 @@ export const MUTATING_OPERATIONS: ReadonlySet<string> = new Set([
   "UpdateAutoScalingGroup",
   "SetDesiredCapacity",
   "ChangeResourceRecordSets",
+  "PutMetricData",
+  "SetAlarmState",
   "PutParameter",
   "PutItem",
   "UpdateItem",
@@ -164,6 +188,8 @@ export class RegionPair {
   /** Roles whose web tier serves nothing while their region's APIs and database are fine. */
   private readonly webTierDown = new Set<RegionRole>();
   private readonly faults: InjectedFault[] = [];
+  /** Set while only Route 53's API is down ({@link RegionPair.route53ApiDown}). */
+  private route53ApiOutage: Required<RegionDownOptions> | undefined;
   private promotionDelayMs = 0;
   private lagMs: number;
 
@@ -251,7 +277,11 @@ export class RegionPair {
         initialActive: active,
         propagationMs: this.timings.dnsPropagationMs,
       },
-      { clock: this.clock, isEndpointHealthy: (role) => this.isEndpointHealthy(role) },
+      {
+        clock: this.clock,
+        isEndpointHealthy: (role) => this.isEndpointHealthy(role),
+        isFenced: (role) => this.isFenced(role),
+      },
     );
 
     this.ssm = new SsmSimulation(accountId, this.clock);
@@ -270,7 +300,19 @@ export class RegionPair {
     this.sns = new SnsSimulation([settings.topicArn], this.clock);
     this.stepFunctions = new StepFunctionsSimulation([settings.stateMachineArn], this.clock);
     this.lambda = new LambdaSimulation(accountId, () => this.clock.now());
-    this.cloudWatch = new CloudWatchSimulation({ lagSources: () => this.lagSources() });
+    this.cloudWatch = new CloudWatchSimulation(
+      {
+        lagSources: () => this.lagSources(),
+        healthCheckStatus: (id) => {
+          const role = (["primary", "secondary"] as const).find(
+            (candidate) => settings.regions[candidate].healthCheckId === id,
+          );
+          return role === undefined ? undefined : this.isEndpointHealthy(role) ? 1 : 0;
+        },
+        isRegionUp: (region) => this.isRegionUp(region),
+      },
+      () => this.clock.now(),
+    );
   }
 
   // -------------------------------------------------------------------------------------------
@@ -316,8 +358,12 @@ export class RegionPair {
     input: Record<string, unknown>,
     region: string,
   ): Promise<unknown> {
+    // Route 53's API is served from us-east-1 whatever region the client names.
+    const host = service === "route53" ? ROUTE53_CONTROL_PLANE_REGION : region;
     const outage =
-      service === "route53" ? undefined : (this.down.get(region) ?? this.partitioned.get(region));
+      this.down.get(host) ??
+      this.partitioned.get(host) ??
+      (service === "route53" ? this.route53ApiOutage : undefined);
     if (outage) {
       if (outage.callMs > 0)
         await this.clock.sleep(outage.callMs, `${service} ${operation} times out`);
@@ -384,6 +430,36 @@ export class RegionPair {
     });
   }
 
+  /**
+   * Route 53's control plane fails alone (every Route 53 API call is unreachable), while its DNS
+   * answers and health checkers, the data plane, go on.
+   */
+  route53ApiDown(options: RegionDownOptions = {}): void {
+    this.route53ApiOutage = { failure: options.failure ?? "timeout", callMs: options.callMs ?? 0 };
+  }
+
+  /** Ends {@link route53ApiDown}. */
+  route53ApiUp(): void {
+    this.route53ApiOutage = undefined;
+  }
+
+  /**
+   * Whether Route 53 treats the region's record as fenced: the latest `TrafficFenced` datapoint
+   * of the region, in the automation's region, that its health check has had time to follow
+   * (`fenceHealthMs`), is 1. No datapoint, or the metric's region unreachable for Route 53:
+   * the last known status stands (`LastKnownStatus`, healthy when there was none).
+   */
+  isFenced(role: RegionRole): boolean {
+    const value = this.cloudWatch.latestValue(
+      this.settings.regions.secondary.region,
+      DR_METRIC_NAMESPACE,
+      TRAFFIC_FENCE_METRIC,
+      trafficFenceDimensions(this.settings.namePrefix, role),
+      this.clock.now() - this.timings.fenceHealthMs,
+    );
+    return value !== undefined && value >= 1;
+  }
+
   /** Ends {@link partition}. */
   heal(region: string | RegionRole): void {
     this.partitioned.delete(this.regionId(region));
@@ -398,6 +474,11 @@ export class RegionPair {
 
   isRegionUp(region: string | RegionRole): boolean {
     return !this.down.has(this.regionId(region));
+  }
+
+  /** Whether the automation's region reaches `region`'s endpoints (no {@link partition}). */
+  isReachableFromAutomation(region: string | RegionRole): boolean {
+    return !this.partitioned.has(this.regionId(region));
   }
 
   /**

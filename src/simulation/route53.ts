@@ -47,6 +47,12 @@ export interface Route53Environment {
   readonly clock: SimulatedClock;
   /** Whether a region's endpoint answers the health checkers (region up, instances in service). */
   isEndpointHealthy(role: RegionRole): boolean;
+  /**
+   * Whether the region's traffic-fence health check is unhealthy: each failover record's health
+   * check is the calculated check over the endpoint check and the fence check (dns.ts), so a
+   * fenced region's record is unhealthy whatever its endpoint answers.
+   */
+  isFenced(role: RegionRole): boolean;
 }
 
 /** Route 53's health-checker regions (the default set). */
@@ -130,15 +136,23 @@ export class Route53Simulation {
   }
 
   /**
-   * The region Route 53 answers with: PRIMARY while its health check passes, else SECONDARY when
-   * healthy; with both unhealthy Route 53 treats both as healthy and answers PRIMARY.
+   * The region Route 53 answers with: PRIMARY while its record's health check passes, else
+   * SECONDARY when healthy; "If Route 53 considers both the primary and secondary records
+   * unhealthy, Route 53 returns the primary record"
+   * (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/health-checks-how-route-53-chooses-records.html).
+   * This is Route 53's data plane: it keeps answering while its API (us-east-1) is down.
    */
   answeringRegion(): RegionRole | null {
     const primary = this.recordTarget("PRIMARY");
     const secondary = this.recordTarget("SECONDARY");
-    if (primary && this.isHealthCheckHealthy(this.healthCheckOf("PRIMARY"))) return primary;
-    if (secondary && this.isHealthCheckHealthy(this.healthCheckOf("SECONDARY"))) return secondary;
+    if (primary && this.isRecordHealthy("PRIMARY", primary)) return primary;
+    if (secondary && this.isRecordHealthy("SECONDARY", secondary)) return secondary;
     return primary;
+  }
+
+  /** The record's calculated health check: its endpoint check passes and its region is not fenced. */
+  private isRecordHealthy(failover: "PRIMARY" | "SECONDARY", role: RegionRole): boolean {
+    return this.isHealthCheckHealthy(this.healthCheckOf(failover)) && !this.env.isFenced(role);
   }
 
   /** Whether the health check with this id currently passes. */

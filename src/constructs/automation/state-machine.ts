@@ -78,8 +78,9 @@ export interface WorkflowOptions {
   /**
    * Verify readings before the operation fails with VerifyFailed, `writerCheckIntervalSeconds`
    * apart: a target scaled up from zero (a fenced primary) needs its instances booted and in
-   * service, and Route 53 its failure threshold of passing checks.
-   * @default 12 (about 3 minutes at 15 s)
+   * service, Route 53's health checks must follow the fence metric, and resolvers drop the old
+   * answer after the alias TTL (60 s).
+   * @default 24 (about 6 minutes at 15 s)
    */
   readonly maxVerifyChecks?: number;
   /** Seconds between attempts to fence an old primary whose region does not answer. @default 300 */
@@ -247,15 +248,6 @@ const TO_RECORD_FAILURE: readonly Catcher[] = [
   { ErrorEquals: ["States.ALL"], ResultPath: "$.error", Next: "RecordFailure" },
 ];
 
-/** `$.operation.target` is `role` and `rule` holds for that role. */
-function forTarget(rule: (role: "primary" | "secondary") => ChoiceRule): ChoiceRule {
-  return {
-    Or: (["primary", "secondary"] as const).map((role) => ({
-      And: [{ Variable: "$.operation.target", StringEquals: role }, rule(role)],
-    })),
-  };
-}
-
 /**
  * The workflow for both kinds of operation (the input's `kind` decides the failback-only step).
  * Lambda tasks name the function ARN as their Resource (the plain Lambda integration): the
@@ -268,7 +260,7 @@ export function workflowDefinition(
   const intervalSeconds = options.writerCheckIntervalSeconds ?? 15;
   const maxWriterChecks = options.maxWriterChecks ?? 8;
   const fenceRetrySeconds = options.fenceRetrySeconds ?? 300;
-  const maxVerifyChecks = options.maxVerifyChecks ?? 12;
+  const maxVerifyChecks = options.maxVerifyChecks ?? 24;
   const maxFenceAttempts = options.maxFenceAttempts ?? 288;
   const task = (
     resource: string,
@@ -284,13 +276,12 @@ export function workflowDefinition(
     States: { [name]: { ...state, End: true } },
   });
 
+  // Data plane only: read-traffic resolves the public name and probes the target's endpoint
+  // itself; Route 53's API (us-east-1) is not needed to verify.
   const healthy: ChoiceRule = {
     And: [
       { Variable: "$.results.verify[0].ready", BooleanEquals: true },
-      forTarget((role) => ({
-        Variable: `$.results.verify[1].health.${role}`,
-        StringEquals: "healthy",
-      })),
+      { Variable: "$.results.verify[1].targetServed", BooleanEquals: true },
     ],
   };
 
@@ -491,7 +482,8 @@ export function workflowDefinition(
       }),
       Verify: {
         Type: "Parallel",
-        Comment: "The target is the writer and its endpoint passes the Route 53 health check.",
+        Comment:
+          "The target is the writer, the public name resolves to its load balancer and its app answers and can write.",
         Branches: [
           branch("VerifyWriter", task(arns.checkWriter)),
           branch("VerifyTraffic", task(arns.readTraffic)),
@@ -519,7 +511,7 @@ export function workflowDefinition(
       WaitToVerify: {
         Type: "Wait",
         Comment:
-          "Route 53 needs its failure threshold of passing checks before it calls an endpoint healthy, and a scaled-up group needs its instances in service.",
+          "Route 53's health checks follow the fence metric, then resolvers keep the old answer for the alias TTL (60 s); a scaled-up group needs its instances in service.",
         Seconds: intervalSeconds,
         Next: "CountVerifyCheck",
       },
@@ -534,7 +526,7 @@ export function workflowDefinition(
         Parameters: {
           Error: "VerifyFailed",
           "Cause.$":
-            "States.Format('After the DNS flip the {} region did not verify: writer ready {}, endpoint health primary {} and secondary {}.', $.operation.target, $.results.verify[0].ready, $.results.verify[1].health.primary, $.results.verify[1].health.secondary)",
+            "States.Format('After the traffic shift the {} region did not verify: writer ready {}, the public name served by {}, its endpoint healthy {} and writable {}.', $.operation.target, $.results.verify[0].ready, $.results.verify[1].served, $.results.verify[1].targetHealth, $.results.verify[1].targetServed)",
         },
         ResultPath: "$.error",
         Next: "RecordFailure",

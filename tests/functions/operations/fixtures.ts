@@ -138,8 +138,19 @@ export const standbyCapacity: CapacityReading = {
 
 /** Both endpoints healthy, primary at active size, secondary at standby size. */
 export function healthyTraffic(overrides: Partial<TrafficReport> = {}): TrafficReport {
+  const health = overrides.health ?? { primary: "healthy", secondary: "healthy" };
+  const endpoint = (state: string) => ({
+    healthy: state === "healthy",
+    statusCode: state === "healthy" ? 200 : null,
+    writable: null,
+    writerRegion: null,
+  });
   return {
-    health: { primary: "healthy", secondary: "healthy" },
+    health,
+    route53Health: health,
+    endpoints: { primary: endpoint(health.primary), secondary: endpoint(health.secondary) },
+    served: "primary",
+    fences: { primary: false, secondary: false },
     capacity: { primary: activeCapacity, secondary: standbyCapacity },
     unreachable: [],
     notes: [],

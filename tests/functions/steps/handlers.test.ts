@@ -3,19 +3,19 @@ import {
   DescribeAutoScalingGroupsCommand,
   UpdateAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
-import { CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
+import {
+  CloudWatchClient,
+  GetMetricDataCommand,
+  PutMetricDataCommand,
+} from "@aws-sdk/client-cloudwatch";
+import { DynamoDBClient, GetItemCommand, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import {
   DescribeDBClustersCommand,
   DescribeGlobalClustersCommand,
   RDSClient,
   SwitchoverGlobalClusterCommand,
 } from "@aws-sdk/client-rds";
-import {
-  ChangeResourceRecordSetsCommand,
-  GetHealthCheckStatusCommand,
-  ListResourceRecordSetsCommand,
-  Route53Client,
-} from "@aws-sdk/client-route-53";
+import { GetHealthCheckStatusCommand, Route53Client } from "@aws-sdk/client-route-53";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
@@ -34,6 +34,18 @@ const cloudWatch = mockClient(CloudWatchClient);
 const route53 = mockClient(Route53Client);
 const autoScaling = mockClient(AutoScalingClient);
 const ssm = mockClient(SSMClient);
+const dynamoDb = mockClient(DynamoDBClient);
+
+// The data plane (HTTPS to the load balancers, DNS): no network in unit tests.
+vi.mock("../../../functions/shared/endpoint-probe", () => ({
+  probeEndpoint: async () => ({
+    healthy: true,
+    statusCode: 200,
+    writable: true,
+    writerRegion: "us-west-2",
+  }),
+  servedRegion: async () => ({ region: "secondary" }),
+}));
 
 const OPERATION: OperationInput = {
   operationId: "op-20261125T120000Z-abc123",
@@ -71,7 +83,8 @@ afterAll(() => {
 });
 
 beforeEach(() => {
-  for (const stub of [rds, cloudWatch, route53, autoScaling, ssm]) stub.reset();
+  for (const stub of [rds, cloudWatch, route53, autoScaling, ssm, dynamoDb]) stub.reset();
+  dynamoDb.on(GetItemCommand).resolves({});
 });
 
 describe("step handlers", () => {
@@ -145,6 +158,8 @@ describe("step handlers", () => {
 
     expect(report).toMatchObject({
       targetHealth: "healthy",
+      targetServed: true,
+      served: "secondary",
       health: { primary: "healthy", secondary: "healthy" },
     });
   });
@@ -228,19 +243,16 @@ describe("step handlers", () => {
     expect(await regionOf(update as never)).toBe("us-west-2");
   });
 
-  it("flip-dns points PRIMARY at the target", async () => {
-    route53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [] });
-    route53
-      .on(ChangeResourceRecordSetsCommand)
-      .resolves({ ChangeInfo: { Id: "/change/C1", Status: "INSYNC", SubmittedAt: new Date() } });
-
+  it("flip-dns fences the primary through CloudWatch in its own region, not Route 53's API", async () => {
     await expect((await handlerOf("flip-dns"))(STATE)).resolves.toMatchObject({
-      action: "flipped",
-      changeStatus: "INSYNC",
+      action: "fenced",
+      fences: { primary: true, secondary: false },
     });
-    expect(
-      route53.commandCalls(ChangeResourceRecordSetsCommand)[0]?.args[0].input.ChangeBatch?.Comment,
-    ).toBe("shopsmart-dr op-20261125T120000Z-abc123: PRIMARY -> secondary (us-west-2)");
+    const [put] = cloudWatch.commandCalls(PutMetricDataCommand);
+    expect(put?.args[0].input.MetricData?.map((datum) => datum.Value)).toEqual([1, 0]);
+    expect(await regionOf(put as never)).toBe("us-west-2");
+    expect(dynamoDb.commandCalls(PutItemCommand)).toHaveLength(1);
+    expect(route53.calls()).toHaveLength(0);
   });
 
   it("fails with InvalidEvent naming the field when the operation is missing", async () => {

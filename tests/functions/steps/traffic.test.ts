@@ -1,5 +1,7 @@
 import { DescribeAutoScalingGroupsCommand, type Instance } from "@aws-sdk/client-auto-scaling";
+import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { GetHealthCheckStatusCommand } from "@aws-sdk/client-route-53";
+import { marshall } from "@aws-sdk/util-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
@@ -8,7 +10,9 @@ import {
   type TrafficDependencies,
 } from "../../../functions/orchestration/traffic";
 import { autoScalingClient, route53Client } from "../../../functions/shared/aws-clients";
+import type { EndpointProbe, EndpointReading } from "../../../functions/shared/endpoint-probe";
 import { toStepError } from "../../../functions/shared/errors";
+import type { RegionRole } from "../../../functions/shared/operation";
 import { abortTimeout, SETTINGS, throttling } from "./fixtures";
 
 const clients = {
@@ -23,7 +27,34 @@ const autoScaling = {
   primary: mockClient(clients.autoScaling.primary),
   secondary: mockClient(clients.autoScaling.secondary),
 };
-const deps: TrafficDependencies = { settings: SETTINGS, ...clients };
+const dynamoDb = new DynamoDBClient({ region: "us-west-2" });
+const ledger = mockClient(dynamoDb);
+
+/** What the data plane answers: which region the name resolves to, each endpoint's probe. */
+let served: RegionRole | "unknown" = "primary";
+let endpoints: Record<RegionRole, EndpointReading>;
+const probes: EndpointProbe[] = [];
+const up: EndpointReading = { healthy: true, statusCode: 200, writable: null, writerRegion: null };
+const down: EndpointReading = {
+  healthy: false,
+  statusCode: null,
+  writable: null,
+  writerRegion: null,
+  reason: "timeout after 5000 ms",
+};
+
+const deps: TrafficDependencies = {
+  settings: SETTINGS,
+  ...clients,
+  ledger: { client: dynamoDb, tableName: SETTINGS.ledgerTableName },
+  probeEndpoint: async (probe) => {
+    probes.push(probe);
+    const role = probe.host.includes("primary") ? "primary" : "secondary";
+    return endpoints[role];
+  },
+  servedRegion: async () =>
+    served === "unknown" ? { region: "unknown", reason: "SERVFAIL" } : { region: served },
+};
 
 function observations(successes: number, failures: number) {
   return {
@@ -83,6 +114,11 @@ function healthySystem() {
 }
 
 beforeEach(() => {
+  served = "primary";
+  endpoints = { primary: up, secondary: up };
+  probes.length = 0;
+  ledger.reset();
+  ledger.on(GetItemCommand).resolves({});
   route53.reset();
   autoScaling.primary.reset();
   autoScaling.secondary.reset();
@@ -110,7 +146,13 @@ describe("readTraffic", () => {
 
     expect(report).toEqual({
       health: { primary: "healthy", secondary: "healthy" },
+      route53Health: { primary: "healthy", secondary: "healthy" },
+      endpoints: { primary: up, secondary: up },
+      served: "primary",
+      fences: { primary: false, secondary: false },
       targetHealth: "healthy",
+      // The name still resolves to the primary: traffic has not moved to the target yet.
+      targetServed: false,
       capacity: {
         primary: { minSize: 2, desiredCapacity: 4, maxSize: 8, inService: 4 },
         secondary: { minSize: 1, desiredCapacity: 2, maxSize: 2, inService: 1 },
@@ -162,18 +204,78 @@ describe("readTraffic", () => {
     ]);
   });
 
-  it("reports unknown health when Route 53 does not answer", async () => {
+  it("probes each load balancer with the shop's name as SNI and Host", async () => {
     healthySystem();
-    route53
-      .on(GetHealthCheckStatusCommand, { HealthCheckId: "hc-primary-1111" })
-      .rejects(abortTimeout());
+
+    await readTraffic(deps, { onUnreachable: "report" });
+
+    expect(probes).toEqual([
+      {
+        host: "shopsmart-prod-primary-123.us-east-2.elb.amazonaws.com",
+        serverName: "shop.example.com",
+        path: "/health",
+        timeoutMs: 5000,
+      },
+      {
+        host: "shopsmart-prod-secondary-456.us-west-2.elb.amazonaws.com",
+        serverName: "shop.example.com",
+        path: "/health",
+        timeoutMs: 5000,
+      },
+    ]);
+  });
+
+  it("reads Route 53's verdict from the DNS answer when its API (us-east-1) does not answer", async () => {
+    healthySystem();
+    route53.on(GetHealthCheckStatusCommand).rejects(abortTimeout());
+    served = "secondary";
+    endpoints = { primary: down, secondary: up };
+
+    const report = await readTraffic(deps, { onUnreachable: "throw", target: "secondary" });
+
+    // SECONDARY answers: the PRIMARY record's check fails; nothing is said of SECONDARY's own
+    // check, so its health is this function's probe.
+    expect(report.route53Health).toEqual({ primary: "unhealthy", secondary: "healthy" });
+    expect(report.health).toEqual({ primary: "unhealthy", secondary: "healthy" });
+    expect(report.targetServed).toBe(true);
+    expect(report.notes).toContain(
+      "Route 53's API did not answer for the primary health check (Retryable.Timeout: AbortError: Request aborted); its view is read from the DNS answer.",
+    );
+  });
+
+  it("does not read a fenced region's answer as its health", async () => {
+    healthySystem();
+    route53.on(GetHealthCheckStatusCommand).rejects(abortTimeout());
+    ledger.on(GetItemCommand).resolves({
+      Item: marshall({
+        pk: "TRAFFIC#FENCES",
+        primary: true,
+        secondary: false,
+        operationId: "op-1",
+        updatedAt: "2026-12-03T00:00:00.000Z",
+      }),
+    });
+    served = "secondary";
 
     const report = await readTraffic(deps, { onUnreachable: "report" });
 
-    expect(report.health.primary).toBe("unknown");
-    expect(report.notes).toEqual([
-      "Health of the primary region unknown: Route 53 did not answer (Retryable.Timeout: AbortError: Request aborted).",
-    ]);
+    expect(report.fences).toEqual({ primary: true, secondary: false });
+    expect(report.route53Health.primary).toBe("unknown");
+    // Its own endpoint answers: the probe says healthy.
+    expect(report.health.primary).toBe("healthy");
+  });
+
+  it("is not served while the target's app cannot write", async () => {
+    healthySystem();
+    served = "secondary";
+    endpoints = {
+      primary: down,
+      secondary: { ...up, writable: false, writerRegion: "us-east-2" },
+    };
+
+    const report = await readTraffic(deps, { onUnreachable: "report", target: "secondary" });
+
+    expect(report.targetServed).toBe(false);
   });
 
   it("fails with Retryable.Timeout when a region times out and onUnreachable is throw", async () => {
@@ -188,16 +290,14 @@ describe("readTraffic", () => {
     });
   });
 
-  it("fails with Retryable.Throttled when Route 53 throttles", async () => {
+  it("never fails on Route 53's API: a throttled read leaves its verdict to the DNS answer", async () => {
     healthySystem();
     route53.on(GetHealthCheckStatusCommand).rejects(throttling());
 
-    const error = await readTraffic(deps, { onUnreachable: "report" }).catch((caught) => caught);
+    const report = await readTraffic(deps, { onUnreachable: "throw" });
 
-    expect(toStepError(error)).toMatchObject({
-      name: "Retryable.Throttled",
-      message: "Throttling: Rate exceeded",
-    });
+    expect(report.route53Health).toEqual({ primary: "healthy", secondary: "unknown" });
+    expect(report.health).toEqual({ primary: "healthy", secondary: "healthy" });
   });
 
   it("fails when an Auto Scaling group does not exist", async () => {
