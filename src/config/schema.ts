@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DETECTION_SIGNALS } from "../../functions/shared/dr-metrics";
 import {
   DOMAIN_NAME_PATTERN,
   HOSTED_ZONE_ID_PATTERN,
@@ -68,6 +69,13 @@ const cronSchedule = z.string().superRefine((value, ctx) => {
 });
 
 const positiveInt = (what: string) => z.int(`${what} as a whole number`).min(1, `${what} >= 1`);
+
+const QUORUM_EXPECTED =
+  `a whole number from 1 to ${DETECTION_SIGNALS.length}: how many of the detection signals ` +
+  `(${DETECTION_SIGNALS.join(", ")}) must say the primary is down before automatic failover ` +
+  "starts (2 keeps one failing signal from starting it)";
+const MINIMUM_INTERVAL_EXPECTED =
+  "a whole number of minutes >= 0 between two automatic failovers (0 for no minimum)";
 
 const bucketName = z
   .string()
@@ -292,10 +300,37 @@ export const envConfigSchema = z
         })
         .default({ databasePromotionSeconds: 60, scaleUpSeconds: 90 }),
     }),
+    /**
+     * Automatic failover, decided in the secondary region: probe-primary checks the primary every
+     * minute from there with independent signals (functions/shared/dr-metrics.ts
+     * `DETECTION_SIGNALS`) and publishes `PrimaryDown`; its alarm starts an unplanned failover.
+     * probe-primary and the alarm exist whether or not `enabled` is set (the dashboard shows
+     * them); `enabled` adds the trigger.
+     */
     automaticFailover: z.strictObject({
       enabled: z.boolean(),
-      /** Minutes the primary health alarm must stay in ALARM before failover starts. @default 3 */
+      /**
+       * Minutes in a row the primary must be found down before failover starts (the primary-down
+       * alarm's evaluation periods, 1 minute each): damps a flapping signal. @default 3
+       */
       alarmMinutes: positiveInt("alarmMinutes").default(3),
+      /**
+       * How many of the detection signals (endpoint, database, route53) must say the primary is
+       * down; Route 53's checkers saying it is up vetoes whatever the others say. @default 2
+       */
+      quorum: z
+        .int(QUORUM_EXPECTED)
+        .min(1, QUORUM_EXPECTED)
+        .max(DETECTION_SIGNALS.length, QUORUM_EXPECTED)
+        .default(2),
+      /**
+       * Minutes after an automatic failover started before the trigger may start another, so a
+       * flapping primary cannot start one after another. @default 30
+       */
+      minimumIntervalMinutes: z
+        .int(MINIMUM_INTERVAL_EXPECTED)
+        .min(0, MINIMUM_INTERVAL_EXPECTED)
+        .default(30),
     }),
     /** The failover automation's Lambda functions. @default - unreserved concurrency */
     automation: z

@@ -1,11 +1,19 @@
 import { AcmCertificate } from "@cdktf/provider-aws/lib/acm-certificate";
 import { AcmCertificateValidation } from "@cdktf/provider-aws/lib/acm-certificate-validation";
+import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { DataAwsRoute53Zone } from "@cdktf/provider-aws/lib/data-aws-route53-zone";
 import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { Route53HealthCheck } from "@cdktf/provider-aws/lib/route53-health-check";
 import { Route53Record } from "@cdktf/provider-aws/lib/route53-record";
 import { Fn, Op, TerraformIterator, TerraformSelf, Token } from "cdktf";
 import { Construct } from "constructs";
+import {
+  DR_ALARM_PERIOD_SECONDS,
+  DR_METRIC_NAMESPACE,
+  TRAFFIC_FENCE_METRIC,
+  trafficFenceAlarmName,
+  trafficFenceDimensions,
+} from "../../functions/shared/dr-metrics";
 import { DOMAIN_NAME_PATTERN, HOSTED_ZONE_ID_PATTERN } from "../aws-formats";
 import { REGION_ROLES, type RegionRole } from "../config/schema";
 import { ConstructMisuseError, ProblemCollector } from "../errors";
@@ -31,6 +39,14 @@ export interface FailoverEndpoint {
   readonly zoneId: string;
 }
 
+/** Where the traffic fences live: the automation's region (the secondary). */
+export interface TrafficFenceRegion {
+  /** Provider of that region; the fence alarms are created with it. */
+  readonly provider: AwsProvider;
+  /** Region of `provider`, e.g. `us-west-2`; the fence health checks read the alarms there. */
+  readonly region: string;
+}
+
 export interface DnsProps {
   /** Zone lookup, health checks and records are global; they use this provider (the primary's). */
   readonly provider: AwsProvider;
@@ -50,8 +66,22 @@ export interface DnsProps {
    * @default "primary"
    */
   readonly activeRegion?: RegionRole;
-  /** Prefix of every `Name` tag, `<project>-<env>`. */
+  /**
+   * Prefix of every `Name` tag, `<project>-<env>`; also the traffic fences' alarm names and their
+   * `Environment` dimension (functions/shared/dr-metrics.ts), so it must equal the automation's.
+   */
   readonly namePrefix: string;
+  /**
+   * The data-plane traffic lever of the DR automation. When set, each region gets a CloudWatch
+   * alarm on its `TrafficFenced` metric in this region, a Route 53 health check that follows the
+   * alarm, and a calculated health check that is healthy only while both the region's endpoint
+   * check and its fence check are; that calculated check guards the region's failover record.
+   * Publishing `TrafficFenced` = 1 for a region then takes its record out of DNS answers
+   * whatever its endpoint answers, without the Route 53 API. Must not be the primary region:
+   * the automation sets the fences while the primary region is down.
+   * @default - no traffic fence: each failover record is guarded by its endpoint's health check
+   */
+  readonly trafficFence?: TrafficFenceRegion;
 }
 
 /** Route 53 supports only these health-check intervals. */
@@ -60,6 +90,15 @@ const FAILURE_THRESHOLD_RANGE = { min: 1, max: 10 } as const;
 /** Route 53 caps `ResourcePath` at 255 characters. */
 const HEALTH_CHECK_PATH_PATTERN = /^\/[^\s]{0,254}$/;
 
+/** What the traffic fences add, per region role. */
+interface TrafficFences {
+  readonly alarmNames: Readonly<Record<RegionRole, string>>;
+  readonly alarmArns: Readonly<Record<RegionRole, string>>;
+  readonly healthCheckIds: Readonly<Record<RegionRole, string>>;
+  /** The calculated checks (endpoint AND fence) on the failover records. */
+  readonly recordHealthCheckIds: Readonly<Record<RegionRole, string>>;
+}
+
 /**
  * DNS failover for the shop: the hosted zone, a DNS-validated ACM certificate in each region for
  * the load balancer there, and (via {@link Dns.addFailoverRecords}) an HTTPS health check on
@@ -67,7 +106,9 @@ const HEALTH_CHECK_PATH_PATTERN = /^\/[^\s]{0,254}$/;
  *
  * Route 53 answers with the PRIMARY record while its health check passes and with SECONDARY
  * otherwise, so DNS fails over without any API call. `activeRegion` picks which region's load
- * balancer the PRIMARY record points at.
+ * balancer the PRIMARY record points at. With `trafficFence`, each record's health check is a
+ * calculated check over the endpoint check and a traffic-fence check that the DR automation
+ * moves with PutMetricData in its own region (see {@link DnsProps.trafficFence}).
  */
 export class Dns extends Construct {
   /** Id of the hosted zone that holds the records. */
@@ -78,6 +119,8 @@ export class Dns extends Construct {
   private readonly props: DnsProps;
   private readonly activeRegion: RegionRole;
   private failoverHealthCheckIds?: Readonly<Record<RegionRole, string>>;
+  private recordHealthChecks?: Readonly<Record<RegionRole, string>>;
+  private fences?: TrafficFences;
 
   constructor(scope: Construct, id: string, props: DnsProps) {
     super(scope, id);
@@ -123,6 +166,10 @@ export class Dns extends Construct {
       }).id;
     }
     this.failoverHealthCheckIds = healthCheckIds;
+    const { trafficFence } = this.props;
+    if (trafficFence) this.fences = this.addTrafficFences(trafficFence, healthCheckIds);
+    const recordHealthCheckIds = this.fences?.recordHealthCheckIds ?? healthCheckIds;
+    this.recordHealthChecks = recordHealthCheckIds;
 
     // The records are keyed by failover role and a swap changes only their alias target and
     // health check (an in-place UPSERT each). Keying them by region instead would make a swap
@@ -141,7 +188,7 @@ export class Dns extends Construct {
         type: "A",
         setIdentifier: failover.toLowerCase(),
         failoverRoutingPolicy: { type: failover },
-        healthCheckId: healthCheckIds[region],
+        healthCheckId: recordHealthCheckIds[region],
         alias: {
           name: endpoints[region].dnsName,
           zoneId: endpoints[region].zoneId,
@@ -161,6 +208,137 @@ export class Dns extends Construct {
       );
     }
     return this.failoverHealthCheckIds;
+  }
+
+  /**
+   * Health check id on each region's failover record: the calculated check (endpoint AND traffic
+   * fence) with `trafficFence`, else the endpoint check. Set by {@link Dns.addFailoverRecords}.
+   */
+  get recordHealthCheckIds(): Readonly<Record<RegionRole, string>> {
+    if (!this.recordHealthChecks) {
+      throw new ConstructMisuseError(
+        this.node.path,
+        "recordHealthCheckIds is set by addFailoverRecords(); call addFailoverRecords() with " +
+          "both load balancers before reading it.",
+      );
+    }
+    return this.recordHealthChecks;
+  }
+
+  /** ARN of each region's traffic-fence alarm (in the `trafficFence` region). */
+  get trafficFenceAlarmArns(): Readonly<Record<RegionRole, string>> {
+    return this.trafficFences("trafficFenceAlarmArns").alarmArns;
+  }
+
+  /** Name of each region's traffic-fence alarm, as a literal (dr-metrics.ts `trafficFenceAlarmName`). */
+  get trafficFenceAlarmNames(): Readonly<Record<RegionRole, string>> {
+    return this.trafficFences("trafficFenceAlarmNames").alarmNames;
+  }
+
+  /** Id of each region's Route 53 health check on its traffic-fence alarm. */
+  get trafficFenceHealthCheckIds(): Readonly<Record<RegionRole, string>> {
+    return this.trafficFences("trafficFenceHealthCheckIds").healthCheckIds;
+  }
+
+  private trafficFences(attribute: string): TrafficFences {
+    if (!this.props.trafficFence) {
+      throw new ConstructMisuseError(
+        this.node.path,
+        `${attribute} exists only with traffic fences; pass trafficFence (the automation's ` +
+          "region and provider) to create them.",
+      );
+    }
+    if (!this.fences) {
+      throw new ConstructMisuseError(
+        this.node.path,
+        `${attribute} is set by addFailoverRecords(); call addFailoverRecords() with both ` +
+          "load balancers before reading it.",
+      );
+    }
+    return this.fences;
+  }
+
+  /**
+   * Per region: the fence alarm in the automation's region, a CLOUDWATCH_METRIC health check on
+   * it, and a CALCULATED health check that needs both that check and the endpoint check.
+   *
+   * What Route 53 does with the fence (Route 53 Developer Guide):
+   * - it follows the alarm's *data stream*, not the alarm's state, so only the `TrafficFenced`
+   *   datapoints (PutMetricData) move it; SetAlarmState cannot force it
+   *   (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover-determining-health-of-endpoints.html#dns-failover-determining-health-of-endpoints-cloudwatch);
+   * - when the data stream cannot tell the state, the status follows InsufficientDataHealthStatus.
+   *   `LastKnownStatus` keeps the last status, and "for new health checks that have no last known
+   *   status, the default status for the health check is healthy"
+   *   (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/health-checks-creating-values.html#health-checks-creating-values-cloudwatch):
+   *   a new fence serves, a fence set stays set when the automation's publisher pauses, and a
+   *   region whose datapoints stop arriving (the automation's region unreachable; AWS documents
+   *   no separate behaviour for it, so this is the insufficient-data case) keeps its last status;
+   * - it supports standard-resolution metrics and the Maximum statistic (same page);
+   * - it reads the alarm's settings when the health check is created or updated, so a later
+   *   change of the alarm's metric, statistic, period or threshold needs an UpdateHealthCheck
+   *   with the same alarm (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/health-checks-updating-cloudwatch-alarm-settings.html);
+   *   replacing the health check instead would reset it to healthy.
+   *
+   * The calculated check is healthy when at least `child_health_threshold` of its children are
+   * (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/health-checks-creating-values.html#health-checks-creating-values-calculated):
+   * 2 of 2, an AND. Each check references the alarm (or its children) it reads, so Terraform
+   * creates the alarm first and the calculated check last.
+   */
+  private addTrafficFences(
+    fence: TrafficFenceRegion,
+    endpointCheckIds: Readonly<Record<RegionRole, string>>,
+  ): TrafficFences {
+    const { provider, namePrefix } = this.props;
+    const alarmNames = {} as Record<RegionRole, string>;
+    const alarmArns = {} as Record<RegionRole, string>;
+    const healthCheckIds = {} as Record<RegionRole, string>;
+    const recordHealthCheckIds = {} as Record<RegionRole, string>;
+    for (const role of REGION_ROLES) {
+      const name = trafficFenceAlarmName(namePrefix, role);
+      const alarm = new CloudwatchMetricAlarm(this, `${role}-traffic-fence-alarm`, {
+        provider: fence.provider,
+        alarmName: name,
+        alarmDescription:
+          `Traffic fence of the ${role} region: in ALARM (${TRAFFIC_FENCE_METRIC} = 1) Route 53 ` +
+          `treats the ${role} region's failover record as unhealthy whatever its endpoint ` +
+          "answers. Set and cleared by the DR automation (flip-dns, republished every minute " +
+          "by probe-primary); never by hand.",
+        namespace: DR_METRIC_NAMESPACE,
+        metricName: TRAFFIC_FENCE_METRIC,
+        dimensions: Object.fromEntries(
+          trafficFenceDimensions(namePrefix, role).map((d) => [d.Name, d.Value]),
+        ),
+        statistic: "Maximum",
+        period: DR_ALARM_PERIOD_SECONDS,
+        evaluationPeriods: 1,
+        datapointsToAlarm: 1,
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+        threshold: 1,
+        // "ignore: The current alarm state is maintained" when no datapoint arrives
+        // (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarms-and-missing-data):
+        // a fence holds between two publications instead of lapsing to INSUFFICIENT_DATA.
+        treatMissingData: "ignore",
+      });
+      alarmNames[role] = name;
+      alarmArns[role] = alarm.arn;
+      const fenceCheck = new Route53HealthCheck(this, `${role}-traffic-fence-health-check`, {
+        provider,
+        type: "CLOUDWATCH_METRIC",
+        cloudwatchAlarmName: alarm.alarmName,
+        cloudwatchAlarmRegion: fence.region,
+        insufficientDataHealthStatus: "LastKnownStatus",
+        tags: { Name: `${namePrefix}-${role}-traffic-fence` },
+      });
+      healthCheckIds[role] = fenceCheck.id;
+      recordHealthCheckIds[role] = new Route53HealthCheck(this, `${role}-record-health-check`, {
+        provider,
+        type: "CALCULATED",
+        childHealthchecks: [endpointCheckIds[role], fenceCheck.id],
+        childHealthThreshold: 2,
+        tags: { Name: `${namePrefix}-${role}-record-health` },
+      }).id;
+    }
+    return { alarmNames, alarmArns, healthCheckIds, recordHealthCheckIds };
   }
 
   /**
@@ -260,7 +438,7 @@ export class Dns extends Construct {
 
 function validate(path: string, props: DnsProps): void {
   const problems = new ProblemCollector();
-  const { domainName, hostedZone, healthCheck, activeRegion } = props;
+  const { domainName, hostedZone, healthCheck, activeRegion, trafficFence } = props;
 
   const domainIsKnown = !Token.isUnresolved(domainName);
   if (domainIsKnown && !DOMAIN_NAME_PATTERN.test(domainName)) {
@@ -326,5 +504,33 @@ function validate(path: string, props: DnsProps): void {
   if (activeRegion !== undefined && !REGION_ROLES.includes(activeRegion)) {
     problems.add("activeRegion", activeRegion, '"primary" or "secondary"');
   }
+  if (trafficFence) validateTrafficFence(problems, props, trafficFence);
   problems.throwIfAnyFor(path);
+}
+
+function validateTrafficFence(
+  problems: ProblemCollector,
+  props: DnsProps,
+  fence: TrafficFenceRegion,
+): void {
+  const known = (value: string | undefined): value is string =>
+    value !== undefined && !Token.isUnresolved(value);
+  const providerRegion = fence.provider.region;
+  if (known(providerRegion) && known(fence.region) && providerRegion !== fence.region) {
+    problems.add(
+      "trafficFence.region",
+      fence.region,
+      `the region of trafficFence.provider (${providerRegion})`,
+    );
+  }
+  const primaryRegion = props.regionalProviders.primary.region;
+  if (known(primaryRegion) && known(fence.region) && fence.region === primaryRegion) {
+    problems.add(
+      "trafficFence.region",
+      fence.region,
+      `a region other than the primary region (${primaryRegion}, regionalProviders.primary): ` +
+        "the automation sets the fences while the primary region is down, so they live in its " +
+        "region (the secondary)",
+    );
+  }
 }

@@ -12,6 +12,16 @@ import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscrip
 import { Token } from "cdktf";
 import { Construct } from "constructs";
 import {
+  DETECTION_SIGNALS,
+  DR_METRIC_NAMESPACE,
+  PRIMARY_DOWN_METRIC,
+  PROBE_SIGNAL_METRIC,
+  primaryDownDimensions,
+  probeSignalDimensions,
+  TRAFFIC_FENCE_METRIC,
+  trafficFenceDimensions,
+} from "../../functions/shared/dr-metrics";
+import {
   globalDatabaseMetricQuery,
   REPLICATION_LAG_METRIC,
   RPO_LAG_METRIC,
@@ -75,7 +85,7 @@ export interface MonitoringProps {
   /** Recovery point objective: most acceptable data loss, in seconds. */
   readonly rpoSeconds: number;
   /**
-   * Minutes the health alarm must stay in ALARM (evaluation periods of 1 minute).
+   * Minutes the endpoint-health alarms must stay in ALARM (evaluation periods of 1 minute).
    * @default 3
    */
   readonly healthAlarmMinutes?: number;
@@ -108,12 +118,16 @@ const EMAIL_PATTERN = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
  * One KMS-encrypted SNS topic per region and one in us-east-1, each with the alert email
  * subscribed. Alarms notify the topic of the region they live in, on ALARM and on OK:
  * - in us-east-1, the Route 53 health-check status of each region's endpoint, named
- *   `<namePrefix>-<role>-endpoint-health` so the failover automation can key on the primary's;
+ *   `<namePrefix>-<role>-endpoint-health`: notifications and the dashboard only, since nothing
+ *   of the recovery path may depend on us-east-1 (automatic failover is decided in the
+ *   secondary region, by the automation's primary-down alarm);
  * - per region, load-balancer and target 5xx, unhealthy targets, in-service instances below
  *   desired, Aurora global replication lag against the RPO, and S3 replication latency (RTC) and
  *   failed operations of the replication rule whose source is that region's assets bucket.
  *
- * One CloudWatch dashboard in the primary region shows both regions side by side.
+ * One CloudWatch dashboard in the primary region shows both regions side by side, with the
+ * automation's own signals from the secondary region (dr-metrics.ts): probe-primary's verdict
+ * and signals, and the traffic fences.
  */
 export class Monitoring extends Construct {
   /** Alert topic of each region. */
@@ -202,8 +216,9 @@ export class Monitoring extends Construct {
       alarmName: endpointHealthAlarmName(props.namePrefix, role),
       alarmDescription:
         `Route 53 health check of the ${role} endpoint (${props.regions[role].region}) failed ` +
-        `for ${minutes} consecutive minutes. DNS already answers with the other region; the ` +
-        "automatic failover keys on this alarm for the primary.",
+        `for ${minutes} consecutive minutes. DNS already answers with the other region. ` +
+        "For notification only: automatic failover is decided in the secondary region " +
+        `(${props.namePrefix}-dr-primary-down).`,
       namespace: "AWS/Route53",
       metricName: "HealthCheckStatus",
       dimensions: { HealthCheckId: props.healthCheckIds[role] },
@@ -635,8 +650,66 @@ const REGIONAL_ROWS: readonly RegionalWidget[] = [
 ];
 
 /**
- * Endpoint health across the full width on top (from us-east-1), then one column per region:
- * primary on the left, secondary on the right, the same metric on the same row.
+ * The automation's detection and traffic lever, as probe-primary and flip-dns publish them in
+ * the automation's region (the secondary): the verdict and each signal (1 = down), and each
+ * region's fence (1 = fenced: Route 53 keeps its record out of DNS answers).
+ */
+function automationWidgets(props: MonitoringProps, y: number): MetricWidget[] {
+  const automation = props.regions.secondary.region;
+  const dimensions = (list: readonly { Name: string; Value: string }[]) =>
+    Object.fromEntries(list.map((dimension) => [dimension.Name, dimension.Value]));
+  const widget = (x: number, title: string, metrics: MetricLine[]): MetricWidget => ({
+    type: "metric",
+    x,
+    y,
+    width: GRID_WIDTH / 2,
+    height: WIDGET_HEIGHT,
+    properties: {
+      title,
+      region: automation,
+      view: "timeSeries",
+      stacked: false,
+      period: 60,
+      metrics,
+      yAxis: { left: { min: 0, max: 1 } },
+    },
+  });
+  return [
+    widget(0, `Primary down? probe-primary from ${automation} (1 = down)`, [
+      metricLine(
+        DR_METRIC_NAMESPACE,
+        PRIMARY_DOWN_METRIC,
+        dimensions(primaryDownDimensions(props.namePrefix)),
+        { stat: "Maximum", label: "Verdict (quorum, Route 53 veto)" },
+      ),
+      ...DETECTION_SIGNALS.map((signal) =>
+        metricLine(
+          DR_METRIC_NAMESPACE,
+          PROBE_SIGNAL_METRIC,
+          dimensions(probeSignalDimensions(props.namePrefix, signal)),
+          { stat: "Maximum", label: `${signal} signal` },
+        ),
+      ),
+    ]),
+    widget(
+      GRID_WIDTH / 2,
+      `Traffic fences in ${automation} (1 = fenced: no DNS answers)`,
+      REGION_ROLES.map((role) =>
+        metricLine(
+          DR_METRIC_NAMESPACE,
+          TRAFFIC_FENCE_METRIC,
+          dimensions(trafficFenceDimensions(props.namePrefix, role)),
+          { stat: "Maximum", label: `${role} (${props.regions[role].region})` },
+        ),
+      ),
+    ),
+  ];
+}
+
+/**
+ * Endpoint health across the full width on top (from us-east-1), the automation's detection and
+ * traffic fences below it, then one column per region: primary on the left, secondary on the
+ * right, the same metric on the same row.
  */
 function dashboardBody(props: MonitoringProps, ruleId: string): DashboardBody {
   const widgets: MetricWidget[] = [
@@ -663,7 +736,9 @@ function dashboardBody(props: MonitoringProps, ruleId: string): DashboardBody {
         yAxis: { left: { min: 0, max: 1 } },
       },
     },
+    ...automationWidgets(props, WIDGET_HEIGHT),
   ];
+  const firstRegionalRow = 2;
   REGIONAL_ROWS.forEach((row, index) => {
     for (const role of REGION_ROLES) {
       const target = props.regions[role];
@@ -671,7 +746,7 @@ function dashboardBody(props: MonitoringProps, ruleId: string): DashboardBody {
       widgets.push({
         type: "metric",
         x: COLUMN_X[role],
-        y: WIDGET_HEIGHT * (index + 1),
+        y: WIDGET_HEIGHT * (index + firstRegionalRow),
         width: GRID_WIDTH / 2,
         height: WIDGET_HEIGHT,
         properties: {

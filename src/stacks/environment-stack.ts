@@ -30,7 +30,10 @@ export interface EnvironmentStackProps {
   readonly stateLocation?: StateLocation;
 }
 
-/** Route 53 publishes health-check metrics only here, so their alarms must live here too. */
+/**
+ * Route 53 publishes health-check metrics only here, so their alarms must live here too. They
+ * notify and feed the dashboard only: nothing of the recovery path depends on this region.
+ */
 const HEALTH_METRICS_REGION = "us-east-1";
 
 /** The stack name of an environment: `<project>-<environment>`. */
@@ -122,6 +125,8 @@ export class EnvironmentStack extends TerraformStack {
       hostedZone: config.dns.hostedZone,
       healthCheck: config.dns.healthCheck,
       activeRegion: config.activeRegion,
+      // The traffic lever lives with the automation, in the secondary region.
+      trafficFence: { provider: providers.secondary, region: regions.secondary.region },
     });
 
     const databaseRegion = (role: RegionRole) => ({
@@ -261,12 +266,6 @@ export class EnvironmentStack extends TerraformStack {
       provider: providers.secondary,
       accountId: regions.secondary.accountId,
       kmsKeyArn: regions.secondary.key.keyArn,
-      healthMetrics: {
-        provider: healthMetrics.provider,
-        region: healthMetrics.region,
-        kmsKeyArn: healthMetrics.kmsKeyArn,
-        alertTopicArn: monitoring.healthTopicArn,
-      },
       regions: { primary: automationRegion("primary"), secondary: automationRegion("secondary") },
       globalClusterIdentifier: database.globalClusterIdentifier,
       hostedZoneId: dns.zoneId,
@@ -278,8 +277,11 @@ export class EnvironmentStack extends TerraformStack {
       databasePromotionSeconds: config.dr.estimates.databasePromotionSeconds,
       automaticFailover: {
         enabled: config.automaticFailover.enabled,
-        alarmName: monitoring.healthAlarmNames.primary,
+        alarmMinutes: config.automaticFailover.alarmMinutes,
+        quorum: config.automaticFailover.quorum,
+        minimumIntervalMinutes: config.automaticFailover.minimumIntervalMinutes,
       },
+      activeRegion: config.activeRegion,
       drill: {
         enabled: config.drill.enabled,
         schedule: config.drill.schedule,

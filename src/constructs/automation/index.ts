@@ -4,7 +4,11 @@ import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
 import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { Token } from "cdktf";
 import { Construct } from "constructs";
-import { DR_METRIC_NAMESPACE, trafficFenceAlarmName } from "../../../functions/shared/dr-metrics";
+import {
+  DETECTION_SIGNALS,
+  DR_METRIC_NAMESPACE,
+  primaryDownAlarmName,
+} from "../../../functions/shared/dr-metrics";
 // Types only, as above: the drill Lambda parses what the construct writes here.
 import type { DrillSettings } from "../../../functions/shared/drill-settings";
 // Types only: infrastructure never loads Lambda code, but writes the settings the Lambdas parse.
@@ -17,7 +21,11 @@ import {
 } from "../../aws-formats";
 import { REGION_ROLES, type RegionRole } from "../../config/schema";
 import { ProblemCollector } from "../../errors";
-import { AutomaticFailoverTrigger, autoFailoverRuleName } from "./automatic-failover";
+import {
+  AutomaticFailoverTrigger,
+  autoFailoverRuleName,
+  PrimaryDownDetection,
+} from "./automatic-failover";
 import { bundleFunctions, type LambdaBundle, PROJECT_ROOT } from "./bundling";
 import {
   DRILL_METRIC_NAMESPACE,
@@ -84,14 +92,35 @@ export interface AutomationDrill {
   readonly pollSeconds?: number;
 }
 
+/** How the standby side decides that the primary is down, and whether that starts a failover. */
+export interface AutomationAutomaticFailover {
+  /** Whether the primary-down alarm starts an unplanned failover. */
+  readonly enabled: boolean;
+  /**
+   * Minutes in a row probe-primary must find the primary down before the alarm fires: its
+   * evaluation periods, at most 1440 (CloudWatch evaluates at most one day).
+   * @default 3
+   */
+  readonly alarmMinutes?: number;
+  /**
+   * How many of the detection signals (dr-metrics.ts `DETECTION_SIGNALS`) must say the primary
+   * is down, 1 to 3.
+   * @default 2
+   */
+  readonly quorum?: number;
+  /** Minutes after an automatic failover started before another may start. @default 30 */
+  readonly minimumIntervalMinutes?: number;
+}
+
 export interface AutomationProps {
   /** Prefix of every name, `<project>-<env>`; names add `-dr-...`. At most 39 characters. */
   readonly namePrefix: string;
   /** Environment name, e.g. `prod` (in notifications). */
   readonly environment: string;
   /**
-   * Provider of the secondary region. Everything except the alarm-forwarding rule lives there,
-   * so failover never depends on the primary region (SPEC 5, region independence).
+   * Provider of the secondary region. Everything the construct creates lives there, detection and
+   * trigger included, so failover depends neither on the primary region nor on us-east-1 (SPEC 5,
+   * region independence).
    */
   readonly provider: AwsProvider;
   readonly accountId: string;
@@ -101,17 +130,6 @@ export interface AutomationProps {
    * and log delivery (`delivery.logs.amazonaws.com`, for the encrypted state machine) use it.
    */
   readonly kmsKeyArn: string;
-  /**
-   * Where the endpoint-health alarms live (us-east-1, `Monitoring`'s health-check provider), with
-   * that region's KMS key and alert topic. Used only for the rule that forwards the alarm's
-   * events and its dead-letter queue, and only when it is another region.
-   */
-  readonly healthMetrics: {
-    readonly provider: AwsProvider;
-    readonly region: string;
-    readonly kmsKeyArn: string;
-    readonly alertTopicArn: string;
-  };
   readonly regions: Readonly<Record<RegionRole, AutomationRegion>>;
   /** `Database.globalClusterIdentifier`. */
   readonly globalClusterIdentifier: string;
@@ -123,7 +141,8 @@ export interface AutomationProps {
   readonly parameterPath: string;
   /**
    * The secondary region's alert topic (`Monitoring.topicArns.secondary`) and the key it is
-   * encrypted with; the finish step publishes the operation's outcome there.
+   * encrypted with; the finish step publishes the operation's outcome there, and the detection
+   * alarms notify it.
    */
   readonly alertTopic: { readonly arn: string; readonly kmsKeyArn: string };
   readonly rpoSeconds: number;
@@ -135,19 +154,18 @@ export interface AutomationProps {
    */
   readonly databasePromotionSeconds?: number;
   /**
-   * Start an unplanned failover when the primary endpoint's health alarm
-   * (`Monitoring.healthAlarmNames.primary`) goes to ALARM. Disabled: no auto-failover function,
-   * rule or permission exists at all.
+   * Detection and automatic failover (config `automaticFailover`). probe-primary, its schedule
+   * rule and the primary-down alarm exist either way (see `PrimaryDownDetection`); `enabled`
+   * adds the auto-failover function and the rules that start an unplanned failover when the
+   * primary-down alarm goes to ALARM. Disabled: no auto-failover function, rule or permission
+   * exists at all.
    */
-  readonly automaticFailover: {
-    readonly enabled: boolean;
-    readonly alarmName: string;
-    /** Detection signals that must agree the primary is down. @default 2 */
-    readonly quorum?: number;
-    /** Minutes between automatic failovers. @default 30 */
-    readonly minimumIntervalMinutes?: number;
-  };
-  /** The region the PRIMARY failover record points at (config `activeRegion`). @default "primary" */
+  readonly automaticFailover: AutomationAutomaticFailover;
+  /**
+   * The region the PRIMARY failover record points at (config `activeRegion`): flip-dns fences
+   * that region's record when traffic must leave it.
+   * @default "primary"
+   */
   readonly activeRegion?: RegionRole;
   /**
    * The scheduled drill: the run-drill function, the drill state machine, its report bucket and
@@ -178,7 +196,7 @@ export interface AutomationProps {
   readonly handlerEntries?: Readonly<Partial<Record<FunctionName, string>>>;
 }
 
-/** Per-function limits. The DNS flip waits for Route 53 to report INSYNC inside the call. */
+/** Per-function limits. */
 const FUNCTION_TIMEOUT_SECONDS: Readonly<Record<FunctionName, number>> = {
   "read-topology": 60,
   "read-traffic": 60,
@@ -207,7 +225,7 @@ const FUNCTION_DESCRIPTIONS: Readonly<Record<FunctionName, string>> = {
   "flip-dns": "Moves traffic to the target region with the Route 53 traffic-fence health checks",
   finish: "Records the operation's outcome, releases the lock and notifies",
   "operations-api": "Failover HTTP API: POST /failover, POST /failback, GET /status, /operations",
-  "auto-failover": "Starts an unplanned failover when the primary endpoint's health alarm fires",
+  "auto-failover": "Starts an unplanned failover when the standby side's primary-down alarm fires",
   "probe-primary":
     "Probes the primary region from the secondary and publishes the PrimaryDown signal",
   "run-drill": "Runs the DR drill through the operations API, then stores and publishes its report",
@@ -217,8 +235,13 @@ const MEMORY_MB = 256;
 const DEFAULT_THROTTLE = { burstLimit: 10, rateLimitPerSecond: 5 } as const;
 /** API Gateway's default account-level throttle; a stage cannot exceed it. */
 const MAX_THROTTLE = { burstLimit: 5000, rateLimitPerSecond: 10_000 } as const;
-/** Longest name suffix the construct appends: `-dr-auto-failover-forward` (a 64-character role). */
-const MAX_NAME_PREFIX_LENGTH = 64 - "-dr-auto-failover-forward".length;
+/** Longest name suffix the construct appends: `-dr-auto-failover-resume` (a 64-character rule). */
+const MAX_NAME_PREFIX_LENGTH = 64 - "-dr-auto-failover-resume".length;
+/** CloudWatch: evaluation periods x period must fit in one day (1-minute periods here). */
+const MAX_ALARM_MINUTES = 1440;
+const DEFAULT_DETECTION = { alarmMinutes: 3, quorum: 2, minimumIntervalMinutes: 30 } as const;
+/** Seconds each of probe-primary's probes may take; its signals run in parallel. */
+const PROBE_TIMEOUT_SECONDS = 5;
 const NAME_PREFIX_PATTERN = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 const ACCOUNT_ID_PATTERN = /^\d{12}$/;
 /** Where the handler of each function lives, by default. */
@@ -228,8 +251,9 @@ export const HANDLERS_DIR = "functions/handlers";
  * The failover automation, in the secondary region: one bundled Lambda function per step, each
  * with its own least-privilege role and encrypted log group; a DynamoDB ledger of operations; the
  * Step Functions workflow that runs a failover or failback; the SigV4-authenticated HTTP API that
- * starts and reports operations; and, when enabled, the EventBridge rules that start an
- * unplanned failover when the primary endpoint's health alarm fires.
+ * starts and reports operations; the standby side's detection (probe-primary every minute and
+ * the primary-down alarm); and, when enabled, the EventBridge rules that start an unplanned
+ * failover when that alarm fires. Everything lives in the secondary region.
  *
  * Synth bundles the handlers with esbuild (cached, see bundling.ts) and writes each zip into
  * the stack's assets; the functions read their settings from one environment variable,
@@ -252,6 +276,11 @@ export class Automation extends Construct {
   readonly apiRouteInvokeArns: Readonly<Record<ApiRoute, string>>;
   /** The rule that starts automatic failovers; undefined when disabled. */
   readonly autoFailoverRuleName?: string;
+  /** The standby side's primary-down alarm (in the automation's region), which starts them. */
+  readonly primaryDownAlarmName: string;
+  readonly primaryDownAlarmArn: string;
+  /** The schedule rule that runs probe-primary every minute. */
+  readonly probeRuleName: string;
   /** The deployment package of each function (sizes for the bench). */
   readonly bundles: Readonly<Partial<Record<FunctionName, LambdaBundle>>>;
   /** The settings every function gets as SHOPSMART_DR_SETTINGS. */
@@ -281,7 +310,8 @@ export class Automation extends Construct {
         props.handlerEntries?.[name] ?? `${HANDLERS_DIR}/${name}.ts`,
       ]),
     ) as Record<FunctionName, string>;
-    validate(this.node.path, props, { apiThrottle, logRetentionDays, entries });
+    const detection = { ...DEFAULT_DETECTION, ...definedOnly(props.automaticFailover) };
+    validate(this.node.path, props, { apiThrottle, logRetentionDays, entries, detection });
 
     const { provider, namePrefix, accountId, kmsKeyArn } = props;
     const region = props.regions.secondary.region;
@@ -320,9 +350,9 @@ export class Automation extends Construct {
       primaryRecordRegion: props.activeRegion ?? "primary",
       healthPath: props.drill.healthPath ?? "/health",
       detection: {
-        quorum: props.automaticFailover.quorum ?? 2,
-        minimumIntervalMinutes: props.automaticFailover.minimumIntervalMinutes ?? 30,
-        probeTimeoutSeconds: 5,
+        quorum: detection.quorum,
+        minimumIntervalMinutes: detection.minimumIntervalMinutes,
+        probeTimeoutSeconds: PROBE_TIMEOUT_SECONDS,
       },
       globalClusterIdentifier: props.globalClusterIdentifier,
       regions: {
@@ -370,20 +400,12 @@ export class Automation extends Construct {
       healthCheckArns: perRole(
         (role) => `arn:aws:route53:::healthcheck/${props.regions[role].healthCheckId}`,
       ),
-      hostedZoneArn: `arn:aws:route53:::hostedzone/${props.hostedZoneId}`,
-      recordName: Token.isUnresolved(props.recordName)
-        ? props.recordName
-        : props.recordName.toLowerCase().replace(/\.$/, ""),
       writerEndpointParameterArns: perRole(
         (role) =>
           `arn:aws:ssm:${props.regions[role].region}:${accountId}:parameter${props.parameterPath}db/writer-endpoint`,
       ),
       ledgerTableArn: ledger.arn,
-      triggerAlarmArn: `arn:aws:cloudwatch:${props.healthMetrics.region}:${accountId}:alarm:${props.automaticFailover.alarmName}`,
-      trafficFenceAlarmArns: perRole(
-        (role) =>
-          `arn:aws:cloudwatch:${region}:${accountId}:alarm:${trafficFenceAlarmName(namePrefix, role)}`,
-      ),
+      triggerAlarmArn: `arn:aws:cloudwatch:${region}:${accountId}:alarm:${primaryDownAlarmName(namePrefix)}`,
       drMetricNamespace: DR_METRIC_NAMESPACE,
       topicArn: props.alertTopic.arn,
       topicKmsKeyArn: props.alertTopic.kmsKeyArn,
@@ -413,9 +435,10 @@ export class Automation extends Construct {
         environment.SHOPSMART_DR_DRILL = JSON.stringify(this.drillSettings);
       }
       if (fn === "auto-failover") {
+        // The primary-down alarm lives in the automation's own region.
         environment.SHOPSMART_DR_AUTO_FAILOVER = JSON.stringify({
-          alarmName: props.automaticFailover.alarmName,
-          alarmRegion: props.healthMetrics.region,
+          alarmName: primaryDownAlarmName(namePrefix),
+          alarmRegion: region,
           ruleName: autoFailoverRuleName(namePrefix),
         });
       }
@@ -492,27 +515,42 @@ export class Automation extends Construct {
     this.drillScheduleName = drill.scheduleName;
     this.drillReportBucketName = drill.reportBucketName;
 
+    const primaryDown = new PrimaryDownDetection(this, "detection", {
+      namePrefix,
+      accountId,
+      provider,
+      region,
+      probeFunctionName: step("probe-primary").functionName,
+      probeFunctionArn: step("probe-primary").functionArn,
+      alarmMinutes: detection.alarmMinutes,
+      alarmTopicArn: props.alertTopic.arn,
+    });
+    this.primaryDownAlarmName = primaryDown.alarmName;
+    this.primaryDownAlarmArn = primaryDown.alarmArn;
+    this.probeRuleName = primaryDown.ruleName;
+
     if (props.automaticFailover.enabled) {
       const trigger = new AutomaticFailoverTrigger(this, "automatic-failover", {
         namePrefix,
         accountId,
         provider,
         region,
-        alarmProvider: props.healthMetrics.provider,
-        alarmRegion: props.healthMetrics.region,
-        alarmName: props.automaticFailover.alarmName,
+        alarmName: primaryDown.alarmName,
         functionName: step("auto-failover").functionName,
         functionArn: step("auto-failover").functionArn,
         stateMachineArn,
         deadLetters: { kmsKeyArn, alarmTopicArn: props.alertTopic.arn },
-        alarmRegionDeadLetters: {
-          kmsKeyArn: props.healthMetrics.kmsKeyArn,
-          alarmTopicArn: props.healthMetrics.alertTopicArn,
-        },
       });
       this.autoFailoverRuleName = trigger.ruleName;
     }
   }
+}
+
+/** The fields of `value` that are set, so spreading it over defaults keeps the defaults. */
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(
+    Object.entries(value).filter(([, field]) => field !== undefined),
+  ) as Partial<T>;
 }
 
 function perRole<T>(value: (role: RegionRole) => T): Record<RegionRole, T> {
@@ -544,6 +582,7 @@ function validate(
     apiThrottle: { burstLimit: number; rateLimitPerSecond: number };
     logRetentionDays: number;
     entries: Readonly<Record<string, string>>;
+    detection: { alarmMinutes: number; quorum: number; minimumIntervalMinutes: number };
   },
 ): void {
   const problems = new ProblemCollector();
@@ -580,18 +619,6 @@ function validate(
       `the region of provider (${providerRegion}): the automation runs in the secondary region`,
     );
   }
-  const metricsProviderRegion = props.healthMetrics.provider.region;
-  if (
-    known(metricsProviderRegion) &&
-    known(props.healthMetrics.region) &&
-    metricsProviderRegion !== props.healthMetrics.region
-  ) {
-    problems.add(
-      "healthMetrics.region",
-      props.healthMetrics.region,
-      `the region of healthMetrics.provider (${metricsProviderRegion})`,
-    );
-  }
   for (const role of REGION_ROLES) {
     for (const kind of ["activeCapacity", "standbyCapacity"] as const) {
       validateCapacity(problems, `regions.${role}.${kind}`, props.regions[role][kind]);
@@ -626,13 +653,7 @@ function validate(
       problems.add(field, value, "a literal whole number of seconds >= 1");
     }
   }
-  if (props.automaticFailover.enabled && !props.automaticFailover.alarmName?.trim()) {
-    problems.add(
-      "automaticFailover.alarmName",
-      props.automaticFailover.alarmName,
-      "the primary endpoint-health alarm's name (Monitoring.healthAlarmNames.primary)",
-    );
-  }
+  validateDetection(problems, resolved.detection);
 
   // Written into run-drill's settings JSON, which the function validates the same way.
   const { pollSeconds, healthPath } = props.drill;
@@ -683,6 +704,36 @@ function validate(
     }
   }
   problems.throwIfAnyFor(path);
+}
+
+/** Written into the settings JSON and the alarm: literal whole numbers in CloudWatch's range. */
+function validateDetection(
+  problems: ProblemCollector,
+  detection: { alarmMinutes: number; quorum: number; minimumIntervalMinutes: number },
+): void {
+  const wholeIn = (value: number, min: number, max: number) =>
+    !Token.isUnresolved(value) && Number.isInteger(value) && value >= min && value <= max;
+  if (!wholeIn(detection.alarmMinutes, 1, MAX_ALARM_MINUTES)) {
+    problems.add(
+      "automaticFailover.alarmMinutes",
+      detection.alarmMinutes,
+      `a whole number of minutes from 1 to ${MAX_ALARM_MINUTES} (CloudWatch evaluates at most one day)`,
+    );
+  }
+  if (!wholeIn(detection.quorum, 1, DETECTION_SIGNALS.length)) {
+    problems.add(
+      "automaticFailover.quorum",
+      detection.quorum,
+      `a whole number from 1 to ${DETECTION_SIGNALS.length}, the detection signals (${DETECTION_SIGNALS.join(", ")}) that must say the primary is down`,
+    );
+  }
+  if (!wholeIn(detection.minimumIntervalMinutes, 0, Number.MAX_SAFE_INTEGER)) {
+    problems.add(
+      "automaticFailover.minimumIntervalMinutes",
+      detection.minimumIntervalMinutes,
+      "a whole number of minutes >= 0",
+    );
+  }
 }
 
 function validateCapacity(problems: ProblemCollector, path: string, sizes: CapacitySizes): void {

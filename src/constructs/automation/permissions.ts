@@ -56,17 +56,11 @@ export interface AutomationResources {
   readonly clusterArns: Readonly<Record<RegionRole, string>>;
   readonly autoScalingGroupArns: Readonly<Record<RegionRole, string>>;
   readonly healthCheckArns: Readonly<Record<RegionRole, string>>;
-  /** `arn:aws:route53:::hostedzone/<id>` */
-  readonly hostedZoneArn: string;
-  /** The failover record's name, as Route 53 normalizes it (lower case, no trailing dot). */
-  readonly recordName: string;
   /** The `<parameterPath>db/writer-endpoint` parameter in each region. */
   readonly writerEndpointParameterArns: Readonly<Record<RegionRole, string>>;
   readonly ledgerTableArn: string;
   /** The primary-down alarm, which auto-failover reads again before a deferred start. */
   readonly triggerAlarmArn: string;
-  /** The traffic-fence alarm of each region (dr-metrics.ts), in the automation's region. */
-  readonly trafficFenceAlarmArns: Readonly<Record<RegionRole, string>>;
   /** CloudWatch namespace of the automation's own metrics (dr-metrics.ts `DR_METRIC_NAMESPACE`). */
   readonly drMetricNamespace: string;
   readonly topicArn: string;
@@ -107,17 +101,27 @@ const rds = {
   },
 };
 
-/** DynamoDB encrypts the table with the automation key on the caller's behalf. */
-function ledgerAccess(resources: AutomationResources): Statement[] {
+/** Every item action the ledger functions (functions/orchestration/ledger.ts) call. */
+const LEDGER_ACTIONS = [
+  "dynamodb:DeleteItem",
+  "dynamodb:GetItem",
+  "dynamodb:PutItem",
+  "dynamodb:UpdateItem",
+];
+
+/**
+ * DynamoDB encrypts the table with the automation key on the caller's behalf. `actions` narrows
+ * the item actions (e.g. GetItem only for a function that only reads the traffic fences); the
+ * key statement stays the one the KMS guide lists, usable through DynamoDB only.
+ */
+function ledgerAccess(
+  resources: AutomationResources,
+  actions: readonly string[] = LEDGER_ACTIONS,
+): Statement[] {
   return [
     {
       sid: "UseLedger",
-      actions: [
-        "dynamodb:DeleteItem",
-        "dynamodb:GetItem",
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-      ],
+      actions: [...actions],
       resources: [resources.ledgerTableArn],
     },
     {
@@ -179,7 +183,8 @@ export const FUNCTION_PERMISSIONS: Readonly<
   ],
 
   "read-traffic": (resources) => [
-    readTrafficFences(resources),
+    // The traffic fences as flip-dns stored them (TRAFFIC#FENCES).
+    ...ledgerAccess(resources, ["dynamodb:GetItem"]),
     {
       // Best effort: Route 53's API is served from us-east-1, so this reading may be missing.
       sid: "ReadEndpointHealth",
@@ -235,16 +240,12 @@ export const FUNCTION_PERMISSIONS: Readonly<
     },
   ],
 
-  // Moves traffic through the data plane: the fence metrics and alarms in the automation's region.
+  // Moves traffic through the data plane, in the automation's region: stores the fences in the
+  // ledger and publishes their TrafficFenced datapoints, which Route 53's fence health checks
+  // follow. No Route 53 API call (its control plane is in us-east-1).
   "flip-dns": (resources) => [
+    ...ledgerAccess(resources, ["dynamodb:GetItem", "dynamodb:PutItem"]),
     publishDrMetrics(resources, "PublishTrafficFences"),
-    readTrafficFences(resources),
-    {
-      // SetAlarmState moves the fence alarm at once; the metric keeps it there.
-      sid: "MoveTrafficFences",
-      actions: ["cloudwatch:SetAlarmState"],
-      resources: Object.values(resources.trafficFenceAlarmArns),
-    },
   ],
 
   finish: (resources) => [...ledgerAccess(resources), ...notify(resources)],
@@ -296,16 +297,21 @@ export const FUNCTION_PERMISSIONS: Readonly<
 
   "probe-primary": (resources) => [
     {
+      // The database signal: the primary cluster through the primary region's RDS API.
       sid: "ReadPrimaryCluster",
       actions: ["rds:DescribeDBClusters"],
       resources: [resources.clusterArns.primary],
     },
     {
-      // Route 53's HealthCheckStatus metric in us-east-1, read when that region answers.
+      // Best effort: Route 53's HealthCheckStatus metric in us-east-1, read when that region
+      // answers (the DNS answer stands in otherwise).
       sid: "ReadRoute53HealthMetric",
       actions: ["cloudwatch:GetMetricData"],
       resources: ["*"],
     },
+    // The traffic fences it republishes every minute (TRAFFIC#FENCES).
+    ...ledgerAccess(resources, ["dynamodb:GetItem"]),
+    // PrimaryDown, the signals and the fences' TrafficFenced datapoints.
     publishDrMetrics(resources, "PublishDetectionSignals"),
   ],
 
@@ -325,14 +331,6 @@ function publishDrMetrics(resources: AutomationResources, sid: string): Statemen
         values: [resources.drMetricNamespace],
       },
     ],
-  };
-}
-
-function readTrafficFences(resources: AutomationResources): Statement {
-  return {
-    sid: "ReadTrafficFences",
-    actions: ["cloudwatch:DescribeAlarms"],
-    resources: Object.values(resources.trafficFenceAlarmArns),
   };
 }
 
