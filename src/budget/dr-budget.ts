@@ -1,3 +1,4 @@
+import { DR_ALARM_PERIOD_SECONDS, PROBE_INTERVAL_SECONDS } from "../../functions/shared/dr-metrics";
 import type { EnvConfig } from "../config/schema";
 
 /**
@@ -15,6 +16,21 @@ export const ALIAS_TO_LOAD_BALANCER_TTL_SECONDS = 60;
 export const S3_RTC_SLA_SECONDS = 15 * 60;
 /** The Aurora replication-lag alarm evaluates one 60-second period before it fires. */
 export const LAG_ALARM_PERIOD_SECONDS = 60;
+/**
+ * EventBridge delivers the primary-down alarm's state change to auto-failover, which starts the
+ * workflow. CloudWatch guarantees delivery of alarm state changes to EventBridge
+ * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html)
+ * and EventBridge delivers "in near real-time" (https://aws.amazon.com/eventbridge/faqs/), with
+ * no published bound: this is an allowance, not an AWS figure.
+ */
+export const TRIGGER_ALLOWANCE_SECONDS = 10;
+/**
+ * Route 53's fence health check follows the alarm's data stream, not its state
+ * (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover-determining-health-of-endpoints.html#dns-failover-determining-health-of-endpoints-cloudwatch),
+ * so a `TrafficFenced` datapoint counts once its 60-second period is evaluated. AWS publishes no
+ * bound for how soon the health check follows; one alarm period is an estimate.
+ */
+export const TRAFFIC_FENCE_SECONDS = DR_ALARM_PERIOD_SECONDS;
 
 /** One line of a budget: what it is, how long, and where the number comes from. */
 export interface BudgetTerm {
@@ -39,7 +55,10 @@ export interface Budget {
 }
 
 export interface DrBudgets {
-  /** Until the secondary serves writes: detection, decision, promotion or scale-up, DNS caches. */
+  /**
+   * Until the secondary serves writes through the public name: detection, decision, trigger,
+   * promotion or scale-up, the traffic fence and DNS caches (see {@link computeBudgets}).
+   */
   readonly rto: Budget;
   /** Web traffic only, on Route 53's own failover (no API call): detection + DNS caches. */
   readonly dnsOnlyRto: Budget;
@@ -49,7 +68,21 @@ export interface DrBudgets {
   readonly assetsRpo: Budget;
 }
 
-/** Computes every budget of an environment from its (validated) config. */
+/**
+ * Computes every budget of an environment from its (validated) config.
+ *
+ * With automatic failover the RTO is the slower of two paths, because probe-primary counts the
+ * primary as down only while Route 53's checkers do not see it up (their veto keeps a partition
+ * between the regions from promoting):
+ * - Route 53 cannot tell (its metric in us-east-1 and the DNS answer both unreadable from the
+ *   secondary region): the probes alone decide, and after the promotion flip-dns's fence moves
+ *   the traffic: probe interval + alarm minutes + trigger + promotion or scale-up + the fence's
+ *   alarm period + DNS caches.
+ * - Route 53 sees the primary down: it has moved DNS to the secondary by itself, and the first
+ *   probe that may count comes after its detection and the answer's TTL: Route 53 detection +
+ *   DNS caches + probe interval + alarm minutes + trigger + promotion or scale-up.
+ * The Route 53 API (its control plane, in us-east-1) is on neither path.
+ */
 export function computeBudgets(config: EnvConfig): DrBudgets {
   const { healthCheck } = config.dns;
   const { estimates } = config.dr;
@@ -64,21 +97,6 @@ export function computeBudgets(config: EnvConfig): DrBudgets {
     seconds: ALIAS_TO_LOAD_BALANCER_TTL_SECONDS,
     source: "TTL of alias records to a load balancer (60 s, set by AWS)",
   };
-
-  const rtoNotes: string[] = [];
-  const rtoTerms: BudgetTerm[] = [detection];
-  if (config.automaticFailover.enabled) {
-    rtoTerms.push({
-      name: "decision",
-      seconds: config.automaticFailover.alarmMinutes * 60,
-      source: `automaticFailover.alarmMinutes (${config.automaticFailover.alarmMinutes}): the health alarm must stay in ALARM`,
-      lever: "automaticFailover.alarmMinutes",
-    });
-  } else {
-    rtoNotes.push(
-      "automaticFailover is off: the budget counts from the operator's trigger; the time to decide is not bounded",
-    );
-  }
   // Promotion and scale-up run in parallel (issue 5's PromoteAndScale), so only the longer one is
   // on the critical path; the other is reported as a note.
   const promotion: BudgetTerm = {
@@ -95,8 +113,20 @@ export function computeBudgets(config: EnvConfig): DrBudgets {
   };
   const [slower, faster] =
     promotion.seconds >= scaleUp.seconds ? [promotion, scaleUp] : [scaleUp, promotion];
-  rtoTerms.push(slower, dnsCaches);
-  rtoNotes.push(`${faster.name} (${faster.seconds} s) runs in parallel with ${slower.name}`);
+  const rtoNotes = [`${faster.name} (${faster.seconds} s) runs in parallel with ${slower.name}`];
+  let rtoTerms: BudgetTerm[];
+  if (config.automaticFailover.enabled) {
+    const [worst, other] = automaticFailoverPaths(config, { detection, dnsCaches, slower }).sort(
+      (a, b) => sum(b.terms) - sum(a.terms),
+    );
+    rtoTerms = worst.terms;
+    rtoNotes.push(`${sum(other.terms)} s ${other.when}`);
+  } else {
+    rtoTerms = [slower, trafficFence(), dnsCaches];
+    rtoNotes.unshift(
+      "automaticFailover is off: the budget counts from the operator's trigger; the time to decide is not bounded",
+    );
+  }
 
   return {
     rto: budget(config, rtoTerms, config.dr.rtoSeconds, "dr.rtoSeconds", rtoNotes),
@@ -140,6 +170,71 @@ export function computeBudgets(config: EnvConfig): DrBudgets {
   };
 }
 
+/** flip-dns's fence, once Route 53 follows it. */
+function trafficFence(): BudgetTerm {
+  return {
+    name: "traffic fence",
+    seconds: TRAFFIC_FENCE_SECONDS,
+    source: `flip-dns's TrafficFenced datapoint, which Route 53's fence health check follows (one ${DR_ALARM_PERIOD_SECONDS}-s alarm period, estimate)`,
+  };
+}
+
+interface RecoveryPath {
+  readonly terms: BudgetTerm[];
+  /** When this path is the one taken, for the note on the path not counted. */
+  readonly when: string;
+}
+
+/** The two paths of an automatic failover (see {@link computeBudgets}). */
+function automaticFailoverPaths(
+  config: EnvConfig,
+  shared: { detection: BudgetTerm; dnsCaches: BudgetTerm; slower: BudgetTerm },
+): RecoveryPath[] {
+  const { alarmMinutes } = config.automaticFailover;
+  const { detection, dnsCaches, slower } = shared;
+  const probe: BudgetTerm = {
+    name: "detection",
+    seconds: PROBE_INTERVAL_SECONDS,
+    source: `probe-primary runs every ${PROBE_INTERVAL_SECONDS} s in the secondary region: the first probe after the outage`,
+  };
+  const decision: BudgetTerm = {
+    name: "decision",
+    seconds: alarmMinutes * DR_ALARM_PERIOD_SECONDS,
+    source: `automaticFailover.alarmMinutes (${alarmMinutes}): the primary-down alarm needs that many minutes of "down" verdicts`,
+    lever: "automaticFailover.alarmMinutes",
+  };
+  const trigger: BudgetTerm = {
+    name: "trigger",
+    seconds: TRIGGER_ALLOWANCE_SECONDS,
+    source: `EventBridge delivers the alarm's state change to auto-failover (${TRIGGER_ALLOWANCE_SECONDS} s allowance; AWS publishes no bound)`,
+  };
+  return [
+    {
+      terms: [probe, decision, trigger, slower, trafficFence(), dnsCaches],
+      when: "when Route 53 cannot tell and the fence moves the traffic",
+    },
+    {
+      terms: [
+        { ...detection, name: "Route 53 detection" },
+        {
+          ...dnsCaches,
+          name: "DNS caches before Route 53's veto lifts",
+          source: `${dnsCaches.source}: probe-primary reads Route 53's verdict from the DNS answer`,
+        },
+        probe,
+        decision,
+        trigger,
+        slower,
+      ],
+      when: "when Route 53's checkers see the primary down first (DNS already answers from the secondary)",
+    },
+  ];
+}
+
+function sum(terms: readonly BudgetTerm[]): number {
+  return terms.reduce((total, term) => total + term.seconds, 0);
+}
+
 function budget(
   config: EnvConfig,
   terms: BudgetTerm[],
@@ -147,7 +242,7 @@ function budget(
   targetField: string,
   notes: string[],
 ): Budget {
-  const totalSeconds = terms.reduce((sum, term) => sum + term.seconds, 0);
+  const totalSeconds = sum(terms);
   return {
     environment: config.environment,
     terms,

@@ -20,17 +20,33 @@ function envWith(environment: string, changes: Record<string, unknown> = {}) {
 }
 
 describe("DR budget", () => {
-  it("adds detection, the alarm wait, the slower of promotion and scale-up, and DNS caches for prod", () => {
+  it("adds the standby side's detection, the alarm wait, the trigger, the slower of promotion and scale-up, the fence and DNS caches for prod", () => {
     const { rto } = computeBudgets(envWith("prod"));
     expect(rto.terms.map((t) => [t.name, t.seconds])).toEqual([
-      ["detection", 30],
+      ["detection", 60],
       ["decision", 120],
+      ["trigger", 10],
       ["scale-up", 90],
+      ["traffic fence", 60],
       ["DNS caches", 60],
     ]);
-    expect(rto.totalSeconds).toBe(300);
+    expect(rto.terms[0].source).toBe(
+      "probe-primary runs every 60 s in the secondary region: the first probe after the outage",
+    );
+    expect(rto.totalSeconds).toBe(400);
+    expect(rto.targetSeconds).toBe(420);
     expect(rto.met).toBe(true);
-    expect(rto.notes).toEqual(["database promotion (60 s) runs in parallel with scale-up"]);
+    expect(rto.notes).toEqual([
+      "database promotion (60 s) runs in parallel with scale-up",
+      "370 s when Route 53's checkers see the primary down first (DNS already answers from the secondary)",
+    ]);
+  });
+
+  it("counts no Route 53 API call on the recovery path", () => {
+    for (const environment of ["dev", "staging", "prod"]) {
+      const { rto } = computeBudgets(envWith(environment));
+      for (const term of rto.terms) expect(term.source).not.toMatch(/API|propagat|INSYNC/i);
+    }
   });
 
   it("puts the database promotion on the critical path when it is the slower parallel step", () => {
@@ -40,10 +56,30 @@ describe("DR budget", () => {
     expect(rto.terms.map((t) => t.name)).toEqual([
       "detection",
       "decision",
+      "trigger",
       "database promotion",
+      "traffic fence",
       "DNS caches",
     ]);
-    expect(rto.totalSeconds).toBe(30 + 120 + 100 + 60);
+    expect(rto.totalSeconds).toBe(60 + 120 + 10 + 100 + 60 + 60);
+  });
+
+  it("takes the Route 53 path when Route 53's own detection is slower than the fence: the probes wait for its verdict", () => {
+    const { rto } = computeBudgets(
+      envWith("prod", {
+        "dns.healthCheck": { intervalSeconds: 30, failureThreshold: 3, path: "/health" },
+      }),
+    );
+    expect(rto.terms.map((t) => [t.name, t.seconds])).toEqual([
+      ["Route 53 detection", 90],
+      ["DNS caches before Route 53's veto lifts", 60],
+      ["detection", 60],
+      ["decision", 120],
+      ["trigger", 10],
+      ["scale-up", 90],
+    ]);
+    expect(rto.totalSeconds).toBe(430);
+    expect(rto.notes[1]).toBe("400 s when Route 53 cannot tell and the fence moves the traffic");
   });
 
   it("keeps web traffic on DNS failover alone within 90 s in prod", () => {
@@ -53,8 +89,8 @@ describe("DR budget", () => {
   it("counts from the operator's trigger when automatic failover is off", () => {
     const { rto } = computeBudgets(envWith("dev"));
     expect(rto.terms.map((t) => [t.name, t.seconds])).toEqual([
-      ["detection", 90],
       ["scale-up", 90],
+      ["traffic fence", 60],
       ["DNS caches", 60],
     ]);
     expect(rto.notes[0]).toBe(
@@ -77,7 +113,7 @@ describe("DR budget", () => {
 
   it("fails an RTO naming the largest term and the field to change", () => {
     expect(budgetProblems(envWith("prod", { "automaticFailover.alarmMinutes": 5 }))).toEqual([
-      "RTO (worst case): 480 s > dr.rtoSeconds (300 s). Largest term: decision 300 s from automaticFailover.alarmMinutes (5): the health alarm must stay in ALARM. Change automaticFailover.alarmMinutes, or raise dr.rtoSeconds.",
+      'RTO (worst case): 580 s > dr.rtoSeconds (420 s). Largest term: decision 300 s from automaticFailover.alarmMinutes (5): the primary-down alarm needs that many minutes of "down" verdicts. Change automaticFailover.alarmMinutes, or raise dr.rtoSeconds.',
     ]);
   });
 
@@ -92,9 +128,9 @@ describe("npm run budget", () => {
   it("prints the breakdown tables and exits 0 when every target is met", () => {
     const { output, exitCode } = runBudgetCli(["--env", "prod"]);
     expect(exitCode).toBe(0);
-    expect(output).toContain("### RTO (worst case): 300 s of 300 s (met)");
+    expect(output).toContain("### RTO (worst case): 400 s of 420 s (met)");
     expect(output).toContain(
-      "| decision | 120 | automaticFailover.alarmMinutes (2): the health alarm must stay in ALARM |",
+      '| decision | 120 | automaticFailover.alarmMinutes (2): the primary-down alarm needs that many minutes of "down" verdicts |',
     );
   });
 
