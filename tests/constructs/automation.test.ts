@@ -1,9 +1,8 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { TerraformOutput, type TerraformStack } from "cdktf";
 import { describe, expect, it } from "vitest";
-import { FLIP_DNS_WORST_CASE_SECONDS } from "../../functions/orchestration/dns";
+import { PROBE_INTERVAL_SECONDS } from "../../functions/shared/dr-metrics";
 import { parseSettings } from "../../functions/shared/settings";
 import type { RegionRole } from "../../src/config/schema";
 import {
@@ -29,13 +28,11 @@ import {
 const ACCOUNT = "111111111111";
 const KEY = "arn:aws:kms:us-west-2:111111111111:key/secondary";
 const TOPIC = "arn:aws:sns:us-west-2:111111111111:shop-test-secondary-alerts";
-const HEALTH_KEY = "arn:aws:kms:us-east-1:111111111111:key/health-metrics";
-const HEALTH_TOPIC = "arn:aws:sns:us-east-1:111111111111:shop-test-health-check-alerts";
 const FIXTURE = "tests/fixtures/automation/handler.ts";
 /** The construct tests bundle a stand-in handler; the bundling tests cover the real ones. */
 const FIXTURE_ENTRIES = Object.fromEntries(FUNCTION_NAMES.map((name) => [name, FIXTURE]));
 
-type Overrides = Partial<AutomationProps> & { healthMetricsRegion?: string };
+type Overrides = Partial<AutomationProps>;
 
 function automationRegion(role: RegionRole) {
   const region = TEST_REGIONS[role];
@@ -56,27 +53,13 @@ function automationRegion(role: RegionRole) {
 
 function stackWithAutomation(overrides: Overrides | ((stack: TerraformStack) => Overrides) = {}) {
   const { stack, providers } = stackWithProviders();
-  const resolved = typeof overrides === "function" ? overrides(stack) : overrides;
-  const { healthMetricsRegion = "us-east-1", ...props } = resolved;
-  const healthMetrics =
-    healthMetricsRegion === TEST_REGIONS.secondary
-      ? providers.secondary
-      : new AwsProvider(stack, "aws-health-metrics", {
-          alias: "health-metrics",
-          region: healthMetricsRegion,
-        });
+  const props = typeof overrides === "function" ? overrides(stack) : overrides;
   const automation = new Automation(stack, "automation", {
     namePrefix: "shop-test",
     environment: "test",
     provider: providers.secondary,
     accountId: ACCOUNT,
     kmsKeyArn: KEY,
-    healthMetrics: {
-      provider: healthMetrics,
-      region: healthMetricsRegion,
-      kmsKeyArn: HEALTH_KEY,
-      alertTopicArn: HEALTH_TOPIC,
-    },
     regions: { primary: automationRegion("primary"), secondary: automationRegion("secondary") },
     globalClusterIdentifier: "shop-test-global",
     hostedZoneId: "Z0123456789ABCDEFGHIJ",
@@ -85,7 +68,7 @@ function stackWithAutomation(overrides: Overrides | ((stack: TerraformStack) => 
     alertTopic: { arn: TOPIC, kmsKeyArn: KEY },
     rpoSeconds: 300,
     rtoSeconds: 300,
-    automaticFailover: { enabled: true, alarmName: "shop-test-primary-endpoint-health" },
+    automaticFailover: { enabled: true, alarmMinutes: 2 },
     drill: { enabled: true, schedule: "cron(0 6 ? * WED *)", holdMinutes: 5 },
     handlerEntries: FIXTURE_ENTRIES,
     ...props,
@@ -158,10 +141,10 @@ describe("Automation", () => {
   const { json, automation, attribute } = synthAutomation();
 
   describe("functions", () => {
-    it("gives flip-dns a Lambda timeout longer than its own worst case (its polling budget plus one call)", () => {
-      const timeout = fn(json, "flip-dns").timeout as number;
-      expect(FLIP_DNS_WORST_CASE_SECONDS).toBe(65);
-      expect(timeout).toBeGreaterThan(FLIP_DNS_WORST_CASE_SECONDS);
+    it("ends a probe-primary run before the next one starts, and lets each of its probes time out first", () => {
+      const timeout = fn(json, "probe-primary").timeout as number;
+      expect(timeout).toBeLessThan(PROBE_INTERVAL_SECONDS);
+      expect(timeout).toBeGreaterThan(automation.settings.detection.probeTimeoutSeconds * 2);
     });
 
     it("deploys one Node.js 24 (nodejs24.x: nodejs20.x is deprecated) arm64 function per handler, 256 MB, with its timeout", () => {
@@ -176,6 +159,7 @@ describe("Automation", () => {
         finish: 60,
         "operations-api": 60,
         "auto-failover": 60,
+        "probe-primary": 30,
         "run-drill": 120,
       };
       expect(listResources(json, "aws_lambda_function")).toHaveLength(FUNCTION_NAMES.length);
@@ -221,6 +205,10 @@ describe("Automation", () => {
       ).replace(endpoint, "https://a1b2c3d4e5.execute-api.us-west-2.amazonaws.com");
       expect(parseSettings(settingsJson)).toEqual({
         environment: "test",
+        namePrefix: "shop-test",
+        primaryRecordRegion: "primary",
+        healthPath: "/health",
+        detection: { quorum: 2, minimumIntervalMinutes: 30, probeTimeoutSeconds: 5 },
         globalClusterIdentifier: "shop-test-global",
         regions: { primary: automationRegion("primary"), secondary: automationRegion("secondary") },
         hostedZoneId: "Z0123456789ABCDEFGHIJ",
@@ -255,14 +243,25 @@ describe("Automation", () => {
       }
     });
 
-    it("tells auto-failover which alarm and rule start it", () => {
+    it("tells auto-failover which alarm and rule start it: the primary-down alarm, in the automation's region", () => {
       const { variables } = fn(json, "auto-failover").environment as {
         variables: Record<string, string>;
       };
       expect(JSON.parse(variables.SHOPSMART_DR_AUTO_FAILOVER)).toEqual({
-        alarmName: "shop-test-primary-endpoint-health",
-        alarmRegion: "us-east-1",
+        alarmName: "shop-test-dr-primary-down",
+        alarmRegion: "us-west-2",
         ruleName: "shop-test-dr-auto-failover",
+      });
+    });
+
+    it("passes the detection settings and the PRIMARY record's region to the functions", () => {
+      const { automation: custom } = synthAutomation({
+        automaticFailover: { enabled: true, quorum: 3, minimumIntervalMinutes: 0 },
+        activeRegion: "secondary",
+      });
+      expect(custom.settings).toMatchObject({
+        primaryRecordRegion: "secondary",
+        detection: { quorum: 3, minimumIntervalMinutes: 0, probeTimeoutSeconds: 5 },
       });
     });
 
@@ -361,6 +360,8 @@ describe("Automation", () => {
         },
         "read-traffic": {
           WriteOwnLogs: logs,
+          UseLedger: ["dynamodb:GetItem"],
+          UseLedgerKeyThroughDynamoDb: ledger.UseLedgerKeyThroughDynamoDb,
           ReadEndpointHealth: ["route53:GetHealthCheckStatus"],
           ReadCapacity: ["autoscaling:DescribeAutoScalingGroups"],
         },
@@ -384,9 +385,9 @@ describe("Automation", () => {
         },
         "flip-dns": {
           WriteOwnLogs: logs,
-          ReadFailoverRecords: ["route53:ListResourceRecordSets"],
-          UpsertFailoverRecords: ["route53:ChangeResourceRecordSets"],
-          WaitForChange: ["route53:GetChange"],
+          UseLedger: ["dynamodb:GetItem", "dynamodb:PutItem"],
+          UseLedgerKeyThroughDynamoDb: ledger.UseLedgerKeyThroughDynamoDb,
+          PublishTrafficFences: ["cloudwatch:PutMetricData"],
         },
         finish: {
           WriteOwnLogs: logs,
@@ -411,6 +412,14 @@ describe("Automation", () => {
           ReadTriggerAlarm: ["cloudwatch:DescribeAlarms"],
           Notify: ["sns:Publish"],
           UseTopicKeyThroughSns: ["kms:Decrypt", "kms:GenerateDataKey"],
+        },
+        "probe-primary": {
+          WriteOwnLogs: logs,
+          ReadPrimaryCluster: ["rds:DescribeDBClusters"],
+          ReadRoute53HealthMetric: ["cloudwatch:GetMetricData"],
+          UseLedger: ["dynamodb:GetItem"],
+          UseLedgerKeyThroughDynamoDb: ledger.UseLedgerKeyThroughDynamoDb,
+          PublishDetectionSignals: ["cloudwatch:PutMetricData"],
         },
         "run-drill": {
           WriteOwnLogs: logs,
@@ -454,31 +463,39 @@ describe("Automation", () => {
         "arn:aws:route53:::healthcheck/0f3b0c2e-secondary",
       ]);
 
-      const dns = policyStatements(json, "function-flip-dns/permissions");
-      expect(dns.find((s) => s.sid === "UpsertFailoverRecords")).toEqual({
-        sid: "UpsertFailoverRecords",
-        actions: ["route53:ChangeResourceRecordSets"],
-        resources: ["arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ"],
-        condition: [
-          {
-            test: "ForAllValues:StringEquals",
-            variable: "route53:ChangeResourceRecordSetsNormalizedRecordNames",
-            values: ["shop.example.com"],
-          },
-          {
-            test: "ForAllValues:StringEquals",
-            variable: "route53:ChangeResourceRecordSetsRecordTypes",
-            values: ["A"],
-          },
-          {
-            test: "ForAllValues:StringEquals",
-            variable: "route53:ChangeResourceRecordSetsActions",
-            values: ["UPSERT"],
-          },
-        ],
-      });
-      expect(dns.find((s) => s.sid === "WaitForChange")?.resources).toEqual([
-        "arn:aws:route53:::change/*",
+      const probe = policyStatements(json, "function-probe-primary/permissions");
+      expect(probe.find((s) => s.sid === "ReadPrimaryCluster")?.resources).toEqual([clusters[0]]);
+    });
+
+    it("lets no function call the Route 53 API except read-traffic's best-effort health reading", () => {
+      const route53 = FUNCTION_NAMES.flatMap((name) =>
+        policyStatements(json, `function-${name}/permissions`)
+          .filter((s) => s.actions.some((action) => action.startsWith("route53:")))
+          .map((s) => `${name}: ${s.actions.join(", ")}`),
+      );
+      expect(route53).toEqual(["read-traffic: route53:GetHealthCheckStatus"]);
+    });
+
+    it("scopes metric publishing to the DR namespace and the trigger alarm to the primary-down alarm", () => {
+      const namespace = [
+        { test: "StringEquals", variable: "cloudwatch:namespace", values: ["ShopSmart/DR"] },
+      ];
+      for (const [name, sid] of [
+        ["flip-dns", "PublishTrafficFences"],
+        ["probe-primary", "PublishDetectionSignals"],
+      ] as const) {
+        expect(
+          policyStatements(json, `function-${name}/permissions`).find((s) => s.sid === sid),
+        ).toEqual({
+          sid,
+          actions: ["cloudwatch:PutMetricData"],
+          resources: ["*"],
+          condition: namespace,
+        });
+      }
+      const trigger = policyStatements(json, "function-auto-failover/permissions");
+      expect(trigger.find((s) => s.sid === "ReadTriggerAlarm")?.resources).toEqual([
+        `arn:aws:cloudwatch:us-west-2:${ACCOUNT}:alarm:shop-test-dr-primary-down`,
       ]);
     });
 
@@ -759,49 +776,115 @@ describe("Automation", () => {
     });
   });
 
+  describe("detection", () => {
+    it("runs probe-primary every minute from a schedule rule in the automation region, retrying only within its minute", () => {
+      const rule = resourceAt(json, "aws_cloudwatch_event_rule", "detection/probe-rule");
+      expect(rule).toMatchObject({
+        provider: "aws.secondary",
+        name: "shop-test-dr-probe-primary",
+        schedule_expression: "rate(1 minute)",
+        state: "ENABLED",
+      });
+      expect(rule.event_pattern).toBeUndefined();
+      expect(resourceAt(json, "aws_cloudwatch_event_target", "detection/probe-target")).toEqual(
+        expect.objectContaining({
+          provider: "aws.secondary",
+          rule: reference(json, "aws_cloudwatch_event_rule", "detection/probe-rule", "name"),
+          arn: reference(json, "aws_lambda_function", "function-probe-primary/function", "arn"),
+          retry_policy: { maximum_event_age_in_seconds: 60, maximum_retry_attempts: 2 },
+        }),
+      );
+      expect(resourceAt(json, "aws_lambda_permission", "detection/probe-invoke")).toMatchObject({
+        provider: "aws.secondary",
+        action: "lambda:InvokeFunction",
+        function_name: reference(
+          json,
+          "aws_lambda_function",
+          "function-probe-primary/function",
+          "function_name",
+        ),
+        principal: "events.amazonaws.com",
+        source_arn: reference(json, "aws_cloudwatch_event_rule", "detection/probe-rule", "arn"),
+        source_account: ACCOUNT,
+      });
+      expect(automation.probeRuleName).toBe("shop-test-dr-probe-primary");
+    });
+
+    it("raises the primary-down alarm in the automation region after alarmMinutes of down verdicts, never on missing data", () => {
+      expect(
+        resourceAt(json, "aws_cloudwatch_metric_alarm", "detection/primary-down-alarm"),
+      ).toMatchObject({
+        provider: "aws.secondary",
+        alarm_name: "shop-test-dr-primary-down",
+        namespace: "ShopSmart/DR",
+        metric_name: "PrimaryDown",
+        dimensions: { Environment: "shop-test" },
+        statistic: "Maximum",
+        period: 60,
+        evaluation_periods: 2,
+        datapoints_to_alarm: 2,
+        comparison_operator: "GreaterThanOrEqualToThreshold",
+        threshold: 1,
+        treat_missing_data: "notBreaching",
+        alarm_actions: [TOPIC],
+        ok_actions: [TOPIC],
+      });
+      expect(automation.primaryDownAlarmName).toBe("shop-test-dr-primary-down");
+    });
+
+    it("pages when probe-primary falls silent for five minutes", () => {
+      expect(
+        resourceAt(json, "aws_cloudwatch_metric_alarm", "detection/probe-missing-alarm"),
+      ).toMatchObject({
+        provider: "aws.secondary",
+        alarm_name: "shop-test-dr-probe-missing",
+        namespace: "ShopSmart/DR",
+        metric_name: "PrimaryDown",
+        dimensions: { Environment: "shop-test" },
+        statistic: "SampleCount",
+        period: 60,
+        evaluation_periods: 5,
+        datapoints_to_alarm: 5,
+        comparison_operator: "LessThanThreshold",
+        threshold: 1,
+        treat_missing_data: "breaching",
+        alarm_actions: [TOPIC],
+      });
+    });
+
+    it("takes the damping from automaticFailover.alarmMinutes, 3 minutes by default", () => {
+      const alarmOf = (automaticFailover: AutomationProps["automaticFailover"]) =>
+        resourceAt(
+          synthAutomation({ automaticFailover }).json,
+          "aws_cloudwatch_metric_alarm",
+          "detection/primary-down-alarm",
+        );
+      expect(alarmOf({ enabled: true })).toMatchObject({
+        evaluation_periods: 3,
+        datapoints_to_alarm: 3,
+      });
+      expect(alarmOf({ enabled: false, alarmMinutes: 5 })).toMatchObject({
+        evaluation_periods: 5,
+        datapoints_to_alarm: 5,
+      });
+    });
+  });
+
   describe("automatic failover", () => {
     const pattern = {
       source: ["aws.cloudwatch"],
       "detail-type": ["CloudWatch Alarm State Change"],
-      detail: { alarmName: ["shop-test-primary-endpoint-health"], state: { value: ["ALARM"] } },
+      detail: { alarmName: ["shop-test-dr-primary-down"], state: { value: ["ALARM"] } },
     };
 
-    it("forwards the health alarm's ALARM events from us-east-1 to the automation region's bus", () => {
-      const forward = resourceAt(
-        json,
-        "aws_cloudwatch_event_rule",
-        "automatic-failover/forward-rule",
-      );
-      expect(forward).toMatchObject({
-        provider: "aws.health-metrics",
-        name: "shop-test-dr-auto-failover-forward",
+    it("starts auto-failover from one rule on the primary-down alarm, on the automation region's default bus", () => {
+      const rule = resourceAt(json, "aws_cloudwatch_event_rule", "automatic-failover/rule");
+      expect(rule).toMatchObject({
+        provider: "aws.secondary",
+        name: "shop-test-dr-auto-failover",
         state: "ENABLED",
       });
-      expect(JSON.parse(forward.event_pattern as string)).toEqual(pattern);
-      const bus = `arn:aws:events:us-west-2:${ACCOUNT}:event-bus/default`;
-      expect(
-        resourceAt(json, "aws_cloudwatch_event_target", "automatic-failover/forward-target"),
-      ).toMatchObject({
-        provider: "aws.health-metrics",
-        arn: bus,
-        role_arn: reference(json, "aws_iam_role", "automatic-failover/forwarder-role", "arn"),
-      });
-      expect(policyStatements(json, "automatic-failover/forwarder-permissions")).toEqual([
-        { sid: "PutOnAutomationBus", actions: ["events:PutEvents"], resources: [bus] },
-      ]);
-      expect(policyStatements(json, "automatic-failover/forwarder-trust")[0].condition).toEqual([
-        { test: "StringEquals", variable: "aws:SourceAccount", values: [ACCOUNT] },
-        {
-          test: "StringEquals",
-          variable: "aws:SourceArn",
-          values: [`arn:aws:events:us-east-1:${ACCOUNT}:rule/shop-test-dr-auto-failover-forward`],
-        },
-      ]);
-    });
-
-    it("starts auto-failover from a rule with the same pattern in the automation region", () => {
-      const rule = resourceAt(json, "aws_cloudwatch_event_rule", "automatic-failover/rule");
-      expect(rule).toMatchObject({ provider: "aws.secondary", name: "shop-test-dr-auto-failover" });
+      expect(rule.event_bus_name).toBeUndefined();
       expect(JSON.parse(rule.event_pattern as string)).toEqual(pattern);
       const functionArn = reference(
         json,
@@ -821,6 +904,23 @@ describe("Automation", () => {
         source_account: ACCOUNT,
       });
       expect(automation.autoFailoverRuleName).toBe("shop-test-dr-auto-failover");
+    });
+
+    it("creates every resource of the construct in the automation region: no forwarding, nothing in us-east-1", () => {
+      const elsewhere = Object.entries(json.resource).flatMap(([type, byName]) =>
+        Object.entries(byName)
+          .filter(([, resource]) => resource.provider !== "aws.secondary")
+          .map(([name]) => `${type}.${name}`),
+      );
+      expect(elsewhere).toEqual([]);
+      expect(listResources(json, "aws_cloudwatch_event_rule").map((rule) => rule.name)).toEqual([
+        "shop-test-dr-probe-primary",
+        "shop-test-dr-auto-failover",
+        "shop-test-dr-auto-failover-resume",
+      ]);
+      expect(listResources(json, "aws_iam_role").map((role) => role.name)).not.toContain(
+        "shop-test-dr-auto-failover-forward",
+      );
     });
 
     it("starts a deferred trigger when an execution of the workflow ends (the resume rule)", () => {
@@ -861,7 +961,7 @@ describe("Automation", () => {
       });
     });
 
-    it("retries each target for 15 minutes, then parks the event in a dead-letter queue of the rule's own region that only its rules may fill", () => {
+    it("retries each target for 15 minutes, then parks the event in a dead-letter queue of the automation region that only its rules may fill", () => {
       for (const [target, queue, provider, key, topic, rules] of [
         [
           "automatic-failover/target",
@@ -873,14 +973,6 @@ describe("Automation", () => {
             reference(json, "aws_cloudwatch_event_rule", "automatic-failover/rule", "arn"),
             `arn:aws:events:us-west-2:${ACCOUNT}:rule/shop-test-dr-auto-failover-resume`,
           ],
-        ],
-        [
-          "automatic-failover/forward-target",
-          "automatic-failover/forward-dead-letters",
-          "aws.health-metrics",
-          HEALTH_KEY,
-          HEALTH_TOPIC,
-          [`arn:aws:events:us-east-1:${ACCOUNT}:rule/shop-test-dr-auto-failover-forward`],
         ],
       ] as const) {
         const queueArn = reference(json, "aws_sqs_queue", `${queue}/queue`, "arn");
@@ -908,27 +1000,21 @@ describe("Automation", () => {
       }
     });
 
-    it("needs one rule and no forwarding when the alarm lives in the automation region", () => {
-      const { json: local } = synthAutomation({ healthMetricsRegion: TEST_REGIONS.secondary });
-      expect(listResources(local, "aws_cloudwatch_event_rule")).toEqual([
-        expect.objectContaining({ provider: "aws.secondary", name: "shop-test-dr-auto-failover" }),
-        expect.objectContaining({ name: "shop-test-dr-auto-failover-resume" }),
-      ]);
-      expect(listResources(local, "aws_cloudwatch_event_target")).toHaveLength(2);
-      expect(listResources(local, "aws_iam_role").map((role) => role.name)).not.toContain(
-        "shop-test-dr-auto-failover-forward",
-      );
-    });
-
-    it("creates no rule, permission, function or role for automatic failover when disabled", () => {
+    it("creates no auto-failover rule, permission, function or role when disabled, but keeps the detection", () => {
       const { json: off, automation: manual } = synthAutomation({
-        automaticFailover: { enabled: false, alarmName: "shop-test-primary-endpoint-health" },
+        automaticFailover: { enabled: false },
       });
-      expect(resourcesOf(off, "aws_cloudwatch_event_rule")).toEqual({});
-      expect(resourcesOf(off, "aws_cloudwatch_event_target")).toEqual({});
-      expect(listResources(off, "aws_lambda_permission").map((p) => p.principal)).not.toContain(
-        "events.amazonaws.com",
-      );
+      expect(listResources(off, "aws_cloudwatch_event_rule").map((rule) => rule.name)).toEqual([
+        "shop-test-dr-probe-primary",
+      ]);
+      expect(listResources(off, "aws_cloudwatch_event_target").map((t) => t.target_id)).toEqual([
+        "probe-primary",
+      ]);
+      expect(
+        listResources(off, "aws_lambda_permission")
+          .filter((p) => p.principal === "events.amazonaws.com")
+          .map((p) => p.statement_id),
+      ).toEqual(["eventbridge-probe-primary"]);
       expect(listResources(off, "aws_lambda_function").map((f) => f.function_name)).not.toContain(
         "shop-test-dr-auto-failover",
       );
@@ -937,8 +1023,14 @@ describe("Automation", () => {
           .map((r) => r.name)
           .filter((n) => String(n).includes("auto-failover")),
       ).toEqual([]);
+      expect(
+        listResources(off, "aws_cloudwatch_metric_alarm").map((alarm) => alarm.alarm_name),
+      ).toEqual(
+        expect.arrayContaining(["shop-test-dr-primary-down", "shop-test-dr-probe-missing"]),
+      );
       expect(manual.autoFailoverRuleName).toBeUndefined();
       expect(manual.functionNames["auto-failover"]).toBeUndefined();
+      expect(manual.primaryDownAlarmName).toBe("shop-test-dr-primary-down");
     });
   });
 
@@ -978,18 +1070,16 @@ describe("Automation", () => {
           rpoSeconds: 0,
           apiThrottle: { burstLimit: 0, rateLimitPerSecond: 0 },
           logRetentionDays: 10,
-          automaticFailover: { enabled: true, alarmName: " " },
         }),
       ).toThrow(
         "Invalid props for test/automation:\n" +
-          '  - namePrefix: got "Shop_Test"; expected at most 39 lower-case letters, digits and hyphens, not starting or ending with a hyphen (role, function and rule names append up to 25 characters)\n' +
+          '  - namePrefix: got "Shop_Test"; expected at most 40 lower-case letters, digits and hyphens, not starting or ending with a hyphen (role, function and rule names append up to 24 characters)\n' +
           '  - accountId: got "12345"; expected a 12-digit AWS account id\n' +
           '  - regions.secondary.region: got "us-east-2"; expected a region other than regions.primary.region (us-east-2)\n' +
           '  - regions.secondary.region: got "us-east-2"; expected the region of provider (us-west-2): the automation runs in the secondary region\n' +
           '  - regions.secondary.standbyCapacity: got {"minSize":2,"desiredCapacity":1,"maxSize":9}; expected minSize <= desiredCapacity <= maxSize\n' +
           '  - parameterPath: got "shop/test"; expected a literal SSM path starting and ending with "/", e.g. "/shopsmart/prod/" (it scopes the promote step\'s role)\n' +
           "  - rpoSeconds: got 0; expected a literal whole number of seconds >= 1\n" +
-          '  - automaticFailover.alarmName: got " "; expected the primary endpoint-health alarm\'s name (Monitoring.healthAlarmNames.primary)\n' +
           "  - apiThrottle.burstLimit: got 0; expected a whole number of requests from 1 to 5000 (API Gateway's account default)\n" +
           "  - apiThrottle.rateLimitPerSecond: got 0; expected requests per second above 0 and at most 10000 (API Gateway's account default)\n" +
           "  - logRetentionDays: got 10; expected a CloudWatch Logs retention: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653",
@@ -1042,22 +1132,21 @@ describe("Automation", () => {
       );
     });
 
-    it("fails when the health-metrics region is not its provider's", () => {
+    it("fails on damping, quorum and interval the detection cannot use, naming each field", () => {
       expect(() =>
-        stackWithAutomation((stack) => ({
-          healthMetrics: {
-            provider: new AwsProvider(stack, "aws-elsewhere", {
-              alias: "elsewhere",
-              region: "eu-west-1",
-            }),
-            region: "us-east-1",
-            kmsKeyArn: HEALTH_KEY,
-            alertTopicArn: HEALTH_TOPIC,
+        stackWithAutomation({
+          automaticFailover: {
+            enabled: true,
+            alarmMinutes: 1441,
+            quorum: 4,
+            minimumIntervalMinutes: -1,
           },
-        })),
+        }),
       ).toThrow(
         "Invalid props for test/automation:\n" +
-          '  - healthMetrics.region: got "us-east-1"; expected the region of healthMetrics.provider (eu-west-1)',
+          "  - automaticFailover.alarmMinutes: got 1441; expected a whole number of minutes from 1 to 1440 (CloudWatch evaluates at most one day)\n" +
+          "  - automaticFailover.quorum: got 4; expected a whole number from 1 to 3, the detection signals (endpoint, database, route53) that must say the primary is down\n" +
+          "  - automaticFailover.minimumIntervalMinutes: got -1; expected a whole number of minutes >= 0",
       );
     });
   });

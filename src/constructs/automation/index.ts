@@ -236,7 +236,8 @@ const DEFAULT_THROTTLE = { burstLimit: 10, rateLimitPerSecond: 5 } as const;
 /** API Gateway's default account-level throttle; a stage cannot exceed it. */
 const MAX_THROTTLE = { burstLimit: 5000, rateLimitPerSecond: 10_000 } as const;
 /** Longest name suffix the construct appends: `-dr-auto-failover-resume` (a 64-character rule). */
-const MAX_NAME_PREFIX_LENGTH = 64 - "-dr-auto-failover-resume".length;
+const LONGEST_NAME_SUFFIX = "-dr-auto-failover-resume";
+const MAX_NAME_PREFIX_LENGTH = 64 - LONGEST_NAME_SUFFIX.length;
 /** CloudWatch: evaluation periods x period must fit in one day (1-minute periods here). */
 const MAX_ALARM_MINUTES = 1440;
 const DEFAULT_DETECTION = { alarmMinutes: 3, quorum: 2, minimumIntervalMinutes: 30 } as const;
@@ -596,7 +597,7 @@ function validate(
     problems.add(
       "namePrefix",
       namePrefix,
-      `at most ${MAX_NAME_PREFIX_LENGTH} lower-case letters, digits and hyphens, not starting or ending with a hyphen (role, function and rule names append up to 25 characters)`,
+      `at most ${MAX_NAME_PREFIX_LENGTH} lower-case letters, digits and hyphens, not starting or ending with a hyphen (role, function and rule names append up to ${LONGEST_NAME_SUFFIX.length} characters)`,
     );
   }
   if (known(props.accountId) && !ACCOUNT_ID_PATTERN.test(props.accountId)) {
