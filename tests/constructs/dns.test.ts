@@ -1,7 +1,7 @@
 import { TerraformOutput } from "cdktf";
 import { describe, expect, it } from "vitest";
 import type { RegionRole } from "../../src/config/schema";
-import { Dns, type DnsProps } from "../../src/constructs/dns";
+import { Dns, type DnsProps, type TrafficFenceRegion } from "../../src/constructs/dns";
 import { ConstructMisuseError } from "../../src/errors";
 import {
   addresses,
@@ -19,11 +19,25 @@ const ENDPOINTS = {
   secondary: { dnsName: "shop-secondary-456.us-west-2.elb.amazonaws.com", zoneId: "Z1H1FL5HABSF5" },
 };
 
-type Overrides = Partial<Omit<DnsProps, "provider" | "regionalProviders">>;
+type Overrides = Partial<Omit<DnsProps, "provider" | "regionalProviders" | "trafficFence">>;
+
+type Providers = ReturnType<typeof stackWithProviders>["providers"];
+
+interface DnsStackOptions {
+  /** Call addFailoverRecords. @default true */
+  readonly addRecords?: boolean;
+  /** Traffic fences in the secondary region (us-west-2). @default false */
+  readonly fenced?: boolean;
+  /** Traffic fences as given (overrides `fenced`). */
+  readonly fence?: (providers: Providers) => TrafficFenceRegion;
+}
 
 /** A stack with one Dns construct (id `dns`); failover records added unless told otherwise. */
-function dnsStack(overrides: Overrides = {}, options: { addRecords?: boolean } = {}) {
+function dnsStack(overrides: Overrides = {}, options: DnsStackOptions = {}) {
   const { stack, providers } = stackWithProviders();
+  const trafficFence =
+    options.fence?.(providers) ??
+    (options.fenced ? { provider: providers.secondary, region: "us-west-2" } : undefined);
   const dns = new Dns(stack, "dns", {
     provider: providers.primary,
     regionalProviders: providers,
@@ -31,6 +45,7 @@ function dnsStack(overrides: Overrides = {}, options: { addRecords?: boolean } =
     hostedZone: { name: "example.com" },
     healthCheck: { intervalSeconds: 10, failureThreshold: 3, path: "/health" },
     namePrefix: "shop-test",
+    ...(trafficFence ? { trafficFence } : {}),
     ...overrides,
   });
   if (options.addRecords ?? true) dns.addFailoverRecords(ENDPOINTS);
@@ -268,6 +283,187 @@ describe("Dns", () => {
       expect(
         listResources(withoutRecords, "aws_route53_record").map((r) => r.set_identifier),
       ).toEqual([undefined]);
+    });
+  });
+
+  describe("traffic fences", () => {
+    const fenced = synth(dnsStack({}, { fenced: true }).stack);
+    const id = (type: string, path: string) => logicalIdAt(fenced, type, path);
+    const ref = (type: string, path: string, attribute: string) =>
+      `\${${type}.${id(type, path)}.${attribute}}`;
+
+    it("adds an alarm, a fence check and a calculated check per region, and keeps every other address", () => {
+      expect(addresses(fenced)).toEqual(
+        [
+          ...addresses(json),
+          "aws_cloudwatch_metric_alarm.dns_primary-traffic-fence-alarm_6E397090",
+          "aws_cloudwatch_metric_alarm.dns_secondary-traffic-fence-alarm_7D0A260C",
+          "aws_route53_health_check.dns_primary-record-health-check_8C87B97D",
+          "aws_route53_health_check.dns_primary-traffic-fence-health-check_F5D716C4",
+          "aws_route53_health_check.dns_secondary-record-health-check_721FAED4",
+          "aws_route53_health_check.dns_secondary-traffic-fence-health-check_1F0E47B0",
+        ].sort(),
+      );
+    });
+
+    it("alarms in the automation's region on each region's TrafficFenced metric, keeping its state without new data", () => {
+      for (const role of ["primary", "secondary"] as const) {
+        expect(
+          resourceAt(fenced, "aws_cloudwatch_metric_alarm", `dns/${role}-traffic-fence-alarm`),
+        ).toMatchObject({
+          provider: "aws.secondary",
+          alarm_name: `shop-test-dr-traffic-fence-${role}`,
+          namespace: "ShopSmart/DR",
+          metric_name: "TrafficFenced",
+          dimensions: { Environment: "shop-test", RegionRole: role },
+          statistic: "Maximum",
+          period: 60,
+          evaluation_periods: 1,
+          datapoints_to_alarm: 1,
+          comparison_operator: "GreaterThanOrEqualToThreshold",
+          threshold: 1,
+          treat_missing_data: "ignore",
+        });
+      }
+    });
+
+    it("follows each alarm with a CloudWatch-alarm health check, healthy until it knows better, that keeps its last status without data", () => {
+      for (const role of ["primary", "secondary"] as const) {
+        expect(
+          resourceAt(fenced, "aws_route53_health_check", `dns/${role}-traffic-fence-health-check`),
+        ).toMatchObject({
+          provider: "aws.primary",
+          type: "CLOUDWATCH_METRIC",
+          // A reference: Terraform creates the alarm before the health check that reads it.
+          cloudwatch_alarm_name: ref(
+            "aws_cloudwatch_metric_alarm",
+            `dns/${role}-traffic-fence-alarm`,
+            "alarm_name",
+          ),
+          cloudwatch_alarm_region: "us-west-2",
+          insufficient_data_health_status: "LastKnownStatus",
+          tags: { Name: `shop-test-${role}-traffic-fence` },
+        });
+      }
+    });
+
+    it("guards each region's record with a calculated check that needs both its endpoint and its fence", () => {
+      for (const role of ["primary", "secondary"] as const) {
+        expect(
+          resourceAt(fenced, "aws_route53_health_check", `dns/${role}-record-health-check`),
+        ).toMatchObject({
+          provider: "aws.primary",
+          type: "CALCULATED",
+          child_healthchecks: [
+            ref("aws_route53_health_check", `dns/${role}-health-check`, "id"),
+            ref("aws_route53_health_check", `dns/${role}-traffic-fence-health-check`, "id"),
+          ],
+          child_health_threshold: 2,
+        });
+      }
+      const record = ref("aws_route53_health_check", "dns/primary-record-health-check", "id");
+      expect(failoverRecord(fenced, "primary").health_check_id).toBe(record);
+      expect(failoverRecord(fenced, "secondary").health_check_id).toBe(
+        ref("aws_route53_health_check", "dns/secondary-record-health-check", "id"),
+      );
+    });
+
+    it("with activeRegion secondary, guards each record with the calculated check of the region it points at", () => {
+      const failedOver = synth(dnsStack({ activeRegion: "secondary" }, { fenced: true }).stack);
+      expect(addresses(failedOver)).toEqual(addresses(fenced));
+      expect(failoverRecord(failedOver, "primary").health_check_id).toBe(
+        ref("aws_route53_health_check", "dns/secondary-record-health-check", "id"),
+      );
+      expect(failoverRecord(failedOver, "secondary").health_check_id).toBe(
+        ref("aws_route53_health_check", "dns/primary-record-health-check", "id"),
+      );
+    });
+
+    it("exposes the record checks, the endpoint checks and the fence alarms", () => {
+      const { stack, dns } = dnsStack({}, { fenced: true });
+      for (const role of ["primary", "secondary"] as const) {
+        new TerraformOutput(stack, `${role}-record`, { value: dns.recordHealthCheckIds[role] });
+        new TerraformOutput(stack, `${role}-endpoint`, { value: dns.healthCheckIds[role] });
+        new TerraformOutput(stack, `${role}-fence-check`, {
+          value: dns.trafficFenceHealthCheckIds[role],
+        });
+        new TerraformOutput(stack, `${role}-fence-alarm`, {
+          value: dns.trafficFenceAlarmArns[role],
+        });
+      }
+      const outputs = synth(stack);
+      for (const role of ["primary", "secondary"] as const) {
+        expect(outputs.output?.[`${role}-record`]?.value).toBe(
+          ref("aws_route53_health_check", `dns/${role}-record-health-check`, "id"),
+        );
+        expect(outputs.output?.[`${role}-endpoint`]?.value).toBe(
+          ref("aws_route53_health_check", `dns/${role}-health-check`, "id"),
+        );
+        expect(outputs.output?.[`${role}-fence-check`]?.value).toBe(
+          ref("aws_route53_health_check", `dns/${role}-traffic-fence-health-check`, "id"),
+        );
+        expect(outputs.output?.[`${role}-fence-alarm`]?.value).toBe(
+          ref("aws_cloudwatch_metric_alarm", `dns/${role}-traffic-fence-alarm`, "arn"),
+        );
+      }
+      expect(dns.trafficFenceAlarmNames).toEqual({
+        primary: "shop-test-dr-traffic-fence-primary",
+        secondary: "shop-test-dr-traffic-fence-secondary",
+      });
+    });
+
+    it("without trafficFence, guards each record with its endpoint check and creates no alarm", () => {
+      expect(resourcesOf(json, "aws_cloudwatch_metric_alarm")).toEqual({});
+      expect(listResources(json, "aws_route53_health_check").map((check) => check.type)).toEqual([
+        "HTTPS",
+        "HTTPS",
+      ]);
+      const { dns } = dnsStack();
+      expect(dns.recordHealthCheckIds).toEqual(dns.healthCheckIds);
+    });
+
+    it("fails when the fence alarms are read without trafficFence, or before addFailoverRecords", () => {
+      expect(() => dnsStack().dns.trafficFenceAlarmArns).toThrow(
+        new ConstructMisuseError(
+          "test/dns",
+          "trafficFenceAlarmArns exists only with traffic fences; pass trafficFence (the " +
+            "automation's region and provider) to create them.",
+        ),
+      );
+      expect(
+        () => dnsStack({}, { fenced: true, addRecords: false }).dns.trafficFenceAlarmNames,
+      ).toThrow(
+        new ConstructMisuseError(
+          "test/dns",
+          "trafficFenceAlarmNames is set by addFailoverRecords(); call addFailoverRecords() " +
+            "with both load balancers before reading it.",
+        ),
+      );
+    });
+
+    it("fails when the fences would live in the primary region, or not in their provider's region", () => {
+      expect(() =>
+        dnsStack(
+          {},
+          { fence: (providers) => ({ provider: providers.primary, region: "us-east-2" }) },
+        ),
+      ).toThrow(
+        [
+          "Invalid props for test/dns:",
+          '  - trafficFence.region: got "us-east-2"; expected a region other than the primary region (us-east-2, regionalProviders.primary): the automation sets the fences while the primary region is down, so they live in its region (the secondary)',
+        ].join("\n"),
+      );
+      expect(() =>
+        dnsStack(
+          {},
+          { fence: (providers) => ({ provider: providers.secondary, region: "eu-west-1" }) },
+        ),
+      ).toThrow(
+        [
+          "Invalid props for test/dns:",
+          '  - trafficFence.region: got "eu-west-1"; expected the region of trafficFence.provider (us-west-2)',
+        ].join("\n"),
+      );
     });
   });
 
