@@ -283,7 +283,7 @@ describe("workflow definition", () => {
     expect(choice("Healthy?").Default).toBe("WaitToVerify");
     expect(choice("Healthy?").Choices[2]).toEqual({
       Variable: "$.verifyChecks.count",
-      NumericGreaterThanEquals: 11,
+      NumericGreaterThanEquals: 23,
       Next: "VerifyFailed",
     });
   });
@@ -354,10 +354,16 @@ async function execute(
       secondary: { status: w.unreachable.includes("secondary") ? null : "available" },
     },
   });
-  const traffic = () => {
+  const traffic = (targetHealth: World["targetHealth"] = w.targetHealth) => {
     const target = (input.target ?? "secondary") as Role;
+    const source = target === "primary" ? "secondary" : "primary";
+    const healthy = targetHealth === "healthy";
     return {
-      health: { primary: "healthy", secondary: "healthy", [target]: w.targetHealth },
+      health: { primary: "healthy", secondary: "healthy", [target]: targetHealth },
+      // read-traffic's data-plane view: the public name's DNS answer and the target's endpoint.
+      served: healthy ? target : source,
+      targetHealth,
+      targetServed: healthy,
       capacity: {
         primary: w.unreachable.includes("primary") ? null : { minSize: 3 },
         secondary: w.unreachable.includes("secondary") ? null : { minSize: 1 },
@@ -366,7 +372,7 @@ async function execute(
   };
   const results: Record<string, (event: Record<string, unknown>) => unknown> = {
     ReadTopology: topology,
-    ReadTraffic: traffic,
+    ReadTraffic: () => traffic(),
     BuildPlan: () => ({
       blocked: w.blockers.length > 0,
       blockerSummary: w.blockers.join("; "),
@@ -397,12 +403,7 @@ async function execute(
     PageSlowPromotion: () => ({ status: "running", published: true }),
     FlipDns: () => ({ action: "flipped", changed: true, detail: "PRIMARY -> target" }),
     VerifyWriter: () => ({ ready: true, detail: "writer ready" }),
-    VerifyTraffic: () => {
-      const reading = traffic() as { health: Record<Role, string> };
-      const target = (input.target ?? "secondary") as Role;
-      if (w.unhealthyVerifies-- > 0) reading.health[target] = "unhealthy";
-      return reading;
-    },
+    VerifyTraffic: () => traffic(w.unhealthyVerifies-- > 0 ? "unhealthy" : w.targetHealth),
     ScaleDownSource: (event) => ({
       action: "scaled",
       changed: true,
@@ -662,17 +663,17 @@ describe("workflow executions (local, stand-in steps)", () => {
     expect(never.states.filter((s) => s === "FenceSource")).toHaveLength(2);
   });
 
-  it("reads Verify again while the target turns healthy (a group scaled up from zero, Route 53's threshold)", async () => {
+  it("reads Verify again while the target turns healthy and served (a group scaled up from zero, the fence and the DNS TTL)", async () => {
     const { error, states: ran } = await execute(FAILBACK, { unhealthyVerifies: 5 });
     expect(error).toBeUndefined();
     expect(ran.filter((s) => s === "VerifyTraffic")).toHaveLength(6);
     expect(ran.slice(-2)).toEqual(["ScaleDownSource", "RecordSuccess"]);
   });
 
-  it("records VerifyFailed when the target endpoint is still not healthy after maxVerifyChecks readings", async () => {
+  it("records VerifyFailed when the public name is still not served by a healthy target after maxVerifyChecks readings", async () => {
     const { states: ran, calls } = await execute(OPERATION, { targetHealth: "unhealthy" });
     expect(ran).toContain("FlipDns");
-    expect(ran.filter((s) => s === "VerifyTraffic")).toHaveLength(12);
+    expect(ran.filter((s) => s === "VerifyTraffic")).toHaveLength(24);
     expect(ran.at(-1)).toBe("RecordFailure");
     expect(calls.find((c) => c.state === "RecordFailure")?.input).toMatchObject({
       error: { Error: "VerifyFailed" },
