@@ -203,8 +203,9 @@ export class Monitoring extends Construct {
   /**
    * Route 53 reports 1 (healthy) or 0 per minute from its global checkers, whatever state the
    * endpoint's region is in. Missing data therefore means the metric pipeline is broken, not
-   * the endpoint: it must neither start a failover (breaching) nor report a healthy endpoint
+   * the endpoint: it must neither report an outage (breaching) nor a healthy endpoint
    * (notBreaching). `missing` lets the alarm go to INSUFFICIENT_DATA, which is notified too.
+   * These alarms start nothing: automatic failover is decided in the secondary region.
    */
   private addEndpointHealthAlarm(
     props: MonitoringProps,

@@ -209,7 +209,7 @@ describe("Monitoring", () => {
         datapoints_to_alarm: 4,
         comparison_operator: "LessThanThreshold",
         threshold: 1,
-        // A metrics gap must neither start a failover nor claim health; it is reported instead.
+        // A metrics gap must neither report an outage nor claim health; it is reported instead.
         treat_missing_data: "missing",
         alarm_actions: [healthTopic],
         ok_actions: [healthTopic],
@@ -397,7 +397,9 @@ describe("Monitoring", () => {
 
   describe("dashboard", () => {
     const body = dashboard(json);
-    const byColumn = (x: number) => body.widgets.filter((w) => w.x === x && w.width === 12);
+    /** The region columns, below the endpoint-health row and the automation's row. */
+    const byColumn = (x: number) =>
+      body.widgets.filter((w) => w.x === x && w.width === 12 && w.y >= 12);
 
     it("is created in the primary region and exposed with its console URL", () => {
       expect(resourceAt(json, "aws_cloudwatch_dashboard", "monitoring/dashboard")).toMatchObject({
@@ -420,17 +422,35 @@ describe("Monitoring", () => {
       ]);
     });
 
+    it("shows probe-primary's verdict and signals and both traffic fences from the automation's region below it", () => {
+      const [verdict, fences] = body.widgets.filter((w) => w.y === 6);
+      expect(verdict).toMatchObject({ x: 0, width: 12 });
+      expect(fences).toMatchObject({ x: 12, width: 12 });
+      expect(verdict.properties.region).toBe(TEST_REGIONS.secondary);
+      expect(fences.properties.region).toBe(TEST_REGIONS.secondary);
+      expect(metricsOf(verdict)).toEqual([
+        ["ShopSmart/DR", "PrimaryDown", "Environment", "shop-test"],
+        ["ShopSmart/DR", "PrimaryProbeDown", "Environment", "shop-test", "Signal", "endpoint"],
+        ["ShopSmart/DR", "PrimaryProbeDown", "Environment", "shop-test", "Signal", "database"],
+        ["ShopSmart/DR", "PrimaryProbeDown", "Environment", "shop-test", "Signal", "route53"],
+      ]);
+      expect(metricsOf(fences)).toEqual([
+        ["ShopSmart/DR", "TrafficFenced", "Environment", "shop-test", "RegionRole", "primary"],
+        ["ShopSmart/DR", "TrafficFenced", "Environment", "shop-test", "RegionRole", "secondary"],
+      ]);
+    });
+
     it("puts the primary region in the left column and the secondary in the right, row by row", () => {
       const left = byColumn(0);
       const right = byColumn(12);
       expect(left).toHaveLength(5);
       expect(right).toHaveLength(5);
-      expect(left.length + right.length + 1).toBe(body.widgets.length);
+      expect(left.length + right.length + 3).toBe(body.widgets.length);
       expect(left.map((w) => w.properties.region)).toEqual(Array(5).fill(TEST_REGIONS.primary));
       expect(right.map((w) => w.properties.region)).toEqual(Array(5).fill(TEST_REGIONS.secondary));
-      // Same metric on the same row, rows stacked below the health row without overlap.
-      expect(left.map((w) => w.y)).toEqual([6, 12, 18, 24, 30]);
-      expect(right.map((w) => w.y)).toEqual([6, 12, 18, 24, 30]);
+      // Same metric on the same row, rows stacked below the health and automation rows.
+      expect(left.map((w) => w.y)).toEqual([12, 18, 24, 30, 36]);
+      expect(right.map((w) => w.y)).toEqual([12, 18, 24, 30, 36]);
       expect(right.map((w) => metricsOf(w).map((line) => line[1]))).toEqual(
         left.map((w) => metricsOf(w).map((line) => line[1])),
       );
