@@ -57,7 +57,7 @@ export function simulatedHealthAnswer(
 ): SimulatedHealthAnswer | undefined {
   if (!pair.isRegionUp(role) || !pair.isReachableFromAutomation(role)) return undefined;
   if (!pair.isEndpointHealthy(role)) return { statusCode: 503 };
-  const writer = pair.rds.globalWriter();
+  const writer = appWriter(pair, role);
   const here = writer === role;
   return {
     statusCode: 200,
@@ -65,11 +65,29 @@ export function simulatedHealthAnswer(
       region: pair.regionId(role),
       role,
       database: "reachable",
-      writerRegion: pair.regionId(writer),
+      writerRegion: writer === undefined ? "unknown" : pair.regionId(writer),
       writer: here ? "here" : "elsewhere",
       writable: here,
     },
   };
+}
+
+/**
+ * The cluster the app in `role` writes to: the one its region's `db/writer-endpoint` parameter
+ * names (the app re-reads it every 30 s, web-app-user-data.ts), resolved as Aurora does: the
+ * global writer endpoint leads to the global cluster's writer, a cluster endpoint to that
+ * cluster while it writes (a detached and promoted cluster, for one).
+ */
+function appWriter(pair: RegionPair, role: RegionRole): RegionRole | undefined {
+  const endpoint = pair.ssm.value(
+    pair.regionId(role),
+    `${pair.settings.parameterPath}db/writer-endpoint`,
+  );
+  if (endpoint === pair.rds.globalWriterEndpoint) return pair.rds.globalWriter();
+  return ROLES.find(
+    (candidate) =>
+      pair.rds.cluster(candidate).endpoint === endpoint && pair.rds.cluster(candidate).writable,
+  );
 }
 
 /** The addresses the pair answers for `name`, or undefined for a name it does not know. */

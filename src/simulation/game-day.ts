@@ -24,6 +24,7 @@ import {
   type TriggerResponse,
 } from "../../functions/shared/operations-api";
 import { loadBundledHandlers } from "./bundled-handlers";
+import { installSimulatedDataPlane } from "./data-plane";
 import { connectStackAutomaticFailoverRules } from "./event-rules";
 import type { LocalFunction } from "./lambda";
 import type { RegionPair, SimulationTimings } from "./region-pair";
@@ -122,7 +123,12 @@ export interface GameDay {
  */
 export async function startGameDay(options: GameDayOptions): Promise<GameDay> {
   const { pair, fault } = options;
-  const restoreTransport = installSimulatedTransport(pair);
+  const restoreSdk = installSimulatedTransport(pair);
+  const restoreDataPlane = installSimulatedDataPlane(pair);
+  const restoreTransport = () => {
+    restoreSdk();
+    restoreDataPlane();
+  };
   let disconnect: () => void = () => {};
   let disconnectRules: () => void = () => {};
   try {

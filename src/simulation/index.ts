@@ -10,7 +10,17 @@ export {
   type SimulatedClockOptions,
   SimulatedClockStalledError,
 } from "./clock";
-export { REPLICATION_LAG_METRIC } from "./cloudwatch";
+export {
+  type AlarmStateChange,
+  type MetricAlarmDefinition,
+  REPLICATION_LAG_METRIC,
+} from "./cloudwatch";
+export {
+  installSimulatedDataPlane,
+  LOAD_BALANCER_ADDRESSES,
+  simulatedAddresses,
+  simulatedHealthAnswer,
+} from "./data-plane";
 export {
   SERVICE_NAMES,
   type ServiceName,
@@ -26,7 +36,10 @@ export {
   type AutomaticFailoverRulesOptions,
   autoFailoverVariableOf,
   connectAutomaticFailoverRules,
+  connectProbeSchedule,
   connectStackAutomaticFailoverRules,
+  type ProbeSchedule,
+  primaryDownAlarmOf,
 } from "./event-rules";
 export { blobPayload, type LocalFunction, type LocalLambdaContext, lambdaContext } from "./lambda";
 export {
@@ -49,6 +62,7 @@ export {
   type RegionDownOptions,
   RegionPair,
   type RegionPairOptions,
+  ROUTE53_CONTROL_PLANE_REGION,
   type SimulationTimings,
 } from "./region-pair";
 export { installSimulatedTransport, operationName, SIMULATED_CLIENTS } from "./sdk-transport";

@@ -631,6 +631,7 @@ export class RegionPair {
         primaryRecord: this.route53.primaryRecordTarget(),
         secondaryRecord: this.route53.secondaryRecordTarget(),
         answering: this.route53.answeringRegion(),
+        fenced: { primary: this.isFenced("primary"), secondary: this.isFenced("secondary") },
       },
       capacity: Object.fromEntries(
         roles.map((role) => {

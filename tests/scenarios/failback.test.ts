@@ -66,15 +66,17 @@ describe("failback", () => {
         "FailoverGlobalCluster",
         "UpdateAutoScalingGroup",
         "ChangeResourceRecordSets",
+        "PutMetricData",
       ].includes(call.operation),
     );
     // The switchover is requested in the current writer's (secondary) region, as the Aurora User
-    // Guide's switchover procedure directs. The primary's group is still
-    // at active capacity, so ScaleTarget changes nothing; the secondary is scaled down only
-    // after DNS points back at the primary.
+    // Guide's switchover procedure directs. The primary's group is still at active capacity, so
+    // ScaleTarget changes nothing; the fence on the primary is cleared (in the secondary region,
+    // no Route 53 API call), and the secondary is scaled down only after Verify saw the public
+    // name answer from the primary.
     expect(changes.map((call) => [call.operation, call.region])).toEqual([
       ["SwitchoverGlobalCluster", SECONDARY_REGION],
-      ["ChangeResourceRecordSets", SECONDARY_REGION],
+      ["PutMetricData", SECONDARY_REGION],
       ["UpdateAutoScalingGroup", SECONDARY_REGION],
     ]);
     const [switchover, flip, scaleDown] = changes;
@@ -82,28 +84,14 @@ describe("failback", () => {
       GlobalClusterIdentifier: pair.settings.globalClusterIdentifier,
       TargetDbClusterIdentifier: pair.settings.regions.primary.clusterArn,
     });
-    expect(flip?.input).toMatchObject({
-      ChangeBatch: {
-        Changes: [
-          {
-            Action: "UPSERT",
-            ResourceRecordSet: {
-              SetIdentifier: "primary",
-              Failover: "PRIMARY",
-              AliasTarget: { DNSName: pair.settings.regions.primary.loadBalancer.dnsName },
-            },
-          },
-          {
-            Action: "UPSERT",
-            ResourceRecordSet: {
-              SetIdentifier: "secondary",
-              Failover: "SECONDARY",
-              AliasTarget: { DNSName: pair.settings.regions.secondary.loadBalancer.dnsName },
-            },
-          },
-        ],
-      },
-    });
+    expect(
+      (
+        flip?.input as { MetricData: { Dimensions: { Value: string }[]; Value: number }[] }
+      ).MetricData.map((datum) => [datum.Dimensions[1]?.Value, datum.Value]),
+    ).toEqual([
+      ["primary", 0],
+      ["secondary", 0],
+    ]);
     expect(scaleDown?.input).toEqual({
       AutoScalingGroupName: pair.settings.regions.secondary.autoScalingGroupName,
       MinSize: 1,
@@ -127,7 +115,8 @@ describe("failback", () => {
       requestedAt,
       requestedBy: CALLER_ARN,
       dataLossSeconds: 0,
-      rtoSeconds: 90,
+      // Writer ready at 60 s; Route 53 follows the cleared fence 60 s later.
+      rtoSeconds: 120,
     });
     expect(record.steps.map((step) => step.name)).toEqual([
       "topology",
@@ -151,7 +140,12 @@ describe("failback", () => {
     await pair.clock.advance(60_000);
     expect(pair.snapshot()).toMatchObject({
       database: { globalWriter: "primary", globalStatus: "available" },
-      dns: { primaryRecord: "primary", secondaryRecord: "secondary", answering: "primary" },
+      dns: {
+        primaryRecord: "primary",
+        secondaryRecord: "secondary",
+        answering: "primary",
+        fenced: { primary: false, secondary: false },
+      },
       capacity: {
         primary: { minSize: 3, desiredCapacity: 3, maxSize: 9, inService: 3 },
         secondary: { minSize: 1, desiredCapacity: 1, maxSize: 9, inService: 1 },
@@ -202,7 +196,7 @@ describe("failback", () => {
       );
     expect(changes).toEqual([]);
     expect(pair.snapshot()).toMatchObject({
-      dns: { primaryRecord: "secondary", answering: "secondary" },
+      dns: { answering: "secondary", fenced: { primary: true, secondary: false } },
       capacity: { secondary: { desiredCapacity: 3 } },
     });
     const record = await callApi(apiRequest("GET", `/operations/${failback.body.operationId}`));

@@ -39,8 +39,10 @@ const PREFLIGHT_READS = [
   `cloudwatch:GetMetricData@${SECONDARY_REGION}`,
   `autoscaling:DescribeAutoScalingGroups@${PRIMARY_REGION}`,
   `autoscaling:DescribeAutoScalingGroups@${SECONDARY_REGION}`,
-  // Route 53 is global; the client is the Lambda's (secondary) region.
+  // Route 53 is global; the client is the Lambda's (secondary) region. A best-effort read.
   `route53:GetHealthCheckStatus@${SECONDARY_REGION}`,
+  // The traffic fences, in the ledger.
+  `dynamodb:GetItem@${SECONDARY_REGION}`,
 ];
 
 describe("planned failover on a healthy system", () => {
@@ -61,13 +63,15 @@ describe("planned failover on a healthy system", () => {
     expect(beforeMutation.every((call) => /:(Describe|Get|List)/.test(call))).toBe(true);
     for (const read of PREFLIGHT_READS) expect(beforeMutation).toContain(read);
 
-    // The infrastructure changes, in order: the two parallel steps, then DNS. The switchover is
-    // called in the current writer's region, as the Aurora User Guide directs; the scale-up in
-    // the secondary (Route 53 is global); nothing in the primary region is changed but the
-    // global cluster, through its own API.
+    // The infrastructure changes, in order: the two parallel steps, then the traffic fence. The
+    // switchover is called in the current writer's region, as the Aurora User Guide directs; the
+    // scale-up and the fence in the secondary; nothing in the primary region is changed but the
+    // global cluster, through its own API, and Route 53's API is not called at all.
     const changes = pair
       .mutatingCalls()
-      .filter((call) => ["rds", "autoscaling", "route53", "ssm"].includes(call.service));
+      .filter((call) =>
+        ["rds", "autoscaling", "route53", "ssm", "cloudwatch"].includes(call.service),
+      );
     expect(
       changes
         .map((call) => `${call.service}:${call.operation}@${call.region}`)
@@ -77,12 +81,17 @@ describe("planned failover on a healthy system", () => {
       `autoscaling:UpdateAutoScalingGroup@${SECONDARY_REGION}`,
       `rds:SwitchoverGlobalCluster@${PRIMARY_REGION}`,
     ]);
-    expect(changes.slice(2).map((call) => call.operation)).toEqual(["ChangeResourceRecordSets"]);
+    expect(changes.slice(2).map((call) => `${call.operation}@${call.region}`)).toEqual([
+      `PutMetricData@${SECONDARY_REGION}`,
+    ]);
     expect(pair.callsTo({ operation: "FailoverGlobalCluster" })).toEqual([]);
+    expect(pair.callsTo({ service: "route53" }).map((call) => call.operation)).not.toContain(
+      "ChangeResourceRecordSets",
+    );
 
     const switchover = onlyCall(pair, { operation: "SwitchoverGlobalCluster" });
     const scaleUp = onlyCall(pair, { operation: "UpdateAutoScalingGroup" });
-    const flip = onlyCall(pair, { operation: "ChangeResourceRecordSets" });
+    const flip = onlyCall(pair, { operation: "PutMetricData" });
     expect(switchover.input).toEqual({
       GlobalClusterIdentifier: pair.settings.globalClusterIdentifier,
       TargetDbClusterIdentifier: pair.settings.regions.secondary.clusterArn,
@@ -127,10 +136,11 @@ describe("planned failover on a healthy system", () => {
       dataLossSeconds: 0,
     });
     expect(record.error).toBeUndefined();
-    // RTO in simulated time, request -> verified: writer ready at 60 s, the DNS change INSYNC
-    // 30 s later (flip-dns waits for it), Verify at 90 s.
-    expect(record.rtoSeconds).toBe(90);
-    expect(Date.parse(record.finishedAt ?? "") - Date.parse(input.requestedAt)).toBe(90_000);
+    // RTO in simulated time, request -> verified: writer ready at 60 s and the primary fenced
+    // then; Route 53's fence check follows the metric 60 s later (fenceHealthMs), so the name
+    // resolves to the secondary and Verify passes at 120 s.
+    expect(record.rtoSeconds).toBe(120);
+    expect(Date.parse(record.finishedAt ?? "") - Date.parse(input.requestedAt)).toBe(120_000);
     expect(record.steps.map((step) => [step.name, step.status])).toEqual([
       ["topology", "succeeded"],
       ["traffic", "succeeded"],
@@ -155,7 +165,13 @@ describe("planned failover on a healthy system", () => {
         globalStatus: "available",
         clusters: { primary: { member: true }, secondary: { writable: true, member: true } },
       },
-      dns: { primaryRecord: "secondary", secondaryRecord: "primary", answering: "secondary" },
+      // The records stay as Terraform wrote them; the fence moves the answer.
+      dns: {
+        primaryRecord: "primary",
+        secondaryRecord: "secondary",
+        answering: "secondary",
+        fenced: { primary: true, secondary: false },
+      },
       capacity: {
         secondary: { minSize: 3, desiredCapacity: 3, maxSize: 9, inService: 3 },
         primary: { desiredCapacity: 3, inService: 3 },
@@ -227,7 +243,7 @@ describe("unplanned failover while every primary-region call times out", () => {
     expect(pair.callsTo({ operation: "RemoveFromGlobalCluster" })).toEqual([]);
     // PromoteAndScale (failover and scale-up, side by side), then DNS.
     const scaleUp = onlyCall(pair, { operation: "UpdateAutoScalingGroup" });
-    const flip = onlyCall(pair, { operation: "ChangeResourceRecordSets" });
+    const flip = onlyCall(pair, { operation: "PutMetricData" });
     expect(scaleUp.region).toBe(SECONDARY_REGION);
     expect(indexOf(pair, failover)).toBeLessThan(indexOf(pair, flip));
     expect(indexOf(pair, scaleUp)).toBeLessThan(indexOf(pair, flip));
@@ -266,7 +282,7 @@ describe("unplanned failover while every primary-region call times out", () => {
     );
     expect(pair.snapshot()).toMatchObject({
       database: { globalWriter: "secondary" },
-      dns: { primaryRecord: "secondary", answering: "secondary" },
+      dns: { answering: "secondary", fenced: { primary: true, secondary: false } },
       capacity: { secondary: { desiredCapacity: 3, inService: 3 } },
     });
   });
@@ -344,7 +360,7 @@ describe("unplanned failover whose FailoverGlobalCluster fails terminally", () =
     // The detached cluster becomes writable 60 s later; DNS waits for that.
     const detach = pair.rds.promotions.find((promotion) => promotion.kind === "detach");
     expect(detach).toMatchObject({ cluster: "secondary", outcome: "completed" });
-    const flip = onlyCall(pair, { operation: "ChangeResourceRecordSets" });
+    const flip = onlyCall(pair, { operation: "PutMetricData" });
     expect(flip.at).toBeGreaterThanOrEqual(detach?.finishedAt ?? Infinity);
 
     const [promoted] = stateOutputs(result, "PromoteAndScale") as {
@@ -365,7 +381,7 @@ describe("unplanned failover whose FailoverGlobalCluster fails terminally", () =
           primary: pair.rds.globalWriterEndpoint,
         },
       },
-      dns: { primaryRecord: "secondary", answering: "secondary" },
+      dns: { answering: "secondary", fenced: { primary: true, secondary: false } },
     });
     const record = await recordedOperation(pair, input.operationId);
     expect(record).toMatchObject({ status: "succeeded", mode: "unplanned", dataLossSeconds: 0.8 });
@@ -404,7 +420,7 @@ describe("unplanned failover while the primary region answers (e.g. only its web
         globalWriter: "secondary",
         clusters: { secondary: { member: true }, primary: { member: true } },
       },
-      dns: { primaryRecord: "secondary", answering: "secondary" },
+      dns: { answering: "secondary", fenced: { primary: true, secondary: false } },
     });
     const record = await recordedOperation(pair, input.operationId);
     expect(record).toMatchObject({ status: "succeeded", mode: "unplanned", dataLossSeconds: 0 });

@@ -35,8 +35,15 @@ function gaps(calls: readonly { at: number }[]): number[] {
   return calls.slice(1).map((call, index) => (call.at - (calls[index]?.at ?? 0)) / 1000);
 }
 
-/** Planned failover on a healthy system takes 90 s (see failover.test.ts). */
-const UNTHROTTLED_RTO_SECONDS = 90;
+/** Planned failover on a healthy system takes 120 s (see failover.test.ts). */
+const UNTHROTTLED_RTO_SECONDS = 120;
+
+/** The ledger writes of the traffic fences: one per change of where traffic goes. */
+function fenceWrites(pair: RegionPair) {
+  return pair
+    .callsTo({ operation: "PutItem" })
+    .filter((call) => JSON.stringify(call.input).includes("TRAFFIC#FENCES"));
+}
 
 describe("throttling, then success", () => {
   it("retries a throttled SwitchoverGlobalCluster after 2, 4 and 8 s and switches over once; the RTO grows by exactly the back-off", async () => {
@@ -71,16 +78,20 @@ describe("throttling, then success", () => {
     expect(pair.sns.published).toHaveLength(1);
   });
 
-  it("retries a throttled ChangeResourceRecordSets after 2 and 4 s and flips DNS once", async () => {
-    pair.throttle("route53", "ChangeResourceRecordSets", 2);
+  it("retries a throttled fence (PutMetricData) after 2 and 4 s and moves traffic once", async () => {
+    pair.throttle("cloudwatch", "PutMetricData", 2);
     const input = operationInput(pair);
     const result = await runStateMachineScenario({ pair, stack: prodStack(), input });
     expect(result.status).toBe("SUCCEEDED");
 
-    const attempts = pair.callsTo({ operation: "ChangeResourceRecordSets" });
+    const attempts = pair.callsTo({ operation: "PutMetricData" });
     expect(attempts.map((call) => call.outcome)).toEqual(["error", "error", "ok"]);
     expect(gaps(attempts)).toEqual([2, 4]);
-    expect(pair.route53.primaryRecordTarget()).toBe("secondary");
+    expect(fenceWrites(pair)).toHaveLength(1);
+    expect(pair.snapshot().dns).toMatchObject({
+      answering: "secondary",
+      fenced: { primary: true },
+    });
     const record = await recordedOperation(pair, input.operationId);
     expect(record).toMatchObject({ status: "succeeded", rtoSeconds: UNTHROTTLED_RTO_SECONDS + 6 });
   });
@@ -107,9 +118,9 @@ describe("throttling, then success", () => {
     const attempts = pair.callsTo({ operation: "SwitchoverGlobalCluster" });
     expect(attempts).toHaveLength(7);
     expect(gaps(attempts)).toEqual([2, 4, 8, 16, 32, 60]);
-    // Nothing after the failed promotion ran: DNS still points at the primary.
-    expect(pair.callsTo({ operation: "ChangeResourceRecordSets" })).toEqual([]);
-    expect(pair.route53.primaryRecordTarget()).toBe("primary");
+    // Nothing after the failed promotion ran: no fence, DNS still answers with the primary.
+    expect(pair.callsTo({ operation: "PutMetricData" })).toEqual([]);
+    expect(pair.route53.answeringRegion()).toBe("primary");
 
     const record = await recordedOperation(pair, input.operationId);
     expect(record).toMatchObject({ status: "failed", dataLossSeconds: 0 });
@@ -175,7 +186,8 @@ describe("crash mid-way, then the same operation is run again", () => {
       // Across both runs, every action happened exactly once.
       expect(pair.callsTo({ operation: "SwitchoverGlobalCluster" })).toHaveLength(1);
       expect(pair.callsTo({ operation: "UpdateAutoScalingGroup" })).toHaveLength(1);
-      expect(pair.callsTo({ operation: "ChangeResourceRecordSets" })).toHaveLength(1);
+      // The fence was stored once; a re-run of flip-dns only republishes it.
+      expect(fenceWrites(pair)).toHaveLength(1);
       expect(pair.rds.promotions).toHaveLength(1);
       expect(pair.sns.published).toHaveLength(1);
 
@@ -184,7 +196,7 @@ describe("crash mid-way, then the same operation is run again", () => {
       expect(operationKeys(pair)).toEqual([`OPERATION#${input.operationId}`]);
       expect(pair.snapshot()).toMatchObject({
         database: { globalWriter: "secondary", globalStatus: "available" },
-        dns: { primaryRecord: "secondary", secondaryRecord: "primary", answering: "secondary" },
+        dns: { answering: "secondary", fenced: { primary: true, secondary: false } },
         capacity: { secondary: { minSize: 3, desiredCapacity: 3, maxSize: 9, inService: 3 } },
       });
     },
@@ -221,7 +233,7 @@ describe("crash mid-way, then the same operation is run again", () => {
 
       expect(pair.callsTo({ operation: "SwitchoverGlobalCluster" })).toHaveLength(1);
       expect(pair.callsTo({ operation: "UpdateAutoScalingGroup" })).toHaveLength(1);
-      expect(pair.callsTo({ operation: "ChangeResourceRecordSets" })).toHaveLength(1);
+      expect(fenceWrites(pair)).toHaveLength(1);
       expect(pair.callsTo({ operation: "StartExecution" })).toHaveLength(2);
 
       const abandoned = await callApi(apiRequest("GET", `/operations/${first.body.operationId}`));
@@ -272,7 +284,9 @@ describe("a promotion slower than the plan's bound", () => {
         `[shopsmart-dr prod] failover succeeded: ${started.body.operationId}`,
       ]);
       expect(lockHeld(pair)).toBe(false);
-      expect(pair.snapshot()).toMatchObject({ dns: { primaryRecord: "secondary" } });
+      expect(pair.snapshot()).toMatchObject({
+        dns: { answering: "secondary", fenced: { primary: true } },
+      });
     } finally {
       disconnect();
     }

@@ -196,11 +196,16 @@ describe("automatic failover", () => {
     };
   }
 
-  it("the primary endpoint-health alarm in ALARM starts exactly one unplanned failover; a second event while it runs is a no-op", async () => {
-    // As deployed: the synthesized function's trigger settings.
+  it("the primary-down alarm in ALARM starts exactly one unplanned failover; a second event while it runs is a no-op", async () => {
+    // As deployed: the synthesized function's trigger settings, the alarm in the secondary region.
     const variable = autoFailoverVariable(prodStack());
-    const { alarmName, ruleName } = JSON.parse(variable) as { alarmName: string; ruleName: string };
-    expect(alarmName).toBe("shopsmart-prod-primary-endpoint-health");
+    const { alarmName, alarmRegion, ruleName } = JSON.parse(variable) as {
+      alarmName: string;
+      alarmRegion: string;
+      ruleName: string;
+    };
+    expect(alarmName).toBe("shopsmart-prod-dr-primary-down");
+    expect(alarmRegion).toBe("us-west-2");
     process.env.SHOPSMART_DR_AUTO_FAILOVER = variable;
 
     pair.regionDown("primary", { callMs: 5_000 });

@@ -22,6 +22,7 @@ import {
   DescribeAlarmsCommand,
   GetMetricDataCommand,
   GetMetricStatisticsCommand,
+  PutMetricDataCommand,
 } from "@aws-sdk/client-cloudwatch";
 import {
   DeleteItemCommand,
@@ -65,7 +66,12 @@ import {
   SSMClient,
 } from "@aws-sdk/client-ssm";
 import { type AwsStub, mockClient } from "aws-sdk-client-mock";
-import { type RegionPair, type ServiceName, SimulatorUnsupportedError } from "../../src/simulation";
+import {
+  installSimulatedDataPlane,
+  type RegionPair,
+  type ServiceName,
+  SimulatorUnsupportedError,
+} from "../../src/simulation";
 
 // biome-ignore lint/suspicious/noExplicitAny: command classes of different clients share no type
 type CommandClass = new (input: any) => any;
@@ -93,7 +99,12 @@ export const SIMULATED_COMMANDS: Readonly<Record<ServiceName, readonly CommandCl
     GetHealthCheckStatusCommand,
     ListResourceRecordSetsCommand,
   ],
-  cloudwatch: [DescribeAlarmsCommand, GetMetricDataCommand, GetMetricStatisticsCommand],
+  cloudwatch: [
+    DescribeAlarmsCommand,
+    GetMetricDataCommand,
+    GetMetricStatisticsCommand,
+    PutMetricDataCommand,
+  ],
   ssm: [GetParameterCommand, GetParametersCommand, PutParameterCommand],
   dynamodb: [
     PutItemCommand,
@@ -138,9 +149,13 @@ export interface SimulatedAws {
   restore(): void;
 }
 
-/** Answers every SDK command of the simulated services from `pair`. */
+/**
+ * Answers every SDK command of the simulated services from `pair`, and the shop's data plane
+ * (DNS, HTTPS to the load balancers: src/simulation/data-plane.ts).
+ */
 export function bindSimulatedAws(pair: RegionPair): SimulatedAws {
   const mocks = {} as Record<ServiceName, AnyStub>;
+  const restoreDataPlane = installSimulatedDataPlane(pair);
   for (const service of Object.keys(CLIENTS) as ServiceName[]) {
     const mock = mockClient(CLIENTS[service] as Parameters<typeof mockClient>[0]) as AnyStub;
     mock.onAnyCommand().callsFake((input: unknown) => {
@@ -169,6 +184,7 @@ export function bindSimulatedAws(pair: RegionPair): SimulatedAws {
     mocks,
     restore: () => {
       for (const mock of Object.values(mocks)) mock.restore();
+      restoreDataPlane();
     },
   };
 }
