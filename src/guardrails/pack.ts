@@ -4,6 +4,7 @@ import {
   dataCopiedToOtherRegion,
   dnsFailoverHealthChecked,
   failoverPathOutsidePrimary,
+  recoveryPathInSecondary,
   regionalCounterparts,
   replicationMonitored,
   standbyCapacity,
@@ -341,5 +342,14 @@ export const GUARDRAILS: readonly Rule[] = [
     fix: "give both failover records a health_check_id (Dns.addFailoverRecords does this) and create them as a PRIMARY/SECONDARY pair for the same name",
     level: "error",
     check: dnsFailoverHealthChecked,
+  },
+  {
+    id: "SS-DR-7",
+    title: "Automatic failover is triggered and moves traffic from the secondary region",
+    explanation:
+      "The primary region, or us-east-1 (which may be the primary and hosts Route 53's metrics and API), can be the region that is down. Event rules that start automation on alarm state changes, forwarders to another region's bus, and the alarms that CloudWatch-alarm health checks follow must live in the secondary region, with the automation.",
+    fix: "create the alarm, its event rule and its health check's alarm in the secondary region (Automation and Dns.trafficFence do), and drop forwarding rules from other regions",
+    level: "error",
+    check: recoveryPathInSecondary,
   },
 ];

@@ -2,14 +2,17 @@ import { AutoscalingGroup } from "@cdktf/provider-aws/lib/autoscaling-group";
 import { BackupPlan } from "@cdktf/provider-aws/lib/backup-plan";
 import { BackupVault } from "@cdktf/provider-aws/lib/backup-vault";
 import { CloudwatchDashboard } from "@cdktf/provider-aws/lib/cloudwatch-dashboard";
+import { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-rule";
+import { CloudwatchEventTarget } from "@cdktf/provider-aws/lib/cloudwatch-event-target";
 import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { Lb } from "@cdktf/provider-aws/lib/lb";
-import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { RdsCluster } from "@cdktf/provider-aws/lib/rds-cluster";
 import { RdsClusterInstance } from "@cdktf/provider-aws/lib/rds-cluster-instance";
 import { RdsGlobalCluster } from "@cdktf/provider-aws/lib/rds-global-cluster";
+import { Route53HealthCheck } from "@cdktf/provider-aws/lib/route53-health-check";
 import { Route53Record } from "@cdktf/provider-aws/lib/route53-record";
 import { S3Bucket } from "@cdktf/provider-aws/lib/s3-bucket";
 import { S3BucketReplicationConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-replication-configuration";
@@ -519,6 +522,96 @@ describe("SS-DR-6 DNS failover records are health-checked in pairs", () => {
           { type: "SECONDARY", checked: true },
         ]),
       ),
+    ).toEqual([]);
+  });
+});
+
+const ALARM_PATTERN = JSON.stringify({
+  source: ["aws.cloudwatch"],
+  "detail-type": ["CloudWatch Alarm State Change"],
+  detail: { alarmName: ["shop-dr-primary-down"], state: { value: ["ALARM"] } },
+});
+
+/** An alarm-triggered rule, a forwarder and a fence health check, where `where` puts them. */
+function recoveryPath(where: { rule: string; forwarder?: string; alarmRegion: string }) {
+  const { stack, providers } = stackWithProviders();
+  const usEast1 = new AwsProvider(stack, "aws-health-metrics", {
+    alias: "health-metrics",
+    region: "us-east-1",
+  });
+  const provider = (name: string) =>
+    name === "us-east-1" ? usEast1 : name === "primary" ? providers.primary : providers.secondary;
+  const rule = new CloudwatchEventRule(stack, "trigger", {
+    provider: provider(where.rule),
+    name: "shop-dr-auto-failover",
+    eventPattern: ALARM_PATTERN,
+  });
+  if (where.forwarder) {
+    new CloudwatchEventTarget(stack, "forward", {
+      provider: provider(where.forwarder),
+      rule: rule.name,
+      arn: `arn:aws:events:us-west-2:${ACCOUNT}:event-bus/default`,
+    });
+  }
+  // A schedule rule is no alarm trigger, wherever it runs.
+  new CloudwatchEventRule(stack, "schedule", {
+    provider: providers.primary,
+    name: "shop-nightly",
+    scheduleExpression: "rate(1 day)",
+  });
+  new Route53HealthCheck(stack, "fence", {
+    provider: providers.primary,
+    type: "CLOUDWATCH_METRIC",
+    cloudwatchAlarmName: "shop-dr-traffic-fence-primary",
+    cloudwatchAlarmRegion: where.alarmRegion,
+    insufficientDataHealthStatus: "LastKnownStatus",
+  });
+  return stack;
+}
+
+describe("SS-DR-7 automatic failover is triggered and moves traffic from the secondary region", () => {
+  it("fails an alarm trigger and a forwarder in us-east-1, and a fence alarm in the primary region", () => {
+    expect(
+      violationsOf(
+        "SS-DR-7",
+        recoveryPath({ rule: "us-east-1", forwarder: "us-east-1", alarmRegion: "us-east-2" }),
+      ),
+    ).toEqual([
+      violation(
+        "SS-DR-7",
+        "test/trigger",
+        "starts automation on alarm state changes in us-east-1, not in the secondary region (us-west-2): automatic failover would depend on us-east-1",
+      ),
+      violation(
+        "SS-DR-7",
+        "test/forward",
+        "forwards events from us-east-1 to another event bus: whatever they start depends on us-east-1",
+      ),
+      violation(
+        "SS-DR-7",
+        "test/fence",
+        "follows a CloudWatch alarm in us-east-2, not in the secondary region (us-west-2): the automation could not move that lever while us-east-2 is down",
+      ),
+    ]);
+    expect(
+      violationsOf("SS-DR-7", recoveryPath({ rule: "primary", alarmRegion: "us-east-1" })),
+    ).toEqual([
+      violation(
+        "SS-DR-7",
+        "test/trigger",
+        "starts automation on alarm state changes in us-east-2, not in the secondary region (us-west-2): automatic failover would depend on us-east-2",
+      ),
+      violation(
+        "SS-DR-7",
+        "test/fence",
+        "follows a CloudWatch alarm in us-east-1, not in the secondary region (us-west-2): the automation could not move that lever while us-east-1 is down",
+      ),
+    ]);
+  });
+
+  it("passes a trigger and a fence alarm in the secondary region", () => {
+    expect(
+      violationsOf("SS-DR-7", recoveryPath({ rule: "secondary", alarmRegion: "us-west-2" })),
     ).toEqual([]);
   });
 });

@@ -411,3 +411,68 @@ function recordKey(record: TerraformElement): string {
   const { zone_id: zone, name, type } = record.attributes;
   return JSON.stringify([zone, name, type]);
 }
+
+/** The detail-type of the events CloudWatch sends when an alarm changes state. */
+const ALARM_STATE_CHANGE = "CloudWatch Alarm State Change";
+
+/** Whether an event rule's pattern matches alarm state changes (its trigger is an alarm). */
+function matchesAlarmStateChanges(rule: TerraformElement): boolean {
+  const pattern = rule.attributes.event_pattern;
+  if (typeof pattern !== "string" || pattern.includes("${")) return false;
+  try {
+    const detailType = (JSON.parse(pattern) as Record<string, unknown>)["detail-type"];
+    return Array.isArray(detailType) && detailType.includes(ALARM_STATE_CHANGE);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * What decides and moves an automatic failover lives in the secondary region, where the
+ * automation runs: alarm-triggered event rules, event targets that forward to another bus, and
+ * the alarms Route 53's CloudWatch-alarm health checks follow (the traffic lever). In the primary
+ * region they die with it; in us-east-1 (when it is not the secondary) they die with a
+ * us-east-1 outage, which may be the primary's.
+ */
+export function recoveryPathInSecondary(stack: StackModel): Finding[] {
+  const secondary = stack.regions.secondary;
+  if (!stack.regions.primary || !secondary) return [];
+  const findings: Finding[] = [];
+  const outside = (element: TerraformElement) =>
+    element.region !== undefined && element.region !== secondary;
+
+  for (const rule of stack.resources("aws_cloudwatch_event_rule")) {
+    if (matchesAlarmStateChanges(rule) && outside(rule)) {
+      findings.push(
+        finding(
+          rule,
+          `starts automation on alarm state changes in ${rule.region}, not in the secondary region (${secondary}): automatic failover would depend on ${rule.region}`,
+        ),
+      );
+    }
+  }
+  for (const target of stack.resources("aws_cloudwatch_event_target")) {
+    const arn = target.attributes.arn;
+    if (outside(target) && typeof arn === "string" && arn.includes(":event-bus/")) {
+      findings.push(
+        finding(
+          target,
+          `forwards events from ${target.region} to another event bus: whatever they start depends on ${target.region}`,
+        ),
+      );
+    }
+  }
+  for (const check of stack.resources("aws_route53_health_check")) {
+    if (check.attributes.type !== "CLOUDWATCH_METRIC") continue;
+    const region = check.attributes.cloudwatch_alarm_region;
+    if (typeof region === "string" && !region.includes("${") && region !== secondary) {
+      findings.push(
+        finding(
+          check,
+          `follows a CloudWatch alarm in ${region}, not in the secondary region (${secondary}): the automation could not move that lever while ${region} is down`,
+        ),
+      );
+    }
+  }
+  return findings;
+}
