@@ -90,11 +90,27 @@ describe("prod stack: data plane first", () => {
       expect(record.alias).toMatchObject({ evaluate_target_health: true });
       expect(referencesType(record.health_check_id, "aws_route53_health_check")).toBe(true);
     }
-    const checked = listResources(json, "aws_route53_health_check").map((c) => c.fqdn);
+    const checked = listResources(json, "aws_route53_health_check")
+      .filter((c) => c.type === "HTTPS")
+      .map((c) => c.fqdn);
     expect(checked).toEqual([
       expect.stringContaining("compute-primary_load-balancer"),
       expect.stringContaining("compute-secondary_load-balancer"),
     ]);
+  });
+
+  it("moves traffic with health checks that follow alarms in the secondary region, not the Route 53 API", () => {
+    const byType = (type: string) =>
+      listResources(json, "aws_route53_health_check").filter((c) => c.type === type);
+    expect(byType("CALCULATED")).toHaveLength(2);
+    expect(byType("CLOUDWATCH_METRIC").map((c) => c.cloudwatch_alarm_region)).toEqual([
+      "us-west-2",
+      "us-west-2",
+    ]);
+    const actions = Object.values(json.data?.aws_iam_policy_document ?? {}).flatMap((document) =>
+      (document.statement as { actions?: string[] }[]).flatMap((s) => s.actions ?? []),
+    );
+    expect(actions).not.toContain("route53:ChangeResourceRecordSets");
   });
 });
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { loadEnvConfigs } from "../../src/config/load";
 import type { EnvConfig } from "../../src/config/schema";
 import { EnvironmentStack } from "../../src/stacks/environment-stack";
-import { addresses, listResources, synth } from "../support/synth";
+import { addresses, listResources, resourcesOf, synth } from "../support/synth";
 
 const configs = loadEnvConfigs(resolve(__dirname, "../../envs"));
 
@@ -77,7 +77,7 @@ describe("EnvironmentStack", () => {
       expect(json.terraform.required_version).toBe(">= 1.11");
     });
 
-    it("gives every AWS resource an explicit provider, and uses us-east-1 only for health-check alarms and their events", () => {
+    it("gives every AWS resource an explicit provider, and uses us-east-1 only for the Route 53 health-check alarms that notify", () => {
       for (const [type, byName] of Object.entries(json.resource)) {
         if (!type.startsWith("aws_")) continue;
         for (const [name, resource] of Object.entries(byName)) {
@@ -91,18 +91,43 @@ describe("EnvironmentStack", () => {
           .filter((r) => r.provider === "aws.health-metrics")
           .map(() => type),
       );
-      // With automatic failover on, the alarm's state changes are forwarded from us-east-1, and
-      // what the forwarder gives up on lands in a dead-letter queue there.
-      const automatic = environment !== "dev";
+      // Nothing of the recovery path: no rule, forwarder or queue, whether automatic failover
+      // is on (staging, prod) or off (dev).
       expect([...new Set(inHealthRegion)].sort()).toEqual([
-        ...(automatic ? ["aws_cloudwatch_event_rule", "aws_cloudwatch_event_target"] : []),
         "aws_cloudwatch_metric_alarm",
         "aws_kms_alias",
         "aws_kms_key",
         "aws_sns_topic",
         "aws_sns_topic_policy",
         "aws_sns_topic_subscription",
-        ...(automatic ? ["aws_sqs_queue", "aws_sqs_queue_policy"] : []),
+      ]);
+      const healthAlarms = listResources(json, "aws_cloudwatch_metric_alarm")
+        .filter((alarm) => alarm.provider === "aws.health-metrics")
+        .map((alarm) => alarm.alarm_name);
+      expect(healthAlarms).toEqual([
+        `shopsmart-${environment}-primary-endpoint-health`,
+        `shopsmart-${environment}-secondary-endpoint-health`,
+      ]);
+    });
+
+    it("guards each failover record with the calculated check of its region, over the endpoint check and a fence in the secondary region", () => {
+      const checks = resourcesOf(json, "aws_route53_health_check");
+      const records = listResources(json, "aws_route53_record").filter(
+        (record) => record.failover_routing_policy !== undefined,
+      );
+      expect(records).toHaveLength(2);
+      for (const record of records) {
+        const [, name] = /aws_route53_health_check\.([^.]+)\.id/.exec(
+          String(record.health_check_id),
+        ) ?? [undefined, ""];
+        expect(checks[name]).toMatchObject({ type: "CALCULATED", child_health_threshold: 2 });
+      }
+      const fences = listResources(json, "aws_route53_health_check").filter(
+        (check) => check.type === "CLOUDWATCH_METRIC",
+      );
+      expect(fences.map((fence) => fence.cloudwatch_alarm_region)).toEqual([
+        "us-west-2",
+        "us-west-2",
       ]);
     });
 
