@@ -112,6 +112,8 @@ describe("shipped environments", () => {
         "dns.healthCheck": undefined,
         "dr.replicationLagAlarmSeconds": undefined,
         "automaticFailover.alarmMinutes": undefined,
+        "automaticFailover.quorum": undefined,
+        "automaticFailover.minimumIntervalMinutes": undefined,
         "drill.holdMinutes": undefined,
         "compute.targetCpuPercent": undefined,
         "compute.loadBalancerDeletionProtection": undefined,
@@ -128,7 +130,7 @@ describe("shipped environments", () => {
       database: { backupRetentionDays: 7, deletionProtection: true, masterPasswordVersion: 1 },
       dns: { healthCheck: { intervalSeconds: 10, failureThreshold: 3, path: "/health" } },
       dr: { replicationLagAlarmSeconds: 60 },
-      automaticFailover: { alarmMinutes: 3 },
+      automaticFailover: { alarmMinutes: 3, quorum: 2, minimumIntervalMinutes: 30 },
       drill: { holdMinutes: 5 },
       compute: { targetCpuPercent: 50, loadBalancerDeletionProtection: true },
       backup: { schedule: "cron(0 5 * * ? *)", retentionDays: 35, copyRetentionDays: 35 },
@@ -354,6 +356,55 @@ describe("regions", () => {
         'stateBackend.replicaRegion: got "us-east-2"; expected a region other than stateBackend.region (us-east-2), so state survives a regional outage',
       ),
     );
+  });
+});
+
+describe("automatic failover", () => {
+  it("accepts us-east-1 as the primary, the seed's default, like any other region", () => {
+    const config = parseEnvConfig(
+      prodWith({ "regions.primary": "us-east-1", "stateBackend.region": "us-east-1" }),
+      "envs/prod.json",
+    );
+    expect(config.regions).toEqual({ primary: "us-east-1", secondary: "us-west-2" });
+  });
+
+  it("accepts any quorum from 1 to 3 and no minimum interval", () => {
+    for (const quorum of [1, 2, 3]) {
+      const config = parseEnvConfig(
+        prodWith({
+          "automaticFailover.quorum": quorum,
+          "automaticFailover.minimumIntervalMinutes": 0,
+        }),
+        "envs/prod.json",
+      );
+      expect(config.automaticFailover).toMatchObject({ quorum, minimumIntervalMinutes: 0 });
+    }
+  });
+
+  it("fails on a quorum outside the three detection signals, naming the field and what it counts", () => {
+    const expected =
+      "expected a whole number from 1 to 3: how many of the detection signals (endpoint, database, route53) must say the primary is down before automatic failover starts (2 keeps one failing signal from starting it)";
+    for (const quorum of [0, 4, 1.5]) {
+      expect(prodErrorMessage({ "automaticFailover.quorum": quorum })).toEqual(
+        invalidProdMessage(`automaticFailover.quorum: got ${quorum}; ${expected}`),
+      );
+    }
+  });
+
+  it("says a whole number is expected where a field without its own message gets a fraction", () => {
+    expect(prodErrorMessage({ "network.azCount": 2.5 })).toEqual(
+      invalidProdMessage("network.azCount: got 2.5; expected a whole number"),
+    );
+  });
+
+  it("fails on a negative or fractional minimum interval", () => {
+    for (const minutes of [-1, 2.5]) {
+      expect(prodErrorMessage({ "automaticFailover.minimumIntervalMinutes": minutes })).toEqual(
+        invalidProdMessage(
+          `automaticFailover.minimumIntervalMinutes: got ${minutes}; expected a whole number of minutes >= 0 between two automatic failovers (0 for no minimum)`,
+        ),
+      );
+    }
   });
 });
 

@@ -98,6 +98,12 @@ function toProblems(issue: z.core.$ZodIssue): Problem[] {
       if (issue.input === undefined) {
         return [{ path, value: undefined, expected: `this required field (${issue.expected})` }];
       }
+      // A number that is not whole: the schema's own message says what it counts
+      // (`z.int(message)`); zod's default one ("Invalid input: ...") is not for people.
+      if (issue.expected === "int" && typeof issue.input === "number") {
+        const custom = !issue.message.startsWith("Invalid input");
+        return [{ path, value: issue.input, expected: custom ? issue.message : "a whole number" }];
+      }
       return [{ path, value: issue.input, expected: `a ${issue.expected}` }];
     default:
       return [{ path, value: issue.input, expected: issue.message }];
