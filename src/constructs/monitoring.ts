@@ -388,7 +388,10 @@ export class Monitoring extends Construct {
   }
 }
 
-/** `<namePrefix>-<role>-endpoint-health`: the failover automation keys on the primary's. */
+/**
+ * `<namePrefix>-<role>-endpoint-health`: notification only; automatic failover keys on the
+ * secondary region's `<namePrefix>-dr-primary-down` alarm.
+ */
 export function endpointHealthAlarmName(namePrefix: string, role: RegionRole): string {
   return `${namePrefix}-${role}-endpoint-health`;
 }
