@@ -34,6 +34,26 @@ export interface SwitchMeasurement {
   attempts: number;
 }
 
+/**
+ * A rehearsed outage measured from the moment it began (the local game day's outage faults):
+ * when the standby side detected it, decided, when Region B accepted writes and when the public
+ * name answered from it. Null: it never happened before the drill ended.
+ */
+export interface OutageTimeline {
+  /** What failed, one phrase, e.g. `us-east-1 goes dark`. */
+  fault: string;
+  /** ISO-8601: the outage began. */
+  startedAt: string;
+  /** The primary-down alarm went to ALARM (probe-primary's quorum, held alarmMinutes). */
+  detectedAt: string | null;
+  /** The automatic failover's execution started. */
+  decidedAt: string | null;
+  /** The app in the secondary region could write. */
+  writesAcceptedAt: string | null;
+  /** The public name resolved to the secondary's load balancer and its app answered. */
+  servedAt: string | null;
+}
+
 export interface DrillReport {
   drillId: string;
   environment: string;
@@ -65,7 +85,120 @@ export interface DrillReport {
   /** Things worth knowing that did not fail the drill (e.g. an operation had to be re-run). */
   notes: string[];
   plan?: { steps: string[]; blockers: string[] };
+  /** Set by the local game day for an outage it injected (see {@link withOutage}). */
+  outage?: OutageTimeline;
   error?: string;
+}
+
+/**
+ * The report with the outage's timeline: "outage to writes accepted" and "outage to public name
+ * served" are judged against the RTO target, and a missing or late one is a miss.
+ */
+export function withOutage(report: DrillReport, outage: OutageTimeline): DrillReport {
+  const misses = [...report.misses];
+  const target = report.targets.rtoSeconds;
+  for (const [what, at] of [
+    [`writes accepted in ${report.regions.secondary}`, outage.writesAcceptedAt],
+    [`public name served from ${report.regions.secondary}`, outage.servedAt],
+  ] as const) {
+    if (at === null) misses.push(`outage to ${what}: never, before the drill ended`);
+    else if (secondsBetween(outage.startedAt, at) > target) {
+      misses.push(
+        `outage to ${what} took ${secondsBetween(outage.startedAt, at)} s, over the ${target} s target`,
+      );
+    }
+  }
+  const verdict =
+    report.verdict === "passed" && misses.length > report.misses.length
+      ? "missed-target"
+      : report.verdict;
+  return { ...report, outage, misses, verdict };
+}
+
+/** The outage's phases (each a span from its own start), for the table and the gantt. */
+function outagePhases(
+  outage: OutageTimeline,
+  secondary: string,
+): { name: string; from: string | null; to: string | null; what: string }[] {
+  return [
+    {
+      name: "detection",
+      from: outage.startedAt,
+      to: outage.detectedAt,
+      what: "probe-primary's quorum held for alarmMinutes; the primary-down alarm in ALARM",
+    },
+    {
+      name: "decision",
+      from: outage.detectedAt,
+      to: outage.decidedAt,
+      what: "auto-failover took the lock and started the workflow",
+    },
+    {
+      name: "promotion",
+      from: outage.decidedAt,
+      to: outage.writesAcceptedAt,
+      what: `plan, database promotion, until the app in ${secondary} writes`,
+    },
+    {
+      name: "traffic",
+      from: outage.startedAt,
+      to: outage.servedAt,
+      what: `Route 53's health checks (and the fence) until the name answers from ${secondary}`,
+    },
+  ];
+}
+
+/** The outage section of the Markdown report, with a Mermaid gantt of its phases. */
+export function outageSection(report: DrillReport): string[] {
+  const outage = report.outage;
+  if (outage === undefined) return [];
+  const target = report.targets.rtoSeconds;
+  const since = (at: string | null) => (at === null ? null : secondsBetween(outage.startedAt, at));
+  const cell = (value: number | null) => (value === null ? "never" : `${value} s`);
+  const judge = (value: number | null) =>
+    value === null ? "**missed**" : value <= target ? "met" : "**missed**";
+  const secondary = report.regions.secondary;
+  const writes = since(outage.writesAcceptedAt);
+  const served = since(outage.servedAt);
+  const phases = outagePhases(outage, secondary);
+  const unix = (iso: string) => Math.round(Date.parse(iso) / 1000);
+  const rows = phases
+    .filter((phase) => phase.from !== null && phase.to !== null)
+    .map((phase, index) => {
+      const start = unix(phase.from as string);
+      const end = Math.max(start, unix(phase.to as string));
+      return `    ${phase.name} :${end > start ? "done" : "done, milestone"}, o${index}, ${start}, ${end}`;
+    });
+  return [
+    "",
+    `**Outage** (${outage.fault}, from ${outage.startedAt}): measured from the outage, not from a request.`,
+    "",
+    "| measure | measured | target | result |",
+    "| --- | --- | --- | --- |",
+    `| outage to writes accepted in ${secondary} | ${cell(writes)} | ${target} s | ${judge(writes)} |`,
+    `| outage to public name served from ${secondary} | ${cell(served)} | ${target} s | ${judge(served)} |`,
+    "",
+    "| phase | from | to | seconds | what |",
+    "| --- | --- | --- | --- | --- |",
+    ...phases.map(
+      (phase) =>
+        `| ${phase.name} | ${phase.from ?? "-"} | ${phase.to ?? "never"} | ` +
+        `${phase.from !== null && phase.to !== null ? secondsBetween(phase.from, phase.to) : "-"} | ${phase.what} |`,
+    ),
+    ...(rows.length === 0
+      ? []
+      : [
+          "",
+          "```mermaid",
+          "gantt",
+          `    title Outage ${outage.fault} (UTC)`,
+          "    dateFormat X",
+          "    axisFormat %H:%M:%S",
+          "    section outage",
+          ...rows,
+          "```",
+        ]),
+  ];
 }
 
 export function drillReport(state: DrillState): DrillReport {
@@ -279,6 +412,7 @@ export function renderDrillReportMarkdown(report: DrillReport): string {
       `| ${phase.name} | ${phase.status} | ${phase.seconds === null ? "" : formatSeconds(phase.seconds)} | ${escapeCell(phase.detail)} |`,
     );
   }
+  lines.push(...outageSection(report));
   lines.push(...timelineChart(report));
   if (report.misses.length > 0) {
     lines.push("", "**Misses**", "", ...report.misses.map((miss) => `- ${miss}`));

@@ -58,6 +58,13 @@ export interface DrillOptions {
   /** How long one failover/failback operation may run. @default 1800 */
   operationTimeoutSeconds?: number;
   /**
+   * The failover is not requested: the drill waits for the automatic failover that the outage
+   * it rehearses sets off (probe-primary, the primary-down alarm, auto-failover), then follows
+   * it; a re-run after a failure is requested as an operator would. The local game day's outage
+   * faults use it, so their RTO runs from the outage, not from a request. @default false
+   */
+  awaitAutomatic?: boolean;
+  /**
    * How many times a failed operation is started again before the drill gives up. Every step
    * of the workflow is idempotent, so starting it again is what the runbook says to do.
    * @default 1
@@ -158,6 +165,7 @@ export interface DrillTick {
 
 const DEFAULTS = {
   mode: "planned",
+  awaitAutomatic: false,
   pollSeconds: 10,
   verifyTimeoutSeconds: 300,
   operationTimeoutSeconds: 1800,
@@ -404,6 +412,14 @@ async function runOperation(
   const { api, state, now } = context;
   const { options, cursor } = state;
 
+  if (
+    cursor.operationId === undefined &&
+    kind === "failover" &&
+    options.awaitAutomatic &&
+    (phase.operations ?? []).length === 0
+  ) {
+    return awaitAutomaticFailover(context, phase);
+  }
   if (cursor.operationId === undefined) {
     const status = await api.status();
     // A POST whose answer was lost (a timeout) may still have started the operation: follow it
@@ -495,6 +511,51 @@ async function runOperation(
   }
   fail(phase, why);
   return { kind: "done", progress: [...lines, `${kind}: ${phase.detail}`] };
+}
+
+/** Automatic failovers are started by auto-failover through this rule (`requestedBy`). */
+const AUTOMATIC_REQUESTER_PREFIX = "eventbridge:";
+
+/**
+ * Waits for the automatic failover started since the drill began, then follows it; fails the
+ * phase when none starts within `operationTimeoutSeconds`.
+ */
+async function awaitAutomaticFailover(
+  context: PhaseContext,
+  phase: DrillPhase,
+): Promise<PhaseOutcome> {
+  const { api, state, now } = context;
+  const { options, cursor } = state;
+  const waitingSince = cursor.deadline === undefined;
+  cursor.deadline ??= addSeconds(now(), options.operationTimeoutSeconds).toISOString();
+  const status = await api.status();
+  const latest = status.latestOperation;
+  if (
+    latest?.kind === "failover" &&
+    latest.requestedBy.startsWith(AUTOMATIC_REQUESTER_PREFIX) &&
+    Date.parse(latest.requestedAt) >= Date.parse(state.startedAt)
+  ) {
+    state.replicationLagBeforeSeconds.failover = status.database.replicationLagSeconds;
+    return follow(state, phase, latest.operationId, now, [
+      `failover: the automatic failover ${latest.operationId} started at ${latest.requestedAt} ` +
+        `(${latest.reason}); following it`,
+    ]);
+  }
+  if (now().getTime() > Date.parse(cursor.deadline)) {
+    fail(
+      phase,
+      `no automatic failover started within ${options.operationTimeoutSeconds} s: check ` +
+        "probe-primary's verdicts and the primary-down alarm (docs/dr-plan.md), and fail over by hand",
+    );
+    return { kind: "done", progress: [`failover: ${phase.detail}`] };
+  }
+  return {
+    kind: "wait",
+    seconds: options.pollSeconds,
+    progress: waitingSince
+      ? ["failover: not requested; waiting for the standby side to detect the outage and start it"]
+      : [],
+  };
 }
 
 /**

@@ -14,6 +14,7 @@ import {
 import {
   type DrillReport,
   drillReport,
+  withOutage,
   renderDrillReportMarkdown,
 } from "../../functions/orchestration/drill-report";
 import type { OperationMode } from "../../functions/shared/operation";
@@ -340,7 +341,11 @@ async function localDrill(
     gameDay = await startGameDay({ pair, stack, root, ...(fault ? { fault } : {}) });
     const day = gameDay;
     const state = newDrill(
-      { ...drillOptions(options, config, day.mode), trigger: "local" },
+      {
+        ...drillOptions(options, config, day.mode),
+        trigger: "local",
+        awaitAutomatic: day.awaitAutomatic && !options.dryRun,
+      },
       day.now(),
     );
     io.out(drillHeader(state));
@@ -354,7 +359,8 @@ async function localDrill(
     });
     const world = await day.afterDrill();
     if (world.length > 0) printProgress(io, final, world, day.now());
-    const report = drillReport(final);
+    const outage = day.outage();
+    const report = outage ? withOutage(drillReport(final), outage) : drillReport(final);
     report.notes.push(...world);
     const simulatedSeconds =
       (Date.parse(final.finishedAt ?? final.startedAt) - Date.parse(final.startedAt)) / 1000;

@@ -13,6 +13,7 @@ import type {
   APIGatewayProxyEventV2WithIAMAuthorizer,
   APIGatewayProxyStructuredResultV2,
 } from "aws-lambda";
+import type { OutageTimeline } from "../../functions/orchestration/drill-report";
 import type { OperationMode, OperationRecord } from "../../functions/shared/operation";
 import {
   type AppHealth,
@@ -24,8 +25,14 @@ import {
   type TriggerResponse,
 } from "../../functions/shared/operations-api";
 import { loadBundledHandlers } from "./bundled-handlers";
-import { installSimulatedDataPlane } from "./data-plane";
-import { connectStackAutomaticFailoverRules } from "./event-rules";
+import { installSimulatedDataPlane, simulatedHealthAnswer } from "./data-plane";
+import {
+  autoFailoverVariableOf,
+  connectProbeSchedule,
+  connectStackAutomaticFailoverRules,
+  type ProbeSchedule,
+  primaryDownAlarmOf,
+} from "./event-rules";
 import type { LocalFunction } from "./lambda";
 import type { RegionPair, SimulationTimings } from "./region-pair";
 import { installSimulatedTransport } from "./sdk-transport";
@@ -33,6 +40,8 @@ import { connectWorkflow, type SynthesizedResources } from "./workflow";
 
 export const GAME_DAY_FAULTS = [
   "primary-region-down",
+  "us-east-1-down",
+  "route53-api-down",
   "web-tier-down",
   "partition",
   "slow-switchover",
@@ -52,12 +61,22 @@ export type GameDayFault = (typeof GAME_DAY_FAULTS)[number];
 /** What each fault does, for `--help` and the report. */
 export const GAME_DAY_FAULT_DESCRIPTIONS: Record<GameDayFault, string> = {
   "primary-region-down":
-    "the primary region goes dark before the drill starts (every call to it times out after 5 s, " +
-    "its health check fails); the drill fails over unplanned, and the region comes back during the hold",
+    "the primary region goes dark as the drill starts (every call to it times out after 5 s, " +
+    "its health check fails, and with it whatever of us-east-1 it is); nobody asks for a " +
+    "failover: the secondary detects the outage and fails over by itself, the RTO runs from " +
+    "the outage, and the region comes back during the hold",
+  "us-east-1-down":
+    "everything in us-east-1 goes dark, including what is hosted there: Route 53's API and " +
+    "us-east-1's CloudWatch (DNS answers and health checkers go on: they are global). With the " +
+    "primary in us-east-1 that is a primary outage, taken over by the secondary by itself; " +
+    "otherwise a planned drill that must not need us-east-1",
+  "route53-api-down":
+    "only Route 53's API (its control plane, in us-east-1) fails; DNS answers and health " +
+    "checkers go on. The planned failover and failback move traffic with the fence anyway",
   "web-tier-down":
     "only the primary's web tier fails (its health check fails; its APIs and database are fine); " +
-    "the drill fails over unplanned, which switches the database over without data loss, and " +
-    "the web tier recovers during the hold",
+    "the secondary detects it (endpoint and Route 53 agree) and fails over by itself, which " +
+    "switches the database over without data loss; the web tier recovers during the hold",
   partition:
     "the automation's region cannot reach the primary region's endpoints (every call times out " +
     "after 5 s), while the primary is up and Route 53 sees it healthy; the drill asks for an " +
@@ -68,12 +87,13 @@ export const GAME_DAY_FAULT_DESCRIPTIONS: Record<GameDayFault, string> = {
     "several times as long; the drill waits it out with the lock held and passes, or misses its " +
     "RTO target honestly, never a false failure",
   "trigger-while-locked":
-    "the primary region dies while the drill's planned failover holds the lock, and its health " +
-    "alarm fires; the automatic failover is deferred, not lost, and starts as an unplanned " +
-    "failover when the planned one ends (the drill itself reports its planned failover failed)",
+    "the primary region dies while the drill's planned failover holds the lock, and the " +
+    "primary-down alarm fires; the automatic failover is deferred, not lost, and starts as an " +
+    "unplanned failover when the planned one ends (the drill itself reports its planned " +
+    "failover failed)",
   throttle:
-    "the first 3 SwitchoverGlobalCluster and the first 2 ChangeResourceRecordSets calls are " +
-    "throttled; the workflow's retries ride them out and the RTO grows by the back-off",
+    "the first 3 SwitchoverGlobalCluster calls and the first 2 PutMetricData calls (the traffic " +
+    "fence) are throttled; the workflow's retries ride them out and the RTO grows by the back-off",
   "slow-promotion":
     "every database promotion takes the RTO target longer than usual; the drill completes but " +
     "misses its RTO target",
@@ -99,6 +119,13 @@ export interface GameDay {
   readonly api: OperationsApi;
   /** The failover mode the fault calls for (unplanned when the primary region is down). */
   readonly mode: OperationMode;
+  /**
+   * The fault is an outage the automation must take over by itself: the drill requests no
+   * failover, it waits for the automatic one (DrillOptions.awaitAutomatic).
+   */
+  readonly awaitAutomatic: boolean;
+  /** The outage measured from its start (outage faults only). */
+  outage(): OutageTimeline | undefined;
   /** Simulated now. */
   now(): Date;
   /** Waits on simulated time. */
@@ -143,13 +170,31 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDay> {
         : {}),
     });
     const operationsApi = handlers["operations-api"];
+    // The stack's standby-side detection, as deployed: probe-primary every minute, the
+    // primary-down alarm evaluated from its datapoints, the trigger and resume rules.
+    const automatic = autoFailoverVariableOf(options.stack) !== undefined;
+    const secondaryRegion = pair.settings.regions.secondary.region;
+    let rules: ReturnType<typeof connectStackAutomaticFailoverRules> | undefined;
+    let schedule: ProbeSchedule | undefined;
+    if (automatic) {
+      pair.cloudWatch.defineAlarm(primaryDownAlarmOf(options.stack, secondaryRegion));
+      rules = connectStackAutomaticFailoverRules(pair, options.stack, handlers["auto-failover"]);
+    }
+    schedule = connectProbeSchedule(pair, handlers["probe-primary"]);
+    disconnectRules = () => {
+      schedule?.stop();
+      rules?.disconnect();
+    };
+    const primaryIsUsEast1 = pair.settings.regions.primary.region === US_EAST_1;
+    const outageFault =
+      fault === "primary-region-down" ||
+      fault === "web-tier-down" ||
+      (fault === "us-east-1-down" && primaryIsUsEast1);
+    const outage = outageFault
+      ? watchOutage(pair, fault, rules?.alarmName, GAME_DAY_FAULT_PHRASES[fault])
+      : undefined;
     injectFault(pair, fault);
-    const rules =
-      fault === "trigger-while-locked"
-        ? connectStackAutomaticFailoverRules(pair, options.stack, handlers["auto-failover"])
-        : undefined;
-    disconnectRules = () => rules?.disconnect();
-    const primaryFails = fault === "primary-region-down" || fault === "web-tier-down";
+    const primaryFails = outageFault;
     let recovered = !primaryFails;
     let regionKilled = false;
     let reportedOutcomes = 0;
@@ -164,10 +209,12 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDay> {
     return {
       api,
       mode: primaryFails || fault === "partition" ? "unplanned" : "planned",
+      awaitAutomatic: outageFault && automatic,
+      outage: () => outage?.timeline(),
       now: () => pair.clock.date(),
       sleep: (seconds) => pair.clock.sleep(seconds * 1000, "drill"),
       onPhase(phase) {
-        if (rules) {
+        if (fault === "trigger-while-locked" && rules) {
           const lines: string[] = [];
           if (!regionKilled && phase === "failover") {
             // The drill's planned failover has just started and holds the lock.
@@ -181,9 +228,8 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDay> {
             );
             lines.push(
               `simulation: ${pair.settings.regions.primary.region} goes dark for 30 minutes while ` +
-                "the planned failover holds the lock; its endpoint-health alarm fires",
+                "the planned failover holds the lock; the secondary's probes will see it",
             );
-            void rules.alarm();
           }
           return [...lines, ...newOutcomeLines()];
         }
@@ -193,7 +239,7 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDay> {
           pair.webTierRecovers("primary");
           return [`simulation: the web tier in ${pair.settings.regions.primary.region} is back`];
         }
-        pair.regionUp("primary");
+        pair.regionUp(fault === "us-east-1-down" ? US_EAST_1 : "primary");
         return [
           `simulation: ${pair.settings.regions.primary.region} is back; its database rejoins ` +
             "the global cluster as a secondary",
@@ -201,7 +247,8 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDay> {
       },
       async afterDrill() {
         await pair.stepFunctions.settled();
-        if (!rules) return [];
+        outage?.stop();
+        if (!rules || !(fault === "trigger-while-locked" || outageFault)) return [];
         const lines = newOutcomeLines();
         for (const execution of pair.stepFunctions.executions) {
           const record = await api.operation(execution.name);
@@ -220,6 +267,7 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDay> {
         return lines;
       },
       close() {
+        outage?.stop();
         disconnectRules();
         disconnect();
         restoreTransport();
@@ -263,6 +311,12 @@ function injectFault(pair: RegionPair, fault: GameDayFault | undefined): void {
     case "primary-region-down":
       pair.regionDown("primary", { failure: "timeout", callMs: 5_000 });
       return;
+    case "us-east-1-down":
+      pair.regionDown(US_EAST_1, { failure: "timeout", callMs: 5_000 });
+      return;
+    case "route53-api-down":
+      pair.route53ApiDown({ failure: "timeout", callMs: 5_000 });
+      return;
     case "web-tier-down":
       pair.webTierFails("primary");
       return;
@@ -277,7 +331,7 @@ function injectFault(pair: RegionPair, fault: GameDayFault | undefined): void {
       return;
     case "throttle":
       pair.throttle("rds", "SwitchoverGlobalCluster", 3);
-      pair.throttle("route53", "ChangeResourceRecordSets", 2);
+      pair.throttle("cloudwatch", "PutMetricData", 2, "secondary");
       return;
     case "slow-promotion":
       pair.slowPromotion(pair.settings.rtoSeconds * 1000);
@@ -386,4 +440,89 @@ function apiGatewayEvent(
       },
     },
   } as unknown as APIGatewayProxyEventV2WithIAMAuthorizer;
+}
+
+const US_EAST_1 = "us-east-1";
+
+/** How each outage fault is named in the report's outage section. */
+const GAME_DAY_FAULT_PHRASES: Partial<Record<GameDayFault, string>> = {
+  "primary-region-down": "the primary region goes dark",
+  "us-east-1-down": "us-east-1 goes dark",
+  "web-tier-down": "the primary's web tier fails",
+};
+
+/** How often the outage watcher looks at the world (simulated time). */
+const OUTAGE_SAMPLE_MS = 5_000;
+
+/**
+ * Records the outage's milestones from its start: the primary-down alarm's ALARM, the first
+ * automatic execution, the secondary's app accepting writes, the public name answering from the
+ * secondary (sampled every 5 s: the milestones are at most that late).
+ */
+function watchOutage(
+  pair: RegionPair,
+  fault: GameDayFault | undefined,
+  alarmName: string | undefined,
+  phrase: string | undefined,
+): { timeline(): OutageTimeline; stop(): void } {
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const startedAt = pair.clock.now();
+  let detectedAt: number | null = null;
+  let writesAcceptedAt: number | null = null;
+  let servedAt: number | null = null;
+  let stopped = false;
+  const removeListener = pair.cloudWatch.onAlarmStateChange((change) => {
+    if (detectedAt === null && change.alarmName === alarmName && change.state === "ALARM") {
+      detectedAt = change.at;
+    }
+  });
+  let next = pair.clock.schedule(0, sample, "outage watcher");
+  function sample() {
+    if (stopped) return;
+    const health = simulatedHealthAnswer(pair, "secondary");
+    if (writesAcceptedAt === null && health?.body?.writable === true) {
+      writesAcceptedAt = pair.clock.now();
+    }
+    if (
+      servedAt === null &&
+      pair.route53.answeringRegion() === "secondary" &&
+      health?.statusCode === 200
+    ) {
+      servedAt = pair.clock.now();
+    }
+    if (writesAcceptedAt === null || servedAt === null) {
+      next = pair.clock.schedule(OUTAGE_SAMPLE_MS, sample, "outage watcher");
+    }
+  }
+  const decidedAt = () => {
+    const started = pair
+      .callsTo({ operation: "StartExecution" })
+      .find(
+        (call) =>
+          call.outcome === "ok" &&
+          call.at >= startedAt &&
+          String((call.input as { input?: string }).input ?? "").includes(
+            '"requestedBy":"eventbridge:',
+          ),
+      );
+    return started?.at ?? null;
+  };
+  return {
+    timeline: () => {
+      const decided = decidedAt();
+      return {
+        fault: phrase ?? fault ?? "outage",
+        startedAt: iso(startedAt),
+        detectedAt: detectedAt === null ? null : iso(detectedAt),
+        decidedAt: decided === null ? null : iso(decided),
+        writesAcceptedAt: writesAcceptedAt === null ? null : iso(writesAcceptedAt),
+        servedAt: servedAt === null ? null : iso(servedAt),
+      };
+    },
+    stop() {
+      stopped = true;
+      pair.clock.cancel(next);
+      removeListener();
+    },
+  };
 }

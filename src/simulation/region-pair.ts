@@ -65,6 +65,15 @@ export interface SimulationTimings {
    * 60-second alarm period is assumed. @default 60_000
    */
   readonly fenceHealthMs: number;
+  /**
+   * Route 53's health checkers: seconds between their requests and how many failed (or passed)
+   * in a row change an endpoint's verdict ("the number of consecutive health checks that an
+   * endpoint must pass or fail for Route 53 to change the current status",
+   * https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/health-checks-creating-values.html).
+   * @default 10_000 and 3 (envs: dns.healthCheck)
+   */
+  readonly healthCheckIntervalMs: number;
+  readonly healthCheckFailureThreshold: number;
   /** Simulated time every successful call takes. @default 0 */
   readonly callLatencyMs: number;
 }
@@ -79,6 +88,8 @@ export const DEFAULT_TIMINGS: SimulationTimings = {
   instanceTerminationMs: 30_000,
   dnsPropagationMs: 30_000,
   fenceHealthMs: 60_000,
+  healthCheckIntervalMs: 10_000,
+  healthCheckFailureThreshold: 3,
   callLatencyMs: 0,
 };
 
@@ -188,6 +199,11 @@ export class RegionPair {
   /** Roles whose web tier serves nothing while their region's APIs and database are fine. */
   private readonly webTierDown = new Set<RegionRole>();
   private readonly faults: InjectedFault[] = [];
+  /** Route 53's verdict per endpoint and the run of checks that disagree with it. */
+  private readonly checkers = {
+    primary: { healthy: true, disagreeing: 0 },
+    secondary: { healthy: true, disagreeing: 0 },
+  };
   /** Set while only Route 53's API is down ({@link RegionPair.route53ApiDown}). */
   private route53ApiOutage: Required<RegionDownOptions> | undefined;
   private promotionDelayMs = 0;
@@ -279,7 +295,7 @@ export class RegionPair {
       },
       {
         clock: this.clock,
-        isEndpointHealthy: (role) => this.isEndpointHealthy(role),
+        isEndpointHealthy: (role) => this.healthCheckVerdict(role),
         isFenced: (role) => this.isFenced(role),
       },
     );
@@ -300,6 +316,10 @@ export class RegionPair {
     this.sns = new SnsSimulation([settings.topicArn], this.clock);
     this.stepFunctions = new StepFunctionsSimulation([settings.stateMachineArn], this.clock);
     this.lambda = new LambdaSimulation(accountId, () => this.clock.now());
+    for (const role of ["primary", "secondary"] as const) {
+      this.checkers[role].healthy = this.isEndpointHealthy(role);
+    }
+    this.scheduleHealthCheckers();
     this.cloudWatch = new CloudWatchSimulation(
       {
         lagSources: () => this.lagSources(),
@@ -307,7 +327,7 @@ export class RegionPair {
           const role = (["primary", "secondary"] as const).find(
             (candidate) => settings.regions[candidate].healthCheckId === id,
           );
-          return role === undefined ? undefined : this.isEndpointHealthy(role) ? 1 : 0;
+          return role === undefined ? undefined : this.healthCheckVerdict(role) ? 1 : 0;
         },
         isRegionUp: (region) => this.isRegionUp(region),
       },
@@ -597,6 +617,33 @@ export class RegionPair {
       !this.webTierDown.has(role) &&
       this.autoScaling.group(role).inService > 0
     );
+  }
+
+  /**
+   * Route 53's current verdict on a region's endpoint check: it follows the endpoint's real
+   * health ({@link isEndpointHealthy}) only after `healthCheckFailureThreshold` checks in a row
+   * disagree, so an outage reaches DNS interval x threshold later (30 s by default).
+   */
+  healthCheckVerdict(role: RegionRole): boolean {
+    return this.checkers[role].healthy;
+  }
+
+  /** One round of Route 53's checks every interval; a scheduled event, so it never makes time pass. */
+  private scheduleHealthCheckers(): void {
+    const { healthCheckIntervalMs, healthCheckFailureThreshold } = this.timings;
+    const round = () => {
+      for (const role of ["primary", "secondary"] as const) {
+        const checker = this.checkers[role];
+        if (this.isEndpointHealthy(role) === checker.healthy) {
+          checker.disagreeing = 0;
+        } else if (++checker.disagreeing >= healthCheckFailureThreshold) {
+          checker.healthy = !checker.healthy;
+          checker.disagreeing = 0;
+        }
+      }
+      this.clock.schedule(healthCheckIntervalMs, round, "Route 53 health checkers");
+    };
+    this.clock.schedule(healthCheckIntervalMs, round, "Route 53 health checkers");
   }
 
   /** A summary of both regions for assertions and the drill report. */

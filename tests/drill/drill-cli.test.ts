@@ -148,7 +148,7 @@ describe("flags", () => {
     [["--env", "staging", "--fault", "throttle"], "--fault needs --local"],
     [
       ["--local", "--fault", "meteor"],
-      '--fault must be one of primary-region-down, web-tier-down, partition, slow-switchover, trigger-while-locked, throttle, slow-promotion, crash-mid-way; got "meteor"',
+      '--fault must be one of primary-region-down, us-east-1-down, route53-api-down, web-tier-down, partition, slow-switchover, trigger-while-locked, throttle, slow-promotion, crash-mid-way; got "meteor"',
     ],
     [
       ["--env", "staging", "--hold", "soon"],

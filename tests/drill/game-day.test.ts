@@ -30,6 +30,25 @@ async function gameDay(...flags: string[]) {
 const operationsOf = (report: DrillReport, phase: string) =>
   report.phases.find((candidate) => candidate.name === phase)?.operations ?? [];
 
+const since = (from: string, to: string | null | undefined) =>
+  to == null ? Number.POSITIVE_INFINITY : (Date.parse(to) - Date.parse(from)) / 1000;
+
+/**
+ * The outage was measured from its start, its phases in order, and Region B accepted writes and
+ * served the public name within the RTO target.
+ */
+function expectTakenOverWithinTarget(report: DrillReport): void {
+  const outage = report.outage;
+  expect(outage).toBeDefined();
+  if (!outage) return;
+  const { startedAt } = outage;
+  expect(since(startedAt, outage.detectedAt)).toBeGreaterThan(0);
+  expect(since(outage.detectedAt ?? startedAt, outage.decidedAt)).toBeGreaterThanOrEqual(0);
+  expect(since(outage.decidedAt ?? startedAt, outage.writesAcceptedAt)).toBeGreaterThan(0);
+  expect(since(startedAt, outage.writesAcceptedAt)).toBeLessThanOrEqual(report.targets.rtoSeconds);
+  expect(since(startedAt, outage.servedAt)).toBeLessThanOrEqual(report.targets.rtoSeconds);
+}
+
 describe("local game day", () => {
   it("without a fault: a planned switchover each way, no data loss, within the targets", async () => {
     const { code, report, files, log, out } = await gameDay();
@@ -60,7 +79,12 @@ describe("local game day", () => {
     expect(report).toMatchObject({ verdict: "passed", mode: "unplanned" });
     expect(report.failover.dataLossSeconds).toBe(0.8);
     expect(report.failback.dataLossSeconds).toBe(0);
-    expect(out).toMatch(/health primary unhealthy \/ secondary healthy/);
+    // Nobody asked: the secondary detected the outage and failed over by itself.
+    expect(out).toMatch(
+      /failover: not requested; waiting for the standby side to detect the outage/,
+    );
+    expect(out).toMatch(/failover: the automatic failover op-\S+ started at/);
+    expectTakenOverWithinTarget(report);
     expect(out).toMatch(/simulation: us-east-2 is back/);
   });
 
@@ -70,7 +94,8 @@ describe("local game day", () => {
     expect(report).toMatchObject({ verdict: "passed", mode: "unplanned" });
     expect(report.failover.dataLossSeconds).toBe(0);
     expect(report.failback.dataLossSeconds).toBe(0);
-    expect(out).toMatch(/health primary unhealthy \/ secondary healthy/);
+    expect(out).toMatch(/failover: the automatic failover op-\S+ started at/);
+    expectTakenOverWithinTarget(report);
     expect(out).toMatch(/simulation: the web tier in us-east-2 is back/);
   });
 
@@ -91,7 +116,11 @@ describe("local game day", () => {
     const { code, report } = await gameDay("--fault", "slow-promotion");
     expect(code).toBe(1);
     expect(report.verdict).toBe("missed-target");
-    expect(report.misses[0]).toMatch(/^failover RTO \d+(\.\d)? s is over the 300 s target$/);
+    expect(report.misses[0]).toMatch(
+      new RegExp(
+        `^failover RTO \\d+(\\.\\d)? s is over the ${report.targets.rtoSeconds} s target$`,
+      ),
+    );
     expect(report.phases.every((phase) => phase.status === "succeeded")).toBe(true);
   });
 
@@ -168,6 +197,33 @@ describe("local game day", () => {
         regions: { primary: "us-east-1", secondary: "us-west-2" },
       });
       expect(report.failover.dataLossSeconds).toBe(0);
+    });
+
+    it("us-east-1-down: the primary is us-east-1, Route 53's API and us-east-1's CloudWatch go with it; Region B takes over by itself within the RTO, PASSED", async () => {
+      const { code, report, out, log } = await gameDay(...seed, "--fault", "us-east-1-down");
+      expect(code).toBe(0);
+      expect(report).toMatchObject({ verdict: "passed", mode: "unplanned" });
+      expectTakenOverWithinTarget(report);
+      expect(out).toMatch(/failover: the automatic failover op-\S+ started at/);
+      // The Markdown report pictures the outage's phases.
+      expect(out).toMatch(/title Outage us-east-1 goes dark/);
+      // probe-primary read Route 53's verdict from the DNS answer: us-east-1's metric was gone.
+      expect(log).toMatch(/HealthCheckStatus unreadable in us-east-1/);
+    });
+
+    it("primary-region-down: the same, by itself, with us-east-1's services gone with the region", async () => {
+      const { code, report, log } = await gameDay(...seed, "--fault", "primary-region-down");
+      expect(code).toBe(0);
+      expect(report.verdict).toBe("passed");
+      expectTakenOverWithinTarget(report);
+      expect(log).toMatch(/HealthCheckStatus unreadable in us-east-1/);
+    });
+
+    it("route53-api-down: the planned failover and failback still complete (traffic moves with the fence), PASSED", async () => {
+      const { code, report } = await gameDay(...seed, "--fault", "route53-api-down");
+      expect(code).toBe(0);
+      expect(report).toMatchObject({ verdict: "passed", mode: "planned" });
+      expect(report.outage).toBeUndefined();
     });
 
     it("partition: BLOCKED, nothing changed", async () => {

@@ -16,6 +16,7 @@ import {
   newScenario,
   prodStack,
   SECONDARY_REGION,
+  untilRoute53Notices,
 } from "./fixtures";
 
 let pair: RegionPair;
@@ -161,6 +162,7 @@ describe("failback", () => {
   it("is refused after a detach-and-promote: the primary still holds the global cluster without the writes the detached secondary took, so DNS stays and the failure is recorded", async () => {
     // An unplanned failover during a primary outage that had to detach the secondary.
     pair.regionDown("primary", { callMs: 5_000 });
+    await untilRoute53Notices(pair);
     pair.injectFault({ service: "rds", operation: "FailoverGlobalCluster" }, 1, () =>
       serviceError("rds", "InvalidGlobalClusterStateFault", "not in a state to fail over"),
     );

@@ -23,6 +23,7 @@ import {
   secondsAfter,
   stateEventAt,
   stateOutputs,
+  untilRoute53Notices,
 } from "./fixtures";
 
 let pair: RegionPair;
@@ -181,10 +182,11 @@ describe("planned failover on a healthy system", () => {
 });
 
 describe("unplanned failover while every primary-region call times out", () => {
-  beforeEach(() => {
+  beforeEach(async () => {
     ({ pair, aws } = newScenario({ replicationLagMs: 2_500 }));
     // Each call to us-east-2 hangs 5 s (the step's per-call timeout), then fails as the SDK does.
     pair.regionDown("primary", { callMs: 5_000 });
+    await untilRoute53Notices(pair);
   });
 
   it("fences the old primary once its region answers again: its group goes to zero within one retry interval, after the operation was recorded", async () => {
@@ -311,9 +313,10 @@ describe("unplanned failover while every primary-region call times out", () => {
 });
 
 describe("unplanned failover whose FailoverGlobalCluster fails terminally", () => {
-  beforeEach(() => {
+  beforeEach(async () => {
     ({ pair, aws } = newScenario());
     pair.regionDown("primary", { callMs: 5_000 });
+    await untilRoute53Notices(pair);
     // Not retryable (HTTP 400, not throttling): the global cluster refuses the failover.
     pair.injectFault({ service: "rds", operation: "FailoverGlobalCluster" }, 1, () =>
       serviceError(

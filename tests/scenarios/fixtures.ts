@@ -69,6 +69,17 @@ export function newScenario(options: Partial<Omit<RegionPairOptions, "settings">
   return { pair, aws: bindSimulatedAws(pair) };
 }
 
+/**
+ * Lets Route 53's health checkers notice what just changed (their failure threshold of checks,
+ * plus the round in progress), as in AWS, where an outage reaches DNS and the checkers' verdict
+ * interval x threshold later. The plan refuses a data-loss failover while Route 53 still sees
+ * the unreachable primary healthy (a partition), so an unplanned request waits for this.
+ */
+export async function untilRoute53Notices(pair: RegionPair): Promise<void> {
+  const { healthCheckIntervalMs, healthCheckFailureThreshold } = pair.timings;
+  await pair.clock.advance(healthCheckIntervalMs * (healthCheckFailureThreshold + 1));
+}
+
 /** An execution input as operations-api writes it, requested now (simulated time). */
 export function operationInput(
   pair: RegionPair,

@@ -18,6 +18,7 @@ import {
   newScenario,
   operationKeys,
   prodStack,
+  untilRoute53Notices,
 } from "./fixtures";
 
 let pair: RegionPair;
@@ -136,6 +137,7 @@ describe("dry run", () => {
 
   it("an unplanned dry run while the primary region is down: the failover plan with its data-loss bound, still no mutating call", async () => {
     pair.regionDown("primary");
+    await untilRoute53Notices(pair);
     await connect();
     const response = await callApi(
       apiRequest("POST", "/failover", {
@@ -209,6 +211,7 @@ describe("automatic failover", () => {
     process.env.SHOPSMART_DR_AUTO_FAILOVER = variable;
 
     pair.regionDown("primary", { callMs: 5_000 });
+    await untilRoute53Notices(pair);
     await connect();
     const handler = await loadHandler("auto-failover");
     const alarmedAt = pair.clock.isoString();

@@ -84,14 +84,47 @@ describe("regionDown", () => {
     expect(clock.now()).toBe(5_000);
   });
 
-  it("leaves Route 53 (a global service) answering, with the region's health check failing", async () => {
+  it("leaves Route 53 (a global service) answering, with the region's health check failing once its checkers notice", async () => {
     pair.regionDown("primary");
     const route53 = new Route53Client({ region: primary.region });
-    const { HealthCheckObservations } = await route53.send(
-      new GetHealthCheckStatusCommand({ HealthCheckId: primary.healthCheckId }),
-    );
-    expect(HealthCheckObservations).toHaveLength(8);
-    expect(HealthCheckObservations?.[0]?.StatusReport?.Status).toMatch(/^Failure/);
+    const read = async () =>
+      (
+        await route53.send(
+          new GetHealthCheckStatusCommand({ HealthCheckId: primary.healthCheckId }),
+        )
+      ).HealthCheckObservations;
+    // Not at once: Route 53 changes its verdict after failureThreshold (3) failed checks, 10 s apart.
+    expect((await read())?.[0]?.StatusReport?.Status).toMatch(/^Success/);
+    await pair.clock.advance(20_000);
+    expect((await read())?.[0]?.StatusReport?.Status).toMatch(/^Success/);
+    await pair.clock.advance(10_000);
+    const observations = await read();
+    expect(observations).toHaveLength(8);
+    expect(observations?.[0]?.StatusReport?.Status).toMatch(/^Failure/);
+  });
+
+  it("takes Route 53's API down with us-east-1, which hosts it, while DNS still answers", async () => {
+    const east = new RegionPair({
+      settings: simulatedSettings({ regions: { primary: "us-east-1", secondary: "us-west-2" } }),
+    });
+    const route53 = new Route53Client({ region: "us-west-2" });
+    east.regionDown("us-east-1");
+    aws.restore();
+    const eastAws = bindSimulatedAws(east);
+    try {
+      await expect(
+        route53.send(
+          new GetHealthCheckStatusCommand({
+            HealthCheckId: east.settings.regions.secondary.healthCheckId,
+          }),
+        ),
+      ).rejects.toMatchObject({ name: "TimeoutError" });
+    } finally {
+      eastAws.restore();
+      aws = bindSimulatedAws(pair);
+    }
+    await east.clock.advance(40_000);
+    expect(east.route53.answeringRegion()).toBe("secondary");
   });
 });
 

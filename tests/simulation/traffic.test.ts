@@ -190,6 +190,7 @@ describe("Route 53", () => {
       primaryRecord: "secondary",
       secondaryRecord: "primary",
       answering: "secondary",
+      fenced: { primary: false, secondary: false },
     });
 
     const id = changed.ChangeInfo?.Id as string;
@@ -275,6 +276,9 @@ describe("Route 53", () => {
     };
     expect(await status(primary.healthCheckId)).toEqual(["Success"]);
     pair.regionDown("primary");
+    // Route 53 changes its verdict after 3 failed checks, 10 s apart.
+    expect(await status(primary.healthCheckId)).toEqual(["Success"]);
+    await pair.clock.advance(30_000);
     expect(await status(primary.healthCheckId)).toEqual(["Failure"]);
     expect(pair.route53.answeringRegion()).toBe("secondary");
 
@@ -285,6 +289,7 @@ describe("Route 53", () => {
         DesiredCapacity: 0,
       }),
     );
+    await pair.clock.advance(60_000);
     expect(await status(secondary.healthCheckId)).toEqual(["Failure"]);
     await expect(
       route53.send(new GetHealthCheckStatusCommand({ HealthCheckId: "nope" })),
