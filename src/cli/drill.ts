@@ -326,7 +326,7 @@ async function localDrill(
   const stack = await synthesizeStack(config);
   const pair = new RegionPair({
     settings: gameDaySettings(config),
-    timings: gameDayTimings(config.dr.estimates),
+    timings: gameDayTimings(config.dr.estimates, config.dns.healthCheck),
   });
   const fault = options.fault;
   io.out(

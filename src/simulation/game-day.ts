@@ -290,12 +290,18 @@ export async function startGameDay(options: GameDayOptions): Promise<GameDay> {
  */
 export const GAME_DAY_SWITCHOVER_MS_PER_LAG_MS = 2;
 
-/** Simulation timings from an environment's DR estimates. */
-export function gameDayTimings(estimates: {
-  databasePromotionSeconds: number;
-  scaleUpSeconds: number;
-}): Partial<SimulationTimings> {
+/** Simulation timings from an environment's DR estimates and Route 53 health-check settings. */
+export function gameDayTimings(
+  estimates: { databasePromotionSeconds: number; scaleUpSeconds: number },
+  healthCheck?: { intervalSeconds: number; failureThreshold: number },
+): Partial<SimulationTimings> {
   return {
+    ...(healthCheck
+      ? {
+          healthCheckIntervalMs: healthCheck.intervalSeconds * 1000,
+          healthCheckFailureThreshold: healthCheck.failureThreshold,
+        }
+      : {}),
     switchoverMsPerLagMs: GAME_DAY_SWITCHOVER_MS_PER_LAG_MS,
     switchoverMs: estimates.databasePromotionSeconds * 1000,
     failoverMs: estimates.databasePromotionSeconds * 1000,

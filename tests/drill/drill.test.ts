@@ -16,6 +16,7 @@ import {
   drillReport,
   renderDrillReportMarkdown,
   timelineChart,
+  withOutage,
 } from "../../functions/orchestration/drill-report";
 import { OperationsApiError } from "../../functions/shared/operations-api";
 import {
@@ -409,6 +410,82 @@ describe("options", () => {
   it("rejects a negative hold, naming the option", () => {
     expect(() => newDrill({ ...OPTIONS, holdSeconds: -1 }, new Date())).toThrow(
       "invalid drill options: holdSeconds must be a number of seconds >= 0, got -1",
+    );
+  });
+});
+
+describe("a drill of an outage the automation must take over by itself (awaitAutomatic)", () => {
+  it("requests no failover: it waits for the automatic one, follows it, then fails back as usual", async () => {
+    const { api, state, report, progress } = await drill(
+      { automaticFailoverOnStatusRead: 4 },
+      { mode: "unplanned", awaitAutomatic: true },
+    );
+    expect(report.verdict).toBe("passed");
+    expect(api.calls.filter((call) => call === "failover")).toEqual([]);
+    expect(api.calls.filter((call) => call === "failback")).toEqual(["failback"]);
+    expect(progress).toContain(
+      "failover: not requested; waiting for the standby side to detect the outage and start it",
+    );
+    expect(
+      progress.some((line) => /^failover: the automatic failover op-1 started at/.test(line)),
+    ).toBe(true);
+    const failover = state.phases.find((phase) => phase.name === "failover");
+    expect(failover?.operations?.map((operation) => operation.operationId)).toEqual(["op-1"]);
+    // The RTO runs from the failover phase's start (the outage), not from a request: two
+    // 10 s waits for the automatic failover, then three polls and the verification.
+    expect(report.failover.rtoSeconds).toBe(50);
+  });
+
+  it("fails the failover phase, naming what to check, when no automatic failover starts in time", async () => {
+    const { api, report } = await drill(
+      {},
+      { mode: "unplanned", awaitAutomatic: true, operationTimeoutSeconds: 60 },
+    );
+    expect(report.verdict).toBe("failed");
+    expect(api.calls.filter((call) => call === "failover")).toEqual([]);
+    expect(report.misses[0]).toBe(
+      "failover failed: no automatic failover started within 60 s: check probe-primary's verdicts and the primary-down alarm (docs/dr-plan.md), and fail over by hand",
+    );
+  });
+});
+
+describe("the outage section of a game day report", () => {
+  const outage = {
+    fault: "us-east-1 goes dark",
+    startedAt: "2026-01-05T09:00:00.000Z",
+    detectedAt: "2026-01-05T09:02:05.000Z",
+    decidedAt: "2026-01-05T09:02:05.000Z",
+    writesAcceptedAt: "2026-01-05T09:03:15.000Z",
+    servedAt: "2026-01-05T09:00:30.000Z",
+  };
+
+  it("judges outage to writes and outage to public name against the RTO target, and draws the phases", async () => {
+    const { report } = await drill();
+    const judged = withOutage(report, outage);
+    expect(judged.verdict).toBe("passed");
+    const markdown = renderDrillReportMarkdown(judged);
+    expect(markdown).toContain("| outage to writes accepted in us-west-2 | 195 s | 300 s | met |");
+    expect(markdown).toContain(
+      "| outage to public name served from us-west-2 | 30 s | 300 s | met |",
+    );
+    expect(markdown).toContain("title Outage us-east-1 goes dark (UTC)");
+    expect(markdown).toContain("    detection :done, o0, 1767603600, 1767603725");
+    expect(markdown).toContain("    decision :done, milestone, o1, 1767603725, 1767603725");
+  });
+
+  it("misses the target when Region B took too long or never accepted writes", async () => {
+    const { report } = await drill();
+    const late = withOutage(report, { ...outage, writesAcceptedAt: "2026-01-05T09:06:00.000Z" });
+    expect(late.verdict).toBe("missed-target");
+    expect(late.misses).toContain(
+      "outage to writes accepted in us-west-2 took 360 s, over the 300 s target",
+    );
+    const never = withOutage(report, { ...outage, servedAt: null });
+    expect(never.misses).toContain(
+      "outage to public name served from us-west-2: never, before the drill ended",
+    );
+    expect(renderDrillReportMarkdown(never)).toContain(
+      "| outage to public name served from us-west-2 | never | 300 s | **missed** |",
     );
   });
 });

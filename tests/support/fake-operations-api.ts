@@ -39,6 +39,11 @@ export interface FakeWorldOptions {
   appWriterLagReads?: number;
   /** What the app says about the writer once it has caught up. @default "here" */
   appWriter?: "here" | "unknown";
+  /**
+   * The automatic failover (requestedBy `eventbridge:...`) appears as the latest operation on
+   * this GET /status read, as the standby side's detection would start it. @default never
+   */
+  automaticFailoverOnStatusRead?: number;
 }
 
 export class FakeWorld implements OperationsApi {
@@ -66,6 +71,21 @@ export class FakeWorld implements OperationsApi {
   async status(): Promise<StatusResponse> {
     this.calls.push("status");
     if (this.options.statusError) throw this.options.statusError;
+    this.statusReads++;
+    if (this.statusReads === this.options.automaticFailoverOnStatusRead) {
+      this.started++;
+      const operationId = `op-${this.started}`;
+      this.operations.set(operationId, {
+        operationId,
+        kind: "failover",
+        mode: "unplanned",
+        reason: "automatic: shopsmart-staging-dr-primary-down in ALARM",
+        requestedAt: "2026-01-05T09:03:00.000Z",
+        requestedBy: "eventbridge:shopsmart-staging-dr-auto-failover",
+        status: "running",
+        steps: [],
+      });
+    }
     const health = { primary: "healthy", secondary: "healthy", ...this.options.health } as const;
     const latest = [...this.operations.values()].at(-1) ?? null;
     return {
@@ -137,6 +157,7 @@ export class FakeWorld implements OperationsApi {
   }
 
   private appReads = 0;
+  private statusReads = 0;
 
   private lag(): number | null {
     return this.options.lagSeconds === undefined ? 0.5 : this.options.lagSeconds;

@@ -219,6 +219,47 @@ describe("auto-failover handler", () => {
     expect(sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
   });
 
+  it("keeps automatic failovers minimumIntervalMinutes apart: an alarm soon after a failed automatic one starts nothing and pages", async () => {
+    // NOW is 05:06:07; the automatic failover started at 04:50 (16 min ago) and failed.
+    table.seed({ pk: "LATEST", operationId: RUNNING_ID }).seed({
+      pk: `OPERATION#${RUNNING_ID}`,
+      operationId: RUNNING_ID,
+      kind: "failover",
+      mode: "unplanned",
+      reason: "automatic",
+      requestedAt: "2025-03-04T04:50:00.000Z",
+      requestedBy: `eventbridge:${RULE_NAME}`,
+      status: "failed",
+      steps: [],
+    });
+    const handler = await loadHandler();
+
+    expect(await handler(alarmEvent())).toEqual({
+      action: "dropped",
+      why: `the automatic ${RUNNING_ID} started 16 min ago and failed; automatic failovers are at least 30 min apart (automaticFailover.minimumIntervalMinutes)`,
+    });
+    expect(sfnMock.commandCalls(StartExecutionCommand)).toHaveLength(0);
+    expect(snsMock.commandCalls(PublishCommand)[0]?.args[0].input.Subject).toBe(
+      "[shopsmart-dr prod] automatic failover not started",
+    );
+  });
+
+  it("starts again once the interval has passed, or when the recent operation was an operator's", async () => {
+    table.seed({ pk: "LATEST", operationId: RUNNING_ID }).seed({
+      pk: `OPERATION#${RUNNING_ID}`,
+      operationId: RUNNING_ID,
+      kind: "failover",
+      mode: "unplanned",
+      reason: "automatic",
+      requestedAt: "2025-03-04T04:30:00.000Z",
+      requestedBy: `eventbridge:${RULE_NAME}`,
+      status: "failed",
+      steps: [],
+    });
+    const handler = await loadHandler();
+    expect(await handler(alarmEvent())).toMatchObject({ action: "started" });
+  });
+
   it("fails (so the invocation is retried) while a fence holds the lock for a few seconds", async () => {
     table.seed({
       pk: "LOCK",

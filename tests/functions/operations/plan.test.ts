@@ -214,6 +214,25 @@ describe("buildPlan", () => {
     );
   });
 
+  it("judges a partition by Route 53's verdict only, never by this region's own probe", () => {
+    const unplanned = { kind: "failover", mode: "unplanned" } as const;
+    // Route 53's API is down, but the DNS answer still names the primary: Route 53 sees it up,
+    // though this region's probe of it fails (a partition from here). Refused.
+    const dnsSaysUp = healthyTraffic({
+      health: { primary: "unhealthy", secondary: "healthy" },
+      route53Health: { primary: "healthy", secondary: "unknown" },
+      served: "primary",
+    });
+    expect(buildPlan(unplanned, primaryDownTopology(), dnsSaysUp, context).blockers).toHaveLength(1);
+    // Neither Route 53's API nor DNS says anything: nothing contradicts the outage.
+    const unknown = healthyTraffic({
+      health: { primary: "unhealthy", secondary: "healthy" },
+      route53Health: { primary: "unknown", secondary: "unknown" },
+      served: "unknown",
+    });
+    expect(buildPlan(unplanned, primaryDownTopology(), unknown, context).blockers).toEqual([]);
+  });
+
   it("refuses a data-loss failover during a partition: the primary does not answer from here, but Route 53 sees it healthy", () => {
     const plan = buildPlan(
       { kind: "failover", mode: "unplanned" },

@@ -127,15 +127,13 @@ describe("probePrimary", () => {
     rdsMock.on(DescribeDBClustersCommand).resolves({ DBClusters: [{ Status: "stopped" }] });
     expect((await probePrimary(deps)).signals.database.vote).toBe("down");
 
-    rdsMock
-      .on(DescribeDBClustersCommand)
-      .rejects(
-        Object.assign(new Error("denied"), {
-          name: "AccessDenied",
-          $fault: "client",
-          $metadata: { httpStatusCode: 403 },
-        }),
-      );
+    rdsMock.on(DescribeDBClustersCommand).rejects(
+      Object.assign(new Error("denied"), {
+        name: "AccessDenied",
+        $fault: "client",
+        $metadata: { httpStatusCode: 403 },
+      }),
+    );
     expect((await probePrimary(deps)).signals.database.vote).toBe("unknown");
   });
 
