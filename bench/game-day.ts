@@ -17,8 +17,16 @@ const TSX = join(ROOT, "node_modules", ".bin", "tsx");
 
 /** The seed's regions (primary us-east-1, secondary us-west-2). */
 const SEED_ENV = "tests/fixtures/envs/seed.json";
-/** The issue-12 faults, also run with the seed's regions. */
-const SEED_FAULTS = ["web-tier-down", "partition", "slow-switchover", "trigger-while-locked"];
+/** The faults also run with the seed's regions (issue 12's and issue 13's). */
+const SEED_FAULTS = [
+  "primary-region-down",
+  "us-east-1-down",
+  "route53-api-down",
+  "web-tier-down",
+  "partition",
+  "slow-switchover",
+  "trigger-while-locked",
+];
 
 interface Run {
   env: string;
@@ -30,6 +38,17 @@ interface Run {
   failoverRtoSeconds: number | null;
   failbackRtoSeconds: number | null;
   rpoSeconds: number | null;
+  /** Outage faults: seconds from the outage to each milestone (null: never). */
+  outage: {
+    detected: number | null;
+    decided: number | null;
+    writesAccepted: number | null;
+    served: number | null;
+  } | null;
+}
+
+function since(from: string, to: string | null): number | null {
+  return to === null ? null : (Date.parse(to) - Date.parse(from)) / 1000;
 }
 
 function run(fault: string | undefined, env?: string): Run {
@@ -55,6 +74,14 @@ function run(fault: string | undefined, env?: string): Run {
       failoverRtoSeconds: report.failover.rtoSeconds,
       failbackRtoSeconds: report.failback.rtoSeconds,
       rpoSeconds: report.rpoSeconds,
+      outage: report.outage
+        ? {
+            detected: since(report.outage.startedAt, report.outage.detectedAt),
+            decided: since(report.outage.startedAt, report.outage.decidedAt),
+            writesAccepted: since(report.outage.startedAt, report.outage.writesAcceptedAt),
+            served: since(report.outage.startedAt, report.outage.servedAt),
+          }
+        : null,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -88,6 +115,9 @@ function main(): void {
         "RTO failover (s)",
         "RTO failback (s)",
         "RPO (s)",
+        "Outage to detected / decided (s)",
+        "Outage to writes in B (s)",
+        "Outage to name served from B (s)",
       ],
       runs.map((r) => [
         r.env,
@@ -99,8 +129,19 @@ function main(): void {
         seconds(r.failoverRtoSeconds),
         seconds(r.failbackRtoSeconds),
         seconds(r.rpoSeconds),
+        r.outage ? `${seconds(r.outage.detected)} / ${seconds(r.outage.decided)}` : "",
+        r.outage ? seconds(r.outage.writesAccepted) : "",
+        r.outage ? seconds(r.outage.served) : "",
       ]),
     ),
+    "",
+    "RTO failover/failback: from the drill's request (planned faults) or, for the outage faults " +
+      "(primary-region-down, web-tier-down, us-east-1-down with the primary in us-east-1), from " +
+      "the outage: nobody requests those failovers, the standby side detects the outage and " +
+      "starts it. The outage columns split that: the primary-down alarm in ALARM and the " +
+      "automatic execution started (detection, decision), the app in Region B accepting writes " +
+      "(promotion), and the public name answering from Region B (traffic: Route 53's health " +
+      "checks act without the automation).",
     "",
   ].join("\n");
   writeSection("game-day", markdown, { machine: where, runs });
