@@ -34,7 +34,7 @@ const commands = [...markdown.matchAll(/npm run (?:-s )?([a-z:-]+)(?: -- ([^\n`#
 
 /** The `--flags` of a command line (placeholders such as `<id>` are not flags). */
 function flagsOf(args: string): string[] {
-  return [...args.matchAll(/(?:^|\s)(--[a-z][a-z-]*)/g)].map((match) => match[1] ?? "");
+  return [...args.matchAll(/(?:^|\s)(--[a-z][a-z0-9-]*)/g)].map((match) => match[1] ?? "");
 }
 
 /** The usage text a script's flags must appear in. */
@@ -81,9 +81,9 @@ describe("docs/dr-plan.md", () => {
   });
 
   it("names only game-day faults the simulation has", () => {
-    const faults = [...markdown.matchAll(/--fault ([a-z-]+)/g)].map((match) => match[1]);
+    const faults = [...markdown.matchAll(/--fault ([a-z0-9-]+)/g)].map((match) => match[1]);
     const section = /### Game-day faults\n([\s\S]*?)\n###/.exec(markdown)?.[1] ?? "";
-    const inTable = [...section.matchAll(/^\| `([a-z][a-z-]*)` \|/gm)].map((match) => match[1]);
+    const inTable = [...section.matchAll(/^\| `([a-z][a-z0-9-]*)` \|/gm)].map((match) => match[1]);
     expect(faults.length).toBeGreaterThan(0);
     expect(
       faults.filter((fault) => !(GAME_DAY_FAULTS as readonly string[]).includes(fault ?? "")),
