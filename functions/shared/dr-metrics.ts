@@ -40,6 +40,17 @@ export type DetectionSignal = (typeof DETECTION_SIGNALS)[number];
 /** Seconds between probe-primary runs (its schedule) and the period of the metrics it publishes. */
 export const PROBE_INTERVAL_SECONDS = 60;
 
+/**
+ * When the other signals reach the quorum and only Route 53's "up" holds the verdict back,
+ * probe-primary reads Route 53's verdict again every {@link VETO_RECHECK_INTERVAL_SECONDS} for up
+ * to this long within the same run: in an outage Route 53's checkers take their failure
+ * threshold of checks to notice (30 s with 10 s x 3), and waiting for the next scheduled run
+ * would add up to a minute to detection. In a partition the veto holds and the run ends after
+ * this window. Must fit in the function's timeout with the probes.
+ */
+export const VETO_RECHECK_SECONDS = 40;
+export const VETO_RECHECK_INTERVAL_SECONDS = 5;
+
 /** Period of the lever and detection alarms: one datapoint per probe or lever change. */
 export const DR_ALARM_PERIOD_SECONDS = 60;
 
