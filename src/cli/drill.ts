@@ -14,8 +14,8 @@ import {
 import {
   type DrillReport,
   drillReport,
-  withOutage,
   renderDrillReportMarkdown,
+  withOutage,
 } from "../../functions/orchestration/drill-report";
 import type { OperationMode } from "../../functions/shared/operation";
 import type { OperationsApi } from "../../functions/shared/operations-api";

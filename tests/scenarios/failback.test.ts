@@ -85,11 +85,10 @@ describe("failback", () => {
       GlobalClusterIdentifier: pair.settings.globalClusterIdentifier,
       TargetDbClusterIdentifier: pair.settings.regions.primary.clusterArn,
     });
-    expect(
-      (
-        flip?.input as { MetricData: { Dimensions: { Value: string }[]; Value: number }[] }
-      ).MetricData.map((datum) => [datum.Dimensions[1]?.Value, datum.Value]),
-    ).toEqual([
+    const fences = (
+      flip?.input as { MetricData?: { Dimensions: { Value: string }[]; Value: number }[] }
+    )?.MetricData;
+    expect(fences?.map((datum) => [datum.Dimensions[1]?.Value, datum.Value])).toEqual([
       ["primary", 0],
       ["secondary", 0],
     ]);

@@ -223,7 +223,9 @@ describe("buildPlan", () => {
       route53Health: { primary: "healthy", secondary: "unknown" },
       served: "primary",
     });
-    expect(buildPlan(unplanned, primaryDownTopology(), dnsSaysUp, context).blockers).toHaveLength(1);
+    expect(buildPlan(unplanned, primaryDownTopology(), dnsSaysUp, context).blockers).toHaveLength(
+      1,
+    );
     // Neither Route 53's API nor DNS says anything: nothing contradicts the outage.
     const unknown = healthyTraffic({
       health: { primary: "unhealthy", secondary: "healthy" },
