@@ -1,4 +1,5 @@
 /** Lambda probe-primary: the standby side's verdict on the primary region, every minute. */
+import { setTimeout as sleep } from "node:timers/promises";
 import {
   type DetectionDependencies,
   probePrimary,
@@ -23,6 +24,9 @@ function detectionDependencies(): DetectionDependencies {
       probeEndpoint,
       servedRegion,
       now: () => new Date(),
+      sleep: async (milliseconds) => {
+        await sleep(milliseconds);
+      },
     };
   }
   return dependencies;

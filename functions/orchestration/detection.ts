@@ -41,6 +41,8 @@ import {
   PROBE_SIGNAL_METRIC,
   primaryDownDimensions,
   probeSignalDimensions,
+  VETO_RECHECK_INTERVAL_SECONDS,
+  VETO_RECHECK_SECONDS,
 } from "../shared/dr-metrics";
 import type { EndpointProbe, EndpointReading, ServedRegion } from "../shared/endpoint-probe";
 import { classifyError, describeError, isRegionUnreachableError } from "../shared/errors";
@@ -74,8 +76,11 @@ export interface DetectionDependencies {
     recordName: string,
     loadBalancers: Readonly<Record<RegionRole, string>>,
     timeoutMs: number,
+    nameServers?: readonly string[],
   ) => Promise<ServedRegion>;
   readonly now: () => Date;
+  /** Waits between rereads of Route 53's view (injectable for tests). */
+  readonly sleep: (milliseconds: number) => Promise<void>;
 }
 
 export interface DetectionReport {
@@ -123,16 +128,46 @@ export function decidePrimaryDown(
   };
 }
 
-/** Reads the signals and the fences, decides, and publishes it all in one PutMetricData. */
+/**
+ * Reads the signals and the fences, decides, and publishes it all in one PutMetricData. While
+ * the other signals reach the quorum and only Route 53's "up" holds the verdict back, Route 53's
+ * view is read again every {@link VETO_RECHECK_INTERVAL_SECONDS} for up to
+ * {@link VETO_RECHECK_SECONDS}: in an outage its checkers need their failure threshold of checks
+ * to notice, and the next scheduled run would come a minute later.
+ */
 export async function probePrimary(deps: DetectionDependencies): Promise<DetectionReport> {
   const { settings } = deps;
   const timeoutMs = settings.detection.probeTimeoutSeconds * 1000;
-  const [endpoint, database, route53, fences] = await Promise.all([
+  const startedAt = deps.now().getTime();
+  const [endpoint, database, firstRoute53, fences] = await Promise.all([
     endpointSignal(deps, timeoutMs),
     databaseSignal(deps, timeoutMs),
     route53Signal(deps, timeoutMs),
     currentFences(deps.ledger),
   ]);
+  let route53 = firstRoute53;
+  let rechecks = 0;
+  const othersDown = [endpoint, database].filter((signal) => signal.vote === "down").length;
+  const vetoOnly = () => route53.vote === "up" && othersDown >= settings.detection.quorum;
+  // Bounded both by time (the probes themselves take some) and by count (a clock that stands
+  // still must not loop forever).
+  const maxRechecks = Math.floor(VETO_RECHECK_SECONDS / VETO_RECHECK_INTERVAL_SECONDS);
+  while (
+    vetoOnly() &&
+    rechecks < maxRechecks &&
+    deps.now().getTime() - startedAt + VETO_RECHECK_INTERVAL_SECONDS * 1000 <=
+      VETO_RECHECK_SECONDS * 1000
+  ) {
+    await deps.sleep(VETO_RECHECK_INTERVAL_SECONDS * 1000);
+    route53 = await route53Signal(deps, timeoutMs);
+    rechecks++;
+  }
+  if (rechecks > 0) {
+    route53 = {
+      ...route53,
+      detail: `${route53.detail} (after ${rechecks} reread${rechecks === 1 ? "" : "s"})`,
+    };
+  }
   const signals = { endpoint, database, route53 };
   const verdict = decidePrimaryDown(signals, settings.detection.quorum);
   const now = deps.now();
@@ -203,22 +238,44 @@ async function databaseSignal(
   }
 }
 
+/**
+ * Route 53's view from both readings: down as soon as either says down (each lags in its own
+ * way: the metric by its one-minute period, the DNS answer not at all from the authoritative
+ * servers), up when a reading says up and none says down, unknown otherwise.
+ */
 async function route53Signal(
   deps: DetectionDependencies,
   timeoutMs: number,
 ): Promise<SignalReading> {
-  const fromMetric = await route53MetricVote(deps, timeoutMs);
-  if (fromMetric.vote !== "unknown") return fromMetric;
+  const [fromMetric, fromDns] = await Promise.all([
+    route53MetricVote(deps, timeoutMs),
+    route53DnsVote(deps, timeoutMs),
+  ]);
+  const readings = [fromMetric, fromDns];
+  const vote: SignalVote = readings.some((reading) => reading.vote === "down")
+    ? "down"
+    : readings.some((reading) => reading.vote === "up")
+      ? "up"
+      : "unknown";
+  return { vote, detail: `${fromDns.detail}; ${fromMetric.detail}` };
+}
+
+/** Route 53's view from the public name's DNS answer (see {@link route53Signal}). */
+async function route53DnsVote(
+  deps: DetectionDependencies,
+  timeoutMs: number,
+): Promise<SignalReading> {
   const { settings } = deps;
   const loadBalancers = Object.fromEntries(
     REGION_ROLES.map((role) => [role, settings.regions[role].loadBalancer.dnsName]),
   ) as Record<RegionRole, string>;
+  const nameServers = settings.nameServers?.split(",").filter((name) => name.length > 0);
   const [served, fences] = await Promise.all([
-    deps.servedRegion(settings.recordName, loadBalancers, timeoutMs),
+    deps.servedRegion(settings.recordName, loadBalancers, timeoutMs, nameServers),
     currentFences(deps.ledger),
   ]);
   if (served.region === "unknown") {
-    return { vote: "unknown", detail: `${fromMetric.detail}; DNS: ${served.reason}` };
+    return { vote: "unknown", detail: `DNS: ${served.reason}` };
   }
   const recordsPrimary = served.region === settings.primaryRecordRegion;
   if (served.region === "primary") {
@@ -234,7 +291,7 @@ async function route53Signal(
   }
   return {
     vote: "down",
-    detail: `${settings.recordName} is served by the secondary: Route 53 finds the primary unhealthy (DNS answer; ${fromMetric.detail})`,
+    detail: `${settings.recordName} is served by the secondary: Route 53 finds the primary unhealthy (DNS answer)`,
   };
 }
 

@@ -107,6 +107,27 @@ function appView(body: string): Pick<EndpointReading, "writable" | "writerRegion
   }
 }
 
+/**
+ * A resolver that asks the zone's own name servers (Route 53's authoritative servers, its
+ * globally distributed data plane): their answer is Route 53's current choice of record, with
+ * no resolver cache that would keep the old one for the TTL. Route 53's name server addresses
+ * are found through the ordinary resolver.
+ */
+async function authoritativeResolver(
+  nameServers: readonly string[],
+  resolve: (name: string) => Promise<Set<string> | string>,
+  timeoutMs: number,
+): Promise<dns.promises.Resolver | string> {
+  const found = await Promise.all(nameServers.map((name) => resolve(name)));
+  const addresses = found.flatMap((result) => (typeof result === "string" ? [] : [...result]));
+  if (addresses.length === 0) {
+    return `none of the zone's name servers resolved (${found.filter((result) => typeof result === "string").join("; ")})`;
+  }
+  const resolver = new dns.promises.Resolver({ timeout: timeoutMs, tries: 1 });
+  resolver.setServers(addresses);
+  return resolver;
+}
+
 /** Which region the public name resolves to, or why that is not known. */
 export type ServedRegion =
   | { readonly region: RegionRole }
@@ -124,17 +145,27 @@ export async function servedRegion(
   recordName: string,
   loadBalancers: Readonly<Record<RegionRole, string>>,
   timeoutMs: number,
+  nameServers?: readonly string[],
 ): Promise<ServedRegion> {
   const resolver = new dns.promises.Resolver({ timeout: timeoutMs, tries: 2 });
-  const resolve = async (name: string): Promise<Set<string> | string> => {
-    try {
-      return new Set(await resolver.resolve4(name));
-    } catch (error) {
-      return `${name}: ${error instanceof Error ? error.message : String(error)}`;
-    }
-  };
+  const resolveWith =
+    (using: dns.promises.Resolver) =>
+    async (name: string): Promise<Set<string> | string> => {
+      try {
+        return new Set(await using.resolve4(name));
+      } catch (error) {
+        return `${name}: ${error instanceof Error ? error.message : String(error)}`;
+      }
+    };
+  const resolve = resolveWith(resolver);
   const [answer, ...targets] = await Promise.all([
-    resolve(recordName),
+    nameServers && nameServers.length > 0
+      ? authoritativeResolver(nameServers, resolve, timeoutMs).then((authoritative) =>
+          typeof authoritative === "string"
+            ? authoritative
+            : resolveWith(authoritative)(recordName),
+        )
+      : resolve(recordName),
     ...REGION_ROLES.map((role) => resolve(loadBalancers[role])),
   ]);
   if (typeof answer === "string") return { region: "unknown", reason: answer };

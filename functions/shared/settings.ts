@@ -59,6 +59,12 @@ export interface AutomationSettings {
   globalClusterIdentifier: string;
   regions: { primary: RegionSettings; secondary: RegionSettings };
   hostedZoneId: string;
+  /**
+   * The hosted zone's authoritative name servers, comma-separated, e.g.
+   * `ns-1.awsdns-01.org,ns-2.awsdns-02.net`: probe-primary reads Route 53's answer from them.
+   * @default - the function's own (caching) resolver
+   */
+  nameServers?: string;
   /** e.g. `shop.example.com`. */
   recordName: string;
   /** e.g. `/shopsmart/prod/`. */
@@ -133,6 +139,7 @@ export const automationSettingsSchema: z.ZodMiniType<AutomationSettings> = z.str
   globalClusterIdentifier: text,
   regions: z.strictObject({ primary: regionSchema, secondary: regionSchema }),
   hostedZoneId: text,
+  nameServers: z.optional(text),
   recordName: text,
   parameterPath: z
     .string()

@@ -113,6 +113,11 @@ interface TrafficFences {
 export class Dns extends Construct {
   /** Id of the hosted zone that holds the records. */
   readonly zoneId: string;
+  /**
+   * The hosted zone's authoritative name servers, comma-separated (a Terraform expression): the
+   * DR automation asks them, not a caching resolver, for Route 53's current answer.
+   */
+  readonly nameServers: string;
   /** Validated certificate ARN per region (from aws_acm_certificate_validation). */
   readonly certificateArns: Readonly<Record<RegionRole, string>>;
 
@@ -130,6 +135,7 @@ export class Dns extends Construct {
 
     const zone = this.lookUpZone();
     this.zoneId = "id" in props.hostedZone ? props.hostedZone.id : zone.zoneId;
+    this.nameServers = Fn.join(",", zone.nameServers);
     this.certificateArns = this.addCertificates();
   }
 

@@ -93,6 +93,9 @@ function appWriter(pair: RegionPair, role: RegionRole): RegionRole | undefined {
 /** The addresses the pair answers for `name`, or undefined for a name it does not know. */
 export function simulatedAddresses(pair: RegionPair, name: string): string[] | undefined {
   const wanted = normalize(name);
+  const nameServer = (pair.settings.nameServers ?? "").split(",").indexOf(wanted);
+  // The zone's name servers (Route 53's, global: they answer whatever region is down).
+  if (nameServer >= 0) return [`205.251.192.${nameServer + 1}`];
   if (wanted === normalize(pair.settings.recordName)) {
     const role = pair.route53.answeringRegion();
     return role === null ? [] : [...LOAD_BALANCER_ADDRESSES[role]];

@@ -61,6 +61,8 @@ export function simulatedSettings(options: SimulatedSettingsOptions = {}): Autom
     globalClusterIdentifier: `${prefix}-global`,
     regions: { primary: region("primary", 1), secondary: region("secondary", 2) },
     hostedZoneId: "Z0123456789ABCDEFGHIJ",
+    // The simulated zone's NS records (route53.ts).
+    nameServers: [1, 2, 3, 4].map((n) => `ns-${n}.awsdns-0${n}.org`).join(","),
     recordName: options.recordName ?? "shop.example.com",
     parameterPath: `/${project}/${environment}/`,
     ledgerTableName: `${prefix}-failover-operations`,

@@ -269,6 +269,7 @@ export class EnvironmentStack extends TerraformStack {
       regions: { primary: automationRegion("primary"), secondary: automationRegion("secondary") },
       globalClusterIdentifier: database.globalClusterIdentifier,
       hostedZoneId: dns.zoneId,
+      nameServers: dns.nameServers,
       recordName: config.dns.domainName,
       parameterPath,
       alertTopic: { arn: monitoring.topicArns.secondary, kmsKeyArn: regions.secondary.key.keyArn },

@@ -114,6 +114,11 @@ describe("the shop's data plane", () => {
       region: "secondary",
     });
     expect(LOAD_BALANCER_ADDRESSES.secondary).toContain("198.51.100.20");
+    // Asked of the zone's own name servers, the answer is the same (no cache is modelled).
+    const nameServers = (simulatedSettings().nameServers ?? "").split(",");
+    await expect(
+      servedRegion("shop.example.com", loadBalancers, 1000, nameServers),
+    ).resolves.toEqual({ region: "secondary" });
   });
 
   it("answers HTTPS from each load balancer with the app's writer view; a dark or partitioned region times out", async () => {

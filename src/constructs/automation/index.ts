@@ -135,6 +135,12 @@ export interface AutomationProps {
   readonly globalClusterIdentifier: string;
   /** `Dns.zoneId`. */
   readonly hostedZoneId: string;
+  /**
+   * `Dns.nameServers`: the zone's authoritative name servers, comma-separated, which
+   * probe-primary asks for Route 53's current answer (no resolver cache in between).
+   * @default - the functions' own resolver
+   */
+  readonly nameServers?: string;
   /** The shop's name, the failover records' name, e.g. `shop.example.com`. */
   readonly recordName: string;
   /** SSM path of the app settings, e.g. `/shopsmart/prod/` (detach-and-promote rewrites one). */
@@ -208,8 +214,9 @@ const FUNCTION_TIMEOUT_SECONDS: Readonly<Record<FunctionName, number>> = {
   finish: 60,
   "operations-api": 60,
   "auto-failover": 60,
-  // Its probes run in parallel, each cut off after detection.probeTimeoutSeconds.
-  "probe-primary": 30,
+  // Its probes run in parallel, each cut off after detection.probeTimeoutSeconds (5 s); while
+  // only Route 53's veto holds a quorum back it rereads Route 53 for VETO_RECHECK_SECONDS (40 s).
+  "probe-primary": 60,
   // One drill tick makes a few API calls of at most 30 s each; the report writes to S3, CloudWatch
   // and SNS.
   "run-drill": 120,
@@ -361,6 +368,7 @@ export class Automation extends Construct {
         secondary: regionSettings(props.regions.secondary),
       },
       hostedZoneId: props.hostedZoneId,
+      ...(props.nameServers === undefined ? {} : { nameServers: props.nameServers }),
       recordName: props.recordName,
       parameterPath: props.parameterPath,
       ledgerTableName: ledger.name,

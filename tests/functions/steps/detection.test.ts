@@ -59,7 +59,13 @@ const deps: DetectionDependencies = {
   probeEndpoint: async () => endpoint,
   servedRegion: async () => served,
   now: () => new Date("2026-12-03T12:00:00.000Z"),
+  sleep: async () => {
+    sleeps++;
+    onSleep?.();
+  },
 };
+let sleeps = 0;
+let onSleep: (() => void) | undefined;
 const DOWN: EndpointReading = {
   healthy: false,
   statusCode: null,
@@ -69,6 +75,8 @@ const DOWN: EndpointReading = {
 };
 
 beforeEach(() => {
+  sleeps = 0;
+  onSleep = undefined;
   for (const mock of [rdsMock, cloudWatchMock, route53MetricsMock, dynamoDbMock]) mock.reset();
   dynamoDbMock.on(GetItemCommand).resolves({});
   endpoint = { healthy: true, statusCode: 200, writable: true, writerRegion: "us-east-2" };
@@ -87,6 +95,50 @@ function published(name: string) {
 }
 
 describe("probePrimary", () => {
+  it("rereads Route 53's view while only its veto holds a quorum back, and calls the primary down once Route 53 notices", async () => {
+    endpoint = DOWN;
+    rdsMock.on(DescribeDBClustersCommand).rejects(abortTimeout());
+    route53MetricsMock.on(GetMetricDataCommand).rejects(abortTimeout());
+    // Route 53's checkers need their failure threshold: the third reread sees the answer move.
+    onSleep = () => {
+      if (sleeps === 3) served = { region: "secondary" };
+    };
+
+    const report = await probePrimary(deps);
+
+    expect(sleeps).toBe(3);
+    expect(report).toMatchObject({ primaryDown: true, downVotes: 3 });
+    expect(report.signals.route53.detail).toContain("(after 3 rereads)");
+  });
+
+  it("counts Route 53 down when either reading says so: a lagging metric does not hold the verdict back", async () => {
+    endpoint = DOWN;
+    served = { region: "secondary" };
+    // The metric still shows the last healthy minute.
+    route53MetricsMock
+      .on(GetMetricDataCommand)
+      .resolves({ MetricDataResults: [{ Id: "health", Values: [1] }] });
+
+    const report = await probePrimary(deps);
+
+    expect(report.signals.route53.vote).toBe("down");
+    expect(sleeps).toBe(0);
+  });
+
+  it("asks the zone's own name servers when the settings name them", async () => {
+    const asked: (readonly string[] | undefined)[] = [];
+    const withServers: DetectionDependencies = {
+      ...deps,
+      settings: { ...SETTINGS, nameServers: "ns-1.awsdns-01.org,ns-2.awsdns-02.net" },
+      servedRegion: async (_name, _balancers, _timeout, nameServers) => {
+        asked.push(nameServers);
+        return served;
+      },
+    };
+    await probePrimary(withServers);
+    expect(asked).toEqual([["ns-1.awsdns-01.org", "ns-2.awsdns-02.net"]]);
+  });
+
   it("publishes PrimaryDown 0 and each signal while the primary is fine", async () => {
     const report = await probePrimary(deps);
 
@@ -120,6 +172,8 @@ describe("probePrimary", () => {
 
     expect(report).toMatchObject({ primaryDown: false, downVotes: 2 });
     expect(report.signals.route53.vote).toBe("up");
+    // The veto was read again, every 5 s for 40 s, before the run gave up.
+    expect(sleeps).toBe(8);
     expect(published("PrimaryDown").map((datum) => datum.Value)).toEqual([0]);
   });
 
