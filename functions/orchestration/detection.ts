@@ -155,7 +155,8 @@ export async function probePrimary(deps: DetectionDependencies): Promise<Detecti
   while (
     vetoOnly() &&
     rechecks < maxRechecks &&
-    deps.now().getTime() - startedAt + VETO_RECHECK_INTERVAL_SECONDS * 1000 <=
+    // A reread starts only if it can end, its own timeout included, inside the window.
+    deps.now().getTime() - startedAt + VETO_RECHECK_INTERVAL_SECONDS * 1000 + timeoutMs <=
       VETO_RECHECK_SECONDS * 1000
   ) {
     await deps.sleep(VETO_RECHECK_INTERVAL_SECONDS * 1000);

@@ -215,8 +215,9 @@ const FUNCTION_TIMEOUT_SECONDS: Readonly<Record<FunctionName, number>> = {
   "operations-api": 60,
   "auto-failover": 60,
   // Its probes run in parallel, each cut off after detection.probeTimeoutSeconds (5 s); while
-  // only Route 53's veto holds a quorum back it rereads Route 53 for VETO_RECHECK_SECONDS (40 s).
-  "probe-primary": 60,
+  // only Route 53's veto holds a quorum back it rereads Route 53 inside VETO_RECHECK_SECONDS
+  // (40 s), then publishes: under a minute, so a run ends before the next one starts.
+  "probe-primary": 55,
   // One drill tick makes a few API calls of at most 30 s each; the report writes to S3, CloudWatch
   // and SNS.
   "run-drill": 120,
