@@ -1,4 +1,9 @@
-import { DR_ALARM_PERIOD_SECONDS, PROBE_INTERVAL_SECONDS } from "../../functions/shared/dr-metrics";
+import {
+  DR_ALARM_PERIOD_SECONDS,
+  PROBE_INTERVAL_SECONDS,
+  VETO_RECHECK_INTERVAL_SECONDS,
+  VETO_RECHECK_SECONDS,
+} from "../../functions/shared/dr-metrics";
 import type { EnvConfig } from "../config/schema";
 
 /**
@@ -56,8 +61,9 @@ export interface Budget {
 
 export interface DrBudgets {
   /**
-   * Until the secondary serves writes through the public name: detection, decision, trigger,
-   * promotion or scale-up, the traffic fence and DNS caches (see {@link computeBudgets}).
+   * Until the secondary serves writes through the public name. With automatic failover, the
+   * slower of the web-traffic (DNS) path and the database path, which run in parallel; without,
+   * from the operator's trigger (see {@link computeBudgets}).
    */
   readonly rto: Budget;
   /** Web traffic only, on Route 53's own failover (no API call): detection + DNS caches. */
@@ -71,17 +77,32 @@ export interface DrBudgets {
 /**
  * Computes every budget of an environment from its (validated) config.
  *
- * With automatic failover the RTO is the slower of two paths, because probe-primary counts the
- * primary as down only while Route 53's checkers do not see it up (their veto keeps a partition
- * between the regions from promoting):
- * - Route 53 cannot tell (its metric in us-east-1 and the DNS answer both unreadable from the
- *   secondary region): the probes alone decide, and after the promotion flip-dns's fence moves
- *   the traffic: probe interval + alarm minutes + trigger + promotion or scale-up + the fence's
- *   alarm period + DNS caches.
- * - Route 53 sees the primary down: it has moved DNS to the secondary by itself, and the first
- *   probe that may count comes after its detection and the answer's TTL: Route 53 detection +
- *   DNS caches + probe interval + alarm minutes + trigger + promotion or scale-up.
- * The Route 53 API (its control plane, in us-east-1) is on neither path.
+ * With automatic failover on, the RTO is the slower of two paths that run in parallel from the
+ * outage; the faster one is reported as a note:
+ * - **Web traffic (DNS path)**: Route 53's health checkers mark the primary unhealthy after
+ *   `failureThreshold` consecutive failed checks, one every `intervalSeconds`
+ *   (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover-determining-health-of-endpoints.html),
+ *   and Route 53 then answers with the secondary record
+ *   (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/health-checks-how-route-53-chooses-records.html).
+ *   That is Route 53's data plane, which needs neither its API in us-east-1 nor anything the
+ *   automation reads or writes
+ *   (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/route-53-concepts.html), so
+ *   flip-dns's traffic fence is not on an outage's path: Route 53 detection + DNS caches.
+ * - **Database path**: the first "down" verdict of probe-primary (see {@link firstDownVerdict}),
+ *   then the decision (the primary-down alarm needs `automaticFailover.alarmMinutes` one-minute
+ *   datapoints of "down", and "for any period of one minute or longer, an alarm is evaluated
+ *   every minute",
+ *   https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html),
+ *   the trigger ({@link TRIGGER_ALLOWANCE_SECONDS}) and the slower of promotion and scale-up.
+ *
+ * The fence moves traffic only in a planned or manual failover, and in the degraded case in
+ * which Route 53's view cannot be read from the secondary region at all (neither its metric in
+ * us-east-1 nor the hosted zone's name servers answer): then the probes decide alone, and the
+ * traffic follows the fence after the promotion. That case is not an outage's path (in an
+ * outage Route 53's checkers move DNS by themselves), so it is a note, not a term.
+ *
+ * With automatic failover off, the RTO counts from the operator's trigger: the slower of
+ * promotion and scale-up, then the fence and DNS caches.
  */
 export function computeBudgets(config: EnvConfig): DrBudgets {
   const { healthCheck } = config.dns;
@@ -116,11 +137,16 @@ export function computeBudgets(config: EnvConfig): DrBudgets {
   const rtoNotes = [`${faster.name} (${faster.seconds} s) runs in parallel with ${slower.name}`];
   let rtoTerms: BudgetTerm[];
   if (config.automaticFailover.enabled) {
-    const [worst, other] = automaticFailoverPaths(config, { detection, dnsCaches, slower }).sort(
-      (a, b) => sum(b.terms) - sum(a.terms),
-    );
+    const paths = automaticFailoverPaths(config, { detection, dnsCaches, slower });
+    const [worst, other] =
+      sum(paths.database.terms) >= sum(paths.webTraffic.terms)
+        ? [paths.database, paths.webTraffic]
+        : [paths.webTraffic, paths.database];
     rtoTerms = worst.terms;
-    rtoNotes.push(`${sum(other.terms)} s ${other.when}`);
+    rtoNotes.push(
+      `${other.name} runs in parallel: ${sum(other.terms)} s (${describeTerms(other.terms)})`,
+      paths.route53UnreadableNote,
+    );
   } else {
     rtoTerms = [slower, trafficFence(), dnsCaches];
     rtoNotes.unshift(
@@ -180,27 +206,60 @@ function trafficFence(): BudgetTerm {
 }
 
 interface RecoveryPath {
+  /** What the path brings back, for the note when it is not the slower one. */
+  readonly name: string;
   readonly terms: BudgetTerm[];
-  /** When this path is the one taken, for the note on the path not counted. */
-  readonly when: string;
 }
 
-/** The two paths of an automatic failover (see {@link computeBudgets}). */
+interface AutomaticFailoverPaths {
+  readonly webTraffic: RecoveryPath;
+  readonly database: RecoveryPath;
+  /** The degraded case in which the fence moves the traffic (see {@link computeBudgets}). */
+  readonly route53UnreadableNote: string;
+}
+
+/**
+ * Seconds from the outage to probe-primary's first "down" verdict, at most.
+ *
+ * The first run after the outage starts within one {@link PROBE_INTERVAL_SECONDS}. Its endpoint
+ * and database signals say down at once; Route 53's view says up until its checkers have failed
+ * `failureThreshold` checks (`route53DetectionSeconds` after the outage), and while that
+ * veto alone holds the verdict back the run rereads Route 53's view every
+ * {@link VETO_RECHECK_INTERVAL_SECONDS} for up to {@link VETO_RECHECK_SECONDS}. So the verdict
+ * waits past the schedule only for the part of Route 53's detection, plus one reread interval,
+ * that the recheck window does not cover: with 10 s x 3 (30 s) nothing, 60 s in all; with
+ * 30 s x 3 (90 s) 55 s more, 115 s in all. This is a bound, not the exact worst case (which can
+ * be up to one reread interval shorter); the time the run's own probes take is not counted.
+ */
+export function firstDownVerdict(route53DetectionSeconds: number): BudgetTerm {
+  const vetoWaitSeconds = Math.max(
+    0,
+    route53DetectionSeconds + VETO_RECHECK_INTERVAL_SECONDS - VETO_RECHECK_SECONDS,
+  );
+  return {
+    name: "first down verdict",
+    seconds: PROBE_INTERVAL_SECONDS + vetoWaitSeconds,
+    source:
+      `probe-primary's schedule (${PROBE_INTERVAL_SECONDS} s) + max(0, Route 53 detection ${route53DetectionSeconds} s ` +
+      `+ reread interval ${VETO_RECHECK_INTERVAL_SECONDS} s - veto recheck ${VETO_RECHECK_SECONDS} s): ` +
+      `the first run after the outage rereads Route 53's view while its "up" alone holds the verdict back`,
+    ...(vetoWaitSeconds > 0
+      ? { lever: "dns.healthCheck.intervalSeconds or dns.healthCheck.failureThreshold" }
+      : {}),
+  };
+}
+
+/** The two parallel paths of an automatic failover and the degraded case (see {@link computeBudgets}). */
 function automaticFailoverPaths(
   config: EnvConfig,
   shared: { detection: BudgetTerm; dnsCaches: BudgetTerm; slower: BudgetTerm },
-): RecoveryPath[] {
+): AutomaticFailoverPaths {
   const { alarmMinutes } = config.automaticFailover;
   const { detection, dnsCaches, slower } = shared;
-  const probe: BudgetTerm = {
-    name: "detection",
-    seconds: PROBE_INTERVAL_SECONDS,
-    source: `probe-primary runs every ${PROBE_INTERVAL_SECONDS} s in the secondary region: the first probe after the outage`,
-  };
   const decision: BudgetTerm = {
     name: "decision",
     seconds: alarmMinutes * DR_ALARM_PERIOD_SECONDS,
-    source: `automaticFailover.alarmMinutes (${alarmMinutes}): the primary-down alarm needs that many minutes of "down" verdicts`,
+    source: `automaticFailover.alarmMinutes (${alarmMinutes}) x ${DR_ALARM_PERIOD_SECONDS} s: the primary-down alarm's further "down" verdicts, one a minute, and its once-a-minute evaluation`,
     lever: "automaticFailover.alarmMinutes",
   };
   const trigger: BudgetTerm = {
@@ -208,27 +267,29 @@ function automaticFailoverPaths(
     seconds: TRIGGER_ALLOWANCE_SECONDS,
     source: `EventBridge delivers the alarm's state change to auto-failover (${TRIGGER_ALLOWANCE_SECONDS} s allowance; AWS publishes no bound)`,
   };
-  return [
-    {
-      terms: [probe, decision, trigger, slower, trafficFence(), dnsCaches],
-      when: "when Route 53 cannot tell and the fence moves the traffic",
+  // Without a readable Route 53 view nothing vetoes, so the first run's verdict counts.
+  const unreadableSeconds =
+    PROBE_INTERVAL_SECONDS + sum([decision, trigger, slower, trafficFence(), dnsCaches]);
+  return {
+    webTraffic: {
+      name: "web traffic (DNS path)",
+      terms: [{ ...detection, name: "Route 53 detection" }, dnsCaches],
     },
-    {
-      terms: [
-        { ...detection, name: "Route 53 detection" },
-        {
-          ...dnsCaches,
-          name: "DNS caches before Route 53's veto lifts",
-          source: `${dnsCaches.source}: probe-primary reads Route 53's verdict from the DNS answer`,
-        },
-        probe,
-        decision,
-        trigger,
-        slower,
-      ],
-      when: "when Route 53's checkers see the primary down first (DNS already answers from the secondary)",
+    database: {
+      name: "database path",
+      terms: [firstDownVerdict(detection.seconds), decision, trigger, slower],
     },
-  ];
+    route53UnreadableNote:
+      `${unreadableSeconds} s if Route 53's view cannot be read from the secondary region at all ` +
+      `(the probes decide alone in ${PROBE_INTERVAL_SECONDS} s, and traffic follows flip-dns's fence after the ${slower.name}: ` +
+      `+ traffic fence ${TRAFFIC_FENCE_SECONDS} s + DNS caches ${dnsCaches.seconds} s); ` +
+      "not an outage's path: in an outage Route 53's checkers move DNS by themselves",
+  };
+}
+
+/** "Route 53 detection 30 s + DNS caches 60 s". */
+function describeTerms(terms: readonly BudgetTerm[]): string {
+  return terms.map((term) => `${term.name} ${term.seconds} s`).join(" + ");
 }
 
 function sum(terms: readonly BudgetTerm[]): number {

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { budgetProblems, computeBudgets } from "../../src/budget/dr-budget";
+import { budgetProblems, computeBudgets, firstDownVerdict } from "../../src/budget/dr-budget";
 import { runBudgetCli } from "../../src/cli/budget";
 import { parseEnvConfig } from "../../src/config/load";
 
@@ -20,26 +20,33 @@ function envWith(environment: string, changes: Record<string, unknown> = {}) {
 }
 
 describe("DR budget", () => {
-  it("adds the standby side's detection, the alarm wait, the trigger, the slower of promotion and scale-up, the fence and DNS caches for prod", () => {
+  it("takes the slower of the web-traffic and database paths for prod: first verdict, decision, trigger and the slower of promotion and scale-up", () => {
     const { rto } = computeBudgets(envWith("prod"));
     expect(rto.terms.map((t) => [t.name, t.seconds])).toEqual([
-      ["detection", 60],
+      ["first down verdict", 60],
       ["decision", 120],
       ["trigger", 10],
       ["scale-up", 90],
-      ["traffic fence", 60],
-      ["DNS caches", 60],
     ]);
     expect(rto.terms[0].source).toBe(
-      "probe-primary runs every 60 s in the secondary region: the first probe after the outage",
+      `probe-primary's schedule (60 s) + max(0, Route 53 detection 30 s + reread interval 5 s - veto recheck 40 s): the first run after the outage rereads Route 53's view while its "up" alone holds the verdict back`,
     );
-    expect(rto.totalSeconds).toBe(400);
-    expect(rto.targetSeconds).toBe(420);
+    expect(rto.terms[0].lever).toBeUndefined();
+    expect(rto.totalSeconds).toBe(280);
+    expect(rto.targetSeconds).toBe(300);
     expect(rto.met).toBe(true);
     expect(rto.notes).toEqual([
       "database promotion (60 s) runs in parallel with scale-up",
-      "370 s when Route 53's checkers see the primary down first (DNS already answers from the secondary)",
+      "web traffic (DNS path) runs in parallel: 90 s (Route 53 detection 30 s + DNS caches 60 s)",
+      "400 s if Route 53's view cannot be read from the secondary region at all (the probes decide alone in 60 s, and traffic follows flip-dns's fence after the scale-up: + traffic fence 60 s + DNS caches 60 s); not an outage's path: in an outage Route 53's checkers move DNS by themselves",
     ]);
+  });
+
+  it("keeps the traffic fence off an automatic failover's path", () => {
+    for (const environment of ["staging", "prod"]) {
+      const { rto } = computeBudgets(envWith(environment));
+      expect(rto.terms.map((t) => t.name)).not.toContain("traffic fence");
+    }
   });
 
   it("counts no Route 53 API call on the recovery path", () => {
@@ -54,32 +61,44 @@ describe("DR budget", () => {
       envWith("prod", { "dr.estimates": { databasePromotionSeconds: 100, scaleUpSeconds: 40 } }),
     );
     expect(rto.terms.map((t) => t.name)).toEqual([
-      "detection",
+      "first down verdict",
       "decision",
       "trigger",
       "database promotion",
-      "traffic fence",
-      "DNS caches",
     ]);
-    expect(rto.totalSeconds).toBe(60 + 120 + 10 + 100 + 60 + 60);
+    expect(rto.totalSeconds).toBe(60 + 120 + 10 + 100);
+    expect(rto.notes[0]).toBe("scale-up (40 s) runs in parallel with database promotion");
   });
 
-  it("takes the Route 53 path when Route 53's own detection is slower than the fence: the probes wait for its verdict", () => {
+  it("delays the first verdict by the part of Route 53's detection the veto recheck does not cover", () => {
     const { rto } = computeBudgets(
       envWith("prod", {
         "dns.healthCheck": { intervalSeconds: 30, failureThreshold: 3, path: "/health" },
       }),
     );
     expect(rto.terms.map((t) => [t.name, t.seconds])).toEqual([
-      ["Route 53 detection", 90],
-      ["DNS caches before Route 53's veto lifts", 60],
-      ["detection", 60],
+      ["first down verdict", 115],
       ["decision", 120],
       ["trigger", 10],
       ["scale-up", 90],
     ]);
-    expect(rto.totalSeconds).toBe(430);
-    expect(rto.notes[1]).toBe("400 s when Route 53 cannot tell and the fence moves the traffic");
+    expect(rto.terms[0].source).toBe(
+      `probe-primary's schedule (60 s) + max(0, Route 53 detection 90 s + reread interval 5 s - veto recheck 40 s): the first run after the outage rereads Route 53's view while its "up" alone holds the verdict back`,
+    );
+    expect(rto.terms[0].lever).toBe(
+      "dns.healthCheck.intervalSeconds or dns.healthCheck.failureThreshold",
+    );
+    expect(rto.totalSeconds).toBe(335);
+    expect(rto.notes.slice(1)).toEqual([
+      "web traffic (DNS path) runs in parallel: 150 s (Route 53 detection 90 s + DNS caches 60 s)",
+      "400 s if Route 53's view cannot be read from the secondary region at all (the probes decide alone in 60 s, and traffic follows flip-dns's fence after the scale-up: + traffic fence 60 s + DNS caches 60 s); not an outage's path: in an outage Route 53's checkers move DNS by themselves",
+    ]);
+  });
+
+  it("bounds the first verdict by the probe schedule and the veto recheck window", () => {
+    expect(
+      [0, 10, 30, 35, 36, 60, 90, 300].map((seconds) => firstDownVerdict(seconds).seconds),
+    ).toEqual([60, 60, 60, 60, 61, 85, 115, 325]);
   });
 
   it("keeps web traffic on DNS failover alone within 90 s in prod", () => {
@@ -113,7 +132,7 @@ describe("DR budget", () => {
 
   it("fails an RTO naming the largest term and the field to change", () => {
     expect(budgetProblems(envWith("prod", { "automaticFailover.alarmMinutes": 5 }))).toEqual([
-      'RTO (worst case): 580 s > dr.rtoSeconds (420 s). Largest term: decision 300 s from automaticFailover.alarmMinutes (5): the primary-down alarm needs that many minutes of "down" verdicts. Change automaticFailover.alarmMinutes, or raise dr.rtoSeconds.',
+      'RTO (worst case): 460 s > dr.rtoSeconds (300 s). Largest term: decision 300 s from automaticFailover.alarmMinutes (5) x 60 s: the primary-down alarm\'s further "down" verdicts, one a minute, and its once-a-minute evaluation. Change automaticFailover.alarmMinutes, or raise dr.rtoSeconds.',
     ]);
   });
 
@@ -128,9 +147,9 @@ describe("npm run budget", () => {
   it("prints the breakdown tables and exits 0 when every target is met", () => {
     const { output, exitCode } = runBudgetCli(["--env", "prod"]);
     expect(exitCode).toBe(0);
-    expect(output).toContain("### RTO (worst case): 400 s of 420 s (met)");
+    expect(output).toContain("### RTO (worst case): 280 s of 300 s (met)");
     expect(output).toContain(
-      '| decision | 120 | automaticFailover.alarmMinutes (2): the primary-down alarm needs that many minutes of "down" verdicts |',
+      '| decision | 120 | automaticFailover.alarmMinutes (2) x 60 s: the primary-down alarm\'s further "down" verdicts, one a minute, and its once-a-minute evaluation |',
     );
   });
 
