@@ -228,8 +228,8 @@ interface AutomaticFailoverPaths {
  * {@link VETO_RECHECK_INTERVAL_SECONDS} for up to {@link VETO_RECHECK_SECONDS}. So the verdict
  * waits past the schedule only for the part of Route 53's detection, plus one reread interval,
  * that the recheck window does not cover: with 10 s x 3 (30 s) nothing, 60 s in all; with
- * 30 s x 3 (90 s) 55 s more, 115 s in all. This is a bound, not the exact worst case (which can
- * be up to one reread interval shorter); the time the run's own probes take is not counted.
+ * 30 s x 3 (90 s) 55 s more, 115 s in all. The time the run's own probes and reads take (each
+ * cut off after the probe timeout) is not counted.
  */
 export function firstDownVerdict(route53DetectionSeconds: number): BudgetTerm {
   const vetoWaitSeconds = Math.max(
