@@ -52,7 +52,8 @@ const KB = 1000;
 /** Modeled step latencies besides the two estimates of envs/prod.json (seconds). */
 const MODEL = {
   preflightRead: 2,
-  dnsFlip: 30,
+  /** flip-dns's fence until Route 53's fence check follows it (the simulator's fenceHealthMs). */
+  dnsFlip: 60,
   verify: 5,
   finish: 1,
   /** plan-operation: no AWS call, one warm invoke. */
@@ -471,7 +472,7 @@ async function timelineSection(m: Machine, work: string) {
       failoverMs: promotion * 1000,
       detachMs: promotion * 1000,
       instanceWarmupMs: scaleUp * 1000,
-      dnsPropagationMs: MODEL.dnsFlip * 1000,
+      fenceHealthMs: MODEL.dnsFlip * 1000,
     },
     injectedSeconds: {
       ReadTopology: MODEL.preflightRead,
@@ -525,7 +526,7 @@ ${machineMarkdown(m)}
   (\`npm run synth\`), its function references bound as the local runner binds them.
 - Modeled latencies: database promotion ${promotion} s and scale-up ${scaleUp} s
   (envs/prod.json \`dr.estimates\`, what the RTO budget uses); preflight reads ${MODEL.preflightRead} s each;
-  writer checks every ${writerWait} s (the definition's \`WaitForWriter\`); DNS flip ${MODEL.dnsFlip} s to INSYNC;
+  writer checks every ${writerWait} s (the definition's \`WaitForWriter\`); DNS flip (the traffic fence) ${MODEL.dnsFlip} s until Route 53 follows it;
   verify ${MODEL.verify} s; finish ${MODEL.finish} s; other status reads 0 s.
 - Bars: \`#\` task, \`.\` wait, \`=\` parallel state, \`~\` AWS-side work after the call returned
   (simulation only); \`xN\` a state entered N times. Times in seconds from the execution start.

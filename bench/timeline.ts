@@ -16,6 +16,7 @@ import type { OperationInput } from "../functions/shared/operation";
 import type { AutomationSettings } from "../functions/shared/settings";
 import {
   bindWorkflowFunctions,
+  installSimulatedDataPlane,
   installSimulatedTransport,
   type LocalExecutionResult,
   type PreparedDefinition,
@@ -176,8 +177,13 @@ export interface SimulationResult {
 export async function simulateFailover(options: SimulationOptions): Promise<SimulationResult> {
   const { settings } = options;
   const pair = new RegionPair({ settings, timings: options.timings });
+  const restoreDataPlane = installSimulatedDataPlane(pair);
   if (options.sourceDownCallMs !== undefined) {
     pair.regionDown("primary", { callMs: options.sourceDownCallMs });
+    // Route 53's checkers need their failure threshold to see the outage; until then the plan
+    // would take the unreachable primary for a partition and refuse a data-loss failover.
+    const { healthCheckIntervalMs, healthCheckFailureThreshold } = pair.timings;
+    await pair.clock.advance(healthCheckIntervalMs * (healthCheckFailureThreshold + 1));
   }
   const start = pair.clock.now();
   const compactTime = new Date(start).toISOString().replace(/[-:]|\.\d+/g, "");
@@ -218,6 +224,7 @@ export async function simulateFailover(options: SimulationOptions): Promise<Simu
     quiet();
     restoreRuntime();
     restoreTransport();
+    restoreDataPlane();
   }
   const end = pair.clock.now();
   const seconds = (at: number) => (at - start) / 1000;
@@ -246,13 +253,12 @@ export async function simulateFailover(options: SimulationOptions): Promise<Simu
       intervals: [[seconds(scaleCall.at), seconds(capacityAt)]],
     });
   }
-  const change = pair
-    .callsTo({ operation: "ChangeResourceRecordSets" })
-    .find((call) => call.outcome === "ok");
-  const insyncAt = change ? change.at + pair.timings.dnsPropagationMs : end;
+  // The traffic fence: Route 53's fence check follows the TrafficFenced datapoint.
+  const change = pair.callsTo({ operation: "PutMetricData" }).find((call) => call.outcome === "ok");
+  const insyncAt = change ? change.at + pair.timings.fenceHealthMs : end;
   if (change) {
     spans.push({
-      label: "(aws) DNS change to INSYNC",
+      label: "(aws) Route 53 follows the fence",
       kind: "aws",
       depth: 0,
       intervals: [[seconds(change.at), seconds(insyncAt)]],

@@ -92,6 +92,7 @@ const text = z.string().check(z.minLength(1, "a non-empty string"));
 const size = z.int("a whole number").check(z.minimum(0, "a whole number >= 0"));
 const arn = z.string().check(z.startsWith("arn:", "an ARN (arn:...)"));
 const seconds = z.number().check(z.positive("a number of seconds > 0"));
+const QUORUM_RANGE = `a whole number from 1 to ${DETECTION_SIGNALS.length}`;
 
 const capacitySchema = z
   .strictObject({ minSize: size, desiredCapacity: size, maxSize: size })
@@ -128,12 +129,9 @@ export const automationSettingsSchema: z.ZodMiniType<AutomationSettings> = z.str
   healthPath: z.string().check(z.startsWith("/", "a URL path starting with '/'")),
   detection: z.strictObject({
     quorum: z
-      .int("a whole number")
-      .check(
-        z.minimum(1, `a whole number from 1 to ${DETECTION_SIGNALS.length}`),
-        z.maximum(DETECTION_SIGNALS.length, `a whole number from 1 to ${DETECTION_SIGNALS.length}`),
-      ),
-    minimumIntervalMinutes: z.int("a whole number").check(z.minimum(0, "a whole number >= 0")),
+      .int(QUORUM_RANGE)
+      .check(z.minimum(1, QUORUM_RANGE), z.maximum(DETECTION_SIGNALS.length, QUORUM_RANGE)),
+    minimumIntervalMinutes: size,
     probeTimeoutSeconds: seconds,
   }),
   globalClusterIdentifier: text,
