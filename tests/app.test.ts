@@ -133,7 +133,7 @@ describe("app", () => {
     expect(run.stderr).toBe(
       [
         `${relative(ROOT, join(envs, "prod.json"))} cannot meet its DR targets:`,
-        `  - RTO (worst case): 460 s > dr.rtoSeconds (300 s). Largest term: decision 300 s from automaticFailover.alarmMinutes (5) x 60 s: the primary-down alarm's further "down" verdicts, one a minute, and its once-a-minute evaluation. Change automaticFailover.alarmMinutes, or raise dr.rtoSeconds.`,
+        `  - RTO (worst case): 465 s > dr.rtoSeconds (300 s). Largest term: decision 300 s from automaticFailover.alarmMinutes (5) x 60 s: the primary-down alarm's further "down" verdicts, one a minute, and its once-a-minute evaluation. Change automaticFailover.alarmMinutes, or raise dr.rtoSeconds.`,
         "Run `npm run budget -- --env prod` for the breakdown; nothing was synthesized.",
         "",
       ].join("\n"),

@@ -37,6 +37,9 @@ export const PROBE_SIGNAL_METRIC = "PrimaryProbeDown";
 export const DETECTION_SIGNALS = ["endpoint", "database", "route53"] as const;
 export type DetectionSignal = (typeof DETECTION_SIGNALS)[number];
 
+/** Seconds each of probe-primary's probes may take (`detection.probeTimeoutSeconds`). */
+export const PROBE_TIMEOUT_SECONDS = 5;
+
 /** Seconds between probe-primary runs (its schedule) and the period of the metrics it publishes. */
 export const PROBE_INTERVAL_SECONDS = 60;
 

@@ -1,6 +1,7 @@
 import {
   DR_ALARM_PERIOD_SECONDS,
   PROBE_INTERVAL_SECONDS,
+  PROBE_TIMEOUT_SECONDS,
   VETO_RECHECK_INTERVAL_SECONDS,
   VETO_RECHECK_SECONDS,
 } from "../../functions/shared/dr-metrics";
@@ -238,10 +239,10 @@ export function firstDownVerdict(route53DetectionSeconds: number): BudgetTerm {
   );
   return {
     name: "first down verdict",
-    seconds: PROBE_INTERVAL_SECONDS + vetoWaitSeconds,
+    seconds: PROBE_INTERVAL_SECONDS + PROBE_TIMEOUT_SECONDS + vetoWaitSeconds,
     source:
-      `probe-primary's schedule (${PROBE_INTERVAL_SECONDS} s) + max(0, Route 53 detection ${route53DetectionSeconds} s ` +
-      `+ reread interval ${VETO_RECHECK_INTERVAL_SECONDS} s - veto recheck ${VETO_RECHECK_SECONDS} s): ` +
+      `probe-primary's schedule (${PROBE_INTERVAL_SECONDS} s) + its probes timing out on the dark primary (${PROBE_TIMEOUT_SECONDS} s) ` +
+      `+ max(0, Route 53 detection ${route53DetectionSeconds} s + reread interval ${VETO_RECHECK_INTERVAL_SECONDS} s - veto recheck ${VETO_RECHECK_SECONDS} s): ` +
       `the first run after the outage rereads Route 53's view while its "up" alone holds the verdict back`,
     ...(vetoWaitSeconds > 0
       ? { lever: "dns.healthCheck.intervalSeconds or dns.healthCheck.failureThreshold" }
@@ -269,7 +270,9 @@ function automaticFailoverPaths(
   };
   // Without a readable Route 53 view nothing vetoes, so the first run's verdict counts.
   const unreadableSeconds =
-    PROBE_INTERVAL_SECONDS + sum([decision, trigger, slower, trafficFence(), dnsCaches]);
+    PROBE_INTERVAL_SECONDS +
+    PROBE_TIMEOUT_SECONDS +
+    sum([decision, trigger, slower, trafficFence(), dnsCaches]);
   return {
     webTraffic: {
       name: "web traffic (DNS path)",
@@ -281,7 +284,7 @@ function automaticFailoverPaths(
     },
     route53UnreadableNote:
       `${unreadableSeconds} s if Route 53's view cannot be read from the secondary region at all ` +
-      `(the probes decide alone in ${PROBE_INTERVAL_SECONDS} s, and traffic follows flip-dns's fence after the ${slower.name}: ` +
+      `(the probes decide alone in ${PROBE_INTERVAL_SECONDS + PROBE_TIMEOUT_SECONDS} s, and traffic follows flip-dns's fence after the ${slower.name}: ` +
       `+ traffic fence ${TRAFFIC_FENCE_SECONDS} s + DNS caches ${dnsCaches.seconds} s); ` +
       "not an outage's path: in an outage Route 53's checkers move DNS by themselves",
   };

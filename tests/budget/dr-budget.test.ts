@@ -23,22 +23,22 @@ describe("DR budget", () => {
   it("takes the slower of the web-traffic and database paths for prod: first verdict, decision, trigger and the slower of promotion and scale-up", () => {
     const { rto } = computeBudgets(envWith("prod"));
     expect(rto.terms.map((t) => [t.name, t.seconds])).toEqual([
-      ["first down verdict", 60],
+      ["first down verdict", 65],
       ["decision", 120],
       ["trigger", 10],
       ["scale-up", 90],
     ]);
     expect(rto.terms[0].source).toBe(
-      `probe-primary's schedule (60 s) + max(0, Route 53 detection 30 s + reread interval 5 s - veto recheck 40 s): the first run after the outage rereads Route 53's view while its "up" alone holds the verdict back`,
+      `probe-primary's schedule (60 s) + its probes timing out on the dark primary (5 s) + max(0, Route 53 detection 30 s + reread interval 5 s - veto recheck 40 s): the first run after the outage rereads Route 53's view while its "up" alone holds the verdict back`,
     );
     expect(rto.terms[0].lever).toBeUndefined();
-    expect(rto.totalSeconds).toBe(280);
+    expect(rto.totalSeconds).toBe(285);
     expect(rto.targetSeconds).toBe(300);
     expect(rto.met).toBe(true);
     expect(rto.notes).toEqual([
       "database promotion (60 s) runs in parallel with scale-up",
       "web traffic (DNS path) runs in parallel: 90 s (Route 53 detection 30 s + DNS caches 60 s)",
-      "400 s if Route 53's view cannot be read from the secondary region at all (the probes decide alone in 60 s, and traffic follows flip-dns's fence after the scale-up: + traffic fence 60 s + DNS caches 60 s); not an outage's path: in an outage Route 53's checkers move DNS by themselves",
+      "405 s if Route 53's view cannot be read from the secondary region at all (the probes decide alone in 65 s, and traffic follows flip-dns's fence after the scale-up: + traffic fence 60 s + DNS caches 60 s); not an outage's path: in an outage Route 53's checkers move DNS by themselves",
     ]);
   });
 
@@ -66,7 +66,7 @@ describe("DR budget", () => {
       "trigger",
       "database promotion",
     ]);
-    expect(rto.totalSeconds).toBe(60 + 120 + 10 + 100);
+    expect(rto.totalSeconds).toBe(65 + 120 + 10 + 100);
     expect(rto.notes[0]).toBe("scale-up (40 s) runs in parallel with database promotion");
   });
 
@@ -77,28 +77,28 @@ describe("DR budget", () => {
       }),
     );
     expect(rto.terms.map((t) => [t.name, t.seconds])).toEqual([
-      ["first down verdict", 115],
+      ["first down verdict", 120],
       ["decision", 120],
       ["trigger", 10],
       ["scale-up", 90],
     ]);
     expect(rto.terms[0].source).toBe(
-      `probe-primary's schedule (60 s) + max(0, Route 53 detection 90 s + reread interval 5 s - veto recheck 40 s): the first run after the outage rereads Route 53's view while its "up" alone holds the verdict back`,
+      `probe-primary's schedule (60 s) + its probes timing out on the dark primary (5 s) + max(0, Route 53 detection 90 s + reread interval 5 s - veto recheck 40 s): the first run after the outage rereads Route 53's view while its "up" alone holds the verdict back`,
     );
     expect(rto.terms[0].lever).toBe(
       "dns.healthCheck.intervalSeconds or dns.healthCheck.failureThreshold",
     );
-    expect(rto.totalSeconds).toBe(335);
+    expect(rto.totalSeconds).toBe(340);
     expect(rto.notes.slice(1)).toEqual([
       "web traffic (DNS path) runs in parallel: 150 s (Route 53 detection 90 s + DNS caches 60 s)",
-      "400 s if Route 53's view cannot be read from the secondary region at all (the probes decide alone in 60 s, and traffic follows flip-dns's fence after the scale-up: + traffic fence 60 s + DNS caches 60 s); not an outage's path: in an outage Route 53's checkers move DNS by themselves",
+      "405 s if Route 53's view cannot be read from the secondary region at all (the probes decide alone in 65 s, and traffic follows flip-dns's fence after the scale-up: + traffic fence 60 s + DNS caches 60 s); not an outage's path: in an outage Route 53's checkers move DNS by themselves",
     ]);
   });
 
   it("bounds the first verdict by the probe schedule and the veto recheck window", () => {
     expect(
       [0, 10, 30, 35, 36, 60, 90, 300].map((seconds) => firstDownVerdict(seconds).seconds),
-    ).toEqual([60, 60, 60, 60, 61, 85, 115, 325]);
+    ).toEqual([65, 65, 65, 65, 66, 90, 120, 330]);
   });
 
   it("keeps web traffic on DNS failover alone within 90 s in prod", () => {
@@ -132,7 +132,7 @@ describe("DR budget", () => {
 
   it("fails an RTO naming the largest term and the field to change", () => {
     expect(budgetProblems(envWith("prod", { "automaticFailover.alarmMinutes": 5 }))).toEqual([
-      'RTO (worst case): 460 s > dr.rtoSeconds (300 s). Largest term: decision 300 s from automaticFailover.alarmMinutes (5) x 60 s: the primary-down alarm\'s further "down" verdicts, one a minute, and its once-a-minute evaluation. Change automaticFailover.alarmMinutes, or raise dr.rtoSeconds.',
+      'RTO (worst case): 465 s > dr.rtoSeconds (300 s). Largest term: decision 300 s from automaticFailover.alarmMinutes (5) x 60 s: the primary-down alarm\'s further "down" verdicts, one a minute, and its once-a-minute evaluation. Change automaticFailover.alarmMinutes, or raise dr.rtoSeconds.',
     ]);
   });
 
@@ -147,7 +147,7 @@ describe("npm run budget", () => {
   it("prints the breakdown tables and exits 0 when every target is met", () => {
     const { output, exitCode } = runBudgetCli(["--env", "prod"]);
     expect(exitCode).toBe(0);
-    expect(output).toContain("### RTO (worst case): 280 s of 300 s (met)");
+    expect(output).toContain("### RTO (worst case): 285 s of 300 s (met)");
     expect(output).toContain(
       '| decision | 120 | automaticFailover.alarmMinutes (2) x 60 s: the primary-down alarm\'s further "down" verdicts, one a minute, and its once-a-minute evaluation |',
     );

@@ -267,7 +267,7 @@ describe("SHOPSMART_ENVS_DIR", () => {
     });
     expect(exitCode).toBe(0);
     expect(output).toMatch(/^## DR budget of gameday\n/);
-    expect(output).toContain("### RTO (worst case): 280 s of 300 s (met)");
+    expect(output).toContain("### RTO (worst case): 285 s of 300 s (met)");
   });
 });
 
@@ -303,7 +303,7 @@ describe("--env <path to an env file>", () => {
     const { output, exitCode } = runBudgetCli(["--env", SEED], { environment: {} });
     expect(exitCode).toBe(0);
     expect(output).toMatch(/^## DR budget of seed\n/);
-    expect(output).toContain("### RTO (worst case): 280 s of 300 s (met)");
+    expect(output).toContain("### RTO (worst case): 285 s of 300 s (met)");
   });
 
   it("deploy-guard names the file in what to change", async () => {

@@ -7,6 +7,7 @@ import { Construct } from "constructs";
 import {
   DETECTION_SIGNALS,
   DR_METRIC_NAMESPACE,
+  PROBE_TIMEOUT_SECONDS,
   primaryDownAlarmName,
 } from "../../../functions/shared/dr-metrics";
 // Types only, as above: the drill Lambda parses what the construct writes here.
@@ -249,8 +250,6 @@ const MAX_NAME_PREFIX_LENGTH = 64 - LONGEST_NAME_SUFFIX.length;
 /** CloudWatch: evaluation periods x period must fit in one day (1-minute periods here). */
 const MAX_ALARM_MINUTES = 1440;
 const DEFAULT_DETECTION = { alarmMinutes: 3, quorum: 2, minimumIntervalMinutes: 30 } as const;
-/** Seconds each of probe-primary's probes may take; its signals run in parallel. */
-const PROBE_TIMEOUT_SECONDS = 5;
 const NAME_PREFIX_PATTERN = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
 const ACCOUNT_ID_PATTERN = /^\d{12}$/;
 /** Where the handler of each function lives, by default. */
