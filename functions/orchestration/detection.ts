@@ -44,9 +44,9 @@ import {
   VETO_RECHECK_INTERVAL_SECONDS,
   VETO_RECHECK_SECONDS,
 } from "../shared/dr-metrics";
-import type { EndpointProbe, EndpointReading, ServedRegion } from "../shared/endpoint-probe";
+import { type DataPlaneReaders, loadBalancerNames } from "../shared/endpoint-probe";
 import { classifyError, describeError, isRegionUnreachableError } from "../shared/errors";
-import { REGION_ROLES, type RegionRole, SOURCE_DOWN_STATUSES } from "../shared/operation";
+import { SOURCE_DOWN_STATUSES } from "../shared/operation";
 import type { AutomationSettings } from "../shared/settings";
 import type { Ledger } from "./ledger";
 import { currentFences, type FenceState, publishFences } from "./traffic-fence";
@@ -62,7 +62,7 @@ export interface SignalReading {
   detail: string;
 }
 
-export interface DetectionDependencies {
+export interface DetectionDependencies extends DataPlaneReaders {
   readonly settings: AutomationSettings;
   readonly ledger: Ledger;
   /** RDS of the primary region. */
@@ -71,13 +71,6 @@ export interface DetectionDependencies {
   readonly cloudWatch: CloudWatchClient;
   /** CloudWatch of us-east-1, for Route 53's HealthCheckStatus metric (best effort). */
   readonly route53Metrics: CloudWatchClient;
-  readonly probeEndpoint: (probe: EndpointProbe) => Promise<EndpointReading>;
-  readonly servedRegion: (
-    recordName: string,
-    loadBalancers: Readonly<Record<RegionRole, string>>,
-    timeoutMs: number,
-    nameServers?: readonly string[],
-  ) => Promise<ServedRegion>;
   readonly now: () => Date;
   /** Waits between rereads of Route 53's view (injectable for tests). */
   readonly sleep: (milliseconds: number) => Promise<void>;
@@ -267,9 +260,7 @@ async function route53DnsVote(
   timeoutMs: number,
 ): Promise<SignalReading> {
   const { settings } = deps;
-  const loadBalancers = Object.fromEntries(
-    REGION_ROLES.map((role) => [role, settings.regions[role].loadBalancer.dnsName]),
-  ) as Record<RegionRole, string>;
+  const loadBalancers = loadBalancerNames(settings.regions);
   const nameServers = settings.nameServers?.split(",").filter((name) => name.length > 0);
   const [served, fences] = await Promise.all([
     deps.servedRegion(settings.recordName, loadBalancers, timeoutMs, nameServers),

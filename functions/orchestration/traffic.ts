@@ -20,7 +20,11 @@ import {
   type Route53Client,
 } from "@aws-sdk/client-route-53";
 import { callTimeout, REGION_CALL_TIMEOUT_MS } from "../shared/aws-clients";
-import type { EndpointProbe, EndpointReading, ServedRegion } from "../shared/endpoint-probe";
+import {
+  type DataPlaneReaders,
+  loadBalancerNames,
+  type ServedRegion,
+} from "../shared/endpoint-probe";
 import { describeError, type RegionRead, readRegion } from "../shared/errors";
 import {
   type CapacityReading,
@@ -47,7 +51,7 @@ import { currentFences, type FenceState } from "./traffic-fence";
  */
 export const HEALTHY_CHECKER_FRACTION = 0.18;
 
-export interface TrafficDependencies {
+export interface TrafficDependencies extends DataPlaneReaders {
   readonly settings: AutomationSettings;
   /** Route 53 is global: one client. */
   readonly route53: Route53Client;
@@ -55,12 +59,6 @@ export interface TrafficDependencies {
   readonly autoScaling: Readonly<Record<RegionRole, AutoScalingClient>>;
   /** The ledger, for the traffic fences. */
   readonly ledger: Ledger;
-  readonly probeEndpoint: (probe: EndpointProbe) => Promise<EndpointReading>;
-  readonly servedRegion: (
-    recordName: string,
-    loadBalancers: Readonly<Record<RegionRole, string>>,
-    timeoutMs: number,
-  ) => Promise<ServedRegion>;
 }
 
 export interface TrafficOptions extends ReaderOptions {
@@ -84,9 +82,7 @@ export async function readTraffic(
   const timeoutMs = options.timeoutMs ?? REGION_CALL_TIMEOUT_MS;
   const unreachable: UnreachableRegion[] = [];
   const notes: string[] = [];
-  const loadBalancers = Object.fromEntries(
-    REGION_ROLES.map((role) => [role, settings.regions[role].loadBalancer.dnsName]),
-  ) as Record<RegionRole, string>;
+  const loadBalancers = loadBalancerNames(settings.regions);
 
   const [healthReads, capacityReads, endpoints, served, fences] = await Promise.all([
     // Best effort whatever the caller asks and whatever fails (down, throttled, denied): the

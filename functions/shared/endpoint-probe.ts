@@ -128,6 +128,22 @@ async function authoritativeResolver(
   return resolver;
 }
 
+/** The data-plane readers, injectable so tests and the simulator can answer them. */
+export interface DataPlaneReaders {
+  readonly probeEndpoint: typeof probeEndpoint;
+  readonly servedRegion: typeof servedRegion;
+}
+
+/** Each region's load balancer DNS name, as servedRegion takes them. */
+export function loadBalancerNames(
+  regions: Readonly<Record<RegionRole, { loadBalancer: { dnsName: string } }>>,
+): Record<RegionRole, string> {
+  return {
+    primary: regions.primary.loadBalancer.dnsName,
+    secondary: regions.secondary.loadBalancer.dnsName,
+  };
+}
+
 /** Which region the public name resolves to, or why that is not known. */
 export type ServedRegion =
   | { readonly region: RegionRole }

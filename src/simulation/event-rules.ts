@@ -107,21 +107,7 @@ export function connectAutomaticFailoverRules(
       const previous = state;
       state = "ALARM";
       pair.cloudWatch.setAlarmState(alarmRegion, alarmName, "ALARM");
-      const at = pair.clock.isoString();
-      return deliver({
-        version: "0",
-        "detail-type": "CloudWatch Alarm State Change",
-        source: "aws.cloudwatch",
-        account,
-        time: at,
-        region: alarmRegion,
-        resources: [`arn:aws:cloudwatch:${alarmRegion}:${account}:alarm:${alarmName}`],
-        detail: {
-          alarmName,
-          state: { value: "ALARM", reason, timestamp: at },
-          previousState: { value: previous },
-        },
-      });
+      return deliver(alarmEvent(previous, reason));
     },
     recover() {
       state = "OK";

@@ -37,7 +37,8 @@ const ssm = mockClient(SSMClient);
 const dynamoDb = mockClient(DynamoDBClient);
 
 // The data plane (HTTPS to the load balancers, DNS): no network in unit tests.
-vi.mock("../../../functions/shared/endpoint-probe", () => ({
+vi.mock("../../../functions/shared/endpoint-probe", async (importOriginal) => ({
+  ...(await importOriginal<object>()),
   probeEndpoint: async () => ({
     healthy: true,
     statusCode: 200,
