@@ -111,7 +111,9 @@ export const RETRYABLE_LAMBDA_ERRORS = [
 
 /**
  * A function that timed out (`Sandbox.Timedout`; reported as `Lambda.Unknown` by the plain
- * Lambda integration, with out-of-memory errors, per bp-lambda-serviceexception.html) or a task
+ * Lambda integration: "Unhandled errors in Lambda are reported as Lambda.Unknown in the error
+ * output. These include out-of-memory errors and function timeouts",
+ * https://docs.aws.amazon.com/step-functions/latest/dg/bp-lambda-serviceexception.html) or a task
  * over its own timeout (`States.Timeout`). Every step reads the real state before it acts, so
  * running it again resumes instead of repeating an action; two more attempts, then the catch.
  */
