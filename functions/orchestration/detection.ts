@@ -123,8 +123,8 @@ export function decidePrimaryDown(
 
 /**
  * Reads the signals and the fences, decides, and publishes it all in one PutMetricData. While
- * the other signals reach the quorum and only Route 53's "up" holds the verdict back, Route 53's
- * view is read again every {@link VETO_RECHECK_INTERVAL_SECONDS} for up to
+ * Route 53's "up" alone holds the verdict back (it vetoes the other signals, or its vote would
+ * complete their quorum), Route 53's view is read again every {@link VETO_RECHECK_INTERVAL_SECONDS} for up to
  * {@link VETO_RECHECK_SECONDS}: in an outage its checkers need their failure threshold of checks
  * to notice, and the next scheduled run would come a minute later.
  */
@@ -141,7 +141,11 @@ export async function probePrimary(deps: DetectionDependencies): Promise<Detecti
   let route53 = firstRoute53;
   let rechecks = 0;
   const othersDown = [endpoint, database].filter((signal) => signal.vote === "down").length;
-  const vetoOnly = () => route53.vote === "up" && othersDown >= settings.detection.quorum;
+  // Route 53 alone stands between the others and the quorum: it vetoes them (an outage it has
+  // not noticed yet, or a partition), or its vote is the one missing (a web-tier failure, where
+  // the database answers).
+  const { quorum } = settings.detection;
+  const vetoOnly = () => route53.vote === "up" && othersDown > 0 && othersDown + 1 >= quorum;
   // Bounded both by time (the probes themselves take some) and by count (a clock that stands
   // still must not loop forever).
   const maxRechecks = Math.floor(VETO_RECHECK_SECONDS / VETO_RECHECK_INTERVAL_SECONDS);

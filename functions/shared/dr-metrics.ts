@@ -44,8 +44,8 @@ export const PROBE_TIMEOUT_SECONDS = 5;
 export const PROBE_INTERVAL_SECONDS = 60;
 
 /**
- * When the other signals reach the quorum and only Route 53's "up" holds the verdict back,
- * probe-primary reads Route 53's verdict again every {@link VETO_RECHECK_INTERVAL_SECONDS} for up
+ * When Route 53's "up" alone holds the verdict back (it vetoes the other signals, or its vote
+ * would complete their quorum: a web-tier failure), probe-primary reads Route 53's verdict again every {@link VETO_RECHECK_INTERVAL_SECONDS} for up
  * to this long within the same run: in an outage Route 53's checkers take their failure
  * threshold of checks to notice (30 s with 10 s x 3), and waiting for the next scheduled run
  * would add up to a minute to detection. In a partition the veto holds and the run ends after

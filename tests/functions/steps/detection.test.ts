@@ -111,6 +111,25 @@ describe("probePrimary", () => {
     expect(report.signals.route53.detail).toContain("(after 3 rereads)");
   });
 
+  it("rereads Route 53 when its vote would complete the quorum: a web-tier failure with the database up", async () => {
+    endpoint = DOWN;
+    route53MetricsMock.on(GetMetricDataCommand).rejects(abortTimeout());
+    onSleep = () => {
+      if (sleeps === 2) served = { region: "secondary" };
+    };
+
+    const report = await probePrimary(deps);
+
+    expect(sleeps).toBe(2);
+    expect(report.signals.database.vote).toBe("up");
+    expect(report).toMatchObject({ primaryDown: true, downVotes: 2 });
+  });
+
+  it("does not reread while nothing else says down", async () => {
+    await probePrimary(deps);
+    expect(sleeps).toBe(0);
+  });
+
   it("counts Route 53 down when either reading says so: a lagging metric does not hold the verdict back", async () => {
     endpoint = DOWN;
     served = { region: "secondary" };
