@@ -34,7 +34,7 @@ afterEach(() => {
 });
 
 describe("failback", () => {
-  it("after a planned failover, POST /failback switches over to the primary, flips DNS back, scales the secondary down to standby and records the operation", async () => {
+  it("after a planned failover, POST /failback switches over to the primary, clears the fence on its traffic, scales the secondary down to standby and records the operation", async () => {
     const failover = await callApi(
       apiRequest("POST", "/failover", { mode: "planned", reason: "quarterly DR drill" }),
     );

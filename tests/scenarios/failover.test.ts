@@ -51,7 +51,7 @@ describe("planned failover on a healthy system", () => {
     ({ pair, aws } = newScenario());
   });
 
-  it("reads first, then switches over and scales up in parallel, flips DNS only once the new writer is ready, and records one succeeded operation", async () => {
+  it("reads first, then switches over and scales up in parallel, fences the primary's traffic only once the new writer is ready, and records one succeeded operation", async () => {
     const input = operationInput(pair, { mode: "planned" });
     const result = await runStateMachineScenario({ pair, stack: prodStack(), input });
     expect(result.status).toBe("SUCCEEDED");
@@ -109,7 +109,7 @@ describe("planned failover on a healthy system", () => {
     expect(indexOf(pair, switchover)).toBeLessThan(indexOf(pair, flip));
     expect(indexOf(pair, scaleUp)).toBeLessThan(indexOf(pair, flip));
 
-    // DNS flips only after check-writer said ready: the switchover takes 60 s, the checks run
+    // The traffic fence is set only after check-writer said ready: the switchover takes 60 s, the checks run
     // every 15 s, and only the fourth (at 60 s) sees the secondary as the available writer.
     const checks = stateOutputs(result, "CheckWriter").map(
       (state) => (state as { results: { writer: { ready: boolean } } }).results.writer.ready,

@@ -166,7 +166,7 @@ const CRASH_POINTS: readonly CrashPoint[] = [
 
 describe("crash mid-way, then the same operation is run again", () => {
   it.each(CRASH_POINTS)(
-    "crash $where: the re-run resumes; one switchover, one scale-up, one DNS change, one message in total",
+    "crash $where: the re-run resumes; one switchover, one scale-up, one traffic-fence write, one message in total",
     async ({ where, rerunAfterMs, promoteOnRerun }) => {
       const input = operationInput(pair);
       const first = await runStateMachineScenario({ pair, stack: prodStack(), input, ...where });
