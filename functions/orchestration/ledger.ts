@@ -22,12 +22,15 @@ import {
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
+import {
+  LATEST_KEY,
+  LOCK_KEY,
+  PENDING_TRIGGER_KEY,
+  TRAFFIC_FENCES_KEY,
+} from "../shared/ledger-keys";
 import type { OperationRecord } from "../shared/operation";
 
-export const LOCK_KEY = "LOCK";
-export const LATEST_KEY = "LATEST";
-export const PENDING_TRIGGER_KEY = "TRIGGER#PENDING";
-export const TRAFFIC_FENCES_KEY = "TRAFFIC#FENCES";
+export { LATEST_KEY, LOCK_KEY, PENDING_TRIGGER_KEY, TRAFFIC_FENCES_KEY };
 
 /** The traffic fences as last set; absent from the ledger means neither region is fenced. */
 export interface TrafficFences {

@@ -502,6 +502,31 @@ describe("Automation", () => {
       ]);
     });
 
+    it("lets the functions that only touch the traffic fences reach that one ledger item", () => {
+      const leadingKeys = [
+        {
+          test: "ForAllValues:StringEquals",
+          variable: "dynamodb:LeadingKeys",
+          values: ["TRAFFIC#FENCES"],
+        },
+      ];
+      for (const [name, actions] of [
+        ["flip-dns", ["dynamodb:GetItem", "dynamodb:PutItem"]],
+        ["read-traffic", ["dynamodb:GetItem"]],
+        ["probe-primary", ["dynamodb:GetItem"]],
+      ] as const) {
+        const ledger = policyStatements(json, `function-${name}/permissions`).find(
+          (s) => s.sid === "UseLedger",
+        );
+        expect(ledger, name).toMatchObject({ actions, condition: leadingKeys });
+      }
+      // The lock holders keep the whole table.
+      const finish = policyStatements(json, "function-finish/permissions").find(
+        (s) => s.sid === "UseLedger",
+      );
+      expect(finish?.condition).toBeUndefined();
+    });
+
     it("scopes the ledger, topic, state machine and readers, and keys only through their services", () => {
       const table = reference(json, "aws_dynamodb_table", "ledger", "arn");
       const stateMachine = `arn:aws:states:us-west-2:${ACCOUNT}:stateMachine:shop-test-dr-operation`;

@@ -117,12 +117,26 @@ const LEDGER_ACTIONS = [
 function ledgerAccess(
   resources: AutomationResources,
   actions: readonly string[] = LEDGER_ACTIONS,
+  onlyItems?: readonly string[],
 ): Statement[] {
   return [
     {
       sid: "UseLedger",
       actions: [...actions],
       resources: [resources.ledgerTableArn],
+      // Only these items: the partition keys a request may name
+      // (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html).
+      ...(onlyItems
+        ? {
+            condition: [
+              {
+                test: "ForAllValues:StringEquals",
+                variable: "dynamodb:LeadingKeys",
+                values: [...onlyItems],
+              },
+            ],
+          }
+        : {}),
     },
     {
       // The actions the KMS guide lists for principals using a table under a customer managed
@@ -165,6 +179,7 @@ function viaService(service: string, region: string) {
 }
 
 import { FUNCTION_NAMES, type FunctionName } from "../../../functions/shared/function-names";
+import { TRAFFIC_FENCES_KEY } from "../../../functions/shared/ledger-keys";
 
 export { FUNCTION_NAMES, type FunctionName };
 
@@ -184,7 +199,7 @@ export const FUNCTION_PERMISSIONS: Readonly<
 
   "read-traffic": (resources) => [
     // The traffic fences as flip-dns stored them (TRAFFIC#FENCES).
-    ...ledgerAccess(resources, ["dynamodb:GetItem"]),
+    ...ledgerAccess(resources, ["dynamodb:GetItem"], [TRAFFIC_FENCES_KEY]),
     {
       // Best effort: Route 53's API is served from us-east-1, so this reading may be missing.
       sid: "ReadEndpointHealth",
@@ -244,7 +259,7 @@ export const FUNCTION_PERMISSIONS: Readonly<
   // ledger and publishes their TrafficFenced datapoints, which Route 53's fence health checks
   // follow. No Route 53 API call (its control plane is in us-east-1).
   "flip-dns": (resources) => [
-    ...ledgerAccess(resources, ["dynamodb:GetItem", "dynamodb:PutItem"]),
+    ...ledgerAccess(resources, ["dynamodb:GetItem", "dynamodb:PutItem"], [TRAFFIC_FENCES_KEY]),
     publishDrMetrics(resources, "PublishTrafficFences"),
   ],
 
@@ -310,7 +325,7 @@ export const FUNCTION_PERMISSIONS: Readonly<
       resources: ["*"],
     },
     // The traffic fences it republishes every minute (TRAFFIC#FENCES).
-    ...ledgerAccess(resources, ["dynamodb:GetItem"]),
+    ...ledgerAccess(resources, ["dynamodb:GetItem"], [TRAFFIC_FENCES_KEY]),
     // PrimaryDown, the signals and the fences' TrafficFenced datapoints.
     publishDrMetrics(resources, "PublishDetectionSignals"),
   ],
