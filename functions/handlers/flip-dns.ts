@@ -26,5 +26,6 @@ export const handler = withStepErrors("flip-dns", async (event: unknown) => {
   return shiftTraffic(fenceDependencies(), {
     target: operation.target,
     operationId: operation.operationId,
+    unplanned: operation.kind === "failover" && operation.mode === "unplanned",
   });
 });

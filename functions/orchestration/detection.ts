@@ -136,7 +136,7 @@ export async function probePrimary(deps: DetectionDependencies): Promise<Detecti
     endpointSignal(deps, timeoutMs),
     databaseSignal(deps, timeoutMs),
     route53Signal(deps, timeoutMs),
-    currentFences(deps.ledger),
+    currentFences(deps.ledger, deps.settings),
   ]);
   let route53 = firstRoute53;
   let rechecks = 0;
@@ -268,7 +268,7 @@ async function route53DnsVote(
   const nameServers = settings.nameServers?.split(",").filter((name) => name.length > 0);
   const [served, fences] = await Promise.all([
     deps.servedRegion(settings.recordName, loadBalancers, timeoutMs, nameServers),
-    currentFences(deps.ledger),
+    currentFences(deps.ledger, deps.settings),
   ]);
   if (served.region === "unknown") {
     return { vote: "unknown", detail: `DNS: ${served.reason}` };

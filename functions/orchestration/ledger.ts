@@ -28,7 +28,7 @@ import {
   PENDING_TRIGGER_KEY,
   TRAFFIC_FENCES_KEY,
 } from "../shared/ledger-keys";
-import type { OperationRecord } from "../shared/operation";
+import type { OperationRecord, RegionRole } from "../shared/operation";
 
 export { LATEST_KEY, LOCK_KEY, PENDING_TRIGGER_KEY, TRAFFIC_FENCES_KEY };
 
@@ -36,6 +36,12 @@ export { LATEST_KEY, LOCK_KEY, PENDING_TRIGGER_KEY, TRAFFIC_FENCES_KEY };
 export interface TrafficFences {
   primary: boolean;
   secondary: boolean;
+  /**
+   * Fences that keep an old primary off DNS after an unplanned failover (it may still hold
+   * writes of its own): they hold until a failback clears them, whichever record the region
+   * holds. The others only steer traffic away from the PRIMARY record's region.
+   */
+  safety: RegionRole[];
   /** The operation that set them. */
   operationId: string;
   /** ISO-8601. */
@@ -349,6 +355,9 @@ export async function getTrafficFences(ledger: Ledger): Promise<TrafficFences | 
   return {
     primary: item.primary === true,
     secondary: item.secondary === true,
+    safety: Array.isArray(item.safety)
+      ? item.safety.filter((role): role is RegionRole => role === "primary" || role === "secondary")
+      : [],
     operationId: String(item.operationId),
     updatedAt: String(item.updatedAt),
   };

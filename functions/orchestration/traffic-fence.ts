@@ -26,9 +26,18 @@
  * Which region is fenced: moving traffic to a region clears its own fence; the other region is
  * fenced when it is the one the PRIMARY record points at (`primaryRecordRegion`), since Route 53
  * prefers PRIMARY while it is healthy. A move to the PRIMARY record's region fences nothing: the
- * other region stays the healthy SECONDARY that DNS fails over to by itself. After an unplanned
- * failover the old primary thus stays fenced until a planned failback clears it (issue 12's
- * fencing of traffic, by the same lever).
+ * other region stays the healthy SECONDARY that DNS fails over to by itself.
+ *
+ * Two kinds of fence, because the records move with `activeRegion` (a deploy) and the fences
+ * with the operations:
+ * - after an unplanned failover the old primary's fence is a *safety* fence: it may still hold
+ *   writes of its own, so it stays off DNS until a planned failback clears the fence, whichever
+ *   record it holds by then (issue 12's fencing of traffic, by the same lever);
+ * - any other fence only *steers* traffic away from the PRIMARY record's region, and counts only
+ *   while that region holds it: once a deploy moves the PRIMARY record elsewhere (`activeRegion`
+ *   set after a failover or a failback, as docs/dr-plan.md says), the region is the SECONDARY,
+ *   and fencing it would take away DNS's own failover target.
+ * {@link currentFences} applies that rule, so flip-dns, probe-primary and read-traffic agree.
  */
 import { type CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { callTimeout } from "../shared/aws-clients";
@@ -53,6 +62,8 @@ export interface ShiftTrafficRequest {
   /** The region that must receive traffic. */
   readonly target: RegionRole;
   readonly operationId: string;
+  /** An unplanned failover: the region it leaves gets a safety fence (see the module comment). */
+  readonly unplanned: boolean;
 }
 
 /** Which regions are fenced (true: no traffic). */
@@ -74,10 +85,22 @@ export function fencesFor(settings: AutomationSettings, target: RegionRole): Fen
   return fences;
 }
 
-/** The fences as stored, both clear when never set. */
-export async function currentFences(ledger: Ledger): Promise<FenceState> {
+/**
+ * The fences in force: a stored fence counts while its region holds the PRIMARY record, or when
+ * it is a safety fence (see the module comment). Both clear when never set.
+ */
+export async function currentFences(
+  ledger: Ledger,
+  settings: Pick<AutomationSettings, "primaryRecordRegion">,
+): Promise<FenceState> {
   const stored = await getTrafficFences(ledger);
-  return { primary: stored?.primary ?? false, secondary: stored?.secondary ?? false };
+  const fences = { primary: false, secondary: false };
+  for (const role of REGION_ROLES) {
+    fences[role] =
+      (stored?.[role] ?? false) &&
+      (role === settings.primaryRecordRegion || (stored?.safety ?? []).includes(role));
+  }
+  return fences;
 }
 
 /**
@@ -90,12 +113,16 @@ export async function shiftTraffic(
 ): Promise<ShiftTrafficResult> {
   const { settings, ledger } = deps;
   const wanted = fencesFor(settings, request.target);
-  const before = await currentFences(ledger);
-  const changed = REGION_ROLES.some((role) => before[role] !== wanted[role]);
+  const safety = REGION_ROLES.filter((role) => wanted[role] && request.unplanned);
+  const stored = await getTrafficFences(ledger);
+  const changed =
+    REGION_ROLES.some((role) => (stored?.[role] ?? false) !== wanted[role]) ||
+    safety.join() !== (stored?.safety ?? []).join();
   const now = deps.now();
   if (changed) {
     await putTrafficFences(ledger, {
       ...wanted,
+      safety,
       operationId: request.operationId,
       updatedAt: now.toISOString(),
     });

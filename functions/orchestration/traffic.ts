@@ -119,7 +119,7 @@ export async function readTraffic(
       }),
     ),
     deps.servedRegion(settings.recordName, loadBalancers, timeoutMs),
-    currentFences(deps.ledger),
+    currentFences(deps.ledger, settings),
   ]);
   if (served.region === "unknown") notes.push(`DNS answer unknown: ${served.reason}.`);
 

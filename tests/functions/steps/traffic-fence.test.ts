@@ -4,6 +4,7 @@ import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
+  currentFences,
   fencesFor,
   shiftTraffic,
   type TrafficFenceDependencies,
@@ -46,7 +47,11 @@ describe("fencesFor", () => {
 
 describe("shiftTraffic", () => {
   it("stores the fences, then publishes both regions' TrafficFenced in one call", async () => {
-    const result = await shiftTraffic(deps, { target: "secondary", operationId: "op-1" });
+    const result = await shiftTraffic(deps, {
+      target: "secondary",
+      operationId: "op-1",
+      unplanned: false,
+    });
 
     expect(result).toMatchObject({
       action: "fenced",
@@ -60,6 +65,7 @@ describe("shiftTraffic", () => {
       pk: "TRAFFIC#FENCES",
       primary: true,
       secondary: false,
+      safety: [],
       operationId: "op-1",
       updatedAt: "2026-12-03T12:00:00.000Z",
     });
@@ -102,7 +108,11 @@ describe("shiftTraffic", () => {
       }),
     });
 
-    const result = await shiftTraffic(deps, { target: "secondary", operationId: "op-1" });
+    const result = await shiftTraffic(deps, {
+      target: "secondary",
+      operationId: "op-1",
+      unplanned: false,
+    });
 
     expect(result).toMatchObject({ action: "already-fenced", changed: false });
     expect(dynamoDbMock.commandCalls(PutItemCommand)).toHaveLength(0);
@@ -120,7 +130,11 @@ describe("shiftTraffic", () => {
       }),
     });
 
-    const result = await shiftTraffic(deps, { target: "primary", operationId: "op-2" });
+    const result = await shiftTraffic(deps, {
+      target: "primary",
+      operationId: "op-2",
+      unplanned: false,
+    });
 
     expect(result.fences).toEqual({ primary: false, secondary: false });
     expect(
@@ -128,5 +142,41 @@ describe("shiftTraffic", () => {
         .commandCalls(PutMetricDataCommand)[0]
         ?.args[0].input.MetricData?.map((datum) => datum.Value),
     ).toEqual([0, 0]);
+  });
+});
+
+describe("safety and steering fences", () => {
+  const stored = (fields: Record<string, unknown>) =>
+    dynamoDbMock.on(GetItemCommand).resolves({
+      Item: marshall({ pk: "TRAFFIC#FENCES", operationId: "op-1", updatedAt: "x", ...fields }),
+    });
+  const ledger = { client: dynamoDb, tableName: SETTINGS.ledgerTableName };
+
+  it("an unplanned failover gives the old primary a safety fence", async () => {
+    await shiftTraffic(deps, { target: "secondary", operationId: "op-1", unplanned: true });
+    const item = unmarshall(dynamoDbMock.commandCalls(PutItemCommand)[0]?.args[0].input.Item ?? {});
+    expect(item).toMatchObject({ primary: true, secondary: false, safety: ["primary"] });
+  });
+
+  it("drops a steering fence once a deploy has moved the PRIMARY record away from its region", async () => {
+    // A failback while activeRegion was secondary fenced the secondary to steer traffic; then
+    // activeRegion went back to primary: the secondary is DNS's failover target again.
+    stored({ primary: false, secondary: true, safety: [] });
+    await expect(currentFences(ledger, { primaryRecordRegion: "primary" })).resolves.toEqual({
+      primary: false,
+      secondary: false,
+    });
+    await expect(currentFences(ledger, { primaryRecordRegion: "secondary" })).resolves.toEqual({
+      primary: false,
+      secondary: true,
+    });
+  });
+
+  it("keeps a safety fence whichever record its region holds", async () => {
+    stored({ primary: true, secondary: false, safety: ["primary"] });
+    await expect(currentFences(ledger, { primaryRecordRegion: "secondary" })).resolves.toEqual({
+      primary: true,
+      secondary: false,
+    });
   });
 });
