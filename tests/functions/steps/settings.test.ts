@@ -52,6 +52,19 @@ describe("settings", () => {
     );
   });
 
+  it("fails naming the detection quorum out of range and a primaryRecordRegion that is no role", () => {
+    const quorum = withChange((settings) => {
+      settings.detection.quorum = 4;
+    });
+    expect(() => parseSettings(quorum)).toThrow(
+      "SHOPSMART_DR_SETTINGS: detection.quorum: a whole number from 1 to 3",
+    );
+    const record = withChange((settings) => {
+      (settings as { primaryRecordRegion: string }).primaryRecordRegion = "us-east-1";
+    });
+    expect(() => parseSettings(record)).toThrow("SHOPSMART_DR_SETTINGS: primaryRecordRegion:");
+  });
+
   it("fails on sizes out of order", () => {
     const json = withChange((settings) => {
       settings.regions.primary.activeCapacity = { minSize: 5, desiredCapacity: 4, maxSize: 8 };
