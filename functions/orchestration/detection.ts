@@ -132,11 +132,12 @@ export async function probePrimary(deps: DetectionDependencies): Promise<Detecti
   const { settings } = deps;
   const timeoutMs = settings.detection.probeTimeoutSeconds * 1000;
   const startedAt = deps.now().getTime();
-  const [endpoint, database, firstRoute53, fences] = await Promise.all([
+  // The fences first: the DNS reading needs them, and a run reads the ledger once.
+  const fences = await currentFences(deps.ledger, settings);
+  const [endpoint, database, firstRoute53] = await Promise.all([
     endpointSignal(deps, timeoutMs),
     databaseSignal(deps, timeoutMs),
-    route53Signal(deps, timeoutMs),
-    currentFences(deps.ledger, deps.settings),
+    route53Signal(deps, timeoutMs, fences),
   ]);
   let route53 = firstRoute53;
   let rechecks = 0;
@@ -157,7 +158,7 @@ export async function probePrimary(deps: DetectionDependencies): Promise<Detecti
       VETO_RECHECK_SECONDS * 1000
   ) {
     await deps.sleep(VETO_RECHECK_INTERVAL_SECONDS * 1000);
-    route53 = await route53Signal(deps, timeoutMs);
+    route53 = await route53Signal(deps, timeoutMs, fences);
     rechecks++;
   }
   if (rechecks > 0) {
@@ -244,10 +245,11 @@ async function databaseSignal(
 async function route53Signal(
   deps: DetectionDependencies,
   timeoutMs: number,
+  fences: FenceState,
 ): Promise<SignalReading> {
   const [fromMetric, fromDns] = await Promise.all([
     route53MetricVote(deps, timeoutMs),
-    route53DnsVote(deps, timeoutMs),
+    route53DnsVote(deps, timeoutMs, fences),
   ]);
   const readings = [fromMetric, fromDns];
   const vote: SignalVote = readings.some((reading) => reading.vote === "down")
@@ -262,14 +264,17 @@ async function route53Signal(
 async function route53DnsVote(
   deps: DetectionDependencies,
   timeoutMs: number,
+  fences: FenceState,
 ): Promise<SignalReading> {
   const { settings } = deps;
   const loadBalancers = loadBalancerNames(settings.regions);
   const nameServers = settings.nameServers?.split(",").filter((name) => name.length > 0);
-  const [served, fences] = await Promise.all([
-    deps.servedRegion(settings.recordName, loadBalancers, timeoutMs, nameServers),
-    currentFences(deps.ledger, deps.settings),
-  ]);
+  const served = await deps.servedRegion(
+    settings.recordName,
+    loadBalancers,
+    timeoutMs,
+    nameServers,
+  );
   if (served.region === "unknown") {
     return { vote: "unknown", detail: `DNS: ${served.reason}` };
   }

@@ -108,10 +108,12 @@ function appView(body: string): Pick<EndpointReading, "writable" | "writerRegion
 }
 
 /**
- * A resolver that asks the zone's own name servers (Route 53's authoritative servers, its
- * globally distributed data plane): their answer is Route 53's current choice of record, with
- * no resolver cache that would keep the old one for the TTL. Route 53's name server addresses
- * are found through the ordinary resolver.
+ * A resolver that asks the zone's own name servers (its delegation set, "the authoritative name
+ * servers for a hosted zone", https://docs.aws.amazon.com/Route53/latest/APIReference/API_DelegationSet.html;
+ * Route 53's data plane, "globally distributed",
+ * https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/route-53-concepts.html): their
+ * answer is Route 53's current choice of record, with no resolver cache that would keep the old
+ * one for the TTL. Their addresses are found through the ordinary resolver.
  */
 async function authoritativeResolver(
   nameServers: readonly string[],

@@ -48,14 +48,17 @@ export interface SimulatedHealthAnswer {
 }
 
 /**
- * The health answer of `role`'s load balancer, or undefined when it does not answer from the
- * automation's region (down, or partitioned from it).
+ * The health answer of `role`'s load balancer, or undefined when it does not answer: its region
+ * is down, or (asked from the automation's region, the default) partitioned from it. A client on
+ * the internet (`fromAutomation: false`) is not behind the partition.
  */
 export function simulatedHealthAnswer(
   pair: RegionPair,
   role: RegionRole,
+  { fromAutomation = true }: { fromAutomation?: boolean } = {},
 ): SimulatedHealthAnswer | undefined {
-  if (!pair.isRegionUp(role) || !pair.isReachableFromAutomation(role)) return undefined;
+  if (!pair.isRegionUp(role)) return undefined;
+  if (fromAutomation && !pair.isReachableFromAutomation(role)) return undefined;
   if (!pair.isEndpointHealthy(role)) return { statusCode: 503 };
   const writer = appWriter(pair, role);
   const here = writer === role;

@@ -390,22 +390,24 @@ export function localOperationsApi(pair: RegionPair, handler: LocalFunction): Op
  */
 function simulatedAppHealth(pair: RegionPair): AppHealth {
   const role = pair.route53.answeringRegion();
-  if (role === null || !pair.isRegionUp(role)) {
+  const answer =
+    role === null ? undefined : simulatedHealthAnswer(pair, role, { fromAutomation: false });
+  if (answer === undefined) {
     throw new OperationsApiError(
       "timeout",
       `https://${pair.settings.recordName}/health did not answer: the name resolves to a region that is down`,
     );
   }
-  if (!pair.isEndpointHealthy(role)) return { statusCode: 503 };
-  // The app's own view (web-app-user-data.ts): where the global writer endpoint leads.
-  const here = pair.rds.globalWriter() === role;
+  if (answer.body === undefined) return { statusCode: answer.statusCode };
+  // The app's own view (web-app-user-data.ts), as its load balancer answers it.
+  const { region, database, writer, writable } = answer.body;
   return {
-    statusCode: 200,
-    region: pair.regionId(role),
-    role,
-    database: "reachable",
-    writer: here ? "here" : "elsewhere",
-    writable: here,
+    statusCode: answer.statusCode,
+    region,
+    role: answer.body.role,
+    database,
+    writer,
+    writable,
   };
 }
 

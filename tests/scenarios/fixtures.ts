@@ -34,18 +34,31 @@ export const CALLER_ARN = "arn:aws:iam::123456789012:user/ops";
 export const PRIMARY_REGION = "us-east-2";
 export const SECONDARY_REGION = "us-west-2";
 
-let prod: SynthesizedStack | undefined;
+const stacks = new Map<string, SynthesizedStack>();
+
+/** The EnvironmentStack of `<dir>/<environment>.json`, synthesized once per test file. */
+function envStack(dir: string, environment: string): SynthesizedStack {
+  const key = `${dir}/${environment}`;
+  let stack = stacks.get(key);
+  if (stack === undefined) {
+    const config = loadEnvConfigs(resolve(__dirname, dir)).find(
+      (candidate) => candidate.environment === environment,
+    );
+    if (!config) throw new Error(`no ${dir}/${environment}.json`);
+    stack = synth(new EnvironmentStack(Testing.app(), { config }));
+    stacks.set(key, stack);
+  }
+  return stack;
+}
 
 /** The EnvironmentStack of envs/prod.json, synthesized once per test file. */
 export function prodStack(): SynthesizedStack {
-  if (prod === undefined) {
-    const config = loadEnvConfigs(resolve(__dirname, "../../envs")).find(
-      (candidate) => candidate.environment === "prod",
-    );
-    if (!config) throw new Error("no envs/prod.json");
-    prod = synth(new EnvironmentStack(Testing.app(), { config }));
-  }
-  return prod;
+  return envStack("../../envs", "prod");
+}
+
+/** The seed's regions (primary us-east-1): tests/fixtures/envs/seed.json, once per test file. */
+export function seedStack(): SynthesizedStack {
+  return envStack("../fixtures/envs", "seed");
 }
 
 /**

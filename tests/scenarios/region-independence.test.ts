@@ -5,10 +5,7 @@
  * fence. When us-east-1 goes, Route 53's API and us-east-1's CloudWatch go with it; DNS answers
  * and Route 53's health checkers (global data plane) do not.
  */
-import { resolve } from "node:path";
-import { Testing } from "cdktf";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { loadEnvConfigs } from "../../src/config/load";
 import {
   type AutomaticFailoverRules,
   connectProbeSchedule,
@@ -19,26 +16,12 @@ import {
   simulatedSettings,
   simulateLambdaRuntime,
 } from "../../src/simulation";
-import { EnvironmentStack } from "../../src/stacks/environment-stack";
 import { connectWorkflow, loadHandler } from "../support/local-state-machine";
 import { bindSimulatedAws, type SimulatedAws } from "../support/simulated-aws";
-import { type SynthesizedStack, synth } from "../support/synth";
-import { apiRequest, callApi, lockHeld } from "./fixtures";
+import { apiRequest, callApi, lockHeld, seedStack } from "./fixtures";
 
 const PRIMARY = "us-east-1";
 const SECONDARY = "us-west-2";
-
-let seed: SynthesizedStack | undefined;
-function seedStack(): SynthesizedStack {
-  if (seed === undefined) {
-    const config = loadEnvConfigs(resolve(__dirname, "../fixtures/envs")).find(
-      (candidate) => candidate.environment === "seed",
-    );
-    if (!config) throw new Error("no tests/fixtures/envs/seed.json");
-    seed = synth(new EnvironmentStack(Testing.app(), { config }));
-  }
-  return seed;
-}
 
 let pair: RegionPair;
 let aws: SimulatedAws;
