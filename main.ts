@@ -1,6 +1,7 @@
-// cdktf captures a full stack trace for every token it creates; with the source maps tsx turns
-// on, formatting those traces costs ~0.5 s per synth. Synth errors are reported as messages, so
-// the maps buy nothing here.
+// cdktf captures a full stack trace for every token it creates (not in the prebuilt bundle, see
+// src/app-bundle/run.cjs); with the source maps tsx turns on when main.ts runs from source,
+// formatting those traces costs ~0.5 s per synth. Synth errors are reported as messages, so the
+// maps buy nothing here.
 process.setSourceMapsEnabled(false);
 
 import { setFlagsFromString } from "node:v8";
@@ -65,5 +66,11 @@ try {
 } catch (error) {
   // Input errors are for people: the message says what to fix; a stack trace would bury it.
   console.error(error instanceof UserInputError ? error.message : error);
+  if (!(error instanceof UserInputError) && process.env.SHOPSMART_APP_BUNDLE) {
+    // src/app-bundle/run.cjs ran the bundle, whose stack frames are not the sources' lines.
+    console.error(
+      `(stack trace from the prebuilt bundle ${process.env.SHOPSMART_APP_BUNDLE}; run with SHOPSMART_SYNTH_FROM_SOURCE=1 for frames in the TypeScript sources)`,
+    );
+  }
   process.exitCode = 1;
 }

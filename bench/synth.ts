@@ -1,23 +1,54 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { loadavg } from "node:os";
-import { join, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import { type Machine, machine, machineMarkdown, round, table, writeSection } from "./report";
 
 /**
- * Synth benchmark: wall time and peak memory of `npm run synth` for the shipped environments, and
- * how both grow with the number of environments. Run with `npm run bench`; writes the `synth`
- * section of bench/results.md and bench/results.json.
+ * Synth benchmark, run with `npm run bench`; writes the `synth` section of bench/results.md and
+ * bench/results.json:
+ *
+ * - wall time and peak memory of `npm run synth` for the shipped environments, and how both grow
+ *   with the number of environments;
+ * - the same for a cdktf app that imports the provider barrel and declares one resource, measured
+ *   in the same run as the baseline the targets are set against;
+ * - the first synth after a fresh clone: no app bundle and no Lambda bundles cached;
+ * - where the time of one synth goes, from a V8 CPU profile of it.
  */
 
 const ROOT = resolve(__dirname, "..");
 const WORK = join(__dirname, ".work"); // git-ignored
 const RSS_FILE = join(WORK, "rss"); // peak RSS of the last run, in KiB
-const WARMUPS = 1; // the first run also fills tsx's transform cache, so it is not representative
+const WARMUPS = 1; // the first run may build the app bundle, so it is not representative
 const RUNS = 7;
+const BARREL_RUNS = 3; // the baseline takes several seconds a run
+const COLD_RUNS = 3;
 const SCALING_COUNTS = [1, 3, 9];
-const TARGET = { wallSeconds: 3, peakMB: 300 }; // SPEC: "<= 3 s wall and <= 300 MB peak"
+/**
+ * SPEC: "<= 3 s wall and <= 300 MB peak". The synth issue: median <= 1.3 s and <= 200 MB, which
+ * it set as half the barrel app's time; the first synth of a fresh clone <= 4 s.
+ */
+const TARGET = {
+  wallSeconds: 3,
+  peakMB: 300,
+  fastWallSeconds: 1.3,
+  fastPeakMB: 200,
+  barrelRatio: 0.5,
+  coldWallSeconds: 4,
+};
+/** The caches a fresh clone does not have (node_modules/.cache). */
+const CACHES = ["shopsmart-dr-app", "shopsmart-dr-lambda"].map((name) =>
+  join(ROOT, "node_modules", ".cache", name),
+);
 
 interface Run {
   wallSeconds: number;
@@ -41,32 +72,81 @@ interface Launcher {
   argv: string[];
 }
 
+/** An app to measure: what node runs, with or without the tsx loader in front. */
+interface AppToRun {
+  /** The command as a user types it, for the report. */
+  command: string;
+  /** Arguments of `node` after its options. */
+  script: string[];
+  /** Whether the app is TypeScript run through tsx's CLI. */
+  tsx: boolean;
+}
+
+const SYNTH_APP: AppToRun = {
+  command: "CHECKPOINT_DISABLE=1 node src/app-bundle/run.cjs",
+  script: ["src/app-bundle/run.cjs"],
+  tsx: false,
+};
+
 /**
- * GNU time reports ru_maxrss from wait4, which covers the whole process tree, so it sees the node
- * process that tsx's CLI spawns to do the actual synth. Without it, run that node process directly
- * (`node --import tsx`, what the CLI does too) and have it report its own maxRSS on exit.
+ * The baseline: a cdktf app that imports the provider barrel (`import * as aws from
+ * "@cdktf/provider-aws"`) and declares one bucket, run with tsx as a template app runs.
  */
-function launcher(): Launcher {
-  const probe = join(WORK, "probe-rss");
-  const gnuTime = "/usr/bin/time";
-  if (
-    existsSync(gnuTime) &&
-    spawnSync(gnuTime, ["-f", "%M", "-o", probe, "true"]).status === 0 &&
-    /^\d+\s*$/.test(readFileSync(probe, "utf8"))
-  ) {
+const BARREL_DIR = join(WORK, "barrel");
+const BARREL_APP: AppToRun = {
+  command: "CHECKPOINT_DISABLE=1 tsx main.ts (one S3 bucket, provider barrel import)",
+  script: [join(BARREL_DIR, "main.ts")],
+  tsx: true,
+};
+const BARREL_SOURCE = `import * as aws from "@cdktf/provider-aws";
+import { App, TerraformStack } from "cdktf";
+
+const app = new App();
+const stack = new TerraformStack(app, "barrel");
+new aws.provider.AwsProvider(stack, "aws", { region: "us-east-1" });
+new aws.s3Bucket.S3Bucket(stack, "bucket", { bucket: "example-bucket" });
+app.synth();
+`;
+
+let gnuTimeWorks: boolean | undefined;
+function hasGnuTime(): boolean {
+  if (gnuTimeWorks === undefined) {
+    const probe = join(WORK, "probe-rss");
+    gnuTimeWorks =
+      existsSync(GNU_TIME) &&
+      spawnSync(GNU_TIME, ["-f", "%M", "-o", probe, "true"]).status === 0 &&
+      /^\d+\s*$/.test(readFileSync(probe, "utf8"));
+  }
+  return gnuTimeWorks;
+}
+const GNU_TIME = "/usr/bin/time";
+
+/**
+ * GNU time reports ru_maxrss from wait4, which covers the whole process tree, so it also sees the
+ * node process tsx's CLI spawns. Without it, run node directly (`node --import tsx` is what the
+ * CLI does) and have it report its own maxRSS on exit.
+ */
+function launcher(app: AppToRun): Launcher {
+  if (hasGnuTime()) {
+    const program = app.tsx ? [join(ROOT, "node_modules/.bin/tsx")] : [process.execPath];
     return {
-      command: "CHECKPOINT_DISABLE=1 node_modules/.bin/tsx main.ts",
+      command: app.command,
       method:
-        "as `npm run synth` runs it; peak memory is the max RSS over the process tree (GNU time), i.e. of the node process tsx spawns to synthesize",
-      argv: [gnuTime, "-f", "%M", "-o", RSS_FILE, "node_modules/.bin/tsx", "main.ts"],
+        "peak memory is the max RSS over the process tree (GNU time), so it includes any node process the command spawns",
+      argv: [GNU_TIME, "-f", "%M", "-o", RSS_FILE, ...program, ...app.script],
     };
   }
   const reportRss = `data:text/javascript,import { writeFileSync } from "node:fs"; process.on("exit", () => writeFileSync(process.env.BENCH_RSS_FILE, String(process.resourceUsage().maxRSS)));`;
   return {
-    command: "CHECKPOINT_DISABLE=1 node --import tsx main.ts",
-    method:
-      "the process `npm run synth` spawns, without the tsx CLI wrapper in front (no GNU time here); peak memory is its own maxRSS",
-    argv: [process.execPath, "--import", "tsx", "--import", reportRss, "main.ts"],
+    command: app.command,
+    method: "no GNU time here: node runs the app itself and reports its own maxRSS",
+    argv: [
+      process.execPath,
+      ...(app.tsx ? ["--import", "tsx"] : []),
+      "--import",
+      reportRss,
+      ...app.script,
+    ],
   };
 }
 
@@ -98,16 +178,31 @@ function synthOnce(how: Launcher, envsDir: string | undefined, envs: number): Ru
   return { wallSeconds: round(wallSeconds, 3), peakMB: round((peakKiB * 1024) / 1e6, 1) };
 }
 
+interface MeasureOptions {
+  /** @default RUNS */
+  readonly runs?: number;
+  /** @default WARMUPS */
+  readonly warmups?: number;
+  /** Runs before every run, warm-ups included. */
+  readonly beforeEach?: () => void;
+}
+
 function measure(
   how: Launcher,
   label: string,
   envsDir: string | undefined,
   envs: number,
+  options: MeasureOptions = {},
 ): Scenario {
+  const { runs: count = RUNS, warmups = WARMUPS, beforeEach = () => {} } = options;
   const warmupSeconds: number[] = [];
-  for (let i = 0; i < WARMUPS; i++) warmupSeconds.push(synthOnce(how, envsDir, envs).wallSeconds);
+  for (let i = 0; i < warmups; i++) {
+    beforeEach();
+    warmupSeconds.push(synthOnce(how, envsDir, envs).wallSeconds);
+  }
   const runs: Run[] = [];
-  for (let i = 0; i < RUNS; i++) {
+  for (let i = 0; i < count; i++) {
+    beforeEach();
     runs.push(synthOnce(how, envsDir, envs));
     process.stdout.write(".");
   }
@@ -125,6 +220,29 @@ function measure(
     ` ${label}: median ${scenario.wall.median.toFixed(2)} s, peak ${scenario.peakMB.max.toFixed(0)} MB`,
   );
   return scenario;
+}
+
+/**
+ * The first synth of a fresh clone: before each run the app bundle and the Lambda bundles are
+ * removed from node_modules/.cache (what `npm ci` leaves), so the run builds both. The caches
+ * found before are put back afterwards.
+ */
+function measureFirstSynth(envs: number): Scenario {
+  const aside = CACHES.map((dir) => ({ dir, saved: join(WORK, `saved-${basename(dir)}`) }));
+  for (const { dir, saved } of aside) if (existsSync(dir)) renameSync(dir, saved);
+  const clearCaches = () => {
+    for (const dir of CACHES) rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    return measure(launcher(SYNTH_APP), "first synth of a fresh clone", undefined, envs, {
+      runs: COLD_RUNS,
+      warmups: 0,
+      beforeEach: clearCaches,
+    });
+  } finally {
+    clearCaches();
+    for (const { dir, saved } of aside) if (existsSync(saved)) renameSync(saved, dir);
+  }
 }
 
 /**
@@ -156,7 +274,156 @@ function median(values: number[]): number {
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
-function section(how: Launcher, m: Machine, shipped: Scenario, scaling: Scenario[]) {
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+}
+
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+interface TimeShare {
+  where: string;
+  milliseconds: number;
+  share: number;
+}
+
+/**
+ * Where one synth's time goes: a V8 CPU profile of a warm `npm run synth` (bundle cached), its
+ * self time summed by what the code belongs to. The bundle is one file, so its lines are mapped
+ * back to the modules esbuild marks with `// <path>` comments. The profiler slows the run down
+ * by about a third; the shares are what matters.
+ */
+function profileSynth(): { wallSeconds: number; shares: TimeShare[] } {
+  const dir = join(WORK, "profile");
+  rmSync(dir, { recursive: true, force: true });
+  const started = performance.now();
+  const result = spawnSync(
+    process.execPath,
+    ["--cpu-prof", "--cpu-prof-dir", dir, ...SYNTH_APP.script],
+    {
+      cwd: ROOT,
+      env: { ...process.env, CHECKPOINT_DISABLE: "1", CDKTF_OUTDIR: join(WORK, "cdktf.out") },
+      encoding: "utf8",
+    },
+  );
+  const wallSeconds = round((performance.now() - started) / 1000, 3);
+  if (result.status !== 0) throw new Error(`profiled synth failed:\n${result.stderr}`);
+  const [file] = readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"));
+  if (!file) throw new Error("the profiled synth wrote no .cpuprofile");
+  const profile = JSON.parse(readFileSync(join(dir, file), "utf8")) as CpuProfile;
+
+  const bundleManifest = JSON.parse(
+    readFileSync(join(CACHES[0] as string, "manifest.json"), "utf8"),
+  );
+  const bundleFile = join(CACHES[0] as string, bundleManifest.bundle as string);
+  const moduleStarts: { line: number; path: string }[] = [];
+  readFileSync(bundleFile, "utf8")
+    .split("\n")
+    .forEach((text, line) => {
+      const marker = /^\/\/ ((?:node_modules|src|functions)\/\S+|main\.ts)$/.exec(text);
+      if (marker) moduleStarts.push({ line, path: marker[1] as string });
+    });
+  const moduleAt = (line: number): string => {
+    let low = 0;
+    let high = moduleStarts.length - 1;
+    let found = "";
+    while (low <= high) {
+      const mid = (low + high) >> 1;
+      const start = moduleStarts[mid] as { line: number; path: string };
+      if (start.line <= line) {
+        found = start.path;
+        low = mid + 1;
+      } else high = mid - 1;
+    }
+    return found;
+  };
+
+  const selfMicros = new Map<number, number>();
+  profile.samples.forEach((id, i) => {
+    selfMicros.set(id, (selfMicros.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
+  const byNode = new Map(profile.nodes.map((n) => [n.id, n]));
+  const totals = new Map<string, number>();
+  let total = 0;
+  for (const [id, micros] of selfMicros) {
+    const node = byNode.get(id) as ProfileNode;
+    const where = categoryOf(node, bundleFile, moduleAt);
+    totals.set(where, (totals.get(where) ?? 0) + micros);
+    total += micros;
+  }
+  const shares = [...totals]
+    .map(([where, micros]) => ({
+      where,
+      milliseconds: round(micros / 1000, 0),
+      share: round((100 * micros) / total, 1),
+    }))
+    .sort((a, b) => b.milliseconds - a.milliseconds);
+  return { wallSeconds, shares };
+}
+
+const FILESYSTEM_NATIVES = new Set([
+  "stat",
+  "lstat",
+  "open",
+  "close",
+  "read",
+  "readFileUtf8",
+  "writeFileUtf8",
+  "writeString",
+  "writeBuffer",
+  "copyFile",
+  "unlink",
+  "rmdir",
+  "mkdir",
+  "readdir",
+  "rename",
+  "internalModuleStat",
+  "realpath",
+]);
+
+function categoryOf(
+  node: ProfileNode,
+  bundleFile: string,
+  moduleAt: (line: number) => string,
+): string {
+  const { functionName, url, lineNumber } = node.callFrame;
+  if (functionName === "(garbage collector)") return "garbage collection";
+  if (functionName === "(program)" || functionName === "(idle)")
+    return "V8 runtime (program, idle)";
+  if (url === "" && FILESYSTEM_NATIVES.has(functionName)) return "file system calls";
+  if (url.startsWith("node:internal/modules") || functionName === "compileFunction") {
+    return "loading and compiling modules";
+  }
+  if (url.endsWith(basename(bundleFile))) {
+    const path = moduleAt(lineNumber);
+    if (path.startsWith("node_modules/cdktf/lib/tokens/")) return "cdktf: resolving tokens";
+    if (path.startsWith("node_modules/cdktf/")) return "cdktf: tree, synthesizer, JSON output";
+    if (path.startsWith("node_modules/@cdktf/provider-aws/")) return "provider bindings";
+    if (path.startsWith("node_modules/constructs/")) return "constructs (the tree)";
+    if (path.startsWith("node_modules/zod/")) return "zod (env file schema)";
+    if (path.startsWith("node_modules/")) return `other packages (${path.split("/")[1]})`;
+    if (path === "") return "bundle runtime (module wrappers)";
+    return "project code (main.ts, src/, functions/)";
+  }
+  if (url.startsWith("node:")) return "Node.js built-ins";
+  return url === "" ? "native code" : `other (${url})`;
+}
+
+interface Figures {
+  machine: Machine;
+  shipped: Scenario;
+  scaling: Scenario[];
+  barrel: Scenario;
+  firstSynth: Scenario;
+  profile: { wallSeconds: number; shares: TimeShare[] };
+}
+
+function section(figures: Figures) {
+  const { machine: m, shipped, scaling, barrel, firstSynth, profile } = figures;
   const first = scaling[0] as Scenario;
   const last = scaling[scaling.length - 1] as Scenario;
   const extraEnvs = last.envs - first.envs;
@@ -170,52 +437,59 @@ function section(how: Launcher, m: Machine, shipped: Scenario, scaling: Scenario
     peakMB: first.peakMB.median - perEnv.peakMB,
   };
   const loadAtEnd = round(loadavg()[0] ?? 0, 2);
-  const wallMet = shipped.wall.median <= TARGET.wallSeconds;
-  const peakMet = shipped.peakMB.max <= TARGET.peakMB;
+  const barrelHalf = barrel.wall.median * TARGET.barrelRatio;
+  const met = {
+    wall: shipped.wall.median <= TARGET.wallSeconds,
+    peak: shipped.peakMB.max <= TARGET.peakMB,
+    fastWall: shipped.wall.median <= TARGET.fastWallSeconds,
+    fastPeak: shipped.peakMB.max <= TARGET.fastPeakMB,
+    barrel: shipped.wall.median <= barrelHalf,
+    firstSynth: firstSynth.wall.median <= TARGET.coldWallSeconds,
+  };
+  const yes = (ok: boolean) => (ok ? "yes" : "**no**");
 
   const s = (v: number) => v.toFixed(2);
   const mb = (v: number) => v.toFixed(0);
   const row = (x: Scenario) => [
     x.label,
     String(x.envs),
-    x.warmupSeconds.map(s).join(", "),
+    x.warmupSeconds.map(s).join(", ") || "none",
     s(x.wall.median),
     `${s(x.wall.min)} – ${s(x.wall.max)}`,
     mb(x.peakMB.median),
     mb(x.peakMB.max),
   ];
+  const how = launcher(SYNTH_APP);
 
   const markdown = `
 ## Synth
 
 ${machineMarkdown(m)}
 - 1-min load average at end: ${loadAtEnd} (the machine is shared: compare with the start figure).
-- Command: \`${how.command}\` (repository root, \`CDKTF_OUTDIR\` = a fresh temporary directory)
-- Method: ${how.method}.
-- Runs: ${WARMUPS} warm-up + ${RUNS} measured per row; wall time is taken around the child process;
-  MB = 10^6 bytes.
+- Command: \`${SYNTH_APP.command}\` (what \`npm run synth\` and cdktf.json's \`app\` run; repository
+  root, \`CDKTF_OUTDIR\` = a fresh temporary directory). It runs main.ts from its prebuilt bundle
+  (src/app-bundle/run.cjs), which the warm-up run builds if the sources changed.
+- Baseline, same run: \`${BARREL_APP.command}\`.
+- Method: wall time is taken around the child process; ${how.method}. Runs: ${WARMUPS} warm-up +
+  ${RUNS} measured per row (${BARREL_RUNS} for the baseline; ${COLD_RUNS} first synths, each after
+  removing node_modules/.cache/shopsmart-dr-app and shopsmart-dr-lambda). MB = 10^6 bytes.
 
-### SPEC targets
+### Targets
 
-Synth of all environments: <= ${TARGET.wallSeconds} s wall and <= ${TARGET.peakMB} MB peak on the 2-core machine.
-
-${table(
-  ["Target", "Measured (shipped envs)", "Met"],
-  [
-    [
-      `wall <= ${TARGET.wallSeconds} s`,
-      `median ${s(shipped.wall.median)} s (max ${s(shipped.wall.max)} s)`,
-      wallMet ? "yes" : "**no**",
-    ],
-    [`peak <= ${TARGET.peakMB} MB`, `max ${mb(shipped.peakMB.max)} MB`, peakMet ? "yes" : "**no**"],
-  ],
-)}
+| Target | Measured | Met |
+| --- | --- | --- |
+| SPEC: all envs, wall <= ${TARGET.wallSeconds} s | median ${s(shipped.wall.median)} s (max ${s(shipped.wall.max)} s) | ${yes(met.wall)} |
+| SPEC: peak <= ${TARGET.peakMB} MB | max ${mb(shipped.peakMB.max)} MB | ${yes(met.peak)} |
+| all envs, median <= ${TARGET.fastWallSeconds} s | median ${s(shipped.wall.median)} s | ${yes(met.fastWall)} |
+| all envs, peak <= ${TARGET.fastPeakMB} MB | max ${mb(shipped.peakMB.max)} MB | ${yes(met.fastPeak)} |
+| all envs <= ${TARGET.barrelRatio} x the barrel app | ${s(shipped.wall.median)} s against ${s(barrelHalf)} s (${s(shipped.wall.median / barrel.wall.median)} x) | ${yes(met.barrel)} |
+| first synth of a fresh clone <= ${TARGET.coldWallSeconds} s | median ${s(firstSynth.wall.median)} s | ${yes(met.firstSynth)} |
 
 ### Figures
 
 ${table(
   [
-    "Environments",
+    "Run",
     "Envs",
     "Warm-up run (s)",
     "Median wall (s)",
@@ -223,26 +497,43 @@ ${table(
     "Median peak (MB)",
     "Max peak (MB)",
   ],
-  [row(shipped), ...scaling.map(row)],
+  [row(shipped), ...scaling.map(row), row(barrel), row(firstSynth)],
 )}
 
 Generated environments are clones of \`envs/prod.json\` (the largest shape) with their own names
 and VPC ranges. From ${first.envs} to ${last.envs} of them, each environment adds **${s(perEnv.wallSeconds)} s**
 and **${mb(perEnv.peakMB)} MB**; the fixed part, which does not grow with environments (process start,
-loading tsx, cdktf and the provider bindings), is about ${s(fixed.wallSeconds)} s and ${mb(fixed.peakMB)} MB.
+loading the bundle with cdktf and the provider bindings, bundle and Lambda cache checks), is about
+${s(fixed.wallSeconds)} s and ${mb(fixed.peakMB)} MB.
+
+### Where the time goes
+
+One warm synth of the shipped envs under \`node --cpu-prof\` (${s(profile.wallSeconds)} s with the profiler's
+overhead), self time by what the code belongs to:
+
+${table(
+  ["Where", "ms", "Share"],
+  profile.shares
+    .slice(0, 12)
+    .map((x) => [x.where, String(x.milliseconds), `${x.share.toFixed(1)} %`]),
+)}
 `;
 
   const data = {
     machine: m,
     loadAverageAtEnd: loadAtEnd,
-    command: how.command,
+    command: SYNTH_APP.command,
+    baselineCommand: BARREL_APP.command,
     method: how.method,
     warmups: WARMUPS,
     runs: RUNS,
     target: TARGET,
-    met: { wall: wallMet, peak: peakMet },
+    met,
     shipped,
     scaling,
+    barrel,
+    firstSynth,
+    profile,
     perEnv: { wallSeconds: round(perEnv.wallSeconds, 3), peakMB: round(perEnv.peakMB, 1) },
     fixed: { wallSeconds: round(fixed.wallSeconds, 3), peakMB: round(fixed.peakMB, 1) },
   };
@@ -251,16 +542,29 @@ loading tsx, cdktf and the provider bindings), is about ${s(fixed.wallSeconds)} 
 
 function main(): void {
   rmSync(WORK, { recursive: true, force: true });
-  mkdirSync(WORK, { recursive: true });
+  mkdirSync(BARREL_DIR, { recursive: true });
   try {
     const m = machine(); // before measuring, so the load average shows what else was running
-    const how = launcher();
+    writeFileSync(join(BARREL_DIR, "main.ts"), BARREL_SOURCE);
+    const how = launcher(SYNTH_APP);
     console.log(`Measuring: ${how.command}`);
     const shippedCount = readdirSync(join(ROOT, "envs")).filter((f) => f.endsWith(".json")).length;
     // No SHOPSMART_ENVS_DIR: exactly what `npm run synth` reads.
     const shipped = measure(how, "shipped envs/", undefined, shippedCount);
     const scaling = SCALING_COUNTS.map((n) => measure(how, `${n} generated`, generateEnvs(n), n));
-    const { markdown, data } = section(how, m, shipped, scaling);
+    const barrel = measure(launcher(BARREL_APP), "baseline: barrel app", undefined, 1, {
+      runs: BARREL_RUNS,
+    });
+    const profile = profileSynth();
+    const firstSynth = measureFirstSynth(shippedCount);
+    const { markdown, data } = section({
+      machine: m,
+      shipped,
+      scaling,
+      barrel,
+      firstSynth,
+      profile,
+    });
     writeSection("synth", markdown, data);
     console.log("Wrote bench/results.md and bench/results.json");
   } finally {

@@ -13,12 +13,13 @@ import { join, relative, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 
 /**
- * The app as users run it: `npm run synth` (tsx main.ts) and `cdktf synth` (the CLI, through
- * cdktf.json). These spawn real processes, so they also prove synth needs no AWS credentials.
+ * The app as users run it: `npm run synth` (main.ts from its prebuilt bundle, through
+ * src/app-bundle/run.cjs) and `cdktf synth` (the CLI, through cdktf.json). These spawn real
+ * processes, so they also prove synth needs no AWS credentials.
  */
 
 const ROOT = resolve(__dirname, "..");
-const TSX = join(ROOT, "node_modules/.bin/tsx");
+const LAUNCHER = join(ROOT, "src/app-bundle/run.cjs");
 const CDKTF = join(ROOT, "node_modules/.bin/cdktf");
 const scratch = mkdtempSync(join(tmpdir(), "shopsmart-app-test-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -38,7 +39,11 @@ function synthEnv(outdir: string, extra: Record<string, string> = {}): NodeJS.Pr
 }
 
 function runApp(outdir: string, extra: Record<string, string> = {}) {
-  return spawnSync(TSX, ["main.ts"], { cwd: ROOT, env: synthEnv(outdir, extra), encoding: "utf8" });
+  return spawnSync(process.execPath, [LAUNCHER], {
+    cwd: ROOT,
+    env: synthEnv(outdir, extra),
+    encoding: "utf8",
+  });
 }
 
 /** Every file under `dir`, relative path -> bytes. */
@@ -85,6 +90,16 @@ describe("app", () => {
     const second = join(scratch, "second");
     expect(runApp(second).status).toBe(0);
     expectIdenticalTrees(first, second);
+  });
+
+  it("synthesizes from its bundle exactly what main.ts gives run from source", () => {
+    // The bundle leaves out cdktf's token stack traces and joins resolve paths lazily
+    // (src/app-bundle/run.cjs); neither may change a byte.
+    const fromSource = join(scratch, "from-source");
+    const run = runApp(fromSource, { SHOPSMART_SYNTH_FROM_SOURCE: "1" });
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
+    expectIdenticalTrees(first, fromSource);
   });
 
   it("gives `cdktf synth` (through cdktf.json) byte-identical stacks", () => {

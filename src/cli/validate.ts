@@ -410,9 +410,15 @@ export function stacksInOutdir(outdir: string, labelPrefix = ""): StackDirectory
     .sort((a, b) => a.label.localeCompare(b.label));
 }
 
-/** Runs a cdktf app (`tsx main.ts` in `appDir`); the output only matters when it fails. */
+/**
+ * Runs a cdktf app in `appDir` as its npm script does: from the prebuilt bundle where the app has
+ * the launcher (src/app-bundle/run.cjs), else `tsx main.ts`. The output only matters when it
+ * fails.
+ */
 function synthesize(appDir: string, env: NodeJS.ProcessEnv): { ok: boolean; output: string } {
-  const result = spawnSync(process.execPath, [require.resolve("tsx/cli"), "main.ts"], {
+  const launcher = join(appDir, "src", "app-bundle", "run.cjs");
+  const args = existsSync(launcher) ? [launcher] : [require.resolve("tsx/cli"), "main.ts"];
+  const result = spawnSync(process.execPath, args, {
     cwd: appDir,
     env: { ...env, CHECKPOINT_DISABLE: "1" },
     encoding: "utf8",

@@ -58,6 +58,8 @@ interface RegionFoundation {
 export class EnvironmentStack extends TerraformStack {
   readonly config: EnvConfig;
   readonly providers: Readonly<Record<RegionRole, AwsProvider>>;
+  /** The last {@link toTerraform} result and the size of the construct tree it saw. */
+  private resolved?: { readonly nodes: number; readonly json: Record<string, unknown> };
 
   constructor(scope: Construct, props: EnvironmentStackProps) {
     const { config } = props;
@@ -303,6 +305,34 @@ export class EnvironmentStack extends TerraformStack {
       value: automation.drillStateMachineArn,
     });
     new TerraformOutput(this, "drill_report_bucket", { value: automation.drillReportBucketName });
+  }
+
+  /**
+   * The stack's Terraform JSON, resolved once while the construct tree keeps its size.
+   *
+   * Resolving every token of the stack is the largest part of a synth (about 200 ms per
+   * environment), and one synth needs the result twice: the guardrails check it before anything
+   * is written, then the synthesizer writes it. A construct added since resolves it again. Like
+   * the guardrail report, this assumes a stack's constructs are not changed in place after its
+   * first synth.
+   */
+  override toTerraform(): Record<string, unknown> {
+    const nodes = this.node.findAll().length;
+    if (this.resolved?.nodes !== nodes) {
+      this.resolved = { nodes, json: super.toTerraform() };
+    }
+    return this.resolved.json;
+  }
+
+  /**
+   * Before writing, cdktf resolves every element once more in a "preparing" pass whose only use
+   * is finding references to another stack's resources, for which it adds outputs and remote
+   * state (`Reference.resolve` in cdktf's tfExpression.js). An environment stack is a whole
+   * Terraform state of its own and never references another stack, so the pass is skipped:
+   * a fifth of a synth. The backend check it also makes stays.
+   */
+  override prepareStack(): void {
+    this.ensureBackendExists();
   }
 
   /**

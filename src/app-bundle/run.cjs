@@ -1,0 +1,311 @@
+// @ts-check
+"use strict";
+/**
+ * Runs the app (main.ts) from a prebuilt JavaScript bundle: what `npm run synth` and `cdktf
+ * synth` (cdktf.json's `app`) start.
+ *
+ * Transpiling main.ts and its ~600 modules with tsx on every synth cost about a second (the CJS
+ * loader, tsx's ESM hooks and their worker, one stat per lookup), more than all the project's
+ * constructs take. So the app is bundled once with esbuild into one CommonJS file under
+ * node_modules/.cache/shopsmart-dr-app and run from there. The bundle is rebuilt when any file
+ * esbuild read for it changed (checked by size and modification time, then by content), or this
+ * file, the lock file, esbuild's version or the checkout's path did.
+ *
+ * Two things the app does not need are left out of the bundle (see `tokenStackTraces` and
+ * `lazyResolvePath`); neither changes a synthesized byte (tests/app-bundle.test.ts compares the
+ * bundle's cdktf.out with the sources').
+ *
+ * `SHOPSMART_SYNTH_FROM_SOURCE=1` runs main.ts from source through tsx instead: for a stack
+ * trace into the TypeScript sources, or to rule the bundle out.
+ *
+ * Plain JavaScript, because it runs before anything that could transpile TypeScript is loaded.
+ */
+const { createHash } = require("node:crypto");
+const {
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} = require("node:fs");
+const { dirname, join, relative, resolve, sep } = require("node:path");
+
+const PROJECT_ROOT = resolve(__dirname, "../..");
+const ENTRY = "main.ts";
+const CACHE_DIR = join(PROJECT_ROOT, "node_modules", ".cache", "shopsmart-dr-app");
+const MANIFEST_FILE = "manifest.json";
+/** Bump when the manifest's layout or anything that shapes the bundle changes outside this file. */
+const CACHE_FORMAT = 1;
+
+/**
+ * @typedef {{ sha256: string, size: number, mtimeMs: number }} Fingerprint
+ * @typedef {{
+ *   format: number,
+ *   projectRoot: string,
+ *   esbuild: string,
+ *   bundle: string,
+ *   inputs: Record<string, Fingerprint>,
+ * }} Manifest
+ */
+
+/**
+ * cdktf records a full stack trace each time it creates a token (`captureStackTrace` in
+ * tokens/private/stack-trace.js, called by every `Intrinsic`, `Lazy` and reference), for the
+ * "Object creation stack" of a resolve error. A stack synthesizes tens of thousands of tokens;
+ * capturing and formatting their traces was a fifth of the synth. In the bundle the capture
+ * returns no frames: resolve errors keep their message and path, without the creation stack.
+ *
+ * @type {import("esbuild").Plugin}
+ */
+const tokenStackTraces = {
+  name: "cdktf-token-stack-traces-off",
+  setup(build) {
+    build.onLoad(
+      { filter: /[\\/]cdktf[\\/]lib[\\/]tokens[\\/]private[\\/]stack-trace\.js$/ },
+      () => ({
+        contents: "exports.captureStackTrace = function captureStackTrace() { return []; };",
+        loader: "js",
+      }),
+    );
+  },
+};
+
+/**
+ * cdktf's `resolve` (tokens/private/resolve.js) joins the path of the value it is resolving
+ * (`"/" + prefix.join("/")`) on every call, for every string, number and object of the stack,
+ * although only its error messages use it. In the bundle the path is joined when an error is
+ * raised. The rewrite is exact text: if cdktf changes that code, the bundle is built without it
+ * (and tests/app-bundle.test.ts fails, so someone looks).
+ *
+ * @type {import("esbuild").Plugin}
+ */
+const lazyResolvePath = {
+  name: "cdktf-resolve-path-on-error",
+  setup(build) {
+    build.onLoad(
+      { filter: /[\\/]cdktf[\\/]lib[\\/]tokens[\\/]private[\\/]resolve\.js$/ },
+      (args) => {
+        const source = readFileSync(args.path, "utf8");
+        const patched = lazyResolvePathSource(source);
+        return patched === undefined
+          ? { contents: source, loader: "js", warnings: [{ text: LAZY_PATH_NOT_APPLIED }] }
+          : { contents: patched, loader: "js" };
+      },
+    );
+  },
+};
+const EAGER_PATH = 'const pathName = "/" + prefix.join("/");';
+const LAZY_PATH_NOT_APPLIED = `cdktf's resolve.js no longer contains \`${EAGER_PATH}\`; bundled without the lazy path`;
+
+/**
+ * The source with the path joined only where an error uses it, or undefined when the source is
+ * not the shape this expects (the declaration once, every use the first argument of a call to an
+ * error factory).
+ *
+ * @param {string} source
+ * @returns {string | undefined}
+ */
+function lazyResolvePathSource(source) {
+  if (source.split(EAGER_PATH).length !== 2) return undefined;
+  const withoutDeclaration = source.replace(EAGER_PATH, "");
+  const uses = withoutDeclaration.match(/\bpathName\b/g)?.length ?? 0;
+  // `(0, errors_1.cannotResolveFunction)(pathName, obj)`: a call of an error factory.
+  const errorUses = withoutDeclaration.match(/\)\(pathName\b/g)?.length ?? 0;
+  if (uses === 0 || uses !== errorUses) return undefined;
+  return withoutDeclaration.replace(/\)\(pathName\b/g, ')("/" + prefix.join("/")');
+}
+
+/**
+ * Project modules see their own source directory as `__dirname`, as they do when run from
+ * source (src/constructs/automation/bundling.ts finds the project root from it). The path is
+ * absolute, which is why the checkout's path is part of the cache's validity.
+ *
+ * @type {import("esbuild").Plugin}
+ */
+const sourceDirname = {
+  name: "source-dirname",
+  setup(build) {
+    build.onLoad({ filter: /\.ts$/ }, (args) => {
+      if (args.path.split(sep).includes("node_modules")) return undefined;
+      const source = readFileSync(args.path, "utf8");
+      if (!/\b__dirname\b/.test(source)) return undefined;
+      return {
+        contents: source.replace(/\b__dirname\b/g, JSON.stringify(dirname(args.path))),
+        loader: "ts",
+      };
+    });
+  },
+};
+
+/**
+ * @param {string} cacheDir
+ * @returns {import("esbuild").BuildOptions}
+ */
+function buildOptions(cacheDir) {
+  return {
+    entryPoints: [join(PROJECT_ROOT, ENTRY)],
+    absWorkingDir: PROJECT_ROOT,
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+
+    // esbuild's JavaScript API finds its native binary next to its own package.
+    external: ["esbuild"],
+    plugins: [sourceDirname, tokenStackTraces, lazyResolvePath],
+    write: false,
+    metafile: true,
+    outfile: join(cacheDir, "main.js"),
+    logLevel: "silent",
+  };
+}
+
+/**
+ * @param {string | Uint8Array} data
+ * @returns {string}
+ */
+function sha256(data) {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+/**
+ * @param {string} path relative to the project root
+ * @returns {Fingerprint}
+ */
+function fingerprint(path) {
+  const absolute = join(PROJECT_ROOT, path);
+  const stat = statSync(absolute);
+  return { sha256: sha256(readFileSync(absolute)), size: stat.size, mtimeMs: stat.mtimeMs };
+}
+
+/**
+ * @param {string} path relative to the project root
+ * @param {Fingerprint} recorded
+ */
+function unchanged(path, recorded) {
+  const stat = statSync(join(PROJECT_ROOT, path), { throwIfNoEntry: false });
+  if (stat === undefined) return false;
+  if (stat.size === recorded.size && stat.mtimeMs === recorded.mtimeMs) return true;
+  return stat.size === recorded.size && fingerprint(path).sha256 === recorded.sha256;
+}
+
+/**
+ * Files the bundle depends on besides what esbuild read: this file (options and plugins) and the
+ * lock file (package manifests decide resolution; esbuild does not list them as inputs).
+ */
+function extraInputs() {
+  return [relative(PROJECT_ROOT, __filename), "package-lock.json"].map(toPosix);
+}
+
+/** @param {string} path */
+function toPosix(path) {
+  return path.split(sep).join("/");
+}
+
+/**
+ * The bundle on disk if it is still what a build would produce, else undefined.
+ *
+ * @param {string} esbuildVersion
+ * @param {string} [cacheDir]
+ * @returns {string | undefined}
+ */
+function cachedBundle(esbuildVersion, cacheDir = CACHE_DIR) {
+  /** @type {Manifest} */
+  let manifest;
+  try {
+    manifest = JSON.parse(readFileSync(join(cacheDir, MANIFEST_FILE), "utf8"));
+  } catch {
+    return undefined;
+  }
+  if (
+    manifest.format !== CACHE_FORMAT ||
+    manifest.projectRoot !== PROJECT_ROOT ||
+    manifest.esbuild !== esbuildVersion
+  ) {
+    return undefined;
+  }
+  for (const [path, recorded] of Object.entries(manifest.inputs)) {
+    if (!unchanged(path, recorded)) return undefined;
+  }
+  const bundle = join(cacheDir, manifest.bundle);
+  return statSync(bundle, { throwIfNoEntry: false })?.isFile() ? bundle : undefined;
+}
+
+/**
+ * Writes through a temporary file and a rename, so a concurrent synth never reads half a file.
+ *
+ * @param {string} path
+ * @param {string | Uint8Array} data
+ */
+function writeAtomically(path, data) {
+  mkdirSync(dirname(path), { recursive: true });
+  const partial = `${path}.${process.pid}.partial`;
+  writeFileSync(partial, data);
+  renameSync(partial, path);
+}
+
+/**
+ * Builds the bundle, records what it was built from, and removes older bundles.
+ *
+ * @param {typeof import("esbuild")} esbuild
+ * @param {string} [cacheDir]
+ * @returns {Promise<string>} the bundle's path
+ */
+async function buildBundle(esbuild, cacheDir = CACHE_DIR) {
+  let result;
+  try {
+    result = await esbuild.build(buildOptions(cacheDir));
+  } catch (error) {
+    const messages = /** @type {{ errors?: import("esbuild").Message[] }} */ (error).errors ?? [];
+    const lines = messages.map((m) =>
+      m.location ? `  ${m.location.file}:${m.location.line}: ${m.text}` : `  ${m.text}`,
+    );
+    throw new Error(`Bundling ${ENTRY} failed:\n${lines.join("\n") || String(error)}`);
+  }
+  for (const warning of result.warnings) {
+    process.stderr.write(`warning: app bundle: ${warning.text}\n`);
+  }
+  const code = result.outputFiles?.[0]?.contents;
+  if (!code) throw new Error(`esbuild produced no bundle for ${ENTRY}`);
+  const name = `main-${sha256(code).slice(0, 16)}.js`;
+  const inputs = [...Object.keys(result.metafile?.inputs ?? {}), ...extraInputs()].sort();
+  /** @type {Manifest} */
+  const manifest = {
+    format: CACHE_FORMAT,
+    projectRoot: PROJECT_ROOT,
+    esbuild: esbuild.version,
+    bundle: name,
+    inputs: Object.fromEntries(inputs.map((path) => [path, fingerprint(path)])),
+  };
+  writeAtomically(join(cacheDir, name), code);
+  writeAtomically(join(cacheDir, MANIFEST_FILE), JSON.stringify(manifest));
+  for (const file of readdirSync(cacheDir)) {
+    if (file !== name && /^main-[0-9a-f]{16}\.js$/.test(file)) {
+      rmSync(join(cacheDir, file), { force: true });
+    }
+  }
+  return join(cacheDir, name);
+}
+
+async function main() {
+  if (process.env.SHOPSMART_SYNTH_FROM_SOURCE === "1") {
+    require("tsx/cjs/api").register();
+    require(join(PROJECT_ROOT, ENTRY));
+    return;
+  }
+  const esbuild = require("esbuild");
+  const bundle = cachedBundle(esbuild.version) ?? (await buildBundle(esbuild));
+  process.env.SHOPSMART_APP_BUNDLE = bundle;
+  require(bundle);
+}
+
+module.exports = { buildBundle, cachedBundle, lazyResolvePathSource, CACHE_DIR };
+
+if (require.main === module) {
+  main().catch((error) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exitCode = 1;
+  });
+}

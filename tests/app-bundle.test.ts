@@ -1,0 +1,149 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import Module from "node:module";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import * as esbuild from "esbuild";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import launcher from "../src/app-bundle/run.cjs";
+
+/**
+ * The launcher of `npm run synth` and `cdktf synth`: the bundle cache and the two things it
+ * leaves out of cdktf. That the bundle synthesizes the same bytes as the sources is in
+ * tests/app.test.ts.
+ */
+
+const ROOT = resolve(__dirname, "..");
+const RESOLVE_JS = join(ROOT, "node_modules/cdktf/lib/tokens/private/resolve.js");
+
+/** Loads `source` as if it were cdktf's resolve.js, so its relative requires find cdktf. */
+function loadAsResolveJs(source: string): {
+  resolve: (obj: unknown, options: Record<string, unknown>) => unknown;
+} {
+  // cdktf's modules require each other in cycles; loaded from its index first, they are complete.
+  Module.createRequire(RESOLVE_JS)("cdktf");
+  const loaded = new Module(RESOLVE_JS) as Module & {
+    _compile(code: string, filename: string): void;
+    paths: string[];
+  };
+  loaded.filename = RESOLVE_JS;
+  loaded.paths = (
+    Module as unknown as { _nodeModulePaths(dir: string): string[] }
+  )._nodeModulePaths(join(ROOT, "node_modules/cdktf/lib/tokens/private"));
+  loaded._compile(source, RESOLVE_JS);
+  return loaded.exports;
+}
+
+function errorOf(run: () => unknown): string {
+  try {
+    run();
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+  throw new Error("expected an error");
+}
+
+describe("the lazy resolve path", () => {
+  const original = readFileSync(RESOLVE_JS, "utf8");
+
+  it("applies to the installed cdktf (if this fails, cdktf changed: look at run.cjs)", () => {
+    const patched = launcher.lazyResolvePathSource(original);
+    expect(patched).toBeDefined();
+    expect(patched).not.toContain("const pathName");
+    expect(patched).not.toMatch(/\bpathName\b/);
+  });
+
+  it("reports the same path in resolve errors as cdktf does", () => {
+    const patched = launcher.lazyResolvePathSource(original) as string;
+    // A function value is refused with its path: one of the errors that name it.
+    const options = { prefix: ["resource", "aws_s3_bucket", "logs"], resolver: {} };
+    const value = () => "not a token";
+    const expected = errorOf(() => loadAsResolveJs(original).resolve(value, options));
+    expect(expected).toContain("/resource/aws_s3_bucket/logs");
+    expect(errorOf(() => loadAsResolveJs(patched).resolve(value, options))).toBe(expected);
+  });
+
+  it("leaves a source of another shape alone", () => {
+    expect(launcher.lazyResolvePathSource("function resolve(obj) { return obj; }")).toBeUndefined();
+    // A use of the path that is not an error's first argument: rewriting would be guesswork.
+    const otherUse = original.replace(
+      "if (prefix.length > 200) {",
+      "console.log(pathName);\n    if (prefix.length > 200) {",
+    );
+    expect(launcher.lazyResolvePathSource(otherUse)).toBeUndefined();
+  });
+});
+
+describe("the bundle cache", () => {
+  let cacheDir: string;
+  let bundle: string;
+  const manifestFile = () => join(cacheDir, "manifest.json");
+  const readManifest = () => JSON.parse(readFileSync(manifestFile(), "utf8"));
+  const writeManifest = (manifest: unknown) =>
+    writeFileSync(manifestFile(), JSON.stringify(manifest));
+
+  beforeAll(async () => {
+    cacheDir = mkdtempSync(join(tmpdir(), "shopsmart-app-bundle-"));
+    bundle = await launcher.buildBundle(esbuild, cacheDir);
+  }, 60_000);
+  afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
+
+  it("records every file esbuild read, the launcher and the lock file", () => {
+    const inputs = Object.keys(readManifest().inputs);
+    expect(inputs).toEqual(
+      expect.arrayContaining([
+        "main.ts",
+        "src/stacks/environment-stack.ts",
+        "functions/shared/dr-metrics.ts",
+        "node_modules/cdktf/lib/tokens/private/resolve.js",
+        "src/app-bundle/run.cjs",
+        "package-lock.json",
+      ]),
+    );
+  });
+
+  it("serves the bundle while its inputs are unchanged", () => {
+    expect(launcher.cachedBundle(esbuild.version, cacheDir)).toBe(bundle);
+  });
+
+  it("serves it when only an input's modification time changed (a fresh checkout)", () => {
+    const manifest = readManifest();
+    manifest.inputs["main.ts"].mtimeMs = 0;
+    writeManifest(manifest);
+    expect(launcher.cachedBundle(esbuild.version, cacheDir)).toBe(bundle);
+  });
+
+  it("rebuilds when an input's content changed", () => {
+    const manifest = readManifest();
+    const saved = structuredClone(manifest);
+    try {
+      manifest.inputs["src/stacks/environment-stack.ts"] = {
+        ...manifest.inputs["src/stacks/environment-stack.ts"],
+        sha256: "0".repeat(64),
+        mtimeMs: 0,
+      };
+      writeManifest(manifest);
+      expect(launcher.cachedBundle(esbuild.version, cacheDir)).toBeUndefined();
+    } finally {
+      writeManifest(saved);
+    }
+  });
+
+  it("rebuilds for another esbuild version or another checkout path", () => {
+    expect(launcher.cachedBundle("0.0.0", cacheDir)).toBeUndefined();
+    const manifest = readManifest();
+    try {
+      writeManifest({ ...manifest, projectRoot: "/elsewhere" });
+      expect(launcher.cachedBundle(esbuild.version, cacheDir)).toBeUndefined();
+    } finally {
+      writeManifest(manifest);
+    }
+  });
+
+  it("leaves cdktf's token stack traces out of the bundle", () => {
+    const source = readFileSync(bundle, "utf8");
+    expect(source).toMatch(
+      /exports\d*\.captureStackTrace = function captureStackTrace\d*\(\) \{\s*return \[\];\s*\};/,
+    );
+    expect(source).not.toContain("Error.captureStackTrace(object, below)");
+  });
+});
