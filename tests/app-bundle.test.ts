@@ -83,7 +83,7 @@ describe("the bundle cache", () => {
 
   beforeAll(async () => {
     cacheDir = mkdtempSync(join(tmpdir(), "shopsmart-app-bundle-"));
-    bundle = await launcher.buildBundle(esbuild, cacheDir);
+    bundle = await launcher.buildBundle(esbuild, "main.ts", cacheDir);
   }, 60_000);
   afterAll(() => rmSync(cacheDir, { recursive: true, force: true }));
 

@@ -1,21 +1,23 @@
 // @ts-check
 "use strict";
 /**
- * Runs the app (main.ts) from a prebuilt JavaScript bundle: what `npm run synth` and `cdktf
- * synth` (cdktf.json's `app`) start.
+ * Runs a TypeScript entry point from a prebuilt JavaScript bundle: the app (main.ts), what
+ * `npm run synth` and `cdktf synth` (cdktf.json's `app`) start, and the CLIs the npm scripts
+ * start (`node src/app-bundle/run.cjs src/cli/state.ts <args>`).
  *
  * Transpiling main.ts and its ~600 modules with tsx on every synth cost about a second (the CJS
  * loader, tsx's ESM hooks and their worker, one stat per lookup), more than all the project's
- * constructs take. So the app is bundled once with esbuild into one CommonJS file under
- * node_modules/.cache/shopsmart-dr-app and run from there. The bundle is rebuilt when any file
- * esbuild read for it changed (checked by size and modification time, then by content), or this
- * file, the lock file, esbuild's version or the checkout's path did.
+ * constructs take; a CLI spent 0.5 s of its 0.7 s starting tsx. So each entry is bundled once
+ * with esbuild into one CommonJS file under node_modules/.cache/shopsmart-dr-app/<entry>/ and
+ * run from there. A bundle is rebuilt when any file esbuild read for it changed (checked by size
+ * and modification time, then by content), or this file, the lock file, esbuild's version or
+ * the checkout's path did.
  *
- * Two things the app does not need are left out of the bundle (see `tokenStackTraces` and
- * `lazyResolvePath`); neither changes a synthesized byte (tests/app-bundle.test.ts compares the
+ * Two things the app does not need are left out of the bundles (see `tokenStackTraces` and
+ * `lazyResolvePath`); neither changes a synthesized byte (tests/app.test.ts compares the
  * bundle's cdktf.out with the sources').
  *
- * `SHOPSMART_SYNTH_FROM_SOURCE=1` runs main.ts from source through tsx instead: for a stack
+ * `SHOPSMART_SYNTH_FROM_SOURCE=1` runs the entry from source through tsx instead: for a stack
  * trace into the TypeScript sources, or to rule the bundle out.
  *
  * Plain JavaScript, because it runs before anything that could transpile TypeScript is loaded.
@@ -33,8 +35,9 @@ const {
 const { dirname, join, relative, resolve, sep } = require("node:path");
 
 const PROJECT_ROOT = resolve(__dirname, "../..");
-const ENTRY = "main.ts";
-const CACHE_DIR = join(PROJECT_ROOT, "node_modules", ".cache", "shopsmart-dr-app");
+/** The entry when the first argument is not a .ts file: the cdktf app. */
+const DEFAULT_ENTRY = "main.ts";
+const CACHE_ROOT = join(PROJECT_ROOT, "node_modules", ".cache", "shopsmart-dr-app");
 const MANIFEST_FILE = "manifest.json";
 /** Bump when the manifest's layout or anything that shapes the bundle changes outside this file. */
 const CACHE_FORMAT = 1;
@@ -140,12 +143,13 @@ const sourceDirname = {
 };
 
 /**
+ * @param {string} entry relative to the project root
  * @param {string} cacheDir
  * @returns {import("esbuild").BuildOptions}
  */
-function buildOptions(cacheDir) {
+function buildOptions(entry, cacheDir) {
   return {
-    entryPoints: [join(PROJECT_ROOT, ENTRY)],
+    entryPoints: [join(PROJECT_ROOT, entry)],
     absWorkingDir: PROJECT_ROOT,
     bundle: true,
     platform: "node",
@@ -205,13 +209,22 @@ function toPosix(path) {
 }
 
 /**
+ * Where an entry's bundle is cached: `src/cli/state.ts` -> `<cache root>/src-cli-state`.
+ *
+ * @param {string} entry relative to the project root
+ */
+function cacheDirOf(entry) {
+  return join(CACHE_ROOT, toPosix(entry).replace(/\.ts$/, "").replaceAll("/", "-"));
+}
+
+/**
  * The bundle on disk if it is still what a build would produce, else undefined.
  *
  * @param {string} esbuildVersion
- * @param {string} [cacheDir]
+ * @param {string} cacheDir
  * @returns {string | undefined}
  */
-function cachedBundle(esbuildVersion, cacheDir = CACHE_DIR) {
+function cachedBundle(esbuildVersion, cacheDir) {
   /** @type {Manifest} */
   let manifest;
   try {
@@ -250,25 +263,26 @@ function writeAtomically(path, data) {
  * Builds the bundle, records what it was built from, and removes older bundles.
  *
  * @param {typeof import("esbuild")} esbuild
- * @param {string} [cacheDir]
+ * @param {string} entry relative to the project root
+ * @param {string} cacheDir
  * @returns {Promise<string>} the bundle's path
  */
-async function buildBundle(esbuild, cacheDir = CACHE_DIR) {
+async function buildBundle(esbuild, entry, cacheDir) {
   let result;
   try {
-    result = await esbuild.build(buildOptions(cacheDir));
+    result = await esbuild.build(buildOptions(entry, cacheDir));
   } catch (error) {
     const messages = /** @type {{ errors?: import("esbuild").Message[] }} */ (error).errors ?? [];
     const lines = messages.map((m) =>
       m.location ? `  ${m.location.file}:${m.location.line}: ${m.text}` : `  ${m.text}`,
     );
-    throw new Error(`Bundling ${ENTRY} failed:\n${lines.join("\n") || String(error)}`);
+    throw new Error(`Bundling ${entry} failed:\n${lines.join("\n") || String(error)}`);
   }
   for (const warning of result.warnings) {
     process.stderr.write(`warning: app bundle: ${warning.text}\n`);
   }
   const code = result.outputFiles?.[0]?.contents;
-  if (!code) throw new Error(`esbuild produced no bundle for ${ENTRY}`);
+  if (!code) throw new Error(`esbuild produced no bundle for ${entry}`);
   const name = `main-${sha256(code).slice(0, 16)}.js`;
   const inputs = [...Object.keys(result.metafile?.inputs ?? {}), ...extraInputs()].sort();
   /** @type {Manifest} */
@@ -289,19 +303,40 @@ async function buildBundle(esbuild, cacheDir = CACHE_DIR) {
   return join(cacheDir, name);
 }
 
+/**
+ * Runs the bundle as the main module, with the arguments after the entry: the CLIs run when
+ * `require.main === module` and read `process.argv.slice(2)`. `Module._load(path, null, true)` is
+ * what Node's own `runMain` calls (and tsx's CLI with it).
+ *
+ * @param {string} bundle
+ * @param {string[]} args
+ */
+function runAsMain(bundle, args) {
+  process.argv = [process.argv[0] ?? process.execPath, bundle, ...args];
+  /** @type {{ _load(request: string, parent: null, isMain: boolean): unknown }} */ (
+    /** @type {unknown} */ (require("node:module"))
+  )._load(bundle, null, true);
+}
+
 async function main() {
+  const [first, ...rest] = process.argv.slice(2);
+  const explicit = first?.endsWith(".ts") ?? false;
+  const entry = explicit ? /** @type {string} */ (first) : DEFAULT_ENTRY;
+  const args = explicit ? rest : process.argv.slice(2);
   if (process.env.SHOPSMART_SYNTH_FROM_SOURCE === "1") {
     require("tsx/cjs/api").register();
-    require(join(PROJECT_ROOT, ENTRY));
+    runAsMain(join(PROJECT_ROOT, entry), args);
     return;
   }
   const esbuild = require("esbuild");
-  const bundle = cachedBundle(esbuild.version) ?? (await buildBundle(esbuild));
+  const cacheDir = cacheDirOf(entry);
+  const bundle =
+    cachedBundle(esbuild.version, cacheDir) ?? (await buildBundle(esbuild, entry, cacheDir));
   process.env.SHOPSMART_APP_BUNDLE = bundle;
-  require(bundle);
+  runAsMain(bundle, args);
 }
 
-module.exports = { buildBundle, cachedBundle, lazyResolvePathSource, CACHE_DIR };
+module.exports = { buildBundle, cachedBundle, cacheDirOf, lazyResolvePathSource };
 
 if (require.main === module) {
   main().catch((error) => {

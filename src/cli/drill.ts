@@ -414,9 +414,21 @@ function gameDaySettings(config: EnvConfig) {
 
 /**
  * Synthesizes the environment's stack into a scratch directory and reads its Terraform JSON: the
- * state machine that runs is the one `cdktf deploy` would create.
+ * state machine that runs is the one `cdktf deploy` would create. Synthesis is deterministic, so
+ * a process that runs several game days of one environment (the tests) synthesizes it once.
  */
 async function synthesizeStack(config: EnvConfig): Promise<SynthesizedResources> {
+  const key = JSON.stringify(config);
+  const known = synthesizedStacks.get(key);
+  if (known) return structuredClone(known);
+  const stack = await synthesizeStackOnce(config);
+  synthesizedStacks.set(key, stack);
+  return structuredClone(stack);
+}
+
+const synthesizedStacks = new Map<string, SynthesizedResources>();
+
+async function synthesizeStackOnce(config: EnvConfig): Promise<SynthesizedResources> {
   const outdir = mkdtempSync(join(tmpdir(), "shopsmart-game-day-"));
   try {
     const app = new App({ outdir });

@@ -2,9 +2,9 @@ import { execFile } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { isAbsolute, join, relative, resolve } from "node:path";
 import { invalidSetting, UserInputError } from "../errors";
-import { MINIMUM_TERRAFORM_VERSION } from "../terraform-version";
+import { MINIMUM_TERRAFORM_VERSION, TERRAFORM_VERSION } from "../terraform-version";
 import { loadEnvironment } from "./environment-selection";
-import { findExecutable, initializedBackend, TERRAFORM_VERSION } from "./state";
+import { findExecutable, initializedBackend } from "./terraform";
 
 /**
  * Where the operations API of an environment is, for the CLIs that call it (status, failover,

@@ -1,18 +1,26 @@
 import { spawn, spawnSync } from "node:child_process";
-import { accessSync, constants, existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { constants as osConstants } from "node:os";
-import { delimiter, isAbsolute, join, relative, resolve } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import { invalidSetting, UserInputError } from "../errors";
 import type { StateLocation } from "../stacks/environment-stack";
-import { MINIMUM_TERRAFORM_VERSION, TERRAFORM_VERSION } from "../terraform-version";
+import { TERRAFORM_VERSION } from "../terraform-version";
 import { type LoadedEnvironment, loadEnvironment } from "./environment-selection";
+import {
+  type BackendIdentity,
+  findExecutable,
+  IDENTITY_FIELDS,
+  initializedBackend,
+  synthesizedBackend,
+  terraformNotInstalledMessage,
+} from "./terraform";
 
 /**
  * `npm run state -- <env> <terraform args...>`: plain Terraform on an environment's synthesized
  * stack directory, for `state list`, `output`, `state show` and the like.
  *
  * It validates the env file (`<env>` is a name, looked up in `$SHOPSMART_ENVS_DIR` or `envs/`, or
- * the path of an env file: see environment-selection.ts), synthesizes (always: about 2 s, and the directory then matches
+ * the path of an env file: see environment-selection.ts), synthesizes (always: about 1.5 s, and the directory then matches
  * the checked-out code, the env file and SHOPSMART_STATE_LOCATION, which a timestamp check would
  * miss), checks that the directory was initialized against the backend it now has, and runs
  * `terraform -chdir=<stack dir> <args>` with the terminal attached, exiting with Terraform's code.
@@ -25,6 +33,13 @@ import { type LoadedEnvironment, loadEnvironment } from "./environment-selection
 const ROOT = resolve(__dirname, "../..");
 
 export { listEnvironments, unknownEnvironmentMessage } from "./environment-selection";
+export {
+  type BackendIdentity,
+  findExecutable,
+  initializedBackend,
+  synthesizedBackend,
+  terraformNotInstalledMessage,
+} from "./terraform";
 export { TERRAFORM_VERSION };
 
 export const USAGE = [
@@ -66,87 +81,9 @@ export function parseStateArgs(argv: readonly string[]): StateArgs {
   return { kind: "run", env, terraformArgs };
 }
 
-/** The first executable file called `name` in the directories of `pathValue` (a PATH string). */
-export function findExecutable(name: string, pathValue: string | undefined): string | undefined {
-  const names = process.platform === "win32" ? [`${name}.exe`, name] : [name];
-  for (const dir of (pathValue ?? "").split(delimiter)) {
-    if (dir === "") continue; // an empty entry would mean the current directory; never search it
-    for (const candidate of names) {
-      const path = join(dir, candidate);
-      try {
-        accessSync(path, constants.X_OK);
-        if (statSync(path).isFile()) return path;
-      } catch {
-        // not here
-      }
-    }
-  }
-  return undefined;
-}
-
-export function terraformNotInstalledMessage(stackDir: string): string {
-  const v = TERRAFORM_VERSION;
-  return [
-    `terraform is not installed (not found on PATH), so npm run state cannot run it in ${stackDir}.`,
-    `Install Terraform ${MINIMUM_TERRAFORM_VERSION} or newer (CI pins ${v}), then run the command again:`,
-    "  Debian/Ubuntu, from HashiCorp's apt repository:",
-    "    wget -O- https://apt.releases.hashicorp.com/gpg | sudo gpg --dearmor -o /usr/share/keyrings/hashicorp-archive-keyring.gpg",
-    '    echo "deb [signed-by=/usr/share/keyrings/hashicorp-archive-keyring.gpg] https://apt.releases.hashicorp.com $(lsb_release -cs) main" | sudo tee /etc/apt/sources.list.d/hashicorp.list',
-    `    sudo apt-get update && sudo apt-get install terraform=${v}-1`,
-    "  any OS, with tfenv (https://github.com/tfutils/tfenv):",
-    `    tfenv install ${v} && tfenv use ${v}`,
-    "  or unzip a binary from https://developer.hashicorp.com/terraform/install onto your PATH.",
-  ].join("\n");
-}
-
 /** Arguments for the terraform binary: `-chdir` first (a global option), then the user's. */
 export function terraformArguments(stackDir: string, args: readonly string[]): string[] {
   return [`-chdir=${stackDir}`, ...args];
-}
-
-/**
- * The S3 backend settings that decide which copy of the state Terraform reads. Locking settings
- * (`use_lockfile`, `dynamodb_table`) are not among them: the lock table has the same name in both
- * regions, and after a change of `stateBackend.locking` Terraform's own "Backend configuration
- * changed" error asks for `init -reconfigure`.
- */
-export interface BackendIdentity {
-  readonly bucket: string;
-  readonly key: string;
-  readonly region: string;
-}
-
-const IDENTITY_FIELDS = ["bucket", "key", "region"] as const;
-
-function identityOf(config: unknown): BackendIdentity | undefined {
-  if (typeof config !== "object" || config === null) return undefined;
-  const fields = config as Record<string, unknown>;
-  if (typeof fields.bucket !== "string" || typeof fields.region !== "string") return undefined;
-  return {
-    bucket: fields.bucket,
-    key: String(fields.key ?? ""),
-    region: fields.region,
-  };
-}
-
-/** The backend in a synthesized `cdk.tf.json`. */
-export function synthesizedBackend(tfJson: unknown): BackendIdentity | undefined {
-  const terraform = (tfJson as { terraform?: { backend?: { s3?: unknown } } } | null)?.terraform;
-  return identityOf(terraform?.backend?.s3);
-}
-
-/**
- * The backend `terraform init` recorded in `<data dir>/terraform.tfstate` (not a state file: the
- * working directory's backend settings), or undefined when the directory was never initialized.
- */
-export function initializedBackend(fileContent: string | undefined): BackendIdentity | undefined {
-  if (fileContent === undefined) return undefined;
-  try {
-    const parsed = JSON.parse(fileContent) as { backend?: { type?: string; config?: unknown } };
-    return parsed.backend?.type === "s3" ? identityOf(parsed.backend.config) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Terraform commands that work without an initialized backend (or are `init` itself). */
@@ -229,7 +166,8 @@ function readIfExists(path: string): string | undefined {
 
 /** Runs the app (main.ts) as `npm run synth` does; output only matters when it fails. */
 function synthesize(env: NodeJS.ProcessEnv): { ok: boolean; output: string } {
-  const result = spawnSync(process.execPath, [require.resolve("tsx/cli"), join(ROOT, "main.ts")], {
+  const launcher = join(ROOT, "src", "app-bundle", "run.cjs");
+  const result = spawnSync(process.execPath, [launcher], {
     cwd: ROOT,
     env: { ...env, CHECKPOINT_DISABLE: "1" },
     encoding: "utf8",

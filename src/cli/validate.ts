@@ -14,12 +14,13 @@ import { tmpdir } from "node:os";
 import { basename, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { invalidSetting, UserInputError } from "../errors";
+import { TERRAFORM_VERSION } from "../terraform-version";
 import {
   environmentArgumentProblem,
   environmentsDirectory,
   loadEnvironment,
 } from "./environment-selection";
-import { findExecutable, TERRAFORM_VERSION, terraformNotInstalledMessage } from "./state";
+import { findExecutable, terraformNotInstalledMessage } from "./terraform";
 
 /**
  * `npm run validate`: `terraform init -backend=false` and `terraform validate` on every

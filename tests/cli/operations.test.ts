@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { OperationRecord } from "../../functions/shared/operation";
 import { operationProgressLines, readingOf } from "../../functions/shared/operation-progress";
@@ -31,7 +31,7 @@ import {
  */
 
 const ROOT = resolve(__dirname, "../..");
-const TSX_CLI = require.resolve("tsx/cli");
+const LAUNCHER = join(ROOT, "src/app-bundle/run.cjs");
 
 const servers: OperationsServer[] = [];
 afterEach(async () => {
@@ -621,7 +621,7 @@ describe("operationProgressLines", () => {
 describe("the npm scripts (child process)", () => {
   function run(args: string[], env: Record<string, string>) {
     return new Promise<{ code: number | null; stdout: string; stderr: string }>((done) => {
-      const child = spawn(process.execPath, [TSX_CLI, "src/cli/operations.ts", ...args], {
+      const child = spawn(process.execPath, [LAUNCHER, "src/cli/operations.ts", ...args], {
         cwd: ROOT,
         env: { PATH: process.env.PATH ?? "", HOME: "/nonexistent", ...env },
       });

@@ -32,7 +32,7 @@ import {
  */
 
 const ROOT = resolve(__dirname, "../..");
-const TSX_CLI = require.resolve("tsx/cli");
+const LAUNCHER = join(ROOT, "src/app-bundle/run.cjs");
 const scratch = mkdtempSync(join(tmpdir(), "shopsmart-state-test-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -242,7 +242,7 @@ describe("npm run state (end to end, fake terraform)", () => {
     { mode: 0o755 },
   );
 
-  /** Runs the CLI as `npm run state` does (tsx), with only the fake terraform on PATH. */
+  /** Runs the CLI as `npm run state` does (its prebuilt bundle), with only the fake terraform on PATH. */
   function state(args: string[], extra: Record<string, string> = {}) {
     const env: NodeJS.ProcessEnv = {
       HOME: process.env.HOME,
@@ -252,7 +252,7 @@ describe("npm run state (end to end, fake terraform)", () => {
       CDKTF_OUTDIR: outdir,
       ...extra,
     };
-    const result = spawnSync(process.execPath, [TSX_CLI, "src/cli/state.ts", ...args], {
+    const result = spawnSync(process.execPath, [LAUNCHER, "src/cli/state.ts", ...args], {
       cwd: ROOT,
       env,
       encoding: "utf8",
