@@ -1,13 +1,22 @@
+import { readdirSync, readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
+import { join } from "node:path";
 import { defineConfig } from "vitest/config";
 
+/** Every test file, relative to the repository root. */
+function testFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return testFiles(path);
+    return entry.name.endsWith(".test.ts") ? [path] : [];
+  });
+}
+
 /**
- * Test files that only synthesize and read the result: they patch nothing global (no module
- * mocks, SDK client mocks, fake timers, environment or network patches), so they share their
- * worker's modules instead of loading cdktf, the provider bindings and the constructs once per
- * file (isolate: false). Loading those was about 90 s of a 260 s run.
+ * Test files that only synthesize and read the result, keeping no state between files: they
+ * share their worker's modules, the project's included.
  */
-const SHARED_MODULE_TESTS = [
+const SYNTH_TESTS = [
   "tests/constructs/**/*.test.ts",
   "tests/stacks/**/*.test.ts",
   "tests/guardrails/**/*.test.ts",
@@ -21,11 +30,18 @@ const SHARED_MODULE_TESTS = [
   "tests/app-bundle.test.ts",
 ];
 
+/**
+ * Test files that replace modules (`vi.mock`): they run in a process of their own, because a
+ * mocked module would serve the next file of a shared worker. Found by what the file uses, so a
+ * new test that mocks lands here by itself.
+ */
+const MODULE_MOCKING_TESTS = testFiles("tests").filter((file) =>
+  /\bvi\.(do)?[mM]ock\(/.test(readFileSync(file, "utf8")),
+);
+
 export default defineConfig({
   test: {
-    // Node 20 lacks Promise.withResolvers, which aws-local-stepfunctions 3 uses.
     setupFiles: ["tests/support/setup.ts"],
-    // Synth-heavy tests share little; forks keep cdktf's global state per worker.
     pool: "forks",
     // Vitest's default is one worker fewer than there are cores: one worker on the 2-core
     // machine. Tests are CPU-bound or wait on child processes, so every core gets one.
@@ -38,19 +54,22 @@ export default defineConfig({
       // (aws-sdk-js-v3 packages/core/src/submodules/client/emitWarningIfUnsupportedVersion.ts).
       AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     },
+    // Files share a worker's modules (isolate: false), so that cdktf, the provider bindings and
+    // the SDK load once per worker instead of once per file: that loading was about 90 s of a
+    // 260 s run.
     projects: [
-      {
-        extends: true,
-        test: { name: "synth", include: SHARED_MODULE_TESTS, isolate: false },
-      },
+      { extends: true, test: { name: "synth", include: SYNTH_TESTS, isolate: false } },
       {
         extends: true,
         test: {
-          name: "isolated",
+          name: "shared",
           include: ["tests/**/*.test.ts"],
-          exclude: SHARED_MODULE_TESTS,
+          exclude: [...SYNTH_TESTS, ...MODULE_MOCKING_TESTS],
+          isolate: false,
+          setupFiles: ["tests/support/fresh-modules.ts"],
         },
       },
+      { extends: true, test: { name: "isolated", include: MODULE_MOCKING_TESTS } },
     ],
   },
 });

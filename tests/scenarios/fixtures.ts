@@ -34,9 +34,17 @@ export const CALLER_ARN = "arn:aws:iam::123456789012:user/ops";
 export const PRIMARY_REGION = "us-east-2";
 export const SECONDARY_REGION = "us-west-2";
 
+/**
+ * Synthesized stacks by environment config, kept on `globalThis` so that they outlive the
+ * per-file module reset (tests/support/setup.ts): the scenario files in one worker synthesize
+ * each environment once. Each file gets its own copy, parsed from the JSON text.
+ */
+const workerGlobals = globalThis as { shopsmartScenarioStacks?: Map<string, string> };
+workerGlobals.shopsmartScenarioStacks ??= new Map();
+const synthesizedJson = workerGlobals.shopsmartScenarioStacks;
 const stacks = new Map<string, SynthesizedStack>();
 
-/** The EnvironmentStack of `<dir>/<environment>.json`, synthesized once per test file. */
+/** The EnvironmentStack of `<dir>/<environment>.json`, synthesized once per worker. */
 function envStack(dir: string, environment: string): SynthesizedStack {
   const key = `${dir}/${environment}`;
   let stack = stacks.get(key);
@@ -45,18 +53,24 @@ function envStack(dir: string, environment: string): SynthesizedStack {
       (candidate) => candidate.environment === environment,
     );
     if (!config) throw new Error(`no ${dir}/${environment}.json`);
-    stack = synth(new EnvironmentStack(Testing.app(), { config }));
+    const configKey = JSON.stringify(config);
+    let json = synthesizedJson.get(configKey);
+    if (json === undefined) {
+      json = JSON.stringify(synth(new EnvironmentStack(Testing.app(), { config })));
+      synthesizedJson.set(configKey, json);
+    }
+    stack = JSON.parse(json) as SynthesizedStack;
     stacks.set(key, stack);
   }
   return stack;
 }
 
-/** The EnvironmentStack of envs/prod.json, synthesized once per test file. */
+/** The EnvironmentStack of envs/prod.json, synthesized once per worker. */
 export function prodStack(): SynthesizedStack {
   return envStack("../../envs", "prod");
 }
 
-/** The seed's regions (primary us-east-1): tests/fixtures/envs/seed.json, once per test file. */
+/** The seed's regions (primary us-east-1): tests/fixtures/envs/seed.json, once per worker. */
 export function seedStack(): SynthesizedStack {
   return envStack("../fixtures/envs", "seed");
 }
