@@ -294,6 +294,16 @@ function build(entries: readonly [string, string][], cacheDir: string | false): 
     throw new BundlingError(`Bundling the Lambda handlers ${names} failed:\n${errorText(error)}`);
   }
   const files = new Map((result.outputFiles ?? []).map((file) => [file.path, file.contents]));
+  // The handlers share most of their inputs: each file is fingerprinted once per build.
+  const fingerprints = new Map<string, InputFingerprint>();
+  const fingerprintOnce = (input: string): InputFingerprint => {
+    let known = fingerprints.get(input);
+    if (known === undefined) {
+      known = fingerprint(input);
+      fingerprints.set(input, known);
+    }
+    return known;
+  };
   return entries.map(([name, entry]) => {
     const bundlePath = join(VIRTUAL_OUTDIR, name, BUNDLE_FILE);
     const code = files.get(bundlePath);
@@ -314,7 +324,7 @@ function build(entries: readonly [string, string][], cacheDir: string | false): 
         format: CACHE_FORMAT,
         inputs: Object.fromEntries(
           filesRead(result.metafile as Metafile, toPosix(relative(PROJECT_ROOT, bundlePath))).map(
-            (input) => [input, fingerprint(input)],
+            (input) => [input, fingerprintOnce(input)],
           ),
         ),
         zipSha256Hex,
