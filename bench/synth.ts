@@ -316,10 +316,10 @@ function profileSynth(): { wallSeconds: number; shares: TimeShare[] } {
   if (!file) throw new Error("the profiled synth wrote no .cpuprofile");
   const profile = JSON.parse(readFileSync(join(dir, file), "utf8")) as CpuProfile;
 
-  const bundleManifest = JSON.parse(
-    readFileSync(join(CACHES[0] as string, "manifest.json"), "utf8"),
-  );
-  const bundleFile = join(CACHES[0] as string, bundleManifest.bundle as string);
+  // src/app-bundle/run.cjs keeps main.ts's bundle in <cache>/main/.
+  const bundleDir = join(CACHES[0] as string, "main");
+  const bundleManifest = JSON.parse(readFileSync(join(bundleDir, "manifest.json"), "utf8"));
+  const bundleFile = join(bundleDir, bundleManifest.bundle as string);
   const moduleStarts: { line: number; path: string }[] = [];
   readFileSync(bundleFile, "utf8")
     .split("\n")

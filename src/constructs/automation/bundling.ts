@@ -54,7 +54,7 @@ export const DEFAULT_CACHE_DIR = join(
 );
 
 /** Bump when the cache layout or anything that shapes a package changes outside the options. */
-const CACHE_FORMAT = 2;
+const CACHE_FORMAT = 3;
 
 /**
  * Credential providers of the SDK's default chain that a Lambda function never reaches, left out
@@ -184,7 +184,6 @@ interface CacheManifest {
   readonly zipBytes: number;
   readonly bundleBytes: number;
   readonly sourceMapBytes: number;
-  readonly inputBytes: Readonly<Record<string, number>>;
 }
 
 const processCache = new Map<string, LambdaBundle>();
@@ -332,9 +331,11 @@ function build(entries: readonly [string, string][], cacheDir: string | false): 
         zipBytes: zip.byteLength,
         bundleBytes: code.byteLength,
         sourceMapBytes: map.byteLength,
-        inputBytes,
       };
-      writeAtomically(manifestPath(cacheDir, cacheKey(name, entry)), JSON.stringify(manifest));
+      const key = cacheKey(name, entry);
+      // Written first: the manifest's rename is what makes the entry valid.
+      writeAtomically(inputBytesPath(cacheDir, key), JSON.stringify(inputBytes));
+      writeAtomically(manifestPath(cacheDir, key), JSON.stringify(manifest));
     }
     return {
       name,
@@ -375,6 +376,10 @@ function readDiskCache(
   // Zips are written by rename under their own hash, so a zip of the recorded size is complete.
   const zipPath = zipLocation(cacheDir, manifest.zipSha256Hex, name);
   if (statOrUndefined(zipPath)?.size !== manifest.zipBytes) return null;
+  const inputBytesFile = inputBytesPath(cacheDir, key);
+  if (statOrUndefined(inputBytesFile) === undefined) return null;
+  // Only the bench reads the per-input sizes: a synth does not parse them.
+  let inputBytes: Record<string, number> | undefined;
   return {
     name,
     entry,
@@ -384,7 +389,10 @@ function readDiskCache(
     zipBytes: manifest.zipBytes,
     bundleBytes: manifest.bundleBytes,
     sourceMapBytes: manifest.sourceMapBytes,
-    inputBytes: manifest.inputBytes,
+    get inputBytes() {
+      inputBytes ??= JSON.parse(readFileSync(inputBytesFile, "utf8")) as Record<string, number>;
+      return inputBytes;
+    },
   };
 }
 
@@ -399,6 +407,10 @@ function zipLocation(cacheDir: string | false, sha256Hex: string, name: string):
 
 function manifestPath(cacheDir: string, key: string): string {
   return join(cacheDir, "manifests", `${key}.json`);
+}
+
+function inputBytesPath(cacheDir: string, key: string): string {
+  return join(cacheDir, "manifests", `${key}.input-bytes.json`);
 }
 
 /**
