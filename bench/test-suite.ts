@@ -58,7 +58,7 @@ function main(): void {
       "run",
       "--reporter=default",
       "--reporter=json",
-      `--outputFile.json=${REPORT}`,
+      `--outputFile.json=${relative(ROOT, REPORT)}`,
     ]),
   ];
   const total = round(
