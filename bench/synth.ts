@@ -9,8 +9,9 @@ import {
   writeFileSync,
 } from "node:fs";
 import { loadavg } from "node:os";
-import { basename, join, resolve } from "node:path";
+import { basename, join, relative, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
 import { type Machine, machine, machineMarkdown, round, table, writeSection } from "./report";
 
 /**
@@ -410,7 +411,8 @@ function categoryOf(
     return "project code (main.ts, src/, functions/)";
   }
   if (url.startsWith("node:")) return "Node.js built-ins";
-  return url === "" ? "native code" : `other (${url})`;
+  if (url === "") return "native code";
+  return `other (${url.startsWith("file://") ? relative(ROOT, fileURLToPath(url)) : url})`;
 }
 
 interface Figures {
