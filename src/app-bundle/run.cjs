@@ -155,9 +155,9 @@ function buildOptions(entry, cacheDir) {
     platform: "node",
     format: "cjs",
     target: "node20",
-
-    // esbuild's JavaScript API finds its native binary next to its own package.
-    external: ["esbuild"],
+    // esbuild's JavaScript API finds its native binary next to its own package; tsx is only
+    // located (`require.resolve("tsx/cli")` in validate.ts), to run the bootstrap app.
+    external: ["esbuild", "tsx"],
     plugins: [sourceDirname, tokenStackTraces, lazyResolvePath],
     write: false,
     metafile: true,
