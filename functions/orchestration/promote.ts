@@ -55,6 +55,7 @@ import {
   SOURCE_DOWN_STATUSES,
   type StepResult,
 } from "../shared/operation";
+import { WRITER_ENDPOINT_PARAMETER } from "../shared/resource-names";
 import type { AutomationSettings, RegionSettings } from "../shared/settings";
 import {
   describeCluster,
@@ -64,8 +65,7 @@ import {
   IN_PROGRESS_FAILOVER_STATUSES,
 } from "./topology";
 
-/** The SSM parameter (relative to parameterPath) the web tier reads the writer endpoint from. */
-export const WRITER_ENDPOINT_PARAMETER = "db/writer-endpoint";
+export { WRITER_ENDPOINT_PARAMETER };
 
 export interface PromoteDependencies {
   readonly settings: AutomationSettings;

@@ -18,3 +18,8 @@ export const FUNCTION_NAMES = [
 ] as const;
 
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
+
+/** `<namePrefix>-dr-<fn>`: the deployed function, its role and its log group. */
+export function functionName(namePrefix: string, fn: FunctionName): string {
+  return `${namePrefix}-dr-${fn}`;
+}

@@ -10,6 +10,7 @@ import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { Fn, Token } from "cdktf";
 import { Construct } from "constructs";
+import { clusterIdentifier, globalClusterIdentifier } from "../../functions/shared/resource-names";
 import { LOG_RETENTION_DAYS, LOG_RETENTION_DAYS_EXPECTED } from "../aws-formats";
 import { REGION_ROLES, type RegionRole } from "../config/schema";
 import { ProblemCollector } from "../errors";
@@ -179,13 +180,12 @@ export class Database extends Construct {
     const { namePrefix, primary, secondary } = props;
     this.regions = { primary, secondary };
     this.databaseName = databaseName;
-    const clusterIdentifier = (role: RegionRole) => `${namePrefix}-${role}`;
     // Capacity follows the writer; everything a replacement depends on stays with the region.
     const capacity = (role: RegionRole) => props[role === activeRegion ? "primary" : "secondary"];
 
     const globalCluster = new RdsGlobalCluster(this, "global-cluster", {
       provider: primary.provider,
-      globalClusterIdentifier: `${namePrefix}-global`,
+      globalClusterIdentifier: globalClusterIdentifier(namePrefix),
       engine: ENGINE,
       engineVersion: props.engineVersion,
       databaseName,
@@ -282,7 +282,7 @@ export class Database extends Construct {
     for (const role of REGION_ROLES) {
       const region = props[role];
       const { provider, kmsKeyArn } = region;
-      const identifier = clusterIdentifier(role);
+      const identifier = clusterIdentifier(namePrefix, role);
 
       const subnetGroup = new DbSubnetGroup(this, `${role}-subnet-group`, {
         provider,

@@ -16,6 +16,7 @@ import {
   DR_METRIC_NAMESPACE,
   PRIMARY_DOWN_METRIC,
   PROBE_SIGNAL_METRIC,
+  primaryDownAlarmName,
   primaryDownDimensions,
   probeSignalDimensions,
   TRAFFIC_FENCE_METRIC,
@@ -26,6 +27,7 @@ import {
   REPLICATION_LAG_METRIC,
   RPO_LAG_METRIC,
 } from "../../functions/shared/global-database-metrics";
+import { alertTopicName, endpointHealthAlarmName } from "../../functions/shared/resource-names";
 import { REGION_ROLES, type RegionRole } from "../config/schema";
 import { ProblemCollector } from "../errors";
 
@@ -161,7 +163,7 @@ export class Monitoring extends Construct {
         region,
         accountId,
         kmsKeyArn,
-        topicName: `${namePrefix}-${role}-alerts`,
+        topicName: alertTopicName(namePrefix, role),
         alarmNamePrefix: namePrefix,
         email: props.alertEmail,
       }).topicArn;
@@ -219,7 +221,7 @@ export class Monitoring extends Construct {
         `Route 53 health check of the ${role} endpoint (${props.regions[role].region}) failed ` +
         `for ${minutes} consecutive minutes. DNS already answers with the other region. ` +
         "For notification only: automatic failover is decided in the secondary region " +
-        `(${props.namePrefix}-dr-primary-down).`,
+        `(${primaryDownAlarmName(props.namePrefix)}).`,
       namespace: "AWS/Route53",
       metricName: "HealthCheckStatus",
       dimensions: { HealthCheckId: props.healthCheckIds[role] },
@@ -386,14 +388,6 @@ export class Monitoring extends Construct {
       treatMissingData: "breaching",
     });
   }
-}
-
-/**
- * `<namePrefix>-<role>-endpoint-health`: notification only; automatic failover keys on the
- * secondary region's `<namePrefix>-dr-primary-down` alarm.
- */
-export function endpointHealthAlarmName(namePrefix: string, role: RegionRole): string {
-  return `${namePrefix}-${role}-endpoint-health`;
 }
 
 /** Every alarm reports both directions, so whoever got the alert also learns it cleared. */

@@ -1,3 +1,4 @@
+import { WRITER_ENDPOINT_PARAMETER } from "../../functions/shared/resource-names";
 import type { RegionRole } from "../config/schema";
 
 /** What the web app on each instance is told at build time. */
@@ -11,9 +12,6 @@ export interface WebAppUserDataOptions {
   /** Path of the health endpoint, e.g. "/health". */
   readonly healthCheckPath: string;
 }
-
-/** Name, relative to the parameter path, of the SSM parameter holding the writer endpoint. */
-export const WRITER_ENDPOINT_PARAMETER = "db/writer-endpoint";
 
 /** Port the database listens on when the writer endpoint parameter names none. */
 const DATABASE_PORT = 5432;

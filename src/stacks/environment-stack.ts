@@ -2,6 +2,12 @@ import { DataAwsCallerIdentity } from "@cdktf/provider-aws/lib/data-aws-caller-i
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { S3Backend, TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
+import {
+  namePrefixOf,
+  parameterPathOf,
+  regionNamePrefix,
+  WRITER_ENDPOINT_PARAMETER,
+} from "../../functions/shared/resource-names";
 import { type EnvConfig, REGION_ROLES, type RegionRole } from "../config/schema";
 import { AppConfig } from "../constructs/app-config";
 import { Automation } from "../constructs/automation";
@@ -13,7 +19,6 @@ import { RegionalKey } from "../constructs/encryption";
 import { Monitoring } from "../constructs/monitoring";
 import { Networking } from "../constructs/networking";
 import { Storage } from "../constructs/storage";
-import { WRITER_ENDPOINT_PARAMETER } from "../constructs/web-app-user-data";
 import { attachGuardrails } from "../guardrails";
 import { MINIMUM_TERRAFORM_VERSION } from "../terraform-version";
 
@@ -38,7 +43,7 @@ const HEALTH_METRICS_REGION = "us-east-1";
 
 /** The stack name of an environment: `<project>-<environment>`. */
 export function stackName(config: EnvConfig): string {
-  return `${config.project}-${config.environment}`;
+  return namePrefixOf(config.project, config.environment);
 }
 
 /** What the stack knows about one region once its foundation is built. */
@@ -67,7 +72,7 @@ export class EnvironmentStack extends TerraformStack {
     this.config = config;
     attachGuardrails(this, { production: config.environment === "prod" });
     const namePrefix = stackName(config);
-    const parameterPath = `/${config.project}/${config.environment}/`;
+    const parameterPath = parameterPathOf(config.project, config.environment);
 
     const backend = new S3Backend(this, backendSettings(config, props.stateLocation ?? "primary"));
     // cdktf 0.21's S3Backend predates S3-native locking, so `use_lockfile` is an override.
@@ -86,13 +91,13 @@ export class EnvironmentStack extends TerraformStack {
         provider,
         region,
         accountId,
-        aliasName: `${namePrefix}-${role}`,
+        aliasName: regionNamePrefix(namePrefix, role),
       });
       const networking = new Networking(this, `networking-${role}`, {
         provider,
         region,
         accountId,
-        namePrefix: `${namePrefix}-${role}`,
+        namePrefix: regionNamePrefix(namePrefix, role),
         vpcCidr: config.network.vpcCidr[role],
         azCount: config.network.azCount,
         natGateways: config.network.natGateways,
@@ -160,7 +165,7 @@ export class EnvironmentStack extends TerraformStack {
         region,
         role,
         accountId: regions[role].accountId,
-        namePrefix: `${namePrefix}-${role}`,
+        namePrefix: regionNamePrefix(namePrefix, role),
         vpcId: networking.vpcId,
         publicSubnetIds: networking.publicSubnetIds,
         privateSubnetIds: networking.privateSubnetIds,

@@ -13,6 +13,7 @@ import {
   primaryDownAlarmName,
   primaryDownDimensions,
 } from "../../../functions/shared/dr-metrics";
+import { probeMissingAlarmName } from "../../../functions/shared/resource-names";
 import { DeadLetterQueue } from "./dead-letter-queue";
 
 /** Where a region's dead letters are encrypted and whom their alarm notifies. */
@@ -54,11 +55,6 @@ export const PROBE_SILENCE_MINUTES = 5;
 /** The schedule rule that runs probe-primary: `<namePrefix>-dr-probe-primary`. */
 export function probeRuleName(namePrefix: string): string {
   return `${namePrefix}-dr-probe-primary`;
-}
-
-/** The alarm on probe-primary falling silent: `<namePrefix>-dr-probe-missing`. */
-export function probeMissingAlarmName(namePrefix: string): string {
-  return `${namePrefix}-dr-probe-missing`;
 }
 
 /**

@@ -8,6 +8,7 @@ import { Token } from "cdktf";
 import { Construct } from "constructs";
 import { DR_METRIC_NAMESPACE } from "../../../functions/shared/dr-metrics";
 import { MAX_HOLD_MINUTES } from "../../../functions/shared/drill-limits";
+import { stateMachineName } from "../../../functions/shared/resource-names";
 import { LOG_RETENTION_DAYS, LOG_RETENTION_DAYS_EXPECTED } from "../../aws-formats";
 import { cronExpressionProblem } from "../../config/cron-expression";
 import { ProblemCollector } from "../../errors";
@@ -78,11 +79,6 @@ export const MAX_ADVANCES = Math.floor(
  * better skipped than run when nobody expects it.
  */
 export const SCHEDULE_RETRY = { maximumEventAgeInSeconds: 900, maximumRetryAttempts: 5 } as const;
-
-/** `<namePrefix>-dr-drill`: the state machine, its role and its schedule. */
-export function drillStateMachineName(namePrefix: string): string {
-  return `${namePrefix}-dr-drill`;
-}
 
 /** `<namePrefix>-drills-<account>`: at most 59 characters for the longest prefix (39). */
 export function drillReportBucketName(namePrefix: string, accountId: string): string {
@@ -241,7 +237,7 @@ export class DrillAutomation extends Construct {
     const tracingEnabled = props.tracingEnabled ?? false;
     validate(this.node.path, props, { reportRetentionDays, logRetentionDays });
     const { provider, region, accountId, kmsKeyArn } = props;
-    const name = drillStateMachineName(props.namePrefix);
+    const name = stateMachineName(props.namePrefix, "drill");
     const stateMachineArn = stateMachineArnOf(region, accountId, name);
 
     const reports = new SecureBucket(this, "reports", {

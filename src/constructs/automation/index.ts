@@ -12,6 +12,13 @@ import {
 } from "../../../functions/shared/dr-metrics";
 // Types only, as above: the drill Lambda parses what the construct writes here.
 import type { DrillSettings } from "../../../functions/shared/drill-settings";
+import {
+  functionName,
+  ledgerTableName,
+  operationsApiName,
+  stateMachineName as stateMachineNameOf,
+  writerEndpointParameterName,
+} from "../../../functions/shared/resource-names";
 // Types only: infrastructure never loads Lambda code, but writes the settings the Lambdas parse.
 import type { AutomationSettings, RegionSettings } from "../../../functions/shared/settings";
 import {
@@ -323,11 +330,11 @@ export class Automation extends Construct {
 
     const { provider, namePrefix, accountId, kmsKeyArn } = props;
     const region = props.regions.secondary.region;
-    const nameOf = (fn: FunctionName) => `${namePrefix}-dr-${fn}`;
+    const nameOf = (fn: FunctionName) => functionName(namePrefix, fn);
 
     const ledger = new DynamodbTable(this, "ledger", {
       provider,
-      name: `${namePrefix}-dr-operations`,
+      name: ledgerTableName(namePrefix),
       billingMode: "PAY_PER_REQUEST",
       hashKey: "pk",
       attribute: [{ name: "pk", type: "S" }],
@@ -342,7 +349,7 @@ export class Automation extends Construct {
     // routes are connected to operations-api once that exists.
     const httpApi = new OperationsHttpApi(this, "http-api", {
       provider,
-      name: `${namePrefix}-dr-operations`,
+      name: operationsApiName(namePrefix),
       throttle: apiThrottle,
       kmsKeyArn,
       logRetentionDays,
@@ -350,7 +357,7 @@ export class Automation extends Construct {
 
     // Known before the state machine exists, so the functions' settings (which the state
     // machine's definition depends on) can carry it without a dependency cycle.
-    const stateMachineName = `${namePrefix}-dr-operation`;
+    const stateMachineName = stateMachineNameOf(namePrefix, "operation");
     const stateMachineArn = stateMachineArnOf(region, accountId, stateMachineName);
     this.settings = {
       environment: props.environment,
@@ -411,7 +418,7 @@ export class Automation extends Construct {
       ),
       writerEndpointParameterArns: perRole(
         (role) =>
-          `arn:aws:ssm:${props.regions[role].region}:${accountId}:parameter${props.parameterPath}db/writer-endpoint`,
+          `arn:aws:ssm:${props.regions[role].region}:${accountId}:parameter${writerEndpointParameterName(props.parameterPath)}`,
       ),
       ledgerTableArn: ledger.arn,
       triggerAlarmArn: `arn:aws:cloudwatch:${region}:${accountId}:alarm:${primaryDownAlarmName(namePrefix)}`,
