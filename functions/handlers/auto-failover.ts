@@ -7,39 +7,33 @@
  */
 import { randomBytes } from "node:crypto";
 import {
-  AUTO_FAILOVER_VARIABLE,
   type AutoFailoverDependencies,
   type AutoFailoverOutcome,
   handleAutoFailoverEvent,
-  parseAutoFailoverSettings,
+  loadAutoFailoverSettings,
 } from "../orchestration/automatic-failover";
 import { cloudWatchClient, dynamoDbClient, sfnClient, snsClient } from "../shared/aws-clients";
+import { lazy } from "../shared/lazy";
 import { loadSettings } from "../shared/settings";
 
-export { AUTO_FAILOVER_VARIABLE, type AutoFailoverOutcome, parseAutoFailoverSettings };
-
-let dependencies: AutoFailoverDependencies | undefined;
-
-function autoFailoverDependencies(): AutoFailoverDependencies {
-  if (dependencies === undefined) {
-    const trigger = parseAutoFailoverSettings(process.env[AUTO_FAILOVER_VARIABLE]);
-    dependencies = {
-      settings: loadSettings(),
-      trigger,
-      clients: {
-        dynamoDb: dynamoDbClient(),
-        sfn: sfnClient(),
-        sns: snsClient(),
-        cloudWatch: cloudWatchClient(trigger.alarmRegion),
-      },
-      environment: {
-        now: () => new Date(),
-        randomHex: (bytes) => randomBytes(bytes).toString("hex"),
-      },
-    };
-  }
-  return dependencies;
-}
+/** Settings and clients, created on the first invocation and reused by the warm sandbox. */
+const autoFailoverDependencies = lazy((): AutoFailoverDependencies => {
+  const trigger = loadAutoFailoverSettings();
+  return {
+    settings: loadSettings(),
+    trigger,
+    clients: {
+      dynamoDb: dynamoDbClient(),
+      sfn: sfnClient(),
+      sns: snsClient(),
+      cloudWatch: cloudWatchClient(trigger.alarmRegion),
+    },
+    environment: {
+      now: () => new Date(),
+      randomHex: (bytes) => randomBytes(bytes).toString("hex"),
+    },
+  };
+});
 
 export async function handler(event: unknown): Promise<AutoFailoverOutcome> {
   const outcome = await handleAutoFailoverEvent(autoFailoverDependencies(), event);

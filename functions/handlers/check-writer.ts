@@ -3,19 +3,15 @@
 import { checkWriter, type WriterDependencies } from "../orchestration/writer";
 import { clientPerRegion, rdsClient } from "../shared/aws-clients";
 import { withStepErrors } from "../shared/errors";
+import { lazy } from "../shared/lazy";
 import { parseStepEvent } from "../shared/operation";
 import { loadSettings } from "../shared/settings";
 
-let dependencies: WriterDependencies | undefined;
-
 /** Settings and clients, created on the first invocation and reused by the warm sandbox. */
-function writerDependencies(): WriterDependencies {
-  if (dependencies === undefined) {
-    const settings = loadSettings();
-    dependencies = { settings, rds: clientPerRegion(settings.regions, rdsClient) };
-  }
-  return dependencies;
-}
+const writerDependencies = lazy((): WriterDependencies => {
+  const settings = loadSettings();
+  return { settings, rds: clientPerRegion(settings.regions, rdsClient) };
+});
 
 export const handler = withStepErrors("check-writer", async (event: unknown) => {
   const { operation } = parseStepEvent("check-writer", event);

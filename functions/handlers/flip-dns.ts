@@ -2,24 +2,20 @@
 import { shiftTraffic, type TrafficFenceDependencies } from "../orchestration/traffic-fence";
 import { cloudWatchClient, dynamoDbClient } from "../shared/aws-clients";
 import { withStepErrors } from "../shared/errors";
+import { lazy } from "../shared/lazy";
 import { parseStepEvent } from "../shared/operation";
 import { loadSettings } from "../shared/settings";
 
-let dependencies: TrafficFenceDependencies | undefined;
-
 /** Settings and clients, created on the first invocation and reused by the warm sandbox. */
-function fenceDependencies(): TrafficFenceDependencies {
-  if (dependencies === undefined) {
-    const settings = loadSettings();
-    dependencies = {
-      settings,
-      ledger: { client: dynamoDbClient(), tableName: settings.ledgerTableName },
-      cloudWatch: cloudWatchClient(),
-      now: () => new Date(),
-    };
-  }
-  return dependencies;
-}
+const fenceDependencies = lazy((): TrafficFenceDependencies => {
+  const settings = loadSettings();
+  return {
+    settings,
+    ledger: { client: dynamoDbClient(), tableName: settings.ledgerTableName },
+    cloudWatch: cloudWatchClient(),
+    now: () => new Date(),
+  };
+});
 
 export const handler = withStepErrors("flip-dns", async (event: unknown) => {
   const { operation } = parseStepEvent("flip-dns", event);

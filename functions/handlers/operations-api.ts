@@ -9,22 +9,20 @@ import type {
 } from "aws-lambda";
 import { type HttpApiDependencies, handleHttpRequest } from "../orchestration/http-api";
 import { dynamoDbClient, lambdaClient, sfnClient } from "../shared/aws-clients";
+import { lazy } from "../shared/lazy";
 import { loadSettings } from "../shared/settings";
 
-let dependencies: HttpApiDependencies | undefined;
-
 /** Settings and clients, created on the first request and reused by the warm container. */
-function loadDependencies(): HttpApiDependencies {
-  dependencies ??= {
+const loadDependencies = lazy(
+  (): HttpApiDependencies => ({
     settings: loadSettings(),
     clients: { dynamoDb: dynamoDbClient(), sfn: sfnClient(), lambda: lambdaClient() },
     environment: {
       now: () => new Date(),
       randomHex: (bytes) => randomBytes(bytes).toString("hex"),
     },
-  };
-  return dependencies;
-}
+  }),
+);
 
 export async function handler(
   event: APIGatewayProxyEventV2WithIAMAuthorizer,

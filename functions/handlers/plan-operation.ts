@@ -5,13 +5,15 @@
 
 import { buildPlan, workflowPlan } from "../orchestration/plan";
 import { withStepErrors } from "../shared/errors";
+import { lazy } from "../shared/lazy";
 import { parsePlanEvent } from "../shared/operation";
-import { type AutomationSettings, loadSettings } from "../shared/settings";
+import { loadSettings } from "../shared/settings";
 
-let settings: AutomationSettings | undefined;
+/** Read on the first invocation and reused by the warm sandbox. */
+const planSettings = lazy(loadSettings);
 
 export const handler = withStepErrors("plan-operation", async (event: unknown) => {
-  settings ??= loadSettings();
+  const settings = planSettings();
   const { operation, topology, traffic, writerCheckIntervalSeconds } = parsePlanEvent(
     "plan-operation",
     event,

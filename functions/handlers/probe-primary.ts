@@ -7,30 +7,26 @@ import {
 } from "../orchestration/detection";
 import { cloudWatchClient, dynamoDbClient, rdsClient } from "../shared/aws-clients";
 import { probeEndpoint, servedRegion } from "../shared/endpoint-probe";
+import { lazy } from "../shared/lazy";
 import { loadSettings } from "../shared/settings";
 
-let dependencies: DetectionDependencies | undefined;
-
 /** Settings and clients, created on the first invocation and reused by the warm sandbox. */
-function detectionDependencies(): DetectionDependencies {
-  if (dependencies === undefined) {
-    const settings = loadSettings();
-    dependencies = {
-      settings,
-      ledger: { client: dynamoDbClient(), tableName: settings.ledgerTableName },
-      primaryRds: rdsClient(settings.regions.primary.region),
-      cloudWatch: cloudWatchClient(),
-      route53Metrics: cloudWatchClient(ROUTE53_METRICS_REGION),
-      probeEndpoint,
-      servedRegion,
-      now: () => new Date(),
-      sleep: async (milliseconds) => {
-        await sleep(milliseconds);
-      },
-    };
-  }
-  return dependencies;
-}
+const detectionDependencies = lazy((): DetectionDependencies => {
+  const settings = loadSettings();
+  return {
+    settings,
+    ledger: { client: dynamoDbClient(), tableName: settings.ledgerTableName },
+    primaryRds: rdsClient(settings.regions.primary.region),
+    cloudWatch: cloudWatchClient(),
+    route53Metrics: cloudWatchClient(ROUTE53_METRICS_REGION),
+    probeEndpoint,
+    servedRegion,
+    now: () => new Date(),
+    sleep: async (milliseconds) => {
+      await sleep(milliseconds);
+    },
+  };
+});
 
 /** Invoked by the schedule rule; the event carries nothing it needs. */
 export async function handler(): Promise<unknown> {

@@ -3,23 +3,19 @@
 import { type PromoteDependencies, promoteDatabase } from "../orchestration/promote";
 import { clientPerRegion, rdsClient, ssmClient } from "../shared/aws-clients";
 import { withStepErrors } from "../shared/errors";
+import { lazy } from "../shared/lazy";
 import { parseStepEvent } from "../shared/operation";
 import { loadSettings } from "../shared/settings";
 
-let dependencies: PromoteDependencies | undefined;
-
 /** Settings and clients, created on the first invocation and reused by the warm sandbox. */
-function promoteDependencies(): PromoteDependencies {
-  if (dependencies === undefined) {
-    const settings = loadSettings();
-    dependencies = {
-      settings,
-      rds: clientPerRegion(settings.regions, rdsClient),
-      ssm: clientPerRegion(settings.regions, ssmClient),
-    };
-  }
-  return dependencies;
-}
+const promoteDependencies = lazy((): PromoteDependencies => {
+  const settings = loadSettings();
+  return {
+    settings,
+    rds: clientPerRegion(settings.regions, rdsClient),
+    ssm: clientPerRegion(settings.regions, ssmClient),
+  };
+});
 
 export const handler = withStepErrors("promote-database", async (event: unknown) => {
   const { operation } = parseStepEvent("promote-database", event);

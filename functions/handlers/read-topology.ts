@@ -3,24 +3,20 @@
 import { readTopology, type TopologyDependencies } from "../orchestration/topology";
 import { clientPerRegion, cloudWatchClient, rdsClient } from "../shared/aws-clients";
 import { withStepErrors } from "../shared/errors";
+import { lazy } from "../shared/lazy";
 import { parseReaderEvent } from "../shared/operation";
 import { loadSettings } from "../shared/settings";
 
-let dependencies: TopologyDependencies | undefined;
-
 /** Settings and clients, created on the first invocation and reused by the warm sandbox. */
-function topologyDependencies(): TopologyDependencies {
-  if (dependencies === undefined) {
-    const settings = loadSettings();
-    dependencies = {
-      settings,
-      rds: clientPerRegion(settings.regions, rdsClient),
-      cloudWatch: clientPerRegion(settings.regions, cloudWatchClient),
-      now: () => new Date(),
-    };
-  }
-  return dependencies;
-}
+const topologyDependencies = lazy((): TopologyDependencies => {
+  const settings = loadSettings();
+  return {
+    settings,
+    rds: clientPerRegion(settings.regions, rdsClient),
+    cloudWatch: clientPerRegion(settings.regions, cloudWatchClient),
+    now: () => new Date(),
+  };
+});
 
 export const handler = withStepErrors("read-topology", async (event: unknown) => {
   const { onUnreachable } = parseReaderEvent("read-topology", event);

@@ -9,26 +9,22 @@ import {
 } from "../shared/aws-clients";
 import { probeEndpoint, servedRegion } from "../shared/endpoint-probe";
 import { withStepErrors } from "../shared/errors";
+import { lazy } from "../shared/lazy";
 import { parseReaderEvent } from "../shared/operation";
 import { loadSettings } from "../shared/settings";
 
-let dependencies: TrafficDependencies | undefined;
-
 /** Settings and clients, created on the first invocation and reused by the warm sandbox. */
-function trafficDependencies(): TrafficDependencies {
-  if (dependencies === undefined) {
-    const settings = loadSettings();
-    dependencies = {
-      settings,
-      route53: route53Client(),
-      autoScaling: clientPerRegion(settings.regions, autoScalingClient),
-      ledger: { client: dynamoDbClient(), tableName: settings.ledgerTableName },
-      probeEndpoint,
-      servedRegion,
-    };
-  }
-  return dependencies;
-}
+const trafficDependencies = lazy((): TrafficDependencies => {
+  const settings = loadSettings();
+  return {
+    settings,
+    route53: route53Client(),
+    autoScaling: clientPerRegion(settings.regions, autoScalingClient),
+    ledger: { client: dynamoDbClient(), tableName: settings.ledgerTableName },
+    probeEndpoint,
+    servedRegion,
+  };
+});
 
 export const handler = withStepErrors("read-traffic", async (event: unknown) => {
   const { onUnreachable, target } = parseReaderEvent("read-traffic", event);

@@ -12,23 +12,19 @@ import {
 import type { Ledger } from "../orchestration/ledger";
 import { autoScalingClient, clientPerRegion, dynamoDbClient } from "../shared/aws-clients";
 import { withStepErrors } from "../shared/errors";
+import { lazy } from "../shared/lazy";
 import { InvalidEventError, parseScaleCapacityEvent } from "../shared/operation";
 import { loadSettings } from "../shared/settings";
 
-let dependencies: (CapacityDependencies & { ledger: Ledger }) | undefined;
-
 /** Settings and clients, created on the first invocation and reused by the warm sandbox. */
-function capacityDependencies(): CapacityDependencies & { ledger: Ledger } {
-  if (dependencies === undefined) {
-    const settings = loadSettings();
-    dependencies = {
-      settings,
-      autoScaling: clientPerRegion(settings.regions, autoScalingClient),
-      ledger: { client: dynamoDbClient(), tableName: settings.ledgerTableName },
-    };
-  }
-  return dependencies;
-}
+const capacityDependencies = lazy((): CapacityDependencies & { ledger: Ledger } => {
+  const settings = loadSettings();
+  return {
+    settings,
+    autoScaling: clientPerRegion(settings.regions, autoScalingClient),
+    ledger: { client: dynamoDbClient(), tableName: settings.ledgerTableName },
+  };
+});
 
 export const handler = withStepErrors("scale-capacity", async (event: unknown) => {
   const { role, capacity, operationId } = parseScaleCapacityEvent("scale-capacity", event);

@@ -25,6 +25,7 @@ import type { SFNClient } from "@aws-sdk/client-sfn";
 import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
 import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
+import { type EnvironmentJsonVariable, parseEnvironmentJson } from "../shared/environment-json";
 import { describeError } from "../shared/errors";
 import type { OperationRecord } from "../shared/operation";
 import type { AutomationSettings } from "../shared/settings";
@@ -66,23 +67,23 @@ const autoFailoverSettingsSchema = z.strictObject({
   ruleName: z.string().check(z.minLength(1, "a non-empty rule name")),
 });
 
+const autoFailoverVariable: EnvironmentJsonVariable = {
+  name: AUTO_FAILOVER_VARIABLE,
+  error: (message) => new Error(message),
+  notJson: (json) =>
+    `${AUTO_FAILOVER_VARIABLE} must be JSON {"alarmName":"...","alarmRegion":"...","ruleName":"..."}, got ${JSON.stringify(json ?? null)}`,
+};
+
+/** Parses and validates the JSON of SHOPSMART_DR_AUTO_FAILOVER; throws naming the first bad field. */
 export function parseAutoFailoverSettings(json: string | undefined): AutoFailoverSettings {
-  let value: unknown;
-  try {
-    value = JSON.parse(json ?? "");
-  } catch {
-    throw new Error(
-      `${AUTO_FAILOVER_VARIABLE} must be JSON {"alarmName":"...","alarmRegion":"...","ruleName":"..."}, got ${JSON.stringify(json ?? null)}`,
-    );
-  }
-  const result = autoFailoverSettingsSchema.safeParse(value);
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    throw new Error(
-      `${AUTO_FAILOVER_VARIABLE}: ${issue?.path.map(String).join(".") || "(root)"}: ${issue?.message ?? "invalid"}`,
-    );
-  }
-  return result.data;
+  return parseEnvironmentJson(json, autoFailoverSettingsSchema, autoFailoverVariable);
+}
+
+/** Reads and validates SHOPSMART_DR_AUTO_FAILOVER from the given environment. */
+export function loadAutoFailoverSettings(
+  environment: NodeJS.ProcessEnv = process.env,
+): AutoFailoverSettings {
+  return parseAutoFailoverSettings(environment[AUTO_FAILOVER_VARIABLE]);
 }
 
 const alarmEventSchema = z.object({

@@ -13,7 +13,7 @@ import {
   UpdateAutoScalingGroupCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { callTimeout, REGION_CALL_TIMEOUT_MS } from "../shared/aws-clients";
-import { describeError, isRegionUnreachableError, stepFailures } from "../shared/errors";
+import { capacityFailures, describeError, isRegionUnreachableError } from "../shared/errors";
 import type {
   CapacityReading,
   CapacitySizes,
@@ -151,7 +151,7 @@ export async function describeAutoScalingGroup(
     callTimeout(timeoutMs),
   );
   const group = output.AutoScalingGroups?.[0];
-  if (!group) throw stepFailures.autoScalingGroupNotFound(groupName, region);
+  if (!group) throw capacityFailures.autoScalingGroupNotFound(groupName, region);
   return group;
 }
 

@@ -4,13 +4,18 @@
  */
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
-import type {
-  OperationInput,
-  OperationRecord,
-  StepStatus,
-  TopologyReport,
-  TrafficReport,
-  WorkflowPlan,
+import * as z from "zod/mini";
+import en from "zod/v4/locales/en.js";
+import { causeMessage } from "../shared/errors";
+import {
+  InvalidEventError,
+  type OperationInput,
+  type OperationRecord,
+  operationInputSchema,
+  type StepStatus,
+  type TopologyReport,
+  type TrafficReport,
+  type WorkflowPlan,
 } from "../shared/operation";
 import type { AutomationSettings } from "../shared/settings";
 import { automationSubject, MAX_SUBJECT_LENGTH } from "../shared/sns-subject";
@@ -26,6 +31,9 @@ import {
   setAttention,
 } from "./ledger";
 import { newRecord } from "./start-operation";
+
+// zod/mini loads no messages by default; English ones, as classic `zod` would load.
+z.config(en());
 
 export interface FinishClients {
   dynamoDb: DynamoDBClient;
@@ -88,6 +96,33 @@ export interface FinishResult {
 }
 
 export { MAX_SUBJECT_LENGTH };
+
+const finishStateSchema = z.object({
+  operation: operationInputSchema,
+  results: z.optional(z.record(z.string(), z.unknown())),
+  error: z.optional(z.object({ Error: z.optional(z.string()), Cause: z.optional(z.string()) })),
+  notice: z.optional(
+    z.object({
+      kind: z.literal("promotion-slow"),
+      checks: z.number(),
+      intervalSeconds: z.number(),
+      pageAfterSeconds: z.number(),
+      detail: z.string(),
+    }),
+  ),
+});
+
+/** Validates the state; a bad one is a terminal `InvalidEvent` naming the first bad field. */
+export function parseFinishState(event: unknown): FinishState {
+  const result = finishStateSchema.safeParse(event);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  throw new InvalidEventError(
+    "finish",
+    issue?.path.length ? issue.path.map(String).join(".") : "(root)",
+    issue?.message ?? "invalid",
+  );
+}
 
 /**
  * Finishes an operation. Idempotent, and safe to retry after any partial failure:
@@ -209,16 +244,7 @@ export function buildCompletion(state: FinishState, now: Date): OperationComplet
 /** `<Error>: <message>`; the message is taken from a Lambda error's JSON Cause when present. */
 export function describeCaughtError(error: CaughtError): string {
   const name = error.Error ?? "Error";
-  const cause = error.Cause ?? "";
-  let message = cause;
-  try {
-    const parsed: unknown = JSON.parse(cause);
-    if (typeof parsed === "object" && parsed !== null && "errorMessage" in parsed) {
-      message = String(parsed.errorMessage);
-    }
-  } catch {
-    // Not JSON: a plain-text cause (e.g. from a Fail state or States.* errors).
-  }
+  const message = causeMessage(error.Cause ?? "");
   const text = message ? `${name}: ${message}` : name;
   return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text;
 }

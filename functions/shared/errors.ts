@@ -75,16 +75,15 @@ export function classifyError(error: unknown): ErrorClassification {
   const originalName = typeof shape.name === "string" && shape.name ? shape.name : "Error";
   const message =
     typeof shape.message === "string" ? shape.message : typeof error === "string" ? error : "";
-  const retryableAs = (name: RetryableErrorName): ErrorClassification => ({
+  const retryableAs = (name: string): ErrorClassification => ({
     name,
     retryable: true,
     originalName,
     message,
   });
 
-  if (originalName.startsWith("Retryable.")) {
-    return { name: originalName, retryable: true, originalName, message };
-  }
+  // Already classified (a StepError thrown again): keep its name.
+  if (originalName.startsWith("Retryable.")) return retryableAs(originalName);
   const statusCode = shape.$metadata?.httpStatusCode;
   if (
     THROTTLING_ERROR_NAMES.has(originalName) ||
@@ -215,7 +214,8 @@ export async function readRegion<Value>(
 
 /**
  * A terminal failure a step detects itself (not an SDK error). `name` says what went wrong, so
- * the ledger and a Catch can tell the cases apart; every instance comes from {@link stepFailures}.
+ * the ledger and a Catch can tell the cases apart; every instance comes from {@link stepFailures}
+ * or {@link capacityFailures}.
  */
 export class StepFailure extends Error {
   constructor(name: string, message: string) {
@@ -224,17 +224,24 @@ export class StepFailure extends Error {
   }
 }
 
-/** The named terminal failures of the step Lambdas. */
+/**
+ * The named terminal failures of the capacity step. Not in {@link stepFailures}: a bundle carries
+ * every member of an object it uses, and the database steps' bundles have no room to spare.
+ */
+export const capacityFailures = {
+  autoScalingGroupNotFound: (groupName: string, region: string) =>
+    new StepFailure(
+      "AutoScalingGroupNotFound",
+      `Auto Scaling group ${groupName} not found in ${region}; check regions.<role>.autoScalingGroupName in SHOPSMART_DR_SETTINGS.`,
+    ),
+};
+
+/** The named terminal failures of the database steps (topology, promotion, writer). */
 export const stepFailures = {
   clusterNotFound: (clusterIdentifier: string, region: string) =>
     new StepFailure(
       "DBClusterNotFoundFault",
       `DB cluster ${clusterIdentifier} not found in ${region}; check regions.<role>.clusterIdentifier in SHOPSMART_DR_SETTINGS.`,
-    ),
-  autoScalingGroupNotFound: (groupName: string, region: string) =>
-    new StepFailure(
-      "AutoScalingGroupNotFound",
-      `Auto Scaling group ${groupName} not found in ${region}; check regions.<role>.autoScalingGroupName in SHOPSMART_DR_SETTINGS.`,
     ),
   targetNotInGlobalCluster: (clusterArn: string, globalClusterIdentifier: string) =>
     new StepFailure(

@@ -5,6 +5,7 @@
 import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
 import { DETECTION_SIGNALS } from "./dr-metrics";
+import { type EnvironmentJsonVariable, parseEnvironmentJson } from "./environment-json";
 import { REGION_ROLES, type RegionRole } from "./operation";
 
 // zod/mini loads no messages by default; English ones for "expected string, received number".
@@ -157,10 +158,21 @@ export const automationSettingsSchema: z.ZodMiniType<AutomationSettings> = z.str
 
 /** Thrown when SHOPSMART_DR_SETTINGS is missing, not JSON, or has a bad field (terminal). */
 export class SettingsError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "SettingsError";
-  }
+  override name = "SettingsError";
+}
+
+/**
+ * A variable of the automation construct's settings, e.g. SHOPSMART_DR_SETTINGS holding "the
+ * automation settings": its failures are {@link SettingsError}s.
+ */
+export function settingsVariable(name: string, content: string): EnvironmentJsonVariable {
+  return {
+    name,
+    error: (message) => new SettingsError(message),
+    notSet: `${name} is not set: expected the ${content} JSON written by the automation construct`,
+    notJson: (_json, reason) => `${name} is not valid JSON: ${reason}`,
+    missingField: "required field is missing",
+  };
 }
 
 /**
@@ -168,28 +180,11 @@ export class SettingsError extends Error {
  * field, e.g. `SHOPSMART_DR_SETTINGS: regions.primary.clusterArn: expected an ARN (arn:...)`.
  */
 export function parseSettings(json: string | undefined): AutomationSettings {
-  if (json === undefined || json.trim() === "") {
-    throw new SettingsError(
-      `${SETTINGS_VARIABLE} is not set: expected the automation settings JSON written by the automation construct`,
-    );
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch (error) {
-    throw new SettingsError(
-      `${SETTINGS_VARIABLE} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
-  const result = automationSettingsSchema.safeParse(value, {
-    error: (issue) => (issue.input === undefined ? "required field is missing" : undefined),
-  });
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const field = issue?.path.length ? issue.path.join(".") : "(root)";
-    throw new SettingsError(`${SETTINGS_VARIABLE}: ${field}: ${issue?.message ?? "invalid"}`);
-  }
-  return result.data;
+  return parseEnvironmentJson(
+    json,
+    automationSettingsSchema,
+    settingsVariable(SETTINGS_VARIABLE, "automation settings"),
+  );
 }
 
 /** Reads and validates SHOPSMART_DR_SETTINGS from the given environment. */

@@ -10,7 +10,7 @@ import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { Testing } from "cdktf";
 import { beforeEach, describe, expect, it } from "vitest";
-import { type DrillContainer, runDrillWith } from "../../functions/handlers/run-drill";
+import { type DrillContainer, runDrillWith } from "../../functions/orchestration/drill-task";
 import { withStepErrors } from "../../functions/shared/errors";
 import type { OperationsApi } from "../../functions/shared/operations-api";
 import { loadEnvConfigs } from "../../src/config/load";

@@ -2,19 +2,19 @@ import { CloudWatchClient, PutMetricDataCommand } from "@aws-sdk/client-cloudwat
 import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
-import {
-  connectToAws,
-  type DrillContainer,
-  drillContainerFrom,
-  parseRunDrillEvent,
-  runDrillWith,
-} from "../../functions/handlers/run-drill";
+import { connectToAws } from "../../functions/handlers/run-drill";
 import {
   type DrillReportResult,
   type DrillTickResult,
   drillOptionsFrom,
   reportKeys,
 } from "../../functions/orchestration/drill-run";
+import {
+  type DrillContainer,
+  drillContainerFrom,
+  parseRunDrillEvent,
+  runDrillWith,
+} from "../../functions/orchestration/drill-task";
 import { DRILL_SETTINGS_VARIABLE, parseDrillSettings } from "../../functions/shared/drill-settings";
 import { withStepErrors } from "../../functions/shared/errors";
 import { SETTINGS_VARIABLE } from "../../functions/shared/settings";
