@@ -325,7 +325,7 @@ async function localDrill(
   io.out(`local game day for ${config.environment}: synthesizing its stack...`);
   const stack = await synthesizeStack(config);
   const pair = new RegionPair({
-    settings: gameDaySettings(config),
+    settings: simulatedSettings({ config }),
     timings: gameDayTimings(config.dr.estimates, config.dns.healthCheck),
   });
   const fault = options.fault;
@@ -389,27 +389,6 @@ function captureConsole(lines: string[]): () => void {
   return () => {
     for (const [method, original] of originals) console[method] = original;
   };
-}
-
-/** The automation settings of the environment as the simulation names its resources. */
-function gameDaySettings(config: EnvConfig) {
-  const settings = simulatedSettings({
-    environment: config.environment,
-    project: config.project,
-    regions: { primary: config.regions.primary, secondary: config.regions.secondary },
-    recordName: config.dns.domainName,
-  });
-  const sizes = (role: "primary" | "secondary") => {
-    const { minSize, desiredCapacity, maxSize } = config.compute[role];
-    return { minSize, desiredCapacity, maxSize };
-  };
-  for (const role of ["primary", "secondary"] as const) {
-    settings.regions[role].activeCapacity = sizes("primary");
-    settings.regions[role].standbyCapacity = sizes("secondary");
-  }
-  settings.rtoSeconds = config.dr.rtoSeconds;
-  settings.rpoSeconds = config.dr.rpoSeconds;
-  return settings;
 }
 
 /**

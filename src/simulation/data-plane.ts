@@ -23,6 +23,7 @@ import type * as https from "node:https";
 import { createRequire, syncBuiltinESMExports } from "node:module";
 import { PassThrough } from "node:stream";
 import type { RegionRole } from "../../functions/shared/operation";
+import { writerEndpointParameterName } from "../../functions/shared/resource-names";
 import type { RegionPair } from "./region-pair";
 
 const ROLES = ["primary", "secondary"] as const;
@@ -84,7 +85,7 @@ export function simulatedHealthAnswer(
 function appWriter(pair: RegionPair, role: RegionRole): RegionRole | undefined {
   const endpoint = pair.ssm.value(
     pair.regionId(role),
-    `${pair.settings.parameterPath}db/writer-endpoint`,
+    writerEndpointParameterName(pair.settings.parameterPath),
   );
   if (endpoint === pair.rds.globalWriterEndpoint) return pair.rds.globalWriter();
   return ROLES.find(

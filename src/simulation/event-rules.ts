@@ -13,6 +13,7 @@
  * delivered from a region that is down.
  */
 import { PROBE_INTERVAL_SECONDS } from "../../functions/shared/dr-metrics";
+import { functionName, primaryDownAlarmName } from "../../functions/shared/resource-names";
 import type { MetricAlarmDefinition } from "./cloudwatch";
 import type { LocalFunction } from "./lambda";
 import type { RegionPair } from "./region-pair";
@@ -23,12 +24,19 @@ import type { SynthesizedResources } from "./workflow";
 const AUTO_FAILOVER_VARIABLE = "SHOPSMART_DR_AUTO_FAILOVER";
 
 /**
+ * The ends of the names looked for in a stack, whose name prefix the stack's JSON does not
+ * state: a name under any prefix ends as the one under the empty prefix does.
+ */
+const AUTO_FAILOVER_FUNCTION_SUFFIX = functionName("", "auto-failover");
+const PRIMARY_DOWN_ALARM_SUFFIX = primaryDownAlarmName("");
+
+/**
  * The synthesized auto-failover function's SHOPSMART_DR_AUTO_FAILOVER (the alarm, its region and
  * the rule), or undefined when the environment has automatic failover off.
  */
 export function autoFailoverVariableOf(stack: SynthesizedResources): string | undefined {
   const fn = Object.values(stack.resource.aws_lambda_function ?? {}).find((candidate) =>
-    String(candidate.function_name ?? "").endsWith("-dr-auto-failover"),
+    String(candidate.function_name ?? "").endsWith(AUTO_FAILOVER_FUNCTION_SUFFIX),
   ) as { environment?: { variables?: Record<string, string> } } | undefined;
   return fn?.environment?.variables?.[AUTO_FAILOVER_VARIABLE];
 }
@@ -163,9 +171,11 @@ export function primaryDownAlarmOf(
   region: string,
 ): MetricAlarmDefinition {
   const alarm = Object.values(stack.resource.aws_cloudwatch_metric_alarm ?? {}).find((candidate) =>
-    String(candidate.alarm_name ?? "").endsWith("-dr-primary-down"),
+    String(candidate.alarm_name ?? "").endsWith(PRIMARY_DOWN_ALARM_SUFFIX),
   ) as Record<string, unknown> | undefined;
-  if (alarm === undefined) throw new Error("the stack has no <prefix>-dr-primary-down alarm");
+  if (alarm === undefined) {
+    throw new Error(`the stack has no <prefix>${PRIMARY_DOWN_ALARM_SUFFIX} alarm`);
+  }
   const dimensions = (alarm.dimensions ?? {}) as Record<string, string>;
   return {
     region,

@@ -66,7 +66,11 @@ export {
   type SimulationTimings,
 } from "./region-pair";
 export { installSimulatedTransport, operationName, SIMULATED_CLIENTS } from "./sdk-transport";
-export { type SimulatedSettingsOptions, simulatedSettings } from "./settings";
+export {
+  DEFAULT_SIMULATED_ENV_FILE,
+  type SimulatedSettingsOptions,
+  simulatedSettings,
+} from "./settings";
 export type { PublishedMessage } from "./sns";
 export {
   type ExecutionEndedListener,

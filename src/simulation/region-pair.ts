@@ -15,6 +15,7 @@ import {
   trafficFenceDimensions,
 } from "../../functions/shared/dr-metrics";
 import type { RegionRole } from "../../functions/shared/operation";
+import { writerEndpointParameterName } from "../../functions/shared/resource-names";
 import type { AutomationSettings } from "../../functions/shared/settings";
 import { AutoScalingSimulation } from "./auto-scaling";
 import { SimulatedClock } from "./clock";
@@ -108,7 +109,10 @@ export interface RegionPairOptions {
   /** @default - a new clock in auto-advance mode */
   readonly clock?: SimulatedClock;
   readonly timings?: Partial<SimulationTimings>;
-  /** The region that writes, serves traffic (PRIMARY record) and runs active capacity. @default "primary" */
+  /**
+   * The region that writes, serves traffic (PRIMARY record) and runs active capacity.
+   * @default - the settings' primaryRecordRegion (the environment's activeRegion)
+   */
   readonly active?: RegionRole;
   /** AuroraGlobalDBReplicationLag of the secondary cluster. @default 800 */
   readonly replicationLagMs?: number;
@@ -215,7 +219,7 @@ export class RegionPair {
     this.clock = options.clock ?? new SimulatedClock({ autoAdvance: true });
     this.timings = { ...DEFAULT_TIMINGS, ...options.timings };
     this.lagMs = options.replicationLagMs ?? 800;
-    const active = options.active ?? "primary";
+    const active = options.active ?? settings.primaryRecordRegion;
     const accountId = settings.regions.primary.clusterArn.split(":")[4] ?? "123456789012";
     const { primary, secondary } = settings.regions;
 
@@ -304,7 +308,7 @@ export class RegionPair {
     for (const role of ["primary", "secondary"] as const) {
       const region = settings.regions[role].region;
       const path = settings.parameterPath;
-      this.ssm.seed(region, `${path}db/writer-endpoint`, this.rds.globalWriterEndpoint);
+      this.ssm.seed(region, writerEndpointParameterName(path), this.rds.globalWriterEndpoint);
       this.ssm.seed(region, `${path}db/reader-endpoint`, this.rds.cluster(role).readerEndpoint);
       this.ssm.seed(region, `${path}db/name`, "shopsmart");
       this.ssm.seed(region, `${path}app/region-role`, role);
@@ -650,7 +654,7 @@ export class RegionPair {
   snapshot() {
     const roles = ["primary", "secondary"] as const;
     const parameter = (role: RegionRole) =>
-      this.ssm.value(this.regionId(role), `${this.settings.parameterPath}db/writer-endpoint`);
+      this.ssm.value(this.regionId(role), writerEndpointParameterName(this.settings.parameterPath));
     return {
       at: this.clock.isoString(),
       regionsDown: roles.filter((role) => !this.isRegionUp(role)),

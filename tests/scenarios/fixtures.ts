@@ -3,9 +3,9 @@
  * `aws_sfn_state_machine` definition every scenario executes), a fresh simulated region pair
  * bound to the SDK, HTTP API events, and readers for calls and the ledger.
  *
- * The handlers read SHOPSMART_DR_SETTINGS = simulatedSettings() (the identifiers of the
- * simulation, with prod's capacities and RTO/RPO); the synthesized settings hold Terraform
- * references, which only exist after an apply.
+ * The handlers read SHOPSMART_DR_SETTINGS = simulatedSettings() (envs/prod.json under the
+ * stack's names, with made-up identifiers where AWS assigns them); the synthesized settings hold
+ * Terraform references, which only exist after an apply.
  */
 import { resolve } from "node:path";
 import type {
@@ -15,6 +15,7 @@ import type {
 import { Testing } from "cdktf";
 import type { OperationInput, OperationRecord } from "../../functions/shared/operation";
 import { loadEnvConfigs } from "../../src/config/load";
+import type { EnvConfig } from "../../src/config/schema";
 import {
   autoFailoverVariableOf,
   type CallFilter,
@@ -44,15 +45,21 @@ workerGlobals.shopsmartScenarioStacks ??= new Map();
 const synthesizedJson = workerGlobals.shopsmartScenarioStacks;
 const stacks = new Map<string, SynthesizedStack>();
 
+/** `<dir>/<environment>.json`, through the loader the app uses. */
+function envConfig(dir: string, environment: string): EnvConfig {
+  const config = loadEnvConfigs(resolve(__dirname, dir)).find(
+    (candidate) => candidate.environment === environment,
+  );
+  if (!config) throw new Error(`no ${dir}/${environment}.json`);
+  return config;
+}
+
 /** The EnvironmentStack of `<dir>/<environment>.json`, synthesized once per worker. */
 function envStack(dir: string, environment: string): SynthesizedStack {
   const key = `${dir}/${environment}`;
   let stack = stacks.get(key);
   if (stack === undefined) {
-    const config = loadEnvConfigs(resolve(__dirname, dir)).find(
-      (candidate) => candidate.environment === environment,
-    );
-    if (!config) throw new Error(`no ${dir}/${environment}.json`);
+    const config = envConfig(dir, environment);
     const configKey = JSON.stringify(config);
     let json = synthesizedJson.get(configKey);
     if (json === undefined) {
@@ -73,6 +80,11 @@ export function prodStack(): SynthesizedStack {
 /** The seed's regions (primary us-east-1): tests/fixtures/envs/seed.json, once per worker. */
 export function seedStack(): SynthesizedStack {
   return envStack("../fixtures/envs", "seed");
+}
+
+/** tests/fixtures/envs/seed.json, which {@link seedStack} synthesizes. */
+export function seedConfig(): EnvConfig {
+  return envConfig("../fixtures/envs", "seed");
 }
 
 /**

@@ -18,7 +18,7 @@ import {
 } from "../../src/simulation";
 import { connectWorkflow, loadHandler } from "../support/local-state-machine";
 import { bindSimulatedAws, type SimulatedAws } from "../support/simulated-aws";
-import { apiRequest, callApi, lockHeld, seedStack } from "./fixtures";
+import { apiRequest, callApi, lockHeld, seedConfig, seedStack } from "./fixtures";
 
 const PRIMARY = "us-east-1";
 const SECONDARY = "us-west-2";
@@ -31,10 +31,7 @@ let schedule: ProbeSchedule;
 
 beforeEach(async () => {
   pair = new RegionPair({
-    settings: simulatedSettings({
-      environment: "seed",
-      regions: { primary: PRIMARY, secondary: SECONDARY },
-    }),
+    settings: simulatedSettings({ config: seedConfig() }),
   });
   aws = bindSimulatedAws(pair);
   const stack = seedStack();

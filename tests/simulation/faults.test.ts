@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from "@aws-sdk/client-auto-scaling";
 import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import {
@@ -10,6 +11,7 @@ import { SFNClient, StartExecutionCommand } from "@aws-sdk/client-sfn";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { classifyError } from "../../functions/shared/errors";
+import { loadEnvConfig } from "../../src/config/load";
 import {
   installSimulatedTransport,
   RegionPair,
@@ -105,7 +107,10 @@ describe("regionDown", () => {
 
   it("takes Route 53's API down with us-east-1, which hosts it, while DNS still answers", async () => {
     const east = new RegionPair({
-      settings: simulatedSettings({ regions: { primary: "us-east-1", secondary: "us-west-2" } }),
+      // The seed environment's pair: us-east-1 primary, us-west-2 secondary.
+      settings: simulatedSettings({
+        config: loadEnvConfig(resolve(__dirname, "../fixtures/envs/seed.json")),
+      }),
     });
     const route53 = new Route53Client({ region: "us-west-2" });
     east.regionDown("us-east-1");

@@ -36,7 +36,7 @@ describe("Step Functions", () => {
   it("records executions; the same name and input while running is idempotent, anything else ExecutionAlreadyExists", async () => {
     const first = await start("op-20260105T090000Z-abc123", '{"kind":"failover"}');
     expect(first.executionArn).toBe(
-      "arn:aws:states:us-west-2:123456789012:execution:shopsmart-prod-failover:op-20260105T090000Z-abc123",
+      "arn:aws:states:us-west-2:123456789012:execution:shopsmart-prod-dr-operation:op-20260105T090000Z-abc123",
     );
     await expect(start("op-20260105T090000Z-abc123", '{"kind":"failover"}')).resolves.toMatchObject(
       {
