@@ -6,7 +6,8 @@
  */
 import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
-import { SettingsError } from "./settings";
+import { parseEnvironmentJson } from "./environment-json";
+import { settingsVariable } from "./settings";
 
 // zod/mini loads no messages by default; English ones for "expected string, received number".
 z.config(en());
@@ -46,32 +47,15 @@ export const drillSettingsSchema: z.ZodMiniType<DrillSettings> = z.strictObject(
 });
 
 /**
- * Parses and validates the drill settings JSON. Throws one {@link SettingsError} naming the first
+ * Parses and validates the drill settings JSON. Throws one `SettingsError` naming the first
  * bad field, e.g. `SHOPSMART_DR_DRILL: reportBucket: expected an S3 bucket name`.
  */
 export function parseDrillSettings(json: string | undefined): DrillSettings {
-  if (json === undefined || json.trim() === "") {
-    throw new SettingsError(
-      `${DRILL_SETTINGS_VARIABLE} is not set: expected the drill settings JSON written by the automation construct`,
-    );
-  }
-  let value: unknown;
-  try {
-    value = JSON.parse(json);
-  } catch (error) {
-    throw new SettingsError(
-      `${DRILL_SETTINGS_VARIABLE} is not valid JSON: ${error instanceof Error ? error.message : String(error)}`,
-    );
-  }
-  const result = drillSettingsSchema.safeParse(value, {
-    error: (issue) => (issue.input === undefined ? "required field is missing" : undefined),
-  });
-  if (!result.success) {
-    const issue = result.error.issues[0];
-    const field = issue?.path.length ? issue.path.join(".") : "(root)";
-    throw new SettingsError(`${DRILL_SETTINGS_VARIABLE}: ${field}: ${issue?.message ?? "invalid"}`);
-  }
-  return result.data;
+  return parseEnvironmentJson(
+    json,
+    drillSettingsSchema,
+    settingsVariable(DRILL_SETTINGS_VARIABLE, "drill settings"),
+  );
 }
 
 /** Reads and validates SHOPSMART_DR_DRILL from the given environment. */
