@@ -7,7 +7,6 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { OperationRecord } from "../../functions/shared/operation";
 import { type RegionPair, serviceError } from "../../src/simulation";
 import { connectWorkflow } from "../support/local-state-machine";
-import type { SimulatedAws } from "../support/simulated-aws";
 import {
   apiRequest,
   CALLER_ARN,
@@ -17,7 +16,8 @@ import {
   prodStack,
   SECONDARY_REGION,
   untilRoute53Notices,
-} from "./fixtures";
+} from "../support/scenario";
+import type { SimulatedAws } from "../support/simulated-aws";
 
 let pair: RegionPair;
 let aws: SimulatedAws;

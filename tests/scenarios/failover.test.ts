@@ -8,7 +8,6 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { TopologyReport } from "../../functions/shared/operation";
 import { MUTATING_OPERATIONS, type RegionPair, serviceError } from "../../src/simulation";
 import { runStateMachineScenario } from "../support/local-state-machine";
-import type { SimulatedAws } from "../support/simulated-aws";
 import {
   callLog,
   indexOf,
@@ -24,7 +23,8 @@ import {
   stateEventAt,
   stateOutputs,
   untilRoute53Notices,
-} from "./fixtures";
+} from "../support/scenario";
+import type { SimulatedAws } from "../support/simulated-aws";
 
 let pair: RegionPair;
 let aws: SimulatedAws;

@@ -17,8 +17,8 @@ import {
   simulateLambdaRuntime,
 } from "../../src/simulation";
 import { connectWorkflow, loadHandler } from "../support/local-state-machine";
+import { apiRequest, callApi, lockHeld, seedConfig, seedStack } from "../support/scenario";
 import { bindSimulatedAws, type SimulatedAws } from "../support/simulated-aws";
-import { apiRequest, callApi, lockHeld, seedConfig, seedStack } from "./fixtures";
 
 const PRIMARY = "us-east-1";
 const SECONDARY = "us-west-2";

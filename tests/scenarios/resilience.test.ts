@@ -7,7 +7,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { RegionPair } from "../../src/simulation";
 import { connectWorkflow, runStateMachineScenario } from "../support/local-state-machine";
-import type { SimulatedAws } from "../support/simulated-aws";
 import {
   apiRequest,
   callApi,
@@ -19,7 +18,8 @@ import {
   prodStack,
   recordedOperation,
   stateOutputs,
-} from "./fixtures";
+} from "../support/scenario";
+import type { SimulatedAws } from "../support/simulated-aws";
 
 let pair: RegionPair;
 let aws: SimulatedAws;

@@ -9,7 +9,6 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { Plan } from "../../functions/shared/operation";
 import { connectStackAutomaticFailoverRules, type RegionPair } from "../../src/simulation";
 import { connectWorkflow, loadHandler } from "../support/local-state-machine";
-import type { SimulatedAws } from "../support/simulated-aws";
 import {
   apiRequest,
   autoFailoverVariable,
@@ -19,7 +18,8 @@ import {
   operationKeys,
   prodStack,
   untilRoute53Notices,
-} from "./fixtures";
+} from "../support/scenario";
+import type { SimulatedAws } from "../support/simulated-aws";
 
 let pair: RegionPair;
 let aws: SimulatedAws;

@@ -30,7 +30,7 @@ import {
   RegionPair,
   simulatedSettings,
 } from "../../src/simulation";
-import { prodStack, seedConfig, seedStack } from "../scenarios/fixtures";
+import { prodStack, seedConfig, seedStack } from "../support/scenario";
 import { bindSimulatedAws, type SimulatedAws } from "../support/simulated-aws";
 import type { SynthesizedStack } from "../support/synth";
 

@@ -1,7 +1,8 @@
 /**
- * Shared fixtures of the scenario tests: the synthesized prod stack (whose
- * `aws_sfn_state_machine` definition every scenario executes), a fresh simulated region pair
- * bound to the SDK, HTTP API events, and readers for calls and the ledger.
+ * Shared fixtures of the scenario tests (tests/scenarios, and the stacks tests/simulation
+ * reads): the synthesized prod stack (whose `aws_sfn_state_machine` definition every scenario
+ * executes), a fresh simulated region pair bound to the SDK, HTTP API events, and readers for
+ * calls and the ledger.
  *
  * The handlers read SHOPSMART_DR_SETTINGS = simulatedSettings() (envs/prod.json under the
  * stack's names, with made-up identifiers where AWS assigns them); the synthesized settings hold
@@ -27,9 +28,9 @@ import {
   simulateLambdaRuntime,
 } from "../../src/simulation";
 import { EnvironmentStack } from "../../src/stacks/environment-stack";
-import { loadHandler } from "../support/local-state-machine";
-import { bindSimulatedAws, type SimulatedAws } from "../support/simulated-aws";
-import { type SynthesizedStack, synth } from "../support/synth";
+import { loadHandler } from "./local-state-machine";
+import { bindSimulatedAws, type SimulatedAws } from "./simulated-aws";
+import { type SynthesizedStack, synth } from "./synth";
 
 export const CALLER_ARN = "arn:aws:iam::123456789012:user/ops";
 export const PRIMARY_REGION = "us-east-2";
@@ -37,8 +38,8 @@ export const SECONDARY_REGION = "us-west-2";
 
 /**
  * Synthesized stacks by environment config, kept on `globalThis` so that they outlive the
- * per-file module reset (tests/support/setup.ts): the scenario files in one worker synthesize
- * each environment once. Each file gets its own copy, parsed from the JSON text.
+ * per-file module reset (tests/support/fresh-modules.ts): the scenario files in one worker
+ * synthesize each environment once. Each file gets its own copy, parsed from the JSON text.
  */
 const workerGlobals = globalThis as { shopsmartScenarioStacks?: Map<string, string> };
 workerGlobals.shopsmartScenarioStacks ??= new Map();
