@@ -1,14 +1,130 @@
 /**
- * Formats and value sets AWS imposes, shared by the env-config schema and the constructs' own
- * prop validation so both reject the same inputs with the same rule.
+ * Format rules for the strings this project hands to AWS, as data: each rule is a pattern plus
+ * the words that tell a user what would be accepted. The env-config schema (src/config/schema.ts)
+ * and the constructs' prop validation (through `ProblemCollector.pattern` in src/errors.ts) read
+ * the same rule, so both reject the same inputs and say so in the same words. This module lives
+ * beside both rather than in src/config/ because constructs must not depend on the env file.
  */
 
-/** RFC 1123 host name with at least two labels, lower-case (Route 53 stores names lower-case). */
-export const DOMAIN_NAME_PATTERN =
-  /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+/** A format a string must have, and what a valid one is, as the end of "expected ...". */
+export interface FormatRule {
+  /** Matches the whole of a valid value. */
+  readonly pattern: RegExp;
+  /** Longest valid value, where the pattern does not bound it. */
+  readonly maxLength?: number;
+  /** What would be accepted, starting with its article ("a", "an") where it has one. */
+  readonly expected: string;
+}
 
-/** A Route 53 hosted zone id, e.g. `Z0123456789ABCDEFGHIJ`. */
-export const HOSTED_ZONE_ID_PATTERN = /^Z[A-Z0-9]{1,31}$/;
+/** Whether `value` has the format `rule` describes. */
+export function hasFormat(rule: FormatRule, value: string): boolean {
+  return (
+    rule.pattern.test(value) && (rule.maxLength === undefined || value.length <= rule.maxLength)
+  );
+}
+
+/** RFC 1123 host name with at least two labels, lower-case (Route 53 stores names lower-case). */
+export const DOMAIN_NAME: FormatRule = {
+  pattern: /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+  expected: "a domain name such as shop.example.com (lower-case)",
+};
+
+/** A hosted zone's name: a domain name, asked for with an apex as the example. */
+export const ZONE_NAME: FormatRule = {
+  pattern: DOMAIN_NAME.pattern,
+  expected: "a domain name such as example.com",
+};
+
+/** A Route 53 hosted zone id. */
+export const HOSTED_ZONE_ID: FormatRule = {
+  pattern: /^Z[A-Z0-9]{1,31}$/,
+  expected: "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ",
+};
+
+/** A 12-digit AWS account id. */
+export const ACCOUNT_ID: FormatRule = {
+  pattern: /^\d{12}$/,
+  expected: "a 12-digit AWS account id",
+};
+
+/** An EC2 instance type: family (with generation and options), a dot, a size. */
+export const EC2_INSTANCE_TYPE: FormatRule = {
+  pattern: /^[a-z][a-z0-9-]*\.[a-z0-9]+$/,
+  expected: "an EC2 instance type such as m7i.large",
+};
+
+/** An RDS DB instance class. */
+export const RDS_INSTANCE_CLASS: FormatRule = {
+  pattern: /^db\.[a-z0-9]+\.[a-z0-9]+$/,
+  expected: "an RDS instance class such as db.r7g.large",
+};
+
+/**
+ * An instance class an Aurora global database accepts: anything but the burstable `db.t*`
+ * classes. Checked after `RDS_INSTANCE_CLASS`, so a malformed class gets that message alone.
+ */
+export const AURORA_GLOBAL_INSTANCE_CLASS: FormatRule = {
+  pattern: /^(?!db\.t\d)/,
+  expected:
+    "a memory-optimized class such as db.r7g.large: Aurora global databases do not support burstable (db.t*) classes",
+};
+
+/** The web tier's health path; it is written into a systemd unit, hence the narrow character set. */
+export const HEALTH_PATH: FormatRule = {
+  pattern: /^\/[\w./-]*$/,
+  expected: "a URL path starting with '/'",
+};
+
+/** A path a Route 53 health check requests; Route 53 caps `ResourcePath` at 255 characters. */
+export const ROUTE53_HEALTH_CHECK_PATH: FormatRule = {
+  pattern: /^\/[^\s]{0,254}$/,
+  expected: "a URL path starting with '/', without spaces, at most 255 characters",
+};
+
+/** The path run-drill polls; the function checks its settings with this same test. */
+export const DRILL_HEALTH_PATH: FormatRule = {
+  pattern: /^\//,
+  expected: "a path starting with '/'",
+};
+
+/** An SSM parameter path that holds parameters (so it ends in "/"), as an IAM policy scopes it. */
+export const SSM_PARAMETER_PATH: FormatRule = {
+  pattern: /^\/(?:[A-Za-z0-9_.-]+\/)+$/,
+  expected: 'an SSM path starting and ending with "/"',
+};
+
+/** Project and environment names, which join into every resource name prefix. */
+export const RESOURCE_NAME: FormatRule = {
+  pattern: /^[a-z][a-z0-9-]*[a-z0-9]$/,
+  expected: "lower-case letters, digits and '-', starting with a letter",
+};
+
+/** A prefix of load balancer and target group names (ELB allows mixed case). */
+export function loadBalancerNamePrefix(maxLength: number): FormatRule {
+  return {
+    pattern: /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/,
+    maxLength,
+    expected: `at most ${maxLength} letters, digits and hyphens, not starting or ending with a hyphen`,
+  };
+}
+
+/** A prefix of IAM role, Lambda function and EventBridge rule names, kept lower-case. */
+export function lowerCaseNamePrefix(maxLength: number): FormatRule {
+  return {
+    pattern: /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/,
+    maxLength,
+    expected: `at most ${maxLength} lower-case letters, digits and hyphens, not starting or ending with a hyphen`,
+  };
+}
+
+/** A prefix of RDS identifiers, which allow no "--" and must start with a letter. */
+export function rdsIdentifierPrefix(maxLength: number): FormatRule {
+  return {
+    pattern: /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/,
+    maxLength,
+    expected: `at most ${maxLength} lower-case letters, digits and single '-', starting with a letter`,
+  };
+}
 
 /** The retention periods CloudWatch Logs accepts, in days. */
 export const LOG_RETENTION_DAYS = [

@@ -1,3 +1,6 @@
+import { Token } from "cdktf";
+import { type FormatRule, hasFormat } from "./aws-formats";
+
 /**
  * User-facing errors. Every message a user can see at synth time is built here, so wording stays
  * consistent and tests can assert whole messages.
@@ -104,12 +107,74 @@ export class ConstructMisuseError extends UserInputError {
   }
 }
 
-/** Collects problems during validation so a caller can throw once with all of them. */
+/**
+ * Whether a value can be checked at synth: given, and not a token that only resolves at apply
+ * time (AWS checks those itself).
+ */
+export function isKnown<T>(value: T | undefined): value is T {
+  return value !== undefined && !Token.isUnresolved(value);
+}
+
+/** How a checked value must be given, and what to say when it is not. */
+export interface CheckOptions {
+  /**
+   * The value is written into a file or JSON at synth, so an unresolved token is a problem
+   * too; the rule's expected text then reads "a literal ...".
+   */
+  readonly literal?: boolean;
+  /** Appended to the rule's expected text: an example, or why this caller needs the rule. */
+  readonly detail?: string;
+}
+
+/**
+ * Collects problems during validation so a caller can throw once with all of them. The checks
+ * skip unresolved tokens (unless `literal`) and return whether the value is known and valid, so
+ * a caller can go on to checks that need it.
+ */
 export class ProblemCollector {
   private readonly found: Problem[] = [];
 
   add(path: string, value: unknown, expected: string): void {
     this.found.push({ path, value, expected });
+  }
+
+  /** Adds a problem unless `value` has the format `rule` describes. */
+  pattern(path: string, value: string, rule: FormatRule, options: CheckOptions = {}): boolean {
+    if (!options.literal && Token.isUnresolved(value)) return false;
+    if (!Token.isUnresolved(value) && typeof value === "string" && hasFormat(rule, value)) {
+      return true;
+    }
+    const expected = options.literal ? rule.expected.replace(/^an? /, "a literal ") : rule.expected;
+    this.add(path, value, `${expected}${options.detail ?? ""}`);
+    return false;
+  }
+
+  /** Adds a problem unless `value` is a whole number from `range.min` to `range.max`. */
+  wholeNumberInRange(
+    path: string,
+    value: number,
+    range: { readonly min: number; readonly max?: number },
+    expected: string,
+    options: Pick<CheckOptions, "literal"> = {},
+  ): boolean {
+    if (!options.literal && Token.isUnresolved(value)) return false;
+    const valid =
+      !Token.isUnresolved(value) &&
+      Number.isInteger(value) &&
+      value >= range.min &&
+      value <= (range.max ?? Number.POSITIVE_INFINITY);
+    if (!valid) this.add(path, value, expected);
+    return valid;
+  }
+
+  /** Adds a problem if `value` equals `other`; skipped unless both are known. */
+  distinct(path: string, value: string, other: string | undefined, expected: string): void {
+    if (isKnown(value) && isKnown(other) && value === other) this.add(path, value, expected);
+  }
+
+  /** Adds a problem if `value` differs from `other`; skipped unless both are known. */
+  same(path: string, value: string, other: string | undefined, expected: string): void {
+    if (isKnown(value) && isKnown(other) && value !== other) this.add(path, value, expected);
   }
 
   get problems(): readonly Problem[] {

@@ -1,10 +1,16 @@
 import { z } from "zod";
 import { DETECTION_SIGNALS } from "../../functions/shared/dr-metrics";
 import {
-  DOMAIN_NAME_PATTERN,
-  HOSTED_ZONE_ID_PATTERN,
+  AURORA_GLOBAL_INSTANCE_CLASS,
+  DOMAIN_NAME,
+  EC2_INSTANCE_TYPE,
+  HEALTH_PATH,
+  HOSTED_ZONE_ID,
   LOG_RETENTION_DAYS,
   LOG_RETENTION_DAYS_EXPECTED,
+  RDS_INSTANCE_CLASS,
+  RESOURCE_NAME,
+  ZONE_NAME,
 } from "../aws-formats";
 import { cidrsOverlap, parseIpv4Cidr } from "../ipv4-cidr";
 import { AURORA_POSTGRESQL_VERSION_LIST, describeAuroraVersions } from "./aurora-versions";
@@ -17,7 +23,6 @@ import { AWS_REGIONS } from "./regions";
  * misspelt optional field would otherwise be silently ignored and its default used.
  */
 
-const NAME_PATTERN = /^[a-z][a-z0-9-]*[a-z0-9]$/;
 // S3 bucket naming rules (general purpose buckets), without dots so TLS wildcard certs match.
 const BUCKET_PATTERN = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 
@@ -46,7 +51,7 @@ const name = (what: string, maxLength: number) =>
   z
     .string()
     .max(maxLength, `${what} of at most ${maxLength} characters`)
-    .regex(NAME_PATTERN, `${what}: lower-case letters, digits and '-', starting with a letter`);
+    .regex(RESOURCE_NAME.pattern, `${what}: ${RESOURCE_NAME.expected}`);
 
 const vpcCidr = z.string().refine(
   (value) => {
@@ -83,9 +88,7 @@ const bucketName = z
 
 const computeRole = z.strictObject({
   /** EC2 instance type of the web tier, e.g. `m7i.large`. */
-  instanceType: z
-    .string()
-    .regex(/^[a-z][a-z0-9-]*\.[a-z0-9]+$/, "an EC2 instance type such as m7i.large"),
+  instanceType: z.string().regex(EC2_INSTANCE_TYPE.pattern, EC2_INSTANCE_TYPE.expected),
   minSize: positiveInt("minSize"),
   desiredCapacity: positiveInt("desiredCapacity"),
   maxSize: positiveInt("maxSize"),
@@ -93,21 +96,17 @@ const computeRole = z.strictObject({
 
 const databaseRole = z.strictObject({
   /** Aurora instance class, e.g. `db.r7g.large`. */
-  instanceClass: z
-    .string()
-    .regex(/^db\.[a-z0-9]+\.[a-z0-9]+$/, "an RDS instance class such as db.r7g.large"),
+  instanceClass: z.string().regex(RDS_INSTANCE_CLASS.pattern, RDS_INSTANCE_CLASS.expected),
   instances: positiveInt("instances"),
 });
 
 const hostedZone = z.union(
   [
     z.strictObject({
-      id: z
-        .string()
-        .regex(HOSTED_ZONE_ID_PATTERN, "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ"),
+      id: z.string().regex(HOSTED_ZONE_ID.pattern, HOSTED_ZONE_ID.expected),
     }),
     z.strictObject({
-      name: z.string().regex(DOMAIN_NAME_PATTERN, "a domain name such as example.com"),
+      name: z.string().regex(ZONE_NAME.pattern, ZONE_NAME.expected),
     }),
   ],
   { error: 'either {"id": "Z..."} or {"name": "example.com"}' },
@@ -250,9 +249,7 @@ export const envConfigSchema = z
     }),
     dns: z.strictObject({
       /** Public name of the shop, e.g. `shop.example.com`. */
-      domainName: z
-        .string()
-        .regex(DOMAIN_NAME_PATTERN, "a domain name such as shop.example.com (lower-case)"),
+      domainName: z.string().regex(DOMAIN_NAME.pattern, DOMAIN_NAME.expected),
       hostedZone,
       healthCheck: z
         .strictObject({
@@ -263,10 +260,7 @@ export const envConfigSchema = z
           /** Consecutive failures before an endpoint is unhealthy. @default 3 */
           failureThreshold: z.int().min(1, "from 1 to 10").max(10, "from 1 to 10").default(3),
           /** @default "/health" */
-          path: z
-            .string()
-            .regex(/^\/[\w./-]*$/, "a URL path starting with '/'")
-            .default("/health"),
+          path: z.string().regex(HEALTH_PATH.pattern, HEALTH_PATH.expected).default("/health"),
         })
         .default({ intervalSeconds: 10, failureThreshold: 3, path: "/health" }),
     }),
@@ -500,11 +494,11 @@ export const envConfigSchema = z
     }
     for (const role of ["primary", "secondary"] as const) {
       const { instanceClass } = config.database[role];
-      if (/^db\.t\d/.test(instanceClass)) {
+      if (!AURORA_GLOBAL_INSTANCE_CLASS.pattern.test(instanceClass)) {
         issue(
           ["database", role, "instanceClass"],
           instanceClass,
-          "a memory-optimized class such as db.r7g.large: Aurora global databases do not support burstable (db.t*) classes",
+          AURORA_GLOBAL_INSTANCE_CLASS.expected,
         );
       }
     }

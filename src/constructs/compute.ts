@@ -20,8 +20,14 @@ import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { Fn, type ITerraformDependable, TerraformIterator, Token } from "cdktf";
 import { Construct } from "constructs";
+import {
+  EC2_INSTANCE_TYPE,
+  HEALTH_PATH,
+  loadBalancerNamePrefix,
+  SSM_PARAMETER_PATH,
+} from "../aws-formats";
 import type { RegionRole } from "../config/schema";
-import { ProblemCollector } from "../errors";
+import { isKnown, ProblemCollector } from "../errors";
 import { parseIpv4Cidr } from "../ipv4-cidr";
 import { webAppUserData } from "./web-app-user-data";
 
@@ -134,10 +140,6 @@ const RESERVED_LOG_PREFIX = "AWSLogs";
 const LOAD_BALANCER_NAME_MAX = 32;
 // Graviton families: a generation digit followed by "g" (m7g, c7gn, r8gd, t4g, im4gn), or a1.
 const GRAVITON_FAMILY = /^(a1|[a-z]+\d+g[a-z]*(-flex)?)$/;
-const INSTANCE_TYPE_PATTERN = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/;
-const NAME_PATTERN = /^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?$/;
-const PARAMETER_PATH_PATTERN = /^\/(?:[A-Za-z0-9_.-]+\/)+$/;
-const URL_PATH_PATTERN = /^\/[\w./-]*$/;
 /** Metrics the group publishes each minute; monitoring alarms on in-service vs desired. */
 export const ASG_METRICS = [
   "GroupMinSize",
@@ -606,43 +608,28 @@ function validate(
   targetCpuPercent: number,
 ): void {
   const problems = new ProblemCollector();
-  const known = (value: unknown) => !Token.isUnresolved(value);
 
-  if (
-    known(props.namePrefix) &&
-    (!NAME_PATTERN.test(props.namePrefix) || props.namePrefix.length > LOAD_BALANCER_NAME_MAX)
-  ) {
-    problems.add(
-      "namePrefix",
-      props.namePrefix,
-      `at most ${LOAD_BALANCER_NAME_MAX} letters, digits and hyphens, not starting or ending with a hyphen (it names the load balancer and target group)`,
-    );
-  }
-  if (known(props.publicSubnetIds) && props.publicSubnetIds.length < 2) {
+  problems.pattern("namePrefix", props.namePrefix, loadBalancerNamePrefix(LOAD_BALANCER_NAME_MAX), {
+    detail: " (it names the load balancer and target group)",
+  });
+  if (isKnown(props.publicSubnetIds) && props.publicSubnetIds.length < 2) {
     problems.add(
       "publicSubnetIds",
       props.publicSubnetIds,
       "at least two subnets in different AZs (an Application Load Balancer needs two)",
     );
   }
-  if (known(props.privateSubnetIds) && props.privateSubnetIds.length < 1) {
+  if (isKnown(props.privateSubnetIds) && props.privateSubnetIds.length < 1) {
     problems.add("privateSubnetIds", props.privateSubnetIds, "at least one subnet");
   }
-  if (known(props.instanceType) && !INSTANCE_TYPE_PATTERN.test(props.instanceType)) {
-    problems.add("instanceType", props.instanceType, "an EC2 instance type such as m7i.large");
-  }
+  problems.pattern("instanceType", props.instanceType, EC2_INSTANCE_TYPE);
 
   const { minSize, desiredCapacity, maxSize } = props.capacity;
   const sizes = { minSize, desiredCapacity, maxSize };
-  for (const [name, value] of Object.entries(sizes)) {
-    if (known(value) && (!Number.isInteger(value) || value < 1)) {
-      problems.add(`capacity.${name}`, value, "a whole number >= 1");
-    }
-  }
-  if (
-    Object.values(sizes).every((value) => known(value) && Number.isInteger(value) && value >= 1) &&
-    (minSize > desiredCapacity || desiredCapacity > maxSize)
-  ) {
+  const sizesValid = Object.entries(sizes).map(([name, value]) =>
+    problems.wholeNumberInRange(`capacity.${name}`, value, { min: 1 }, "a whole number >= 1"),
+  );
+  if (sizesValid.every(Boolean) && (minSize > desiredCapacity || desiredCapacity > maxSize)) {
     problems.add(
       "capacity.desiredCapacity",
       desiredCapacity,
@@ -650,38 +637,29 @@ function validate(
     );
   }
 
-  // The path is written into the instances' user data, so it must be a literal.
-  if (
-    Token.isUnresolved(props.parameterPath) ||
-    !PARAMETER_PATH_PATTERN.test(props.parameterPath)
-  ) {
-    problems.add(
-      "parameterPath",
-      props.parameterPath,
-      'a literal SSM path starting and ending with "/" (letters, digits, _ . -), e.g. "/shopsmart/prod/"',
-    );
-  }
-  if (Token.isUnresolved(healthCheckPath) || !URL_PATH_PATTERN.test(healthCheckPath)) {
-    problems.add(
-      "healthCheckPath",
-      healthCheckPath,
-      "a literal URL path starting with '/', e.g. /health",
-    );
-  }
-  if (
-    known(targetCpuPercent) &&
-    (!Number.isInteger(targetCpuPercent) || targetCpuPercent < 10 || targetCpuPercent > 90)
-  ) {
-    problems.add("targetCpuPercent", targetCpuPercent, "a whole number from 10 to 90");
-  }
+  // Both paths are written into the instances' user data, so they must be literals.
+  problems.pattern("parameterPath", props.parameterPath, SSM_PARAMETER_PATH, {
+    literal: true,
+    detail: ' (letters, digits, _ . -), e.g. "/shopsmart/prod/"',
+  });
+  problems.pattern("healthCheckPath", healthCheckPath, HEALTH_PATH, {
+    literal: true,
+    detail: ", e.g. /health",
+  });
+  problems.wholeNumberInRange(
+    "targetCpuPercent",
+    targetCpuPercent,
+    { min: 10, max: 90 },
+    "a whole number from 10 to 90",
+  );
 
   if (props.accessLogs) {
     const { bucketName, prefix } = props.accessLogs;
-    if (known(bucketName) && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucketName)) {
+    if (isKnown(bucketName) && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucketName)) {
       problems.add("accessLogs.bucketName", bucketName, "an S3 bucket name");
     }
     if (
-      known(prefix) &&
+      isKnown(prefix) &&
       (prefix.startsWith("/") || prefix.endsWith("/") || prefix.includes(RESERVED_LOG_PREFIX))
     ) {
       problems.add(
@@ -694,10 +672,10 @@ function validate(
 
   if (props.ssh) {
     const { keyName, allowedCidr } = props.ssh;
-    if (known(keyName) && keyName.trim() === "") {
+    if (isKnown(keyName) && keyName.trim() === "") {
       problems.add("ssh.keyName", keyName, "the name of an EC2 key pair");
     }
-    if (known(allowedCidr)) {
+    if (isKnown(allowedCidr)) {
       const cidr = parseIpv4Cidr(allowedCidr);
       if (!cidr || cidr.prefixLength === 0) {
         problems.add(

@@ -11,9 +11,15 @@ import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-securit
 import { Fn, Token } from "cdktf";
 import { Construct } from "constructs";
 import { clusterIdentifier, globalClusterIdentifier } from "../../functions/shared/resource-names";
-import { LOG_RETENTION_DAYS, LOG_RETENTION_DAYS_EXPECTED } from "../aws-formats";
+import {
+  AURORA_GLOBAL_INSTANCE_CLASS,
+  LOG_RETENTION_DAYS,
+  LOG_RETENTION_DAYS_EXPECTED,
+  RDS_INSTANCE_CLASS,
+  rdsIdentifierPrefix,
+} from "../aws-formats";
 import { REGION_ROLES, type RegionRole } from "../config/schema";
-import { ProblemCollector } from "../errors";
+import { isKnown, ProblemCollector } from "../errors";
 import { EphemeralResource } from "./ephemeral-resource";
 
 /** What the database needs to know about one region of the pair. */
@@ -449,24 +455,15 @@ interface ResolvedDefaults {
 
 function validate(path: string, props: DatabaseProps, resolved: ResolvedDefaults): void {
   const problems = new ProblemCollector();
-  const known = (value: string) => !Token.isUnresolved(value);
 
-  if (
-    known(props.namePrefix) &&
-    (!/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(props.namePrefix) ||
-      props.namePrefix.length > MAX_NAME_PREFIX_LENGTH)
-  ) {
-    problems.add(
-      "namePrefix",
-      props.namePrefix,
-      `at most ${MAX_NAME_PREFIX_LENGTH} lower-case letters, digits and single '-', starting with a letter (it starts every RDS identifier)`,
-    );
-  }
-  if (known(props.engineVersion) && !/^\d+\.\d+$/.test(props.engineVersion)) {
+  problems.pattern("namePrefix", props.namePrefix, rdsIdentifierPrefix(MAX_NAME_PREFIX_LENGTH), {
+    detail: " (it starts every RDS identifier)",
+  });
+  if (isKnown(props.engineVersion) && !/^\d+\.\d+$/.test(props.engineVersion)) {
     problems.add("engineVersion", props.engineVersion, "an Aurora PostgreSQL version such as 16.8");
   }
   const pgName = /^[a-zA-Z][a-zA-Z0-9_]{0,62}$/;
-  if (known(resolved.databaseName) && !pgName.test(resolved.databaseName)) {
+  if (isKnown(resolved.databaseName) && !pgName.test(resolved.databaseName)) {
     problems.add(
       "databaseName",
       resolved.databaseName,
@@ -474,7 +471,7 @@ function validate(path: string, props: DatabaseProps, resolved: ResolvedDefaults
     );
   }
   if (
-    known(resolved.masterUsername) &&
+    isKnown(resolved.masterUsername) &&
     (!pgName.test(resolved.masterUsername) || resolved.masterUsername === "rdsadmin")
   ) {
     problems.add(
@@ -501,18 +498,8 @@ function validate(path: string, props: DatabaseProps, resolved: ResolvedDefaults
   for (const role of REGION_ROLES) {
     const region = props[role];
     const { instanceClass, instances, kmsKeyArn } = region;
-    if (known(instanceClass) && !/^db\.[a-z0-9]+\.[a-z0-9]+$/.test(instanceClass)) {
-      problems.add(
-        `${role}.instanceClass`,
-        instanceClass,
-        "an RDS instance class such as db.r7g.large",
-      );
-    } else if (known(instanceClass) && /^db\.t\d/.test(instanceClass)) {
-      problems.add(
-        `${role}.instanceClass`,
-        instanceClass,
-        "a memory-optimized class such as db.r7g.large: Aurora global databases do not support burstable (db.t*) classes",
-      );
+    if (problems.pattern(`${role}.instanceClass`, instanceClass, RDS_INSTANCE_CLASS)) {
+      problems.pattern(`${role}.instanceClass`, instanceClass, AURORA_GLOBAL_INSTANCE_CLASS);
     }
     if (!Number.isInteger(instances) || instances < 1 || instances > MAX_INSTANCES) {
       problems.add(`${role}.instances`, instances, `a whole number from 1 to ${MAX_INSTANCES}`);
@@ -525,8 +512,8 @@ function validate(path: string, props: DatabaseProps, resolved: ResolvedDefaults
       );
     }
     if (
-      known(kmsKeyArn) &&
-      known(region.region) &&
+      isKnown(kmsKeyArn) &&
+      isKnown(region.region) &&
       !kmsKeyArn.startsWith(`arn:aws:kms:${region.region}:`)
     ) {
       problems.add(
@@ -536,16 +523,11 @@ function validate(path: string, props: DatabaseProps, resolved: ResolvedDefaults
       );
     }
   }
-  if (
-    known(props.primary.region) &&
-    known(props.secondary.region) &&
-    props.primary.region === props.secondary.region
-  ) {
-    problems.add(
-      "secondary.region",
-      props.secondary.region,
-      `a region other than primary.region (${props.primary.region})`,
-    );
-  }
+  problems.distinct(
+    "secondary.region",
+    props.secondary.region,
+    props.primary.region,
+    `a region other than primary.region (${props.primary.region})`,
+  );
   problems.throwIfAnyFor(path);
 }

@@ -14,9 +14,9 @@ import {
   trafficFenceAlarmName,
   trafficFenceDimensions,
 } from "../../functions/shared/dr-metrics";
-import { DOMAIN_NAME_PATTERN, HOSTED_ZONE_ID_PATTERN } from "../aws-formats";
+import { DOMAIN_NAME, HOSTED_ZONE_ID, ROUTE53_HEALTH_CHECK_PATH, ZONE_NAME } from "../aws-formats";
 import { REGION_ROLES, type RegionRole } from "../config/schema";
-import { ConstructMisuseError, ProblemCollector } from "../errors";
+import { ConstructMisuseError, isKnown, ProblemCollector } from "../errors";
 
 /** The hosted zone the records go in: its id, or the name of a public zone to look up. */
 export type HostedZoneReference = { readonly id: string } | { readonly name: string };
@@ -87,8 +87,6 @@ export interface DnsProps {
 /** Route 53 supports only these health-check intervals. */
 const HEALTH_CHECK_INTERVALS: readonly number[] = [10, 30];
 const FAILURE_THRESHOLD_RANGE = { min: 1, max: 10 } as const;
-/** Route 53 caps `ResourcePath` at 255 characters. */
-const HEALTH_CHECK_PATH_PATTERN = /^\/[^\s]{0,254}$/;
 
 /** What the traffic fences add, per region role. */
 interface TrafficFences {
@@ -446,23 +444,12 @@ function validate(path: string, props: DnsProps): void {
   const problems = new ProblemCollector();
   const { domainName, hostedZone, healthCheck, activeRegion, trafficFence } = props;
 
-  const domainIsKnown = !Token.isUnresolved(domainName);
-  if (domainIsKnown && !DOMAIN_NAME_PATTERN.test(domainName)) {
-    problems.add("domainName", domainName, "a domain name such as shop.example.com (lower-case)");
-  }
+  problems.pattern("domainName", domainName, DOMAIN_NAME);
   if ("id" in hostedZone) {
-    if (!Token.isUnresolved(hostedZone.id) && !HOSTED_ZONE_ID_PATTERN.test(hostedZone.id)) {
-      problems.add(
-        "hostedZone.id",
-        hostedZone.id,
-        "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ",
-      );
-    }
-  } else if (!Token.isUnresolved(hostedZone.name)) {
-    if (!DOMAIN_NAME_PATTERN.test(hostedZone.name)) {
-      problems.add("hostedZone.name", hostedZone.name, "a domain name such as example.com");
-    } else if (
-      domainIsKnown &&
+    problems.pattern("hostedZone.id", hostedZone.id, HOSTED_ZONE_ID);
+  } else if (problems.pattern("hostedZone.name", hostedZone.name, ZONE_NAME)) {
+    if (
+      isKnown(domainName) &&
       domainName !== hostedZone.name &&
       !domainName.endsWith(`.${hostedZone.name}`)
     ) {
@@ -485,28 +472,15 @@ function validate(path: string, props: DnsProps): void {
       "10 or 30 (the intervals Route 53 supports)",
     );
   }
-  const threshold = healthCheck.failureThreshold;
-  if (
-    !Token.isUnresolved(threshold) &&
-    !(
-      Number.isInteger(threshold) &&
-      threshold >= FAILURE_THRESHOLD_RANGE.min &&
-      threshold <= FAILURE_THRESHOLD_RANGE.max
-    )
-  ) {
-    problems.add(
-      "healthCheck.failureThreshold",
-      threshold,
-      `a whole number from ${FAILURE_THRESHOLD_RANGE.min} to ${FAILURE_THRESHOLD_RANGE.max}`,
-    );
-  }
-  if (!Token.isUnresolved(healthCheck.path) && !HEALTH_CHECK_PATH_PATTERN.test(healthCheck.path)) {
-    problems.add(
-      "healthCheck.path",
-      healthCheck.path,
-      "a URL path starting with '/', without spaces, at most 255 characters, e.g. /health",
-    );
-  }
+  problems.wholeNumberInRange(
+    "healthCheck.failureThreshold",
+    healthCheck.failureThreshold,
+    FAILURE_THRESHOLD_RANGE,
+    `a whole number from ${FAILURE_THRESHOLD_RANGE.min} to ${FAILURE_THRESHOLD_RANGE.max}`,
+  );
+  problems.pattern("healthCheck.path", healthCheck.path, ROUTE53_HEALTH_CHECK_PATH, {
+    detail: ", e.g. /health",
+  });
   if (activeRegion !== undefined && !REGION_ROLES.includes(activeRegion)) {
     problems.add("activeRegion", activeRegion, '"primary" or "secondary"');
   }
@@ -519,24 +493,20 @@ function validateTrafficFence(
   props: DnsProps,
   fence: TrafficFenceRegion,
 ): void {
-  const known = (value: string | undefined): value is string =>
-    value !== undefined && !Token.isUnresolved(value);
   const providerRegion = fence.provider.region;
-  if (known(providerRegion) && known(fence.region) && providerRegion !== fence.region) {
-    problems.add(
-      "trafficFence.region",
-      fence.region,
-      `the region of trafficFence.provider (${providerRegion})`,
-    );
-  }
+  problems.same(
+    "trafficFence.region",
+    fence.region,
+    providerRegion,
+    `the region of trafficFence.provider (${providerRegion})`,
+  );
   const primaryRegion = props.regionalProviders.primary.region;
-  if (known(primaryRegion) && known(fence.region) && fence.region === primaryRegion) {
-    problems.add(
-      "trafficFence.region",
-      fence.region,
-      `a region other than the primary region (${primaryRegion}, regionalProviders.primary): ` +
-        "the automation sets the fences while the primary region is down, so they live in its " +
-        "region (the secondary)",
-    );
-  }
+  problems.distinct(
+    "trafficFence.region",
+    fence.region,
+    primaryRegion,
+    `a region other than the primary region (${primaryRegion}, regionalProviders.primary): ` +
+      "the automation sets the fences while the primary region is down, so they live in its " +
+      "region (the secondary)",
+  );
 }

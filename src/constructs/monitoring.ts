@@ -9,7 +9,6 @@ import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { SnsTopicPolicy } from "@cdktf/provider-aws/lib/sns-topic-policy";
 import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
-import { Token } from "cdktf";
 import { Construct } from "constructs";
 import {
   DETECTION_SIGNALS,
@@ -29,7 +28,7 @@ import {
 } from "../../functions/shared/global-database-metrics";
 import { alertTopicName, endpointHealthAlarmName } from "../../functions/shared/resource-names";
 import { REGION_ROLES, type RegionRole } from "../config/schema";
-import { ProblemCollector } from "../errors";
+import { isKnown, ProblemCollector } from "../errors";
 
 /** What monitoring needs to know about one region of the pair. */
 export interface MonitoredRegion {
@@ -767,36 +766,32 @@ function validate(
   replicationRuleId: string,
 ): void {
   const problems = new ProblemCollector();
-  const known = (value: string | undefined): value is string =>
-    value !== undefined && !Token.isUnresolved(value);
 
   const { primary, secondary } = props.regions;
-  if (known(primary.region) && known(secondary.region) && primary.region === secondary.region) {
-    problems.add(
-      "regions.secondary.region",
-      secondary.region,
-      `a region other than regions.primary.region (${primary.region})`,
-    );
-  }
+  problems.distinct(
+    "regions.secondary.region",
+    secondary.region,
+    primary.region,
+    `a region other than regions.primary.region (${primary.region})`,
+  );
   for (const role of REGION_ROLES) {
     const { region, provider } = props.regions[role];
-    if (known(region) && known(provider.region) && provider.region !== region) {
-      problems.add(
-        `regions.${role}.region`,
-        region,
-        `the region of regions.${role}.provider (${provider.region})`,
-      );
-    }
+    problems.same(
+      `regions.${role}.region`,
+      region,
+      provider.region,
+      `the region of regions.${role}.provider (${provider.region})`,
+    );
   }
   const healthRegion = props.healthCheckMetrics.provider.region;
-  if (known(healthRegion) && healthRegion !== ROUTE53_METRICS_REGION) {
+  if (isKnown(healthRegion) && healthRegion !== ROUTE53_METRICS_REGION) {
     problems.add(
       "healthCheckMetrics.provider.region",
       healthRegion,
       `${ROUTE53_METRICS_REGION}, the only region where Route 53 publishes health-check metrics`,
     );
   }
-  if (known(props.alertEmail) && !EMAIL_PATTERN.test(props.alertEmail)) {
+  if (isKnown(props.alertEmail) && !EMAIL_PATTERN.test(props.alertEmail)) {
     problems.add("alertEmail", props.alertEmail, "an email address such as alerts@example.com");
   }
   if (
@@ -810,7 +805,7 @@ function validate(
       `a whole number of minutes from 1 to ${MAX_HEALTH_ALARM_MINUTES} (CloudWatch evaluates at most one day)`,
     );
   }
-  if (known(replicationRuleId) && replicationRuleId.trim() === "") {
+  if (isKnown(replicationRuleId) && replicationRuleId.trim() === "") {
     problems.add("replicationRuleId", replicationRuleId, "the id of the assets replication rule");
   }
   validateLagAgainstRpo(problems, props.replicationLagAlarmSeconds, props.rpoSeconds);

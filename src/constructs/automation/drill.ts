@@ -11,7 +11,7 @@ import { MAX_HOLD_MINUTES } from "../../../functions/shared/drill-limits";
 import { stateMachineName } from "../../../functions/shared/resource-names";
 import { LOG_RETENTION_DAYS, LOG_RETENTION_DAYS_EXPECTED } from "../../aws-formats";
 import { cronExpressionProblem } from "../../config/cron-expression";
-import { ProblemCollector } from "../../errors";
+import { isKnown, ProblemCollector } from "../../errors";
 import { SecureBucket } from "../secure-bucket";
 import { DeadLetterQueue } from "./dead-letter-queue";
 import {
@@ -404,8 +404,7 @@ function validate(
   resolved: { reportRetentionDays: number; logRetentionDays: number },
 ): void {
   const problems = new ProblemCollector();
-  const known = (value: unknown) => value !== undefined && !Token.isUnresolved(value);
-  if (known(props.scheduleExpression)) {
+  if (isKnown(props.scheduleExpression)) {
     const problem = cronExpressionProblem(props.scheduleExpression);
     if (problem) problems.add("scheduleExpression", props.scheduleExpression, problem);
   }

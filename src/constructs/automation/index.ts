@@ -22,10 +22,14 @@ import {
 // Types only: infrastructure never loads Lambda code, but writes the settings the Lambdas parse.
 import type { AutomationSettings, RegionSettings } from "../../../functions/shared/settings";
 import {
-  DOMAIN_NAME_PATTERN,
-  HOSTED_ZONE_ID_PATTERN,
+  ACCOUNT_ID,
+  DOMAIN_NAME,
+  DRILL_HEALTH_PATH,
+  HOSTED_ZONE_ID,
   LOG_RETENTION_DAYS,
   LOG_RETENTION_DAYS_EXPECTED,
+  lowerCaseNamePrefix,
+  SSM_PARAMETER_PATH,
 } from "../../aws-formats";
 import { REGION_ROLES, type RegionRole } from "../../config/schema";
 import { ProblemCollector } from "../../errors";
@@ -257,8 +261,6 @@ const MAX_NAME_PREFIX_LENGTH = 64 - LONGEST_NAME_SUFFIX.length;
 /** CloudWatch: evaluation periods x period must fit in one day (1-minute periods here). */
 const MAX_ALARM_MINUTES = 1440;
 const DEFAULT_DETECTION = { alarmMinutes: 3, quorum: 2, minimumIntervalMinutes: 30 } as const;
-const NAME_PREFIX_PATTERN = /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/;
-const ACCOUNT_ID_PATTERN = /^\d{12}$/;
 /** Where the handler of each function lives, by default. */
 export const HANDLERS_DIR = "functions/handlers";
 
@@ -602,72 +604,50 @@ function validate(
   },
 ): void {
   const problems = new ProblemCollector();
-  const known = (value: unknown) => value !== undefined && !Token.isUnresolved(value);
 
-  const { namePrefix } = props;
-  if (
-    known(namePrefix) &&
-    (!NAME_PREFIX_PATTERN.test(namePrefix) || namePrefix.length > MAX_NAME_PREFIX_LENGTH)
-  ) {
-    problems.add(
-      "namePrefix",
-      namePrefix,
-      `at most ${MAX_NAME_PREFIX_LENGTH} lower-case letters, digits and hyphens, not starting or ending with a hyphen (role, function and rule names append up to ${LONGEST_NAME_SUFFIX.length} characters)`,
-    );
-  }
-  if (known(props.accountId) && !ACCOUNT_ID_PATTERN.test(props.accountId)) {
-    problems.add("accountId", props.accountId, "a 12-digit AWS account id");
-  }
+  problems.pattern("namePrefix", props.namePrefix, lowerCaseNamePrefix(MAX_NAME_PREFIX_LENGTH), {
+    detail: ` (role, function and rule names append up to ${LONGEST_NAME_SUFFIX.length} characters)`,
+  });
+  problems.pattern("accountId", props.accountId, ACCOUNT_ID);
 
   const { primary, secondary } = props.regions;
-  if (known(primary.region) && known(secondary.region) && primary.region === secondary.region) {
-    problems.add(
-      "regions.secondary.region",
-      secondary.region,
-      `a region other than regions.primary.region (${primary.region})`,
-    );
-  }
+  problems.distinct(
+    "regions.secondary.region",
+    secondary.region,
+    primary.region,
+    `a region other than regions.primary.region (${primary.region})`,
+  );
   const providerRegion = props.provider.region;
-  if (known(providerRegion) && known(secondary.region) && providerRegion !== secondary.region) {
-    problems.add(
-      "regions.secondary.region",
-      secondary.region,
-      `the region of provider (${providerRegion}): the automation runs in the secondary region`,
-    );
-  }
+  problems.same(
+    "regions.secondary.region",
+    secondary.region,
+    providerRegion,
+    `the region of provider (${providerRegion}): the automation runs in the secondary region`,
+  );
   for (const role of REGION_ROLES) {
     for (const kind of ["activeCapacity", "standbyCapacity"] as const) {
       validateCapacity(problems, `regions.${role}.${kind}`, props.regions[role][kind]);
     }
   }
 
-  if (known(props.recordName) && !DOMAIN_NAME_PATTERN.test(props.recordName)) {
-    problems.add(
-      "recordName",
-      props.recordName,
-      "a domain name such as shop.example.com (lower-case)",
-    );
-  }
-  if (known(props.hostedZoneId) && !HOSTED_ZONE_ID_PATTERN.test(props.hostedZoneId)) {
-    problems.add(
-      "hostedZoneId",
-      props.hostedZoneId,
-      "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ",
-    );
-  }
-  if (!known(props.parameterPath) || !/^\/(?:[A-Za-z0-9_.-]+\/)+$/.test(props.parameterPath)) {
-    problems.add(
-      "parameterPath",
-      props.parameterPath,
-      'a literal SSM path starting and ending with "/", e.g. "/shopsmart/prod/" (it scopes the promote step\'s role)',
-    );
-  }
+  problems.pattern("recordName", props.recordName, DOMAIN_NAME);
+  problems.pattern("hostedZoneId", props.hostedZoneId, HOSTED_ZONE_ID);
+  problems.pattern("parameterPath", props.parameterPath, SSM_PARAMETER_PATH, {
+    literal: true,
+    detail: ', e.g. "/shopsmart/prod/" (it scopes the promote step\'s role)',
+  });
   for (const field of ["rpoSeconds", "rtoSeconds"] as const) {
     const value = props[field];
     // Written into the functions' settings JSON, so a token number would corrupt it.
-    if (!Number.isInteger(value) || value < 1 || Token.isUnresolved(value)) {
-      problems.add(field, value, "a literal whole number of seconds >= 1");
-    }
+    problems.wholeNumberInRange(
+      field,
+      value,
+      { min: 1 },
+      "a literal whole number of seconds >= 1",
+      {
+        literal: true,
+      },
+    );
   }
   validateDetection(problems, resolved.detection);
 
@@ -676,8 +656,11 @@ function validate(
   if (pollSeconds !== undefined && (!Number.isInteger(pollSeconds) || pollSeconds < 1)) {
     problems.add("drill.pollSeconds", pollSeconds, "a whole number of seconds >= 1");
   }
-  if (healthPath !== undefined && (!known(healthPath) || !healthPath.startsWith("/"))) {
-    problems.add("drill.healthPath", healthPath, "a literal path starting with '/', e.g. /health");
+  if (healthPath !== undefined) {
+    problems.pattern("drill.healthPath", healthPath, DRILL_HEALTH_PATH, {
+      literal: true,
+      detail: ", e.g. /health",
+    });
   }
 
   const { burstLimit, rateLimitPerSecond } = resolved.apiThrottle;
@@ -727,29 +710,28 @@ function validateDetection(
   problems: ProblemCollector,
   detection: { alarmMinutes: number; quorum: number; minimumIntervalMinutes: number },
 ): void {
-  const wholeIn = (value: number, min: number, max: number) =>
-    !Token.isUnresolved(value) && Number.isInteger(value) && value >= min && value <= max;
-  if (!wholeIn(detection.alarmMinutes, 1, MAX_ALARM_MINUTES)) {
-    problems.add(
-      "automaticFailover.alarmMinutes",
-      detection.alarmMinutes,
-      `a whole number of minutes from 1 to ${MAX_ALARM_MINUTES} (CloudWatch evaluates at most one day)`,
-    );
-  }
-  if (!wholeIn(detection.quorum, 1, DETECTION_SIGNALS.length)) {
-    problems.add(
-      "automaticFailover.quorum",
-      detection.quorum,
-      `a whole number from 1 to ${DETECTION_SIGNALS.length}, the detection signals (${DETECTION_SIGNALS.join(", ")}) that must say the primary is down`,
-    );
-  }
-  if (!wholeIn(detection.minimumIntervalMinutes, 0, Number.MAX_SAFE_INTEGER)) {
-    problems.add(
-      "automaticFailover.minimumIntervalMinutes",
-      detection.minimumIntervalMinutes,
-      "a whole number of minutes >= 0",
-    );
-  }
+  const literal = { literal: true };
+  problems.wholeNumberInRange(
+    "automaticFailover.alarmMinutes",
+    detection.alarmMinutes,
+    { min: 1, max: MAX_ALARM_MINUTES },
+    `a whole number of minutes from 1 to ${MAX_ALARM_MINUTES} (CloudWatch evaluates at most one day)`,
+    literal,
+  );
+  problems.wholeNumberInRange(
+    "automaticFailover.quorum",
+    detection.quorum,
+    { min: 1, max: DETECTION_SIGNALS.length },
+    `a whole number from 1 to ${DETECTION_SIGNALS.length}, the detection signals (${DETECTION_SIGNALS.join(", ")}) that must say the primary is down`,
+    literal,
+  );
+  problems.wholeNumberInRange(
+    "automaticFailover.minimumIntervalMinutes",
+    detection.minimumIntervalMinutes,
+    { min: 0, max: Number.MAX_SAFE_INTEGER },
+    "a whole number of minutes >= 0",
+    literal,
+  );
 }
 
 function validateCapacity(problems: ProblemCollector, path: string, sizes: CapacitySizes): void {
