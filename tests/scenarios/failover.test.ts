@@ -4,7 +4,7 @@
  * primary region down; unplanned failover whose FailoverGlobalCluster fails terminally
  * (detach-and-promote).
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { TopologyReport } from "../../functions/shared/operation";
 import { MUTATING_OPERATIONS, type RegionPair, serviceError } from "../../src/simulation";
 import { runStateMachineScenario } from "../support/local-state-machine";
@@ -20,16 +20,11 @@ import {
   recordedOperation,
   SECONDARY_REGION,
   secondsAfter,
+  sharedScenario,
   stateEventAt,
   stateOutputs,
   untilRoute53Notices,
 } from "../support/scenario";
-import type { SimulatedAws } from "../support/simulated-aws";
-
-let pair: RegionPair;
-let aws: SimulatedAws;
-
-afterEach(() => aws.restore());
 
 /** The preflight's reads: both regions' database, capacity and health, and the replication lag. */
 const PREFLIGHT_READS = [
@@ -47,23 +42,33 @@ const PREFLIGHT_READS = [
 ];
 
 describe("planned failover on a healthy system", () => {
-  beforeEach(() => {
-    ({ pair, aws } = newScenario());
-  });
-
-  it("reads first, then switches over and scales up in parallel, fences the primary's traffic only once the new writer is ready, and records one succeeded operation", async () => {
+  const scenario = sharedScenario(async (onCleanup) => {
+    const { pair, aws } = newScenario();
+    onCleanup(() => aws.restore());
     const input = operationInput(pair, { mode: "planned" });
     const result = await runStateMachineScenario({ pair, stack: prodStack(), input });
-    expect(result.status).toBe("SUCCEEDED");
+    // The recorded operation (GET /operations/{id}). The execution was started directly, not
+    // through the API, so finish wrote the whole record.
+    const record = await recordedOperation(pair, input.operationId);
+    return { pair, input, result, record };
+  });
 
-    // Reads first: nothing mutates before the preflight has read both regions.
+  it("succeeds", () => {
+    expect(scenario().result.status).toBe("SUCCEEDED");
+  });
+
+  it("reads first: nothing mutates before the preflight has read both regions", () => {
+    const { pair } = scenario();
     const firstMutation = pair.calls.findIndex((call) => MUTATING_OPERATIONS.has(call.operation));
     const beforeMutation = pair.calls
       .slice(0, firstMutation)
       .map((call) => `${call.service}:${call.operation}@${call.region}`);
     expect(beforeMutation.every((call) => /:(Describe|Get|List)/.test(call))).toBe(true);
     for (const read of PREFLIGHT_READS) expect(beforeMutation).toContain(read);
+  });
 
+  it("switches over in the writer's region and scales up in the secondary, then fences, and changes nothing else (no FailoverGlobalCluster, no Route 53 API change)", () => {
+    const { pair } = scenario();
     // The infrastructure changes, in order: the two parallel steps, then the traffic fence. The
     // switchover is called in the current writer's region, as the Aurora User Guide directs; the
     // scale-up and the fence in the secondary; nothing in the primary region is changed but the
@@ -89,10 +94,12 @@ describe("planned failover on a healthy system", () => {
     expect(pair.callsTo({ service: "route53" }).map((call) => call.operation)).not.toContain(
       "ChangeResourceRecordSets",
     );
+  });
 
+  it("switches over to the secondary cluster and scales the secondary group to active capacity", () => {
+    const { pair } = scenario();
     const switchover = onlyCall(pair, { operation: "SwitchoverGlobalCluster" });
     const scaleUp = onlyCall(pair, { operation: "UpdateAutoScalingGroup" });
-    const flip = onlyCall(pair, { operation: "PutMetricData" });
     expect(switchover.input).toEqual({
       GlobalClusterIdentifier: pair.settings.globalClusterIdentifier,
       TargetDbClusterIdentifier: pair.settings.regions.secondary.clusterArn,
@@ -103,12 +110,23 @@ describe("planned failover on a healthy system", () => {
       DesiredCapacity: 3,
       MaxSize: 9,
     });
+  });
+
+  it("starts the switchover and the scale-up in parallel inside PromoteAndScale, both before the fence", () => {
+    const { pair, result } = scenario();
+    const switchover = onlyCall(pair, { operation: "SwitchoverGlobalCluster" });
+    const scaleUp = onlyCall(pair, { operation: "UpdateAutoScalingGroup" });
+    const flip = onlyCall(pair, { operation: "PutMetricData" });
     // In parallel: both start at the same simulated moment, inside PromoteAndScale.
     expect(switchover.at).toBe(scaleUp.at);
     expect(stateEventAt(result, "Entered", "PromoteAndScale")).toBeLessThanOrEqual(switchover.at);
     expect(indexOf(pair, switchover)).toBeLessThan(indexOf(pair, flip));
     expect(indexOf(pair, scaleUp)).toBeLessThan(indexOf(pair, flip));
+  });
 
+  it("fences the primary's traffic only once check-writer saw the secondary as the writer, 60 s after the request", () => {
+    const { pair, input, result } = scenario();
+    const flip = onlyCall(pair, { operation: "PutMetricData" });
     // The traffic fence is set only after check-writer said ready: the switchover takes 60 s, the checks run
     // every 15 s, and only the fourth (at 60 s) sees the secondary as the available writer.
     const checks = stateOutputs(result, "CheckWriter").map(
@@ -125,10 +143,10 @@ describe("planned failover on a healthy system", () => {
     ]);
     expect(flip.at).toBeGreaterThanOrEqual(pair.rds.promotions[0]?.finishedAt ?? Infinity);
     expect(secondsAfter(input.requestedAt, flip)).toBe(60);
+  });
 
-    // The recorded operation (GET /operations/{id}). The execution was started directly, not
-    // through the API, so finish wrote the whole record.
-    const record = await recordedOperation(pair, input.operationId);
+  it("records one succeeded operation with no data loss, every step succeeded", () => {
+    const { input, record } = scenario();
     expect(record).toMatchObject({
       operationId: input.operationId,
       kind: "failover",
@@ -137,11 +155,6 @@ describe("planned failover on a healthy system", () => {
       dataLossSeconds: 0,
     });
     expect(record.error).toBeUndefined();
-    // RTO in simulated time, request -> verified: writer ready at 60 s and the primary fenced
-    // then; Route 53's fence check follows the metric 60 s later (fenceHealthMs), so the name
-    // resolves to the secondary and Verify passes at 120 s.
-    expect(record.rtoSeconds).toBe(120);
-    expect(Date.parse(record.finishedAt ?? "") - Date.parse(input.requestedAt)).toBe(120_000);
     expect(record.steps.map((step) => [step.name, step.status])).toEqual([
       ["topology", "succeeded"],
       ["traffic", "succeeded"],
@@ -151,15 +164,28 @@ describe("planned failover on a healthy system", () => {
       ["dns", "succeeded"],
       ["verify", "succeeded"],
     ]);
+  });
 
-    // One notification, on the secondary region's topic.
+  it("records an RTO of 120 s in simulated time, request to verified", () => {
+    const { input, record } = scenario();
+    // RTO in simulated time, request -> verified: writer ready at 60 s and the primary fenced
+    // then; Route 53's fence check follows the metric 60 s later (fenceHealthMs), so the name
+    // resolves to the secondary and Verify passes at 120 s.
+    expect(record.rtoSeconds).toBe(120);
+    expect(Date.parse(record.finishedAt ?? "") - Date.parse(input.requestedAt)).toBe(120_000);
+  });
+
+  it("notifies once, on the secondary region's topic", () => {
+    const { pair, input } = scenario();
     expect(pair.sns.published).toHaveLength(1);
     expect(pair.sns.published[0]).toMatchObject({
       topicArn: pair.settings.topicArn,
       subject: `[shopsmart-dr prod] failover succeeded: ${input.operationId}`,
     });
+  });
 
-    // The world afterwards.
+  it("leaves the secondary the writer, answering and at active capacity, the records as Terraform wrote them", () => {
+    const { pair } = scenario();
     expect(pair.snapshot()).toMatchObject({
       database: {
         globalWriter: "secondary",
@@ -181,142 +207,206 @@ describe("planned failover on a healthy system", () => {
   });
 });
 
+/**
+ * A pair in prod's shape with every call to us-east-2 hanging 5 s (the step's per-call timeout),
+ * then failing as the SDK does, and Route 53's checkers aware of it.
+ */
+async function primaryTimingOut(
+  onCleanup: (cleanup: () => void) => void,
+  options: Parameters<typeof newScenario>[0] = {},
+): Promise<RegionPair> {
+  const { pair, aws } = newScenario(options);
+  onCleanup(() => aws.restore());
+  pair.regionDown("primary", { callMs: 5_000 });
+  await untilRoute53Notices(pair);
+  return pair;
+}
+
 describe("unplanned failover while every primary-region call times out", () => {
-  beforeEach(async () => {
-    ({ pair, aws } = newScenario({ replicationLagMs: 2_500 }));
-    // Each call to us-east-2 hangs 5 s (the step's per-call timeout), then fails as the SDK does.
-    pair.regionDown("primary", { callMs: 5_000 });
-    await untilRoute53Notices(pair);
-  });
-
-  it("fences the old primary once its region answers again: its group goes to zero within one retry interval, after the operation was recorded", async () => {
-    const backAt = pair.clock.now() + 20 * 60_000;
-    pair.clock.schedule(20 * 60_000, () => pair.regionUp("primary"), "primary region back");
-    const input = operationInput(pair, { mode: "unplanned", reason: "us-east-2 outage" });
-    const result = await runStateMachineScenario({ pair, stack: prodStack(), input });
-    expect(result.status).toBe("SUCCEEDED");
-
-    const record = await recordedOperation(pair, input.operationId);
-    expect(record.status).toBe("succeeded");
-    const fence = pair
-      .callsTo({ operation: "UpdateAutoScalingGroup", region: "primary" })
-      .filter((call) => call.outcome === "ok");
-    expect(fence.map((call) => call.input)).toEqual([
-      {
-        AutoScalingGroupName: pair.settings.regions.primary.autoScalingGroupName,
-        MinSize: 0,
-        DesiredCapacity: 0,
-        MaxSize: 0,
-      },
-    ]);
-    expect(fence[0]?.at).toBeGreaterThanOrEqual(backAt);
-    // WaitToFence is 300 s; one FenceSource entry with its retries takes about two minutes.
-    expect((fence[0]?.at ?? Infinity) - backAt).toBeLessThanOrEqual(300_000 + 150_000);
-    expect(Date.parse(record.finishedAt ?? "")).toBeLessThan(backAt);
-    expect(pair.snapshot().capacity.primary).toMatchObject({ minSize: 0, desiredCapacity: 0 });
-    expect(lockHeld(pair)).toBe(false);
-  });
-
-  it("fails over with AllowDataLoss in the secondary region, changes nothing in the primary, and records the preflight lag as the data loss", async () => {
-    const input = operationInput(pair, { mode: "unplanned", reason: "us-east-2 outage" });
-    const result = await runStateMachineScenario({ pair, stack: prodStack(), input });
-    expect(result.status).toBe("SUCCEEDED");
-
-    // The primary region was tried (preflight reads) and never answered.
-    const primaryCalls = pair.callsTo({ region: "primary" });
-    expect(primaryCalls.length).toBeGreaterThan(0);
-    expect(
-      primaryCalls.every((call) => call.outcome === "error" && call.error === "TimeoutError"),
-    ).toBe(true);
-    // No mutating call was even attempted against the primary region.
-    expect(pair.mutatingCalls().filter((call) => call.region === PRIMARY_REGION)).toEqual([]);
-
-    const failover = onlyCall(pair, { operation: "FailoverGlobalCluster" });
-    expect(failover).toMatchObject({
-      region: SECONDARY_REGION,
-      outcome: "ok",
-      input: {
-        GlobalClusterIdentifier: pair.settings.globalClusterIdentifier,
-        TargetDbClusterIdentifier: pair.settings.regions.secondary.clusterArn,
-        AllowDataLoss: true,
-      },
+  describe("and the primary region answers again 20 minutes later", () => {
+    const scenario = sharedScenario(async (onCleanup) => {
+      const pair = await primaryTimingOut(onCleanup, { replicationLagMs: 2_500 });
+      const backAt = pair.clock.now() + 20 * 60_000;
+      pair.clock.schedule(20 * 60_000, () => pair.regionUp("primary"), "primary region back");
+      const input = operationInput(pair, { mode: "unplanned", reason: "us-east-2 outage" });
+      const result = await runStateMachineScenario({ pair, stack: prodStack(), input });
+      const record = await recordedOperation(pair, input.operationId);
+      const fence = pair
+        .callsTo({ operation: "UpdateAutoScalingGroup", region: "primary" })
+        .filter((call) => call.outcome === "ok");
+      return { pair, backAt, result, record, fence };
     });
-    expect(pair.callsTo({ operation: "SwitchoverGlobalCluster" })).toEqual([]);
-    expect(pair.callsTo({ operation: "RemoveFromGlobalCluster" })).toEqual([]);
-    // PromoteAndScale (failover and scale-up, side by side), then DNS.
-    const scaleUp = onlyCall(pair, { operation: "UpdateAutoScalingGroup" });
-    const flip = onlyCall(pair, { operation: "PutMetricData" });
-    expect(scaleUp.region).toBe(SECONDARY_REGION);
-    expect(indexOf(pair, failover)).toBeLessThan(indexOf(pair, flip));
-    expect(indexOf(pair, scaleUp)).toBeLessThan(indexOf(pair, flip));
-    expect(callLog(pair, { service: "route53" })).not.toContain(
-      `route53:ChangeResourceRecordSets@${PRIMARY_REGION}`,
-    );
 
-    // The preflight saw the primary unreachable but the lag: the secondary cluster's
-    // AuroraGlobalDBReplicationLag is published by CloudWatch in the secondary region, which
-    // answered, so the lag is known (2.5 s) and is the upper bound of the writes lost.
-    const [preflight] = stateOutputs(result, "Preflight") as {
-      results: { topology: TopologyReport };
-    }[];
-    expect(preflight?.results.topology).toMatchObject({
-      writerRegion: "primary",
-      replicationLagSeconds: 2.5,
-      unreachable: [expect.objectContaining({ role: "primary", region: PRIMARY_REGION })],
+    it("succeeds and records the operation succeeded before the region is back", () => {
+      const { backAt, result, record } = scenario();
+      expect(result.status).toBe("SUCCEEDED");
+      expect(record.status).toBe("succeeded");
+      expect(Date.parse(record.finishedAt ?? "")).toBeLessThan(backAt);
     });
-    expect(pair.rds.promotions).toEqual([
-      expect.objectContaining({ kind: "failover", cluster: "secondary", dataLossMs: 2_500 }),
-    ]);
 
-    const record = await recordedOperation(pair, input.operationId);
-    expect(record).toMatchObject({
-      kind: "failover",
-      mode: "unplanned",
-      status: "succeeded",
-      dataLossSeconds: 2.5,
+    it("fences the old primary once its region answers again: its group goes to zero within one retry interval", () => {
+      const { pair, backAt, fence } = scenario();
+      expect(fence.map((call) => call.input)).toEqual([
+        {
+          AutoScalingGroupName: pair.settings.regions.primary.autoScalingGroupName,
+          MinSize: 0,
+          DesiredCapacity: 0,
+          MaxSize: 0,
+        },
+      ]);
+      expect(fence[0]?.at).toBeGreaterThanOrEqual(backAt);
+      // WaitToFence is 300 s; one FenceSource entry with its retries takes about two minutes.
+      expect((fence[0]?.at ?? Infinity) - backAt).toBeLessThanOrEqual(300_000 + 150_000);
+      expect(pair.snapshot().capacity.primary).toMatchObject({ minSize: 0, desiredCapacity: 0 });
     });
-    expect(record.rtoSeconds).toBe(
-      Math.round((Date.parse(record.finishedAt ?? "") - Date.parse(input.requestedAt)) / 1000),
-    );
-    expect(pair.sns.published).toHaveLength(1);
-    expect(pair.sns.published[0]?.message).toContain(
-      "Data loss: up to 2.5 s of writes (RPO lag at preflight)",
-    );
-    expect(pair.snapshot()).toMatchObject({
-      database: { globalWriter: "secondary" },
-      dns: { answering: "secondary", fenced: { primary: true, secondary: false } },
-      capacity: { secondary: { desiredCapacity: 3, inService: 3 } },
+
+    it("releases the lock", () => {
+      expect(lockHeld(scenario().pair)).toBe(false);
     });
   });
 
-  it("records the data loss as null (unknown) when the lag could not be read at preflight", async () => {
-    // CloudWatch in the secondary region fails the preflight's lag query: the lag is unknown,
-    // so is the amount of lost writes; the failover still proceeds (it is unplanned).
-    pair.serverErrors("cloudwatch", "GetMetricData", 1, "secondary");
-    const input = operationInput(pair, { mode: "unplanned" });
-    const result = await runStateMachineScenario({ pair, stack: prodStack(), input });
-    expect(result.status).toBe("SUCCEEDED");
+  describe("with a replication lag of 2.5 s", () => {
+    const scenario = sharedScenario(async (onCleanup) => {
+      const pair = await primaryTimingOut(onCleanup, { replicationLagMs: 2_500 });
+      const input = operationInput(pair, { mode: "unplanned", reason: "us-east-2 outage" });
+      const result = await runStateMachineScenario({ pair, stack: prodStack(), input });
+      const record = await recordedOperation(pair, input.operationId);
+      return { pair, input, result, record };
+    });
 
-    const [preflight] = stateOutputs(result, "Preflight") as {
-      results: { topology: TopologyReport };
-    }[];
-    expect(preflight?.results.topology.replicationLagSeconds).toBeNull();
-    expect(preflight?.results.topology.notes).toContain(
-      `Replication lag unknown: CloudWatch in ${SECONDARY_REGION} did not answer.`,
-    );
-    const record = await recordedOperation(pair, input.operationId);
-    expect(record).toMatchObject({ status: "succeeded", dataLossSeconds: null });
-    expect(pair.sns.published[0]?.message).toContain(
-      "Data loss: unknown (neither RPO lag nor replication lag was readable at preflight)",
-    );
+    it("succeeds", () => {
+      expect(scenario().result.status).toBe("SUCCEEDED");
+    });
+
+    it("tries the primary region (preflight reads) and attempts no mutating call there", () => {
+      const { pair } = scenario();
+      // The primary region was tried (preflight reads) and never answered.
+      const primaryCalls = pair.callsTo({ region: "primary" });
+      expect(primaryCalls.length).toBeGreaterThan(0);
+      expect(
+        primaryCalls.every((call) => call.outcome === "error" && call.error === "TimeoutError"),
+      ).toBe(true);
+      // No mutating call was even attempted against the primary region.
+      expect(pair.mutatingCalls().filter((call) => call.region === PRIMARY_REGION)).toEqual([]);
+    });
+
+    it("fails over with AllowDataLoss in the secondary region, neither switching over nor detaching", () => {
+      const { pair } = scenario();
+      const failover = onlyCall(pair, { operation: "FailoverGlobalCluster" });
+      expect(failover).toMatchObject({
+        region: SECONDARY_REGION,
+        outcome: "ok",
+        input: {
+          GlobalClusterIdentifier: pair.settings.globalClusterIdentifier,
+          TargetDbClusterIdentifier: pair.settings.regions.secondary.clusterArn,
+          AllowDataLoss: true,
+        },
+      });
+      expect(pair.callsTo({ operation: "SwitchoverGlobalCluster" })).toEqual([]);
+      expect(pair.callsTo({ operation: "RemoveFromGlobalCluster" })).toEqual([]);
+    });
+
+    it("fails over and scales up in the secondary side by side, then fences, with no Route 53 API change in the primary", () => {
+      const { pair } = scenario();
+      const failover = onlyCall(pair, { operation: "FailoverGlobalCluster" });
+      // PromoteAndScale (failover and scale-up, side by side), then DNS.
+      const scaleUp = onlyCall(pair, { operation: "UpdateAutoScalingGroup" });
+      const flip = onlyCall(pair, { operation: "PutMetricData" });
+      expect(scaleUp.region).toBe(SECONDARY_REGION);
+      expect(indexOf(pair, failover)).toBeLessThan(indexOf(pair, flip));
+      expect(indexOf(pair, scaleUp)).toBeLessThan(indexOf(pair, flip));
+      expect(callLog(pair, { service: "route53" })).not.toContain(
+        `route53:ChangeResourceRecordSets@${PRIMARY_REGION}`,
+      );
+    });
+
+    it("reads the lag at preflight from the secondary region's CloudWatch, the primary unreachable", () => {
+      const { pair, result } = scenario();
+      // The preflight saw the primary unreachable but the lag: the secondary cluster's
+      // AuroraGlobalDBReplicationLag is published by CloudWatch in the secondary region, which
+      // answered, so the lag is known (2.5 s) and is the upper bound of the writes lost.
+      const [preflight] = stateOutputs(result, "Preflight") as {
+        results: { topology: TopologyReport };
+      }[];
+      expect(preflight?.results.topology).toMatchObject({
+        writerRegion: "primary",
+        replicationLagSeconds: 2.5,
+        unreachable: [expect.objectContaining({ role: "primary", region: PRIMARY_REGION })],
+      });
+      expect(pair.rds.promotions).toEqual([
+        expect.objectContaining({ kind: "failover", cluster: "secondary", dataLossMs: 2_500 }),
+      ]);
+    });
+
+    it("records the preflight lag as the data loss, and the RTO from request to finish", () => {
+      const { input, record } = scenario();
+      expect(record).toMatchObject({
+        kind: "failover",
+        mode: "unplanned",
+        status: "succeeded",
+        dataLossSeconds: 2.5,
+      });
+      expect(record.rtoSeconds).toBe(
+        Math.round((Date.parse(record.finishedAt ?? "") - Date.parse(input.requestedAt)) / 1000),
+      );
+    });
+
+    it("notifies once, naming the data loss", () => {
+      const { pair } = scenario();
+      expect(pair.sns.published).toHaveLength(1);
+      expect(pair.sns.published[0]?.message).toContain(
+        "Data loss: up to 2.5 s of writes (RPO lag at preflight)",
+      );
+    });
+
+    it("leaves the secondary the writer, answering and at active capacity", () => {
+      expect(scenario().pair.snapshot()).toMatchObject({
+        database: { globalWriter: "secondary" },
+        dns: { answering: "secondary", fenced: { primary: true, secondary: false } },
+        capacity: { secondary: { desiredCapacity: 3, inService: 3 } },
+      });
+    });
+  });
+
+  describe("when the lag could not be read at preflight", () => {
+    const scenario = sharedScenario(async (onCleanup) => {
+      const pair = await primaryTimingOut(onCleanup, { replicationLagMs: 2_500 });
+      // CloudWatch in the secondary region fails the preflight's lag query: the lag is unknown,
+      // so is the amount of lost writes; the failover still proceeds (it is unplanned).
+      pair.serverErrors("cloudwatch", "GetMetricData", 1, "secondary");
+      const input = operationInput(pair, { mode: "unplanned" });
+      const result = await runStateMachineScenario({ pair, stack: prodStack(), input });
+      const record = await recordedOperation(pair, input.operationId);
+      return { pair, result, record };
+    });
+
+    it("still fails over", () => {
+      expect(scenario().result.status).toBe("SUCCEEDED");
+    });
+
+    it("notes at preflight that the lag is unknown", () => {
+      const [preflight] = stateOutputs(scenario().result, "Preflight") as {
+        results: { topology: TopologyReport };
+      }[];
+      expect(preflight?.results.topology.replicationLagSeconds).toBeNull();
+      expect(preflight?.results.topology.notes).toContain(
+        `Replication lag unknown: CloudWatch in ${SECONDARY_REGION} did not answer.`,
+      );
+    });
+
+    it("records the data loss as null (unknown) and says so in the notification", () => {
+      const { pair, record } = scenario();
+      expect(record).toMatchObject({ status: "succeeded", dataLossSeconds: null });
+      expect(pair.sns.published[0]?.message).toContain(
+        "Data loss: unknown (neither RPO lag nor replication lag was readable at preflight)",
+      );
+    });
   });
 });
 
 describe("unplanned failover whose FailoverGlobalCluster fails terminally", () => {
-  beforeEach(async () => {
-    ({ pair, aws } = newScenario());
-    pair.regionDown("primary", { callMs: 5_000 });
-    await untilRoute53Notices(pair);
+  const scenario = sharedScenario(async (onCleanup) => {
+    const pair = await primaryTimingOut(onCleanup);
     // Not retryable (HTTP 400, not throttling): the global cluster refuses the failover.
     pair.injectFault({ service: "rds", operation: "FailoverGlobalCluster" }, 1, () =>
       serviceError(
@@ -325,15 +415,20 @@ describe("unplanned failover whose FailoverGlobalCluster fails terminally", () =
         `Global cluster ${pair.settings.globalClusterIdentifier} is in an invalid state for failover.`,
       ),
     );
-  });
-
-  it("detaches and promotes the secondary cluster, then points db/writer-endpoint in the secondary region at it", async () => {
     const input = operationInput(pair, { mode: "unplanned" });
     const result = await runStateMachineScenario({ pair, stack: prodStack(), input });
-    expect(result.status).toBe("SUCCEEDED");
-
+    const record = await recordedOperation(pair, input.operationId);
     const writerParameter = `${pair.settings.parameterPath}db/writer-endpoint`;
     const secondaryCluster = pair.rds.cluster("secondary");
+    return { pair, result, record, writerParameter, secondaryCluster };
+  });
+
+  it("succeeds", () => {
+    expect(scenario().result.status).toBe("SUCCEEDED");
+  });
+
+  it("detaches the secondary cluster after the refused failover, then points db/writer-endpoint in the secondary region at it; nothing in the primary region", () => {
+    const { pair, writerParameter, secondaryCluster } = scenario();
     // The database steps, in order, all in the secondary region: the failover is refused once
     // (not retried: the error is terminal), then RemoveFromGlobalCluster, then the parameter.
     expect(
@@ -359,14 +454,19 @@ describe("unplanned failover whose FailoverGlobalCluster fails terminally", () =
       Overwrite: true,
     });
     expect(pair.mutatingCalls().filter((call) => call.region === PRIMARY_REGION)).toEqual([]);
+  });
 
+  it("moves DNS only once the detached cluster is writable", () => {
+    const { pair } = scenario();
     // The detached cluster becomes writable 60 s later; DNS waits for that.
     const detach = pair.rds.promotions.find((promotion) => promotion.kind === "detach");
     expect(detach).toMatchObject({ cluster: "secondary", outcome: "completed" });
     const flip = onlyCall(pair, { operation: "PutMetricData" });
     expect(flip.at).toBeGreaterThanOrEqual(detach?.finishedAt ?? Infinity);
+  });
 
-    const [promoted] = stateOutputs(result, "PromoteAndScale") as {
+  it("reports the detach-and-promote and why it fell back", () => {
+    const [promoted] = stateOutputs(scenario().result, "PromoteAndScale") as {
       results: { promoteAndScale: [{ action: string; method: string; fallbackReason: string }] };
     }[];
     expect(promoted?.results.promoteAndScale[0]).toMatchObject({
@@ -374,7 +474,10 @@ describe("unplanned failover whose FailoverGlobalCluster fails terminally", () =
       method: "detach",
       fallbackReason: expect.stringContaining("InvalidGlobalClusterStateFault"),
     });
+  });
 
+  it("leaves the detached secondary writable and answering, the primary region's parameter alone", () => {
+    const { pair, secondaryCluster } = scenario();
     expect(pair.snapshot()).toMatchObject({
       database: {
         clusters: { secondary: { writable: true, member: false, status: "available" } },
@@ -386,7 +489,10 @@ describe("unplanned failover whose FailoverGlobalCluster fails terminally", () =
       },
       dns: { answering: "secondary", fenced: { primary: true, secondary: false } },
     });
-    const record = await recordedOperation(pair, input.operationId);
+  });
+
+  it("records the operation succeeded, with the parameter change in the promoteAndScale step, and notifies once", () => {
+    const { pair, record, writerParameter, secondaryCluster } = scenario();
     expect(record).toMatchObject({ status: "succeeded", mode: "unplanned", dataLossSeconds: 0.8 });
     expect(record.steps.find((step) => step.name === "promoteAndScale")?.detail).toContain(
       `Set ${writerParameter} in ${SECONDARY_REGION} to ${secondaryCluster.endpoint}.`,
@@ -396,8 +502,9 @@ describe("unplanned failover whose FailoverGlobalCluster fails terminally", () =
 });
 
 describe("unplanned failover while the primary region answers (e.g. only its web tier failed)", () => {
-  beforeEach(() => {
-    ({ pair, aws } = newScenario());
+  const scenario = sharedScenario(async (onCleanup) => {
+    const { pair, aws } = newScenario();
+    onCleanup(() => aws.restore());
     // A failover with data loss must not even be tried while the source is the healthy writer.
     pair.injectFault({ service: "rds", operation: "FailoverGlobalCluster" }, 1, () =>
       serviceError(
@@ -406,26 +513,37 @@ describe("unplanned failover while the primary region answers (e.g. only its web
         `Global cluster ${pair.settings.globalClusterIdentifier} is in an invalid state for failover.`,
       ),
     );
-  });
-
-  it("switches over instead of failing over with data loss, moves traffic and records no data loss", async () => {
     const input = operationInput(pair, { mode: "unplanned" });
     const result = await runStateMachineScenario({ pair, stack: prodStack(), input });
-    expect(result.status).toBe("SUCCEEDED");
+    const record = await recordedOperation(pair, input.operationId);
+    return { pair, result, record };
+  });
 
+  it("succeeds", () => {
+    expect(scenario().result.status).toBe("SUCCEEDED");
+  });
+
+  it("switches over instead of failing over with data loss", () => {
+    const { pair } = scenario();
     expect(pair.callsTo({ operation: "FailoverGlobalCluster" })).toEqual([]);
     expect(pair.callsTo({ operation: "RemoveFromGlobalCluster" })).toEqual([]);
     expect(
       pair.callsTo({ operation: "SwitchoverGlobalCluster" }).map((call) => call.outcome),
     ).toEqual(["ok"]);
-    expect(pair.snapshot()).toMatchObject({
+  });
+
+  it("moves the writer and traffic to the secondary, both clusters still members", () => {
+    expect(scenario().pair.snapshot()).toMatchObject({
       database: {
         globalWriter: "secondary",
         clusters: { secondary: { member: true }, primary: { member: true } },
       },
       dns: { answering: "secondary", fenced: { primary: true, secondary: false } },
     });
-    const record = await recordedOperation(pair, input.operationId);
+  });
+
+  it("records no data loss and the switchover in the promoteAndScale step", () => {
+    const { record } = scenario();
     expect(record).toMatchObject({ status: "succeeded", mode: "unplanned", dataLossSeconds: 0 });
     expect(record.steps.find((step) => step.name === "promoteAndScale")?.detail).toContain(
       "SwitchoverGlobalCluster of shopsmart-prod-global to shopsmart-prod-secondary",

@@ -14,6 +14,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
 } from "aws-lambda";
 import { Testing } from "cdktf";
+import { afterAll, beforeAll } from "vitest";
 import type { OperationInput, OperationRecord } from "../../functions/shared/operation";
 import { loadEnvConfigs } from "../../src/config/load";
 import type { EnvConfig } from "../../src/config/schema";
@@ -297,4 +298,30 @@ export function stateEventAt(
   const event = occurrence === "first" ? events[0] : events.at(-1);
   if (!event?.timestamp) throw new Error(`no ${stateName} ${type} event`);
   return event.timestamp.getTime();
+}
+
+/** How long a scenario run once for its describe may take: the tests' own timeout. */
+export const SCENARIO_TIMEOUT_MS = 60_000;
+
+/**
+ * Runs a scenario once for the enclosing `describe` (in `beforeAll`), so that each of its tests
+ * checks one behaviour of the same run; what `run` registers with `onCleanup` is undone after
+ * the describe's last test (`afterAll`, in reverse order), so one scenario's simulator does not
+ * serve the next describe. Returns a reader of what `run` returned.
+ */
+export function sharedScenario<T>(
+  run: (onCleanup: (cleanup: () => void) => void) => Promise<T>,
+): () => T {
+  let outcome: { readonly value: T } | undefined;
+  const cleanups: (() => void)[] = [];
+  beforeAll(async () => {
+    outcome = { value: await run((cleanup) => cleanups.push(cleanup)) };
+  }, SCENARIO_TIMEOUT_MS);
+  afterAll(() => {
+    for (const cleanup of cleanups.splice(0).reverse()) cleanup();
+  });
+  return () => {
+    if (outcome === undefined) throw new Error("the describe's scenario did not run");
+    return outcome.value;
+  };
 }
