@@ -93,6 +93,18 @@ export const SSM_PARAMETER_PATH: FormatRule = {
   expected: 'an SSM path starting and ending with "/"',
 };
 
+/** An S3 general purpose bucket name. */
+export const S3_BUCKET_NAME: FormatRule = {
+  pattern: /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,
+  expected: "3-63 lower-case letters, digits, '.' and '-' (the S3 naming rules)",
+};
+
+/** An S3 bucket name without dots, so a TLS wildcard certificate matches its endpoints. */
+export const S3_BUCKET_NAME_WITHOUT_DOTS: FormatRule = {
+  pattern: /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/,
+  expected: "an S3 bucket name: 3-63 lower-case letters, digits and '-'",
+};
+
 /** Project and environment names, which join into every resource name prefix. */
 export const RESOURCE_NAME: FormatRule = {
   pattern: /^[a-z][a-z0-9-]*[a-z0-9]$/,
@@ -123,6 +135,15 @@ export function rdsIdentifierPrefix(maxLength: number): FormatRule {
     pattern: /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/,
     maxLength,
     expected: `at most ${maxLength} lower-case letters, digits and single '-', starting with a letter`,
+  };
+}
+
+/** A prefix of AWS Backup vault and plan names. */
+export function backupNamePrefix(maxLength: number): FormatRule {
+  return {
+    pattern: /^[a-zA-Z0-9_-]+$/,
+    maxLength,
+    expected: `1-${maxLength} letters, digits, '-' and '_'`,
   };
 }
 

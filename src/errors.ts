@@ -152,13 +152,14 @@ export class ProblemCollector {
   /** Adds a problem unless `value` is a whole number from `range.min` to `range.max`. */
   wholeNumberInRange(
     path: string,
-    value: number,
+    value: number | undefined,
     range: { readonly min: number; readonly max?: number },
     expected: string,
     options: Pick<CheckOptions, "literal"> = {},
   ): boolean {
     if (!options.literal && Token.isUnresolved(value)) return false;
     const valid =
+      value !== undefined &&
       !Token.isUnresolved(value) &&
       Number.isInteger(value) &&
       value >= range.min &&

@@ -10,6 +10,7 @@ import {
   LOG_RETENTION_DAYS_EXPECTED,
   RDS_INSTANCE_CLASS,
   RESOURCE_NAME,
+  S3_BUCKET_NAME_WITHOUT_DOTS,
   ZONE_NAME,
 } from "../aws-formats";
 import { cidrsOverlap, parseIpv4Cidr } from "../ipv4-cidr";
@@ -22,9 +23,6 @@ import { AWS_REGIONS } from "./regions";
  * here; constructs never read files. Objects are strict: an unknown field is an error, because a
  * misspelt optional field would otherwise be silently ignored and its default used.
  */
-
-// S3 bucket naming rules (general purpose buckets), without dots so TLS wildcard certs match.
-const BUCKET_PATTERN = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 
 /** How the S3 backend locks the state (`stateBackend.locking`). */
 export const STATE_LOCKING = ["lockfile", "lockfile-and-table", "table"] as const;
@@ -84,7 +82,7 @@ const MINIMUM_INTERVAL_EXPECTED =
 
 const bucketName = z
   .string()
-  .regex(BUCKET_PATTERN, "an S3 bucket name: 3-63 lower-case letters, digits and '-'");
+  .regex(S3_BUCKET_NAME_WITHOUT_DOTS.pattern, S3_BUCKET_NAME_WITHOUT_DOTS.expected);
 
 const computeRole = z.strictObject({
   /** EC2 instance type of the web tier, e.g. `m7i.large`. */

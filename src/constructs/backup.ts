@@ -10,6 +10,7 @@ import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy
 import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { Token } from "cdktf";
 import { Construct } from "constructs";
+import { backupNamePrefix } from "../aws-formats";
 import { cronExpressionProblem } from "../config/cron-expression";
 import {
   REGION_ROLES,
@@ -300,17 +301,9 @@ interface ResolvedSettings {
 
 function validate(path: string, props: BackupProps, settings: ResolvedSettings): void {
   const problems = new ProblemCollector();
-  const { namePrefix } = props;
-  if (
-    !Token.isUnresolved(namePrefix) &&
-    !new RegExp(`^[a-zA-Z0-9_-]{1,${MAX_NAME_PREFIX_LENGTH}}$`).test(namePrefix)
-  ) {
-    problems.add(
-      "namePrefix",
-      namePrefix,
-      `1-${MAX_NAME_PREFIX_LENGTH} letters, digits, '-' and '_' (vault names add "-secondary" and allow 50)`,
-    );
-  }
+  problems.pattern("namePrefix", props.namePrefix, backupNamePrefix(MAX_NAME_PREFIX_LENGTH), {
+    detail: ' (vault names add "-secondary" and allow 50)',
+  });
   if (props.resourceArns.length === 0) {
     problems.add(
       "resourceArns",
@@ -336,16 +329,18 @@ function validate(path: string, props: BackupProps, settings: ResolvedSettings):
       );
     }
   }
-  if (!isWholeNumberAtLeast(settings.retentionDays, MIN_RETENTION_DAYS)) {
-    problems.add(
-      "retentionDays",
-      settings.retentionDays,
-      `a whole number of days >= ${MIN_RETENTION_DAYS}, so a week of recovery points survives a late discovery`,
-    );
-  }
-  if (!isWholeNumberAtLeast(settings.copyRetentionDays, 1)) {
-    problems.add("copyRetentionDays", settings.copyRetentionDays, "a whole number of days >= 1");
-  }
+  problems.wholeNumberInRange(
+    "retentionDays",
+    settings.retentionDays,
+    { min: MIN_RETENTION_DAYS },
+    `a whole number of days >= ${MIN_RETENTION_DAYS}, so a week of recovery points survives a late discovery`,
+  );
+  problems.wholeNumberInRange(
+    "copyRetentionDays",
+    settings.copyRetentionDays,
+    { min: 1 },
+    "a whole number of days >= 1",
+  );
   if (!REGION_ROLES.includes(settings.activeRegion)) {
     problems.add("activeRegion", settings.activeRegion, '"primary" or "secondary"');
   }
@@ -366,13 +361,12 @@ function validateVaultLock(
     problems.add("vaultLock.mode", lock.mode, '"governance" or "compliance"');
   }
   if (lock.mode === "compliance") {
-    if (!isWholeNumberAtLeast(lock.changeableForDays ?? 0, VAULT_LOCK_MIN_CHANGEABLE_DAYS)) {
-      problems.add(
-        "vaultLock.changeableForDays",
-        lock.changeableForDays,
-        `a whole number of days >= ${VAULT_LOCK_MIN_CHANGEABLE_DAYS} in compliance mode (AWS Backup's cooling-off period; the lock is immutable after it)`,
-      );
-    }
+    problems.wholeNumberInRange(
+      "vaultLock.changeableForDays",
+      lock.changeableForDays,
+      { min: VAULT_LOCK_MIN_CHANGEABLE_DAYS },
+      `a whole number of days >= ${VAULT_LOCK_MIN_CHANGEABLE_DAYS} in compliance mode (AWS Backup's cooling-off period; the lock is immutable after it)`,
+    );
   } else if (lock.changeableForDays !== undefined) {
     problems.add(
       "vaultLock.changeableForDays",
@@ -381,11 +375,9 @@ function validateVaultLock(
     );
   }
   const { minRetentionDays: min, maxRetentionDays: max } = lock;
-  const minValid = isWholeNumberAtLeast(min, 1);
-  if (!minValid) problems.add("vaultLock.minRetentionDays", min, "a whole number of days >= 1");
-  if (!isWholeNumberAtLeast(max, 1)) {
-    problems.add("vaultLock.maxRetentionDays", max, "a whole number of days >= 1");
-  }
+  const days = "a whole number of days >= 1";
+  const minValid = problems.wholeNumberInRange("vaultLock.minRetentionDays", min, { min: 1 }, days);
+  problems.wholeNumberInRange("vaultLock.maxRetentionDays", max, { min: 1 }, days);
   const { retentionDays, copyRetentionDays } = settings;
   const retentions = [retentionDays, copyRetentionDays];
   if (retentions.concat(min, max).some((days) => Token.isUnresolved(days))) return;
@@ -406,8 +398,4 @@ function validateVaultLock(
       `at least ${longest}, the longer of ${both}: the vaults fail backup and copy jobs that keep recovery points for more`,
     );
   }
-}
-
-function isWholeNumberAtLeast(value: number, min: number): boolean {
-  return Token.isUnresolved(value) || (Number.isInteger(value) && value >= min);
 }

@@ -24,6 +24,7 @@ import {
   EC2_INSTANCE_TYPE,
   HEALTH_PATH,
   loadBalancerNamePrefix,
+  S3_BUCKET_NAME,
   SSM_PARAMETER_PATH,
 } from "../aws-formats";
 import type { RegionRole } from "../config/schema";
@@ -655,9 +656,10 @@ function validate(
 
   if (props.accessLogs) {
     const { bucketName, prefix } = props.accessLogs;
-    if (isKnown(bucketName) && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(bucketName)) {
-      problems.add("accessLogs.bucketName", bucketName, "an S3 bucket name");
-    }
+    problems.pattern("accessLogs.bucketName", bucketName, {
+      ...S3_BUCKET_NAME,
+      expected: "an S3 bucket name",
+    });
     if (
       isKnown(prefix) &&
       (prefix.startsWith("/") || prefix.endsWith("/") || prefix.includes(RESERVED_LOG_PREFIX))

@@ -14,8 +14,8 @@ import { S3BucketPolicy } from "@cdktf/provider-aws/lib/s3-bucket-policy";
 import { S3BucketPublicAccessBlock } from "@cdktf/provider-aws/lib/s3-bucket-public-access-block";
 import { S3BucketServerSideEncryptionConfigurationA } from "@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration";
 import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versioning";
-import { Token } from "cdktf";
 import { Construct } from "constructs";
+import { S3_BUCKET_NAME } from "../aws-formats";
 import { ProblemCollector } from "../errors";
 
 /** Where a bucket's server access logs go. */
@@ -194,14 +194,7 @@ export class SecureBucket extends Construct {
 
 function validate(path: string, props: SecureBucketProps): void {
   const problems = new ProblemCollector();
-  const name = props.bucketName;
-  if (!Token.isUnresolved(name) && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(name)) {
-    problems.add(
-      "bucketName",
-      name,
-      "3-63 lower-case letters, digits, '.' and '-' (the S3 naming rules)",
-    );
-  }
+  problems.pattern("bucketName", props.bucketName, S3_BUCKET_NAME);
   for (const key of ["noncurrentVersionRetentionDays", "expirationDays"] as const) {
     const days = props[key];
     if (days !== undefined && (!Number.isInteger(days) || days < 1)) {
