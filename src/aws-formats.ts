@@ -93,6 +93,18 @@ export const SSM_PARAMETER_PATH: FormatRule = {
   expected: 'an SSM path starting and ending with "/"',
 };
 
+/** A VPC security group id. */
+export const SECURITY_GROUP_ID: FormatRule = {
+  pattern: /^sg-[0-9a-f]{8,17}$/,
+  expected: "a security group id such as sg-0123456789abcdef0",
+};
+
+/** An SQS queue name (standard queues: no ".fifo" suffix). */
+export const SQS_QUEUE_NAME: FormatRule = {
+  pattern: /^[A-Za-z0-9_-]{1,80}$/,
+  expected: "an SQS queue name: 1-80 letters, digits, '-' and '_'",
+};
+
 /** An S3 general purpose bucket name. */
 export const S3_BUCKET_NAME: FormatRule = {
   pattern: /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/,

@@ -8,7 +8,7 @@ import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-sec
 import { SecretsmanagerSecretVersion } from "@cdktf/provider-aws/lib/secretsmanager-secret-version";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
-import { Fn, Token } from "cdktf";
+import { Fn } from "cdktf";
 import { Construct } from "constructs";
 import { clusterIdentifier, globalClusterIdentifier } from "../../functions/shared/resource-names";
 import {
@@ -17,6 +17,7 @@ import {
   LOG_RETENTION_DAYS_EXPECTED,
   RDS_INSTANCE_CLASS,
   rdsIdentifierPrefix,
+  SECURITY_GROUP_ID,
 } from "../aws-formats";
 import { REGION_ROLES, type RegionRole } from "../config/schema";
 import { isKnown, ProblemCollector } from "../errors";
@@ -417,13 +418,7 @@ export class Database extends Construct {
     if (!REGION_ROLES.includes(role)) {
       problems.add("allowFrom.role", role, '"primary" or "secondary"');
     }
-    if (!Token.isUnresolved(securityGroupId) && !/^sg-[0-9a-f]{8,17}$/.test(securityGroupId)) {
-      problems.add(
-        "allowFrom.securityGroupId",
-        securityGroupId,
-        "a security group id such as sg-0123456789abcdef0",
-      );
-    }
+    problems.pattern("allowFrom.securityGroupId", securityGroupId, SECURITY_GROUP_ID);
     problems.throwIfAnyFor(this.node.path);
 
     this.ingressRuleCount[role] += 1;

@@ -3,8 +3,8 @@ import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-p
 import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { SqsQueue } from "@cdktf/provider-aws/lib/sqs-queue";
 import { SqsQueuePolicy } from "@cdktf/provider-aws/lib/sqs-queue-policy";
-import { Token } from "cdktf";
 import { Construct } from "constructs";
+import { SQS_QUEUE_NAME } from "../../aws-formats";
 import { ProblemCollector } from "../../errors";
 
 export interface DeadLetterQueueProps {
@@ -142,9 +142,6 @@ export class DeadLetterQueue extends Construct {
 
 function validate(path: string, props: DeadLetterQueueProps): void {
   const problems = new ProblemCollector();
-  // SQS queue names: up to 80 letters, digits, '-' and '_'.
-  if (!Token.isUnresolved(props.name) && !/^[A-Za-z0-9_-]{1,80}$/.test(props.name)) {
-    problems.add("name", props.name, "an SQS queue name: 1-80 letters, digits, '-' and '_'");
-  }
+  problems.pattern("name", props.name, SQS_QUEUE_NAME);
   problems.throwIfAnyFor(path);
 }
