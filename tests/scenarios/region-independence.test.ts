@@ -5,50 +5,50 @@
  * fence. When us-east-1 goes, Route 53's API and us-east-1's CloudWatch go with it; DNS answers
  * and Route 53's health checkers (global data plane) do not.
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   type AutomaticFailoverRules,
   connectProbeSchedule,
   connectStackAutomaticFailoverRules,
-  type ProbeSchedule,
   primaryDownAlarmOf,
   RegionPair,
   simulatedSettings,
   simulateLambdaRuntime,
 } from "../../src/simulation";
 import { connectWorkflow, loadHandler } from "../support/local-state-machine";
-import { apiRequest, callApi, lockHeld, seedConfig, seedStack } from "../support/scenario";
-import { bindSimulatedAws, type SimulatedAws } from "../support/simulated-aws";
+import {
+  apiRequest,
+  callApi,
+  lockHeld,
+  seedConfig,
+  seedStack,
+  sharedScenario,
+} from "../support/scenario";
+import { bindSimulatedAws } from "../support/simulated-aws";
 
 const PRIMARY = "us-east-1";
 const SECONDARY = "us-west-2";
 
-let pair: RegionPair;
-let aws: SimulatedAws;
-let cleanups: (() => void)[] = [];
-let rules: AutomaticFailoverRules;
-let schedule: ProbeSchedule;
-
-beforeEach(async () => {
-  pair = new RegionPair({
+/**
+ * The seed's region pair bound to the SDK, with the synthesized workflow, the Lambda runtime, the
+ * primary-down alarm in the secondary, the automatic-failover rules and probe-primary's schedule.
+ */
+async function seedPair(onCleanup: (cleanup: () => void) => void) {
+  const pair = new RegionPair({
     settings: simulatedSettings({ config: seedConfig() }),
   });
-  aws = bindSimulatedAws(pair);
+  const aws = bindSimulatedAws(pair);
+  onCleanup(() => aws.restore());
   const stack = seedStack();
-  cleanups.push(await connectWorkflow({ pair, stack }));
-  cleanups.push(simulateLambdaRuntime(pair));
+  onCleanup(await connectWorkflow({ pair, stack }));
+  onCleanup(simulateLambdaRuntime(pair));
   pair.cloudWatch.defineAlarm(primaryDownAlarmOf(stack, SECONDARY));
-  rules = connectStackAutomaticFailoverRules(pair, stack, await loadHandler("auto-failover"));
-  cleanups.push(() => rules.disconnect());
-  schedule = connectProbeSchedule(pair, await loadHandler("probe-primary"));
-  cleanups.push(() => schedule.stop());
-});
-
-afterEach(() => {
-  for (const cleanup of cleanups.reverse()) cleanup();
-  cleanups = [];
-  aws.restore();
-});
+  const rules = connectStackAutomaticFailoverRules(pair, stack, await loadHandler("auto-failover"));
+  onCleanup(() => rules.disconnect());
+  const schedule = connectProbeSchedule(pair, await loadHandler("probe-primary"));
+  onCleanup(() => schedule.stop());
+  return { pair, rules, schedule };
+}
 
 /** What auto-failover did, leaving out the ends of executions that had nothing pending. */
 function acted(automatic: AutomaticFailoverRules): unknown[] {
@@ -58,36 +58,52 @@ function acted(automatic: AutomaticFailoverRules): unknown[] {
 }
 
 /** Lets simulated time pass (the schedule runs while something sleeps). */
-async function wait(minutes: number): Promise<void> {
+async function wait(pair: RegionPair, minutes: number): Promise<void> {
   await pair.clock.sleep(minutes * 60_000, "test waits");
 }
 
 describe("us-east-1 (the primary) goes dark", () => {
-  it("the secondary detects it, fails over and moves traffic by itself; nothing it needed was in us-east-1", async () => {
-    await wait(3);
-    expect(pair.cloudWatch.alarmState(SECONDARY, rules.alarmName)).toBe("OK");
+  const scenario = sharedScenario(async (onCleanup) => {
+    const { pair, rules } = await seedPair(onCleanup);
+    await wait(pair, 3);
+    const alarmBeforeOutage = pair.cloudWatch.alarmState(SECONDARY, rules.alarmName);
     const since = pair.calls.length;
     const outageAt = pair.clock.now();
     pair.regionDown(PRIMARY, { callMs: 5_000 });
 
-    await wait(15);
+    await wait(pair, 15);
     await pair.stepFunctions.settled();
+    const status = await callApi(apiRequest("GET", "/status"));
+    return { pair, rules, alarmBeforeOutage, since, outageAt, status };
+  });
 
+  it("keeps the primary-down alarm OK while the primary is up", () => {
+    expect(scenario().alarmBeforeOutage).toBe("OK");
+  });
+
+  it("the secondary detects it and starts one automatic, unplanned failover, which succeeds", () => {
+    const { pair, rules, status } = scenario();
     // One automatic, unplanned failover, started by the alarm in the secondary region.
     expect(pair.stepFunctions.executions.map((execution) => execution.status)).toEqual([
       "SUCCEEDED",
     ]);
     expect(acted(rules)).toEqual([{ action: "started", operationId: expect.any(String) }]);
-    const status = await callApi(apiRequest("GET", "/status"));
     expect(status.body).toMatchObject({
       latestOperation: { kind: "failover", mode: "unplanned", status: "succeeded" },
     });
+  });
+
+  it("moves the writer and traffic to the secondary and releases the lock", () => {
+    const { pair } = scenario();
     expect(pair.snapshot()).toMatchObject({
       database: { globalWriter: "secondary", clusters: { secondary: { writable: true } } },
       dns: { answering: "secondary", fenced: { primary: true, secondary: false } },
     });
     expect(lockHeld(pair)).toBe(false);
+  });
 
+  it("needs nothing in us-east-1: every call there after the outage failed, Route 53's API included", () => {
+    const { pair, since } = scenario();
     // Nothing in us-east-1 answered after the outage, and the recovery needed none of it:
     // every call there failed, Route 53's API (hosted there) included.
     const after = pair.calls.slice(since);
@@ -95,48 +111,71 @@ describe("us-east-1 (the primary) goes dark", () => {
     expect(inUsEast1.length).toBeGreaterThan(0);
     expect(inUsEast1.every((call) => call.outcome === "error")).toBe(true);
     expect(after.filter((call) => call.outcome === "ok" && call.region !== SECONDARY)).toEqual([]);
+  });
 
-    // Within the seed's RTO, measured from the outage.
+  it("recovers within the seed's RTO, measured from the outage", () => {
+    const { pair, outageAt, status } = scenario();
     const recoveredAt = Date.parse(status.body.latestOperation.finishedAt);
     expect((recoveredAt - outageAt) / 1000).toBeLessThanOrEqual(pair.settings.rtoSeconds);
   });
 });
 
 describe("a partition between the regions", () => {
-  it("never promotes: the prober fails to reach the primary but Route 53's answer vetoes", async () => {
-    await wait(2);
+  const scenario = sharedScenario(async (onCleanup) => {
+    const { pair, rules, schedule } = await seedPair(onCleanup);
+    await wait(pair, 2);
     pair.partition(PRIMARY, { callMs: 5_000 });
 
-    await wait(20);
+    await wait(pair, 20);
+    return { pair, rules, schedule };
+  });
 
+  it("never promotes: no execution, the alarm OK, the primary still the writer", () => {
+    const { pair, rules } = scenario();
     expect(pair.stepFunctions.executions).toEqual([]);
     expect(pair.cloudWatch.alarmState(SECONDARY, rules.alarmName)).toBe("OK");
-    const verdicts = schedule.outcomes.slice(-3) as { primaryDown: boolean; why: string }[];
+    expect(pair.snapshot().database.globalWriter).toBe("primary");
+  });
+
+  it("the prober fails to reach the primary but Route 53's answer vetoes", () => {
+    const verdicts = scenario().schedule.outcomes.slice(-3) as {
+      primaryDown: boolean;
+      why: string;
+    }[];
     expect(verdicts.every((verdict) => verdict.primaryDown === false)).toBe(true);
     expect(verdicts[0]?.why).toContain("a partition between the regions");
-    expect(pair.snapshot().database.globalWriter).toBe("primary");
   });
 });
 
 describe("Route 53's API alone is down", () => {
-  it("a planned failover and the failback still complete, with no Route 53 API call succeeding", async () => {
+  const scenario = sharedScenario(async (onCleanup) => {
+    const { pair, rules } = await seedPair(onCleanup);
     pair.route53ApiDown({ callMs: 5_000 });
 
     const failover = await callApi(
       apiRequest("POST", "/failover", { mode: "planned", reason: "drill without Route 53's API" }),
     );
-    expect(failover.statusCode).toBe(202);
     await pair.stepFunctions.settled();
-    expect(pair.snapshot()).toMatchObject({
+    const afterFailover = pair.snapshot();
+
+    await wait(pair, 10);
+    const failback = await callApi(apiRequest("POST", "/failback", { reason: "back" }));
+    await pair.stepFunctions.settled();
+    return { pair, rules, failover, afterFailover, failback };
+  });
+
+  it("a planned failover completes (202): the secondary writes and answers", () => {
+    const { failover, afterFailover } = scenario();
+    expect(failover.statusCode).toBe(202);
+    expect(afterFailover).toMatchObject({
       database: { globalWriter: "secondary" },
       dns: { answering: "secondary" },
     });
+  });
 
-    await wait(10);
-    const failback = await callApi(apiRequest("POST", "/failback", { reason: "back" }));
+  it("the failback completes (202): the primary writes and answers, no fence left", () => {
+    const { pair, failback } = scenario();
     expect(failback.statusCode).toBe(202);
-    await pair.stepFunctions.settled();
-
     expect(pair.stepFunctions.executions.map((execution) => execution.status)).toEqual([
       "SUCCEEDED",
       "SUCCEEDED",
@@ -145,10 +184,15 @@ describe("Route 53's API alone is down", () => {
       database: { globalWriter: "primary" },
       dns: { answering: "primary", fenced: { primary: false, secondary: false } },
     });
-    const route53 = pair.callsTo({ service: "route53" });
+  });
+
+  it("no Route 53 API call succeeds", () => {
+    const route53 = scenario().pair.callsTo({ service: "route53" });
     expect(route53.length).toBeGreaterThan(0);
     expect(route53.every((call) => call.outcome === "error")).toBe(true);
-    // No automatic failover was set off by the planned one (the primary stayed up).
-    expect(acted(rules)).toEqual([]);
+  });
+
+  it("sets off no automatic failover (the primary stayed up)", () => {
+    expect(acted(scenario().rules)).toEqual([]);
   });
 });
