@@ -93,6 +93,12 @@ export const SSM_PARAMETER_PATH: FormatRule = {
   expected: 'an SSM path starting and ending with "/"',
 };
 
+/** An ARN in the standard partition; only its start is checked, the service owns the rest. */
+export const ARN: FormatRule = {
+  pattern: /^arn:aws:[a-z0-9-]+:/,
+  expected: "an ARN such as arn:aws:rds:...:cluster:name",
+};
+
 /** A VPC security group id. */
 export const SECURITY_GROUP_ID: FormatRule = {
   pattern: /^sg-[0-9a-f]{8,17}$/,

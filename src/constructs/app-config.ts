@@ -1,9 +1,8 @@
 import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
-import { Token } from "cdktf";
 import { Construct } from "constructs";
 import { REGION_ROLES, type RegionRole } from "../config/schema";
-import { ProblemCollector } from "../errors";
+import { isKnown, ProblemCollector } from "../errors";
 
 /** The parameters of one region. */
 export interface AppConfigRegion {
@@ -93,7 +92,7 @@ export class AppConfig extends Construct {
 function validate(path: string, props: AppConfigProps): void {
   const problems = new ProblemCollector();
   const { parameterPath } = props;
-  if (!Token.isUnresolved(parameterPath)) {
+  if (isKnown(parameterPath)) {
     if (
       !parameterPath.startsWith("/") ||
       !parameterPath.endsWith("/") ||
@@ -135,7 +134,7 @@ function validate(path: string, props: AppConfigProps): void {
           `keys that with parameterPath make at most ${MAX_HIERARCHY_LEVELS} levels (the SSM limit)`,
         );
       }
-      if (!Token.isUnresolved(value) && (value.length === 0 || value.length > MAX_VALUE_LENGTH)) {
+      if (isKnown(value) && (value.length === 0 || value.length > MAX_VALUE_LENGTH)) {
         problems.add(
           field,
           value,

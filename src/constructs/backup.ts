@@ -8,9 +8,8 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-import { Token } from "cdktf";
 import { Construct } from "constructs";
-import { backupNamePrefix } from "../aws-formats";
+import { ARN, backupNamePrefix } from "../aws-formats";
 import { cronExpressionProblem } from "../config/cron-expression";
 import {
   REGION_ROLES,
@@ -19,7 +18,7 @@ import {
   VAULT_LOCK_MODES,
   type VaultLockMode,
 } from "../config/schema";
-import { ProblemCollector } from "../errors";
+import { isKnown, ProblemCollector } from "../errors";
 import { Guardrails } from "../guardrails";
 import { confusedDeputyConditions } from "./service-trust";
 
@@ -312,12 +311,10 @@ function validate(path: string, props: BackupProps, settings: ResolvedSettings):
     );
   }
   props.resourceArns.forEach((arn, index) => {
-    if (!Token.isUnresolved(arn) && !/^arn:aws:[a-z0-9-]+:/.test(arn)) {
-      problems.add(`resourceArns[${index}]`, arn, "an ARN such as arn:aws:rds:...:cluster:name");
-    }
+    problems.pattern(`resourceArns[${index}]`, arn, ARN);
   });
   const { schedule } = settings;
-  if (!Token.isUnresolved(schedule)) {
+  if (isKnown(schedule)) {
     const cronProblem = cronExpressionProblem(schedule);
     if (cronProblem) {
       problems.add("schedule", schedule, cronProblem);
@@ -380,7 +377,7 @@ function validateVaultLock(
   problems.wholeNumberInRange("vaultLock.maxRetentionDays", max, { min: 1 }, days);
   const { retentionDays, copyRetentionDays } = settings;
   const retentions = [retentionDays, copyRetentionDays];
-  if (retentions.concat(min, max).some((days) => Token.isUnresolved(days))) return;
+  if (!retentions.concat(min, max).every(isKnown)) return;
   const shortest = Math.min(...retentions);
   const longest = Math.max(...retentions);
   const both = `retentionDays (${retentionDays}) and copyRetentionDays (${copyRetentionDays})`;

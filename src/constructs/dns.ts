@@ -463,7 +463,7 @@ function validate(path: string, props: DnsProps): void {
   }
 
   if (
-    !Token.isUnresolved(healthCheck.intervalSeconds) &&
+    isKnown(healthCheck.intervalSeconds) &&
     !HEALTH_CHECK_INTERVALS.includes(healthCheck.intervalSeconds)
   ) {
     problems.add(
