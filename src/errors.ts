@@ -173,6 +173,24 @@ export class ProblemCollector {
     if (isKnown(value) && isKnown(other) && value === other) this.add(path, value, expected);
   }
 
+  /**
+   * Adds a problem if the two regions of a warm-standby pair are one (a regional outage would
+   * take both). `at` is the path of the object holding `primary` and `secondary`.
+   */
+  regionPair(
+    at: string,
+    pair: { readonly [role in "primary" | "secondary"]: { readonly region: string } },
+  ): void {
+    const prefix = at === "" ? "" : `${at}.`;
+    const other = pair.primary.region;
+    this.distinct(
+      `${prefix}secondary.region`,
+      pair.secondary.region,
+      other,
+      `a region other than ${prefix}primary.region (${other})`,
+    );
+  }
+
   /** Adds a problem if `value` differs from `other`; skipped unless both are known. */
   same(path: string, value: string, other: string | undefined, expected: string): void {
     if (isKnown(value) && isKnown(other) && value !== other) this.add(path, value, expected);

@@ -518,11 +518,6 @@ function validate(path: string, props: DatabaseProps, resolved: ResolvedDefaults
       );
     }
   }
-  problems.distinct(
-    "secondary.region",
-    props.secondary.region,
-    props.primary.region,
-    `a region other than primary.region (${props.primary.region})`,
-  );
+  problems.regionPair("", props);
   problems.throwIfAnyFor(path);
 }

@@ -767,13 +767,7 @@ function validate(
 ): void {
   const problems = new ProblemCollector();
 
-  const { primary, secondary } = props.regions;
-  problems.distinct(
-    "regions.secondary.region",
-    secondary.region,
-    primary.region,
-    `a region other than regions.primary.region (${primary.region})`,
-  );
+  problems.regionPair("regions", props.regions);
   for (const role of REGION_ROLES) {
     const { region, provider } = props.regions[role];
     problems.same(

@@ -610,13 +610,8 @@ function validate(
   });
   problems.pattern("accountId", props.accountId, ACCOUNT_ID);
 
-  const { primary, secondary } = props.regions;
-  problems.distinct(
-    "regions.secondary.region",
-    secondary.region,
-    primary.region,
-    `a region other than regions.primary.region (${primary.region})`,
-  );
+  problems.regionPair("regions", props.regions);
+  const { secondary } = props.regions;
   const providerRegion = props.provider.region;
   problems.same(
     "regions.secondary.region",
