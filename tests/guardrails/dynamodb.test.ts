@@ -1,6 +1,6 @@
 import { DynamodbTable, type DynamodbTableConfig } from "@cdktf/provider-aws/lib/dynamodb-table";
 import { describe, expect, it } from "vitest";
-import { keyArn, violation, violationsOf } from "../support/guardrails";
+import { keyArn, named, violation, violationsOf } from "../support/guardrails";
 import { stackWithProviders, TEST_REGIONS } from "../support/synth";
 
 const KEY = keyArn(TEST_REGIONS.secondary);
@@ -26,20 +26,23 @@ const COMPLIANT: Partial<DynamodbTableConfig> = {
 };
 
 describe("SS-DDB-1 DynamoDB tables encrypt with a KMS key", () => {
-  it("fails the AWS-owned key and the AWS-managed key", () => {
-    expect(violationsOf("SS-DDB-1", ledger())).toEqual([
-      violation(
-        "SS-DDB-1",
-        "test/ledger",
-        "has no server_side_encryption { enabled = true }, so it uses an AWS-owned key",
-      ),
-    ]);
-    expect(violationsOf("SS-DDB-1", ledger({ serverSideEncryption: { enabled: true } }))).toEqual([
-      violation(
-        "SS-DDB-1",
-        "test/ledger",
-        "has server_side_encryption without kms_key_arn, so it uses the AWS-managed aws/dynamodb key",
-      ),
+  it.each(
+    named([
+      {
+        name: "the AWS-owned key",
+        props: {},
+        problem: "has no server_side_encryption { enabled = true }, so it uses an AWS-owned key",
+      },
+      {
+        name: "the AWS-managed key",
+        props: { serverSideEncryption: { enabled: true } },
+        problem:
+          "has server_side_encryption without kms_key_arn, so it uses the AWS-managed aws/dynamodb key",
+      },
+    ]),
+  )("fails %s", (_name, { props, problem }) => {
+    expect(violationsOf("SS-DDB-1", ledger(props))).toEqual([
+      violation("SS-DDB-1", "test/ledger", problem),
     ]);
   });
 

@@ -1,7 +1,7 @@
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { describe, expect, it } from "vitest";
-import { keyArn, violation, violationsOf } from "../support/guardrails";
+import { keyArn, named, violation, violationsOf } from "../support/guardrails";
 import { stackWithProviders, TEST_REGIONS } from "../support/synth";
 
 const KEY = keyArn(TEST_REGIONS.secondary);
@@ -44,31 +44,32 @@ function functionWithLogs(logGroupWiring: "default-name" | "logging-config" | "n
   return stack;
 }
 
-describe("SS-LOG-1 log groups set a retention", () => {
-  it("fails a log group without retention", () => {
-    expect(violationsOf("SS-LOG-1", logGroup({ kmsKeyId: KEY }))).toEqual([
-      violation("SS-LOG-1", "test/logs", "retention_in_days is unset, so its logs never expire"),
+describe.each(
+  named([
+    {
+      name: "SS-LOG-1 log groups set a retention",
+      rule: "SS-LOG-1",
+      failing: { name: "a log group without retention", props: { kmsKeyId: KEY } },
+      problem: "retention_in_days is unset, so its logs never expire",
+      passing: { name: "a retention in days", props: { retentionInDays: 30 } },
+    },
+    {
+      name: "SS-LOG-2 log groups encrypt with a KMS key",
+      rule: "SS-LOG-2",
+      failing: { name: "a log group without kms_key_id", props: { retentionInDays: 30 } },
+      problem: "has no kms_key_id, so its logs are encrypted only with a CloudWatch-owned key",
+      passing: { name: "a log group with the region's key", props: { kmsKeyId: KEY } },
+    },
+  ]),
+)("%s", (_name, { rule, failing, problem, passing }) => {
+  it(`fails ${failing.name}`, () => {
+    expect(violationsOf(rule, logGroup(failing.props))).toEqual([
+      violation(rule, "test/logs", problem),
     ]);
   });
 
-  it("passes a retention in days", () => {
-    expect(violationsOf("SS-LOG-1", logGroup({ retentionInDays: 30 }))).toEqual([]);
-  });
-});
-
-describe("SS-LOG-2 log groups encrypt with a KMS key", () => {
-  it("fails a log group without kms_key_id", () => {
-    expect(violationsOf("SS-LOG-2", logGroup({ retentionInDays: 30 }))).toEqual([
-      violation(
-        "SS-LOG-2",
-        "test/logs",
-        "has no kms_key_id, so its logs are encrypted only with a CloudWatch-owned key",
-      ),
-    ]);
-  });
-
-  it("passes a log group with the region's key", () => {
-    expect(violationsOf("SS-LOG-2", logGroup({ kmsKeyId: KEY }))).toEqual([]);
+  it(`passes ${passing.name}`, () => {
+    expect(violationsOf(rule, logGroup(passing.props))).toEqual([]);
   });
 });
 

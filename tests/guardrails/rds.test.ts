@@ -2,7 +2,7 @@ import { DbInstance } from "@cdktf/provider-aws/lib/db-instance";
 import { RdsCluster } from "@cdktf/provider-aws/lib/rds-cluster";
 import { RdsGlobalCluster } from "@cdktf/provider-aws/lib/rds-global-cluster";
 import { describe, expect, it } from "vitest";
-import { keyArn, violation, violationsOf } from "../support/guardrails";
+import { keyArn, named, violation, violationsOf } from "../support/guardrails";
 import { stackWithProviders, TEST_REGIONS } from "../support/synth";
 
 function cluster(props: {
@@ -90,19 +90,17 @@ describe("SS-RDS-2 production databases have deletion protection", () => {
 });
 
 describe("SS-RDS-3 database backups are kept at least 7 days", () => {
-  it("fails the 1-day default and short retention", () => {
-    expect(violationsOf("SS-RDS-3", cluster({}).stack)).toEqual([
+  it.each(
+    named([
+      { name: "the 1-day default", props: {}, days: 1 },
+      { name: "short retention (3 days)", props: { backupRetentionPeriod: 3 }, days: 3 },
+    ]),
+  )("fails %s", (_name, { props, days }) => {
+    expect(violationsOf("SS-RDS-3", cluster(props).stack)).toEqual([
       violation(
         "SS-RDS-3",
         "test/cluster",
-        "keeps automated backups 1 day(s) (backup_retention_period); at least 7 are required",
-      ),
-    ]);
-    expect(violationsOf("SS-RDS-3", cluster({ backupRetentionPeriod: 3 }).stack)).toEqual([
-      violation(
-        "SS-RDS-3",
-        "test/cluster",
-        "keeps automated backups 3 day(s) (backup_retention_period); at least 7 are required",
+        `keeps automated backups ${days} day(s) (backup_retention_period); at least 7 are required`,
       ),
     ]);
   });

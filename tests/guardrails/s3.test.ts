@@ -6,7 +6,7 @@ import { S3BucketVersioningA } from "@cdktf/provider-aws/lib/s3-bucket-versionin
 import { describe, expect, it } from "vitest";
 import { SecureBucket } from "../../src/constructs/secure-bucket";
 import { Storage } from "../../src/constructs/storage";
-import { keyArn, violation, violationsOf } from "../support/guardrails";
+import { keyArn, named, violation, violationsOf } from "../support/guardrails";
 import { stackWithProviders, TEST_REGIONS } from "../support/synth";
 
 /** A stack with one bare bucket (no settings resources) in the primary region. */
@@ -44,36 +44,33 @@ describe("SS-S3-1 buckets encrypt with a KMS key", () => {
     ]);
   });
 
-  it("fails SSE-S3 on a bucket that receives no access logs", () => {
+  it.each(
+    named([
+      {
+        name: "SSE-S3 on a bucket that receives no access logs",
+        sseAlgorithm: "AES256",
+        // The bucket named by its id ...
+        bucketOf: (bucket: S3Bucket) => bucket.id,
+        problem:
+          "encrypts with SSE-S3 (AES256) but receives no server access logs; only access-log buckets may use SSE-S3",
+      },
+      {
+        name: "aws:kms without a key (the AWS-managed aws/s3 key)",
+        sseAlgorithm: "aws:kms",
+        // ... or by its name.
+        bucketOf: (bucket: S3Bucket) => bucket.bucket,
+        problem:
+          'encrypts with "aws:kms" but names no kms_master_key_id, so S3 uses the AWS-managed aws/s3 key',
+      },
+    ]),
+  )("fails %s", (_name, { sseAlgorithm, bucketOf, problem }) => {
     const { stack, providers, bucket } = bareBucket();
     new S3BucketServerSideEncryptionConfigurationA(stack, "encryption", {
       provider: providers.primary,
-      bucket: bucket.id,
-      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }],
+      bucket: bucketOf(bucket),
+      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm } }],
     });
-    expect(violationsOf("SS-S3-1", stack)).toEqual([
-      violation(
-        "SS-S3-1",
-        "test/plain",
-        "encrypts with SSE-S3 (AES256) but receives no server access logs; only access-log buckets may use SSE-S3",
-      ),
-    ]);
-  });
-
-  it("fails aws:kms without a key (the AWS-managed aws/s3 key)", () => {
-    const { stack, providers, bucket } = bareBucket();
-    new S3BucketServerSideEncryptionConfigurationA(stack, "encryption", {
-      provider: providers.primary,
-      bucket: bucket.bucket,
-      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms" } }],
-    });
-    expect(violationsOf("SS-S3-1", stack)).toEqual([
-      violation(
-        "SS-S3-1",
-        "test/plain",
-        'encrypts with "aws:kms" but names no kms_master_key_id, so S3 uses the AWS-managed aws/s3 key',
-      ),
-    ]);
+    expect(violationsOf("SS-S3-1", stack)).toEqual([violation("SS-S3-1", "test/plain", problem)]);
   });
 
   it("passes SSE-KMS buckets, and SSE-S3 on the access-log buckets of Storage", () => {

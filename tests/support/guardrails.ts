@@ -33,3 +33,11 @@ export function violationsOf(
 export function violation(ruleId: string, path: string, problem: string): string {
   return `[${ruleId}] ${path}: ${problem}. Fix: ${ruleById(ruleId).fix}.`;
 }
+
+/**
+ * Rows of `it.each`/`describe.each` as `[name, row]`, for a title `"... %s ..."` that reads the
+ * name as written (vitest quotes and shortens a string interpolated with `$name`).
+ */
+export function named<T extends { readonly name: string }>(rows: readonly T[]): [string, T][] {
+  return rows.map((row) => [row.name, row]);
+}
