@@ -4,7 +4,7 @@ import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { SecurityGroupRule } from "@cdktf/provider-aws/lib/security-group-rule";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { describe, expect, it } from "vitest";
-import { keyArn, violation, violationsOf } from "../support/guardrails";
+import { keyArn, named, violation, violationsOf } from "../support/guardrails";
 import { stackWithProviders, TEST_REGIONS } from "../support/synth";
 
 const KEY = keyArn(TEST_REGIONS.primary);
@@ -85,13 +85,19 @@ describe("SS-EC2-2 no SSH or RDP from the internet", () => {
     ]);
   });
 
-  it("passes SSH from a private range and HTTPS from the internet", () => {
-    expect(
-      violationsOf("SS-EC2-2", ingress({ cidr: "10.0.0.0/8", protocol: "tcp", from: 22, to: 22 })),
-    ).toEqual([]);
-    expect(
-      violationsOf("SS-EC2-2", ingress({ cidr: "0.0.0.0/0", protocol: "tcp", from: 443, to: 443 })),
-    ).toEqual([]);
+  it.each(
+    named([
+      {
+        name: "SSH from a private range",
+        rule: { cidr: "10.0.0.0/8", protocol: "tcp", from: 22, to: 22 },
+      },
+      {
+        name: "HTTPS from the internet",
+        rule: { cidr: "0.0.0.0/0", protocol: "tcp", from: 443, to: 443 },
+      },
+    ]),
+  )("passes %s", (_name, { rule }) => {
+    expect(violationsOf("SS-EC2-2", ingress(rule))).toEqual([]);
   });
 });
 
