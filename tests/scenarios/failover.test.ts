@@ -10,15 +10,17 @@ import { MUTATING_OPERATIONS, type RegionPair, serviceError } from "../../src/si
 import { runStateMachineScenario } from "../support/local-state-machine";
 import {
   callLog,
+  executionScenario,
   indexOf,
   lockHeld,
-  newScenario,
+  type OnCleanup,
   onlyCall,
   operationInput,
   PRIMARY_REGION,
   prodStack,
   recordedOperation,
   SECONDARY_REGION,
+  scenarioPair,
   secondsAfter,
   sharedScenario,
   stateEventAt,
@@ -42,15 +44,8 @@ const PREFLIGHT_READS = [
 ];
 
 describe("planned failover on a healthy system", () => {
-  const scenario = sharedScenario(async (onCleanup) => {
-    const { pair, aws } = newScenario();
-    onCleanup(() => aws.restore());
-    const input = operationInput(pair, { mode: "planned" });
-    const result = await runStateMachineScenario({ pair, stack: prodStack(), input });
-    // The recorded operation (GET /operations/{id}). The execution was started directly, not
-    // through the API, so finish wrote the whole record.
-    const record = await recordedOperation(pair, input.operationId);
-    return { pair, input, result, record };
+  const scenario = executionScenario({
+    input: (pair) => operationInput(pair, { mode: "planned" }),
   });
 
   it("succeeds", () => {
@@ -212,13 +207,24 @@ describe("planned failover on a healthy system", () => {
  * then failing as the SDK does, and Route 53's checkers aware of it.
  */
 async function primaryTimingOut(
-  onCleanup: (cleanup: () => void) => void,
-  options: Parameters<typeof newScenario>[0] = {},
+  onCleanup: OnCleanup,
+  options: Parameters<typeof scenarioPair>[1] = {},
 ): Promise<RegionPair> {
-  const { pair, aws } = newScenario(options);
-  onCleanup(() => aws.restore());
+  const pair = scenarioPair(onCleanup, options);
   pair.regionDown("primary", { callMs: 5_000 });
   await untilRoute53Notices(pair);
+  return pair;
+}
+
+/** The global cluster refuses FailoverGlobalCluster (not retryable: HTTP 400, not throttling). */
+function refuseFailover(pair: RegionPair): RegionPair {
+  pair.injectFault({ service: "rds", operation: "FailoverGlobalCluster" }, 1, () =>
+    serviceError(
+      "rds",
+      "InvalidGlobalClusterStateFault",
+      `Global cluster ${pair.settings.globalClusterIdentifier} is in an invalid state for failover.`,
+    ),
+  );
   return pair;
 }
 
@@ -266,12 +272,9 @@ describe("unplanned failover while every primary-region call times out", () => {
   });
 
   describe("with a replication lag of 2.5 s", () => {
-    const scenario = sharedScenario(async (onCleanup) => {
-      const pair = await primaryTimingOut(onCleanup, { replicationLagMs: 2_500 });
-      const input = operationInput(pair, { mode: "unplanned", reason: "us-east-2 outage" });
-      const result = await runStateMachineScenario({ pair, stack: prodStack(), input });
-      const record = await recordedOperation(pair, input.operationId);
-      return { pair, input, result, record };
+    const scenario = executionScenario({
+      pair: (onCleanup) => primaryTimingOut(onCleanup, { replicationLagMs: 2_500 }),
+      input: (pair) => operationInput(pair, { mode: "unplanned", reason: "us-east-2 outage" }),
     });
 
     it("succeeds", () => {
@@ -369,15 +372,15 @@ describe("unplanned failover while every primary-region call times out", () => {
   });
 
   describe("when the lag could not be read at preflight", () => {
-    const scenario = sharedScenario(async (onCleanup) => {
-      const pair = await primaryTimingOut(onCleanup, { replicationLagMs: 2_500 });
-      // CloudWatch in the secondary region fails the preflight's lag query: the lag is unknown,
-      // so is the amount of lost writes; the failover still proceeds (it is unplanned).
-      pair.serverErrors("cloudwatch", "GetMetricData", 1, "secondary");
-      const input = operationInput(pair, { mode: "unplanned" });
-      const result = await runStateMachineScenario({ pair, stack: prodStack(), input });
-      const record = await recordedOperation(pair, input.operationId);
-      return { pair, result, record };
+    const scenario = executionScenario({
+      pair: async (onCleanup) => {
+        const pair = await primaryTimingOut(onCleanup, { replicationLagMs: 2_500 });
+        // CloudWatch in the secondary region fails the preflight's lag query: the lag is
+        // unknown, so is the amount of lost writes; the failover still proceeds (it is unplanned).
+        pair.serverErrors("cloudwatch", "GetMetricData", 1, "secondary");
+        return pair;
+      },
+      input: (pair) => operationInput(pair, { mode: "unplanned" }),
     });
 
     it("still fails over", () => {
@@ -405,23 +408,15 @@ describe("unplanned failover while every primary-region call times out", () => {
 });
 
 describe("unplanned failover whose FailoverGlobalCluster fails terminally", () => {
-  const scenario = sharedScenario(async (onCleanup) => {
-    const pair = await primaryTimingOut(onCleanup);
-    // Not retryable (HTTP 400, not throttling): the global cluster refuses the failover.
-    pair.injectFault({ service: "rds", operation: "FailoverGlobalCluster" }, 1, () =>
-      serviceError(
-        "rds",
-        "InvalidGlobalClusterStateFault",
-        `Global cluster ${pair.settings.globalClusterIdentifier} is in an invalid state for failover.`,
-      ),
-    );
-    const input = operationInput(pair, { mode: "unplanned" });
-    const result = await runStateMachineScenario({ pair, stack: prodStack(), input });
-    const record = await recordedOperation(pair, input.operationId);
-    const writerParameter = `${pair.settings.parameterPath}db/writer-endpoint`;
-    const secondaryCluster = pair.rds.cluster("secondary");
-    return { pair, result, record, writerParameter, secondaryCluster };
+  const execution = executionScenario({
+    pair: async (onCleanup) => refuseFailover(await primaryTimingOut(onCleanup)),
+    input: (pair) => operationInput(pair, { mode: "unplanned" }),
   });
+  const scenario = () => {
+    const { pair } = execution();
+    const writerParameter = `${pair.settings.parameterPath}db/writer-endpoint`;
+    return { ...execution(), writerParameter, secondaryCluster: pair.rds.cluster("secondary") };
+  };
 
   it("succeeds", () => {
     expect(scenario().result.status).toBe("SUCCEEDED");
@@ -502,21 +497,10 @@ describe("unplanned failover whose FailoverGlobalCluster fails terminally", () =
 });
 
 describe("unplanned failover while the primary region answers (e.g. only its web tier failed)", () => {
-  const scenario = sharedScenario(async (onCleanup) => {
-    const { pair, aws } = newScenario();
-    onCleanup(() => aws.restore());
-    // A failover with data loss must not even be tried while the source is the healthy writer.
-    pair.injectFault({ service: "rds", operation: "FailoverGlobalCluster" }, 1, () =>
-      serviceError(
-        "rds",
-        "InvalidGlobalClusterStateFault",
-        `Global cluster ${pair.settings.globalClusterIdentifier} is in an invalid state for failover.`,
-      ),
-    );
-    const input = operationInput(pair, { mode: "unplanned" });
-    const result = await runStateMachineScenario({ pair, stack: prodStack(), input });
-    const record = await recordedOperation(pair, input.operationId);
-    return { pair, result, record };
+  // A failover with data loss must not even be tried while the source is the healthy writer.
+  const scenario = executionScenario({
+    pair: (onCleanup) => refuseFailover(scenarioPair(onCleanup)),
+    input: (pair) => operationInput(pair, { mode: "unplanned" }),
   });
 
   it("succeeds", () => {

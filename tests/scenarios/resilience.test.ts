@@ -10,25 +10,17 @@ import { connectWorkflow, runStateMachineScenario } from "../support/local-state
 import {
   apiRequest,
   callApi,
+  executionScenario,
   lockHeld,
-  newScenario,
   operationInput,
   operationKeys,
   PRIMARY_REGION,
   prodStack,
   recordedOperation,
+  scenarioPair,
   sharedScenario,
   stateOutputs,
 } from "../support/scenario";
-
-type OnCleanup = (cleanup: () => void) => void;
-
-/** Two healthy regions in prod's shape, bound to the SDK (unbound with the describe's cleanups). */
-function healthyPair(onCleanup: OnCleanup): RegionPair {
-  const { pair, aws } = newScenario();
-  onCleanup(() => aws.restore());
-  return pair;
-}
 
 /** Seconds between consecutive calls (their retry back-offs). */
 function gaps(calls: readonly { at: number }[]): number[] {
@@ -45,21 +37,18 @@ function fenceWrites(pair: RegionPair) {
     .filter((call) => JSON.stringify(call.input).includes("TRAFFIC#FENCES"));
 }
 
-/**
- * A planned failover run once for the describe, with `prepare` applied to the healthy pair first
- * (a throttle, a jitter draw), and its recorded operation.
- */
+/** A planned failover run once for the describe, on a healthy pair that `prepare` changed. */
 function plannedFailover(
   prepare: (pair: RegionPair) => void,
   options: { readonly jitter?: () => number } = {},
 ) {
-  return sharedScenario(async (onCleanup) => {
-    const pair = healthyPair(onCleanup);
-    prepare(pair);
-    const input = operationInput(pair);
-    const result = await runStateMachineScenario({ pair, stack: prodStack(), input, ...options });
-    const record = await recordedOperation(pair, input.operationId);
-    return { pair, input, result, record };
+  return executionScenario({
+    pair: (onCleanup) => {
+      const pair = scenarioPair(onCleanup);
+      prepare(pair);
+      return pair;
+    },
+    ...options,
   });
 }
 
@@ -224,7 +213,7 @@ const CRASH_POINTS: readonly CrashPoint[] = [
 describe("crash mid-way, then the same operation is run again", () => {
   describe.each(CRASH_POINTS)("crash $where", ({ where, rerunAfterMs, promoteOnRerun }) => {
     const scenario = sharedScenario(async (onCleanup) => {
-      const pair = healthyPair(onCleanup);
+      const pair = scenarioPair(onCleanup);
       const input = operationInput(pair);
       const first = await runStateMachineScenario({ pair, stack: prodStack(), input, ...where });
       await pair.clock.advance(rerunAfterMs);
@@ -277,7 +266,7 @@ describe("crash mid-way, then the same operation is run again", () => {
 
   describe("through the API: the execution dies right after the database promotion was requested", () => {
     const scenario = sharedScenario(async (onCleanup) => {
-      const pair = healthyPair(onCleanup);
+      const pair = scenarioPair(onCleanup);
       let executions = 0;
       onCleanup(
         await connectWorkflow({
@@ -356,7 +345,7 @@ describe("crash mid-way, then the same operation is run again", () => {
 
 describe("a promotion slower than the plan's bound", () => {
   const scenario = sharedScenario(async (onCleanup) => {
-    const pair = healthyPair(onCleanup);
+    const pair = scenarioPair(onCleanup);
     // 60 s + 600 s: past the plan's 308 s bound (300 s + 10 s x the 0.8 s lag).
     pair.slowPromotion(600_000);
     onCleanup(await connectWorkflow({ pair, stack: prodStack() }));

@@ -14,21 +14,13 @@ import {
   autoFailoverVariable,
   callApi,
   lockHeld,
-  newScenario,
+  type OnCleanup,
   operationKeys,
   prodStack,
+  scenarioPair,
   sharedScenario,
   untilRoute53Notices,
 } from "../support/scenario";
-
-type OnCleanup = (cleanup: () => void) => void;
-
-/** Two healthy regions in prod's shape, bound to the SDK (unbound with the describe's cleanups). */
-function healthyPair(onCleanup: OnCleanup): RegionPair {
-  const { pair, aws } = newScenario();
-  onCleanup(() => aws.restore());
-  return pair;
-}
 
 /** Runs StartExecution's executions locally from now on (and simulates the Lambda runtime). */
 async function connect(pair: RegionPair, onCleanup: OnCleanup): Promise<void> {
@@ -37,7 +29,7 @@ async function connect(pair: RegionPair, onCleanup: OnCleanup): Promise<void> {
 
 describe("two concurrent triggers", () => {
   const scenario = sharedScenario(async (onCleanup) => {
-    const pair = healthyPair(onCleanup);
+    const pair = scenarioPair(onCleanup);
     await connect(pair, onCleanup);
     const body = { mode: "planned", reason: "quarterly DR drill" };
     // Time stands still while both requests are handled, as for two requests arriving together.
@@ -102,7 +94,7 @@ describe("two concurrent triggers", () => {
 describe("dry run", () => {
   describe("POST /failover with dryRun on a healthy system", () => {
     const scenario = sharedScenario(async (onCleanup) => {
-      const pair = healthyPair(onCleanup);
+      const pair = scenarioPair(onCleanup);
       await connect(pair, onCleanup);
       const response = await callApi(
         apiRequest("POST", "/failover", {
@@ -163,7 +155,7 @@ describe("dry run", () => {
 
   describe("an unplanned dry run while the primary region is down", () => {
     const scenario = sharedScenario(async (onCleanup) => {
-      const pair = healthyPair(onCleanup);
+      const pair = scenarioPair(onCleanup);
       pair.regionDown("primary");
       await untilRoute53Notices(pair);
       await connect(pair, onCleanup);
@@ -243,7 +235,7 @@ describe("automatic failover", () => {
 
   describe("the primary-down alarm goes to ALARM while the primary region is down", () => {
     const scenario = sharedScenario(async (onCleanup) => {
-      const pair = healthyPair(onCleanup);
+      const pair = scenarioPair(onCleanup);
       // As deployed: the synthesized function's trigger settings, the alarm in the secondary region.
       const variable = autoFailoverVariable(prodStack());
       const settings = JSON.parse(variable) as {
@@ -366,7 +358,7 @@ describe("automatic failover", () => {
 
   describe("a trigger that meets a planned operation's lock, the alarm still in ALARM", () => {
     const scenario = sharedScenario(async (onCleanup) => {
-      const pair = healthyPair(onCleanup);
+      const pair = scenarioPair(onCleanup);
       const rules = await connectRules(pair, onCleanup);
       // A drill's planned failover holds the lock ...
       pair.clock.setAutoAdvance(false);
@@ -443,7 +435,7 @@ describe("automatic failover", () => {
 
   describe("a deferred trigger whose alarm clears while the planned failover runs", () => {
     const scenario = sharedScenario(async (onCleanup) => {
-      const pair = healthyPair(onCleanup);
+      const pair = scenarioPair(onCleanup);
       const rules = await connectRules(pair, onCleanup);
       pair.clock.setAutoAdvance(false);
       const planned = await callApi(

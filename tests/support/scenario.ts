@@ -29,7 +29,7 @@ import {
   simulateLambdaRuntime,
 } from "../../src/simulation";
 import { EnvironmentStack } from "../../src/stacks/environment-stack";
-import { loadHandler } from "./local-state-machine";
+import { loadHandler, runStateMachineScenario } from "./local-state-machine";
 import { bindSimulatedAws, type SimulatedAws } from "./simulated-aws";
 import { type SynthesizedStack, synth } from "./synth";
 
@@ -303,15 +303,16 @@ export function stateEventAt(
 /** How long a scenario run once for its describe may take: the tests' own timeout. */
 export const SCENARIO_TIMEOUT_MS = 60_000;
 
+/** Registers what to undo after the describe's last test ({@link sharedScenario}). */
+export type OnCleanup = (cleanup: () => void) => void;
+
 /**
  * Runs a scenario once for the enclosing `describe` (in `beforeAll`), so that each of its tests
  * checks one behaviour of the same run; what `run` registers with `onCleanup` is undone after
  * the describe's last test (`afterAll`, in reverse order), so one scenario's simulator does not
  * serve the next describe. Returns a reader of what `run` returned.
  */
-export function sharedScenario<T>(
-  run: (onCleanup: (cleanup: () => void) => void) => Promise<T>,
-): () => T {
+export function sharedScenario<T>(run: (onCleanup: OnCleanup) => Promise<T>): () => T {
   let outcome: { readonly value: T } | undefined;
   const cleanups: (() => void)[] = [];
   beforeAll(async () => {
@@ -324,4 +325,42 @@ export function sharedScenario<T>(
     if (outcome === undefined) throw new Error("the describe's scenario did not run");
     return outcome.value;
   };
+}
+
+/** {@link newScenario}, unbound from the SDK with the describe's cleanups. */
+export function scenarioPair(
+  onCleanup: OnCleanup,
+  options: Partial<Omit<RegionPairOptions, "settings">> = {},
+): RegionPair {
+  const { pair, aws } = newScenario(options);
+  onCleanup(() => aws.restore());
+  return pair;
+}
+
+/**
+ * One execution of prod's synthesized workflow, run once for the describe
+ * ({@link sharedScenario}): on the pair `pair` makes (two healthy regions unless given), with the
+ * input `input` makes (a planned failover unless given), and the operation it recorded.
+ */
+export function executionScenario(
+  options: {
+    readonly pair?: (onCleanup: OnCleanup) => RegionPair | Promise<RegionPair>;
+    readonly input?: (pair: RegionPair) => OperationInput;
+    readonly jitter?: () => number;
+  } = {},
+) {
+  return sharedScenario(async (onCleanup) => {
+    const pair = await (options.pair ?? scenarioPair)(onCleanup);
+    const input = (options.input ?? operationInput)(pair);
+    const result = await runStateMachineScenario({
+      pair,
+      stack: prodStack(),
+      input,
+      ...(options.jitter ? { jitter: options.jitter } : {}),
+    });
+    // The recorded operation (GET /operations/{id}). The execution was started directly, not
+    // through the API, so finish wrote the whole record.
+    const record = await recordedOperation(pair, input.operationId);
+    return { pair, input, result, record };
+  });
 }
