@@ -92,19 +92,22 @@ describe("two concurrent triggers", () => {
 });
 
 describe("dry run", () => {
-  describe("POST /failover with dryRun on a healthy system", () => {
-    const scenario = sharedScenario(async (onCleanup) => {
+  /** POST /failover with `body` and dryRun, once for the describe, after `prepare`. */
+  function dryRun(
+    body: { readonly mode: string; readonly reason: string },
+    prepare: (pair: RegionPair) => Promise<void> = async () => {},
+  ) {
+    return sharedScenario(async (onCleanup) => {
       const pair = scenarioPair(onCleanup);
+      await prepare(pair);
       await connect(pair, onCleanup);
-      const response = await callApi(
-        apiRequest("POST", "/failover", {
-          mode: "planned",
-          reason: "what would happen?",
-          dryRun: true,
-        }),
-      );
+      const response = await callApi(apiRequest("POST", "/failover", { ...body, dryRun: true }));
       return { pair, response };
     });
+  }
+
+  describe("POST /failover with dryRun on a healthy system", () => {
+    const scenario = dryRun({ mode: "planned", reason: "what would happen?" });
 
     it("answers 200 with the plan of a planned switchover", () => {
       const { response } = scenario();
@@ -154,19 +157,9 @@ describe("dry run", () => {
   });
 
   describe("an unplanned dry run while the primary region is down", () => {
-    const scenario = sharedScenario(async (onCleanup) => {
-      const pair = scenarioPair(onCleanup);
+    const scenario = dryRun({ mode: "unplanned", reason: "us-east-2 outage" }, async (pair) => {
       pair.regionDown("primary");
       await untilRoute53Notices(pair);
-      await connect(pair, onCleanup);
-      const response = await callApi(
-        apiRequest("POST", "/failover", {
-          mode: "unplanned",
-          reason: "us-east-2 outage",
-          dryRun: true,
-        }),
-      );
-      return { pair, response };
     });
 
     it("answers 200 with the failover plan and its data-loss bound", () => {
