@@ -207,6 +207,20 @@ describe("automatic failover", () => {
     return rules;
   }
 
+  /**
+   * A healthy pair with the workflow and the rules, time stopped, and a drill's planned failover
+   * (POST /failover) holding the lock.
+   */
+  async function drillHoldingTheLock(onCleanup: OnCleanup) {
+    const pair = scenarioPair(onCleanup);
+    const rules = await connectRules(pair, onCleanup);
+    pair.clock.setAutoAdvance(false);
+    const planned = await callApi(
+      apiRequest("POST", "/failover", { mode: "planned", reason: "DR drill" }),
+    );
+    return { pair, rules, planned };
+  }
+
   /** "CloudWatch Alarm State Change" as EventBridge delivers it. */
   function alarmEvent(alarmName: string, from: string, to: string, at: string) {
     return {
@@ -351,13 +365,8 @@ describe("automatic failover", () => {
 
   describe("a trigger that meets a planned operation's lock, the alarm still in ALARM", () => {
     const scenario = sharedScenario(async (onCleanup) => {
-      const pair = scenarioPair(onCleanup);
-      const rules = await connectRules(pair, onCleanup);
       // A drill's planned failover holds the lock ...
-      pair.clock.setAutoAdvance(false);
-      const planned = await callApi(
-        apiRequest("POST", "/failover", { mode: "planned", reason: "DR drill" }),
-      );
+      const { pair, rules, planned } = await drillHoldingTheLock(onCleanup);
       // ... when the primary region dies and its health alarm fires.
       pair.regionDown("primary", { callMs: 5_000 });
       const alarmed = await rules.alarm();
@@ -428,12 +437,7 @@ describe("automatic failover", () => {
 
   describe("a deferred trigger whose alarm clears while the planned failover runs", () => {
     const scenario = sharedScenario(async (onCleanup) => {
-      const pair = scenarioPair(onCleanup);
-      const rules = await connectRules(pair, onCleanup);
-      pair.clock.setAutoAdvance(false);
-      const planned = await callApi(
-        apiRequest("POST", "/failover", { mode: "planned", reason: "DR drill" }),
-      );
+      const { pair, rules, planned } = await drillHoldingTheLock(onCleanup);
       // A blip: the alarm fires and clears while the planned failover runs.
       await rules.alarm();
       rules.recover();
