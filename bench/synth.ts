@@ -99,6 +99,8 @@ const BARREL_APP: AppToRun = {
   script: [join(BARREL_DIR, "main.ts")],
   tsx: true,
 };
+// The one barrel import in the repository, on purpose: it is the baseline being measured (SPEC
+// section 7), written to bench/.work and run there, never imported by the project.
 const BARREL_SOURCE = `import * as aws from "@cdktf/provider-aws";
 import { App, TerraformStack } from "cdktf";
 

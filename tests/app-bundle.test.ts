@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import Module from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { Lazy } from "cdktf";
 import * as esbuild from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import launcher from "../src/app-bundle/run.cjs";
@@ -145,5 +146,12 @@ describe("the bundle cache", () => {
       /exports\d*\.captureStackTrace = function captureStackTrace\d*\(\) \{\s*return \[\];\s*\};/,
     );
     expect(source).not.toContain("Error.captureStackTrace(object, below)");
+  });
+});
+
+describe("cdktf loaded from node_modules (the tests)", () => {
+  it("records no stack trace for a token once stubTokenStackTraces ran", () => {
+    launcher.stubTokenStackTraces();
+    expect(Lazy.anyValue({ produce: () => "value" }).creationStack).toEqual([]);
   });
 });

@@ -76,6 +76,21 @@ const tokenStackTraces = {
 };
 
 /**
+ * The same for a process that loads cdktf from node_modules (the tests): cdktf's modules call
+ * `captureStackTrace` through the exports object of stack-trace.js, so replacing that property
+ * reaches every caller.
+ *
+ * @param {string} [projectRoot] where node_modules is
+ */
+function stubTokenStackTraces(projectRoot = PROJECT_ROOT) {
+  const cdktfRequire = require("node:module").createRequire(join(projectRoot, "package.json"));
+  const stackTrace = cdktfRequire(
+    join(dirname(cdktfRequire.resolve("cdktf")), "tokens", "private", "stack-trace.js"),
+  );
+  stackTrace.captureStackTrace = () => [];
+}
+
+/**
  * cdktf's `resolve` (tokens/private/resolve.js) joins the path of the value it is resolving
  * (`"/" + prefix.join("/")`) on every call, for every string, number and object of the stack,
  * although only its error messages use it. In the bundle the path is joined when an error is
@@ -324,6 +339,8 @@ async function main() {
   const entry = explicit ? /** @type {string} */ (first) : DEFAULT_ENTRY;
   const args = explicit ? rest : process.argv.slice(2);
   if (process.env.SHOPSMART_SYNTH_FROM_SOURCE === "1") {
+    // Inherited from a parent run of a bundle (a CLI that synthesizes): not this process.
+    delete process.env.SHOPSMART_APP_BUNDLE;
     require("tsx/cjs/api").register();
     runAsMain(join(PROJECT_ROOT, entry), args);
     return;
@@ -336,7 +353,13 @@ async function main() {
   runAsMain(bundle, args);
 }
 
-module.exports = { buildBundle, cachedBundle, cacheDirOf, lazyResolvePathSource };
+module.exports = {
+  buildBundle,
+  cachedBundle,
+  cacheDirOf,
+  lazyResolvePathSource,
+  stubTokenStackTraces,
+};
 
 if (require.main === module) {
   main().catch((error) => {
