@@ -121,7 +121,12 @@ export const envConfigSchema = z
      * topology instead of fighting it.
      * @default "primary"
      */
-    activeRegion: z.enum(["primary", "secondary"]).default("primary"),
+    activeRegion: z
+      .enum(["primary", "secondary"], {
+        error:
+          '"primary" or "secondary", the role of the region that serves traffic (not a region id); set "secondary" after a failover so a re-apply keeps regions.secondary serving',
+      })
+      .default("primary"),
     regions: z.strictObject({
       primary: region,
       secondary: region,
