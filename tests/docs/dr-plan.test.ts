@@ -1,53 +1,61 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { DRILL_PHASES } from "../../functions/orchestration/drill";
-import { USAGE as DRILL_USAGE } from "../../src/cli/drill";
-import { USAGE as OPERATIONS_USAGE } from "../../src/cli/operations";
 import { loadEnvConfigs } from "../../src/config/load";
 import { GAME_DAY_FAULTS } from "../../src/simulation/game-day";
 import { EnvironmentStack } from "../../src/stacks/environment-stack";
 import { synth } from "../support/synth";
+import {
+  environments,
+  flagsOf,
+  headings,
+  npmCommands,
+  ROOT,
+  read,
+  scripts,
+  usageOf,
+} from "./markdown";
 
 /**
  * docs/dr-plan.md is what on-call engineers copy from during an outage; this keeps it true to the
- * code: every npm script exists, every flag is one the CLI accepts, every environment variable is
- * read by the code, and every prod resource name it mentions is synthesized.
+ * code: it opens with the three commands of a failover, every npm script exists, every flag is one
+ * the CLI accepts, every environment variable is read by the code, and every prod resource name it
+ * mentions is synthesized. (tests/docs/pages.test.ts checks the same of every page, and its links.)
  */
 
-const ROOT = resolve(__dirname, "../..");
-const markdown = readFileSync(resolve(ROOT, "docs/dr-plan.md"), "utf8");
-const scripts = (
-  JSON.parse(readFileSync(resolve(ROOT, "package.json"), "utf8")) as {
-    scripts: Record<string, string>;
-  }
-).scripts;
-const environments = readdirSync(resolve(ROOT, "envs"))
-  .filter((file) => file.endsWith(".json"))
-  .map((file) => file.replace(/\.json$/, ""));
+const markdown = read("docs/dr-plan.md");
+const commands = npmCommands(markdown);
 
-/** Each `npm run [-s] <script> [-- args]`, args up to the end of the line, a backtick or a `#`. */
-const commands = [...markdown.matchAll(/npm run (?:-s )?([a-z:-]+)(?: -- ([^\n`#]*))?/g)].map(
-  (match) => ({ text: match[0].trim(), script: match[1] ?? "", args: match[2] ?? "" }),
-);
-
-/** The `--flags` of a command line (placeholders such as `<id>` are not flags). */
-function flagsOf(args: string): string[] {
-  return [...args.matchAll(/(?:^|\s)(--[a-z][a-z0-9-]*)/g)].map((match) => match[1] ?? "");
-}
-
-/** The usage text a script's flags must appear in. */
-function usageOf(script: string): string | undefined {
-  if (script === "drill") return DRILL_USAGE;
-  if (script === "status" || script === "failover" || script === "failback") {
-    return OPERATIONS_USAGE[script];
-  }
-  if (script === "budget") return readFileSync(resolve(ROOT, "src/cli/budget.ts"), "utf8");
-  return undefined;
-}
+/** The "Fail over now" box: the blockquote right under the heading of that name. */
+const box = (/## Fail over now\n\n((?:>.*\n)+)/.exec(markdown)?.[1] ?? "")
+  .split("\n")
+  .map((line) => line.replace(/^> ?/, ""))
+  .join("\n");
 
 describe("docs/dr-plan.md", () => {
+  it("opens with the Fail over now box: prerequisites, then status, dry run, failover", () => {
+    expect(
+      headings(markdown)
+        .slice(0, 2)
+        .map((h) => h.text),
+    ).toEqual(["DR plan (runbook)", "Fail over now"]);
+    for (const prerequisite of [
+      "npm ci",
+      "AWS_REGION",
+      "SHOPSMART_DR_API_URL",
+      "execute-api:Invoke",
+    ]) {
+      expect(box, prerequisite).toContain(prerequisite);
+    }
+    const steps = npmCommands(box);
+    expect(steps.map((step) => step.script)).toEqual(["status", "failover", "failover"]);
+    expect(flagsOf(steps[1]?.args ?? "")).toEqual(["--env", "--mode", "--reason", "--dry-run"]);
+    expect(flagsOf(steps[2]?.args ?? "")).toEqual(["--env", "--mode", "--reason", "--watch"]);
+    expect(steps[1]?.args.replace(" --dry-run", "")).toBe(steps[2]?.args.replace(" --watch", ""));
+  });
+
   it("mentions npm scripts", () => {
     expect(commands.length).toBeGreaterThan(10);
   });
