@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import Module from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Lazy } from "cdktf";
 import * as esbuild from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BuildInputs } from "../src/app-bundle/build-inputs.cjs";
 import launcher from "../src/app-bundle/run.cjs";
 
 /**
@@ -153,5 +154,42 @@ describe("cdktf loaded from node_modules (the tests)", () => {
   it("records no stack trace for a token once stubTokenStackTraces ran", () => {
     launcher.stubTokenStackTraces();
     expect(Lazy.anyValue({ produce: () => "value" }).creationStack).toEqual([]);
+  });
+});
+
+describe("build inputs (both build caches)", () => {
+  let root: string;
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), "shopsmart-build-inputs-"));
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  function recorded(content: string) {
+    writeFileSync(join(root, "input.ts"), content);
+    return new BuildInputs(root).fingerprint("input.ts");
+  }
+
+  it("keeps an input whose size and modification time are as recorded", () => {
+    const before = recorded("export const a = 1;");
+    expect(new BuildInputs(root).unchanged("input.ts", before)).toBe(true);
+  });
+
+  it("keeps an input rewritten with the same content (a checkout, a touch)", () => {
+    const before = recorded("export const a = 1;");
+    writeFileSync(join(root, "input.ts"), "export const a = 1;");
+    utimesSync(join(root, "input.ts"), new Date(2030, 0, 1), new Date(2030, 0, 1));
+    expect(new BuildInputs(root).unchanged("input.ts", before)).toBe(true);
+  });
+
+  it("drops an input of the same size with other content, or of another size, or gone", () => {
+    const before = recorded("export const a = 1;");
+    writeFileSync(join(root, "input.ts"), "export const a = 2;");
+    utimesSync(join(root, "input.ts"), new Date(2030, 0, 1), new Date(2030, 0, 1));
+    expect(new BuildInputs(root).unchanged("input.ts", before)).toBe(false);
+    writeFileSync(join(root, "input.ts"), "export const a = 10;");
+    expect(new BuildInputs(root).unchanged("input.ts", before)).toBe(false);
+    rmSync(join(root, "input.ts"));
+    expect(new BuildInputs(root).unchanged("input.ts", before)).toBe(false);
+    expect(new BuildInputs(root).hash("input.ts")).toBe("missing");
   });
 });

@@ -22,17 +22,9 @@
  *
  * Plain JavaScript, because it runs before anything that could transpile TypeScript is loaded.
  */
-const { createHash } = require("node:crypto");
-const {
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} = require("node:fs");
+const { readdirSync, readFileSync, rmSync, statSync } = require("node:fs");
 const { dirname, join, relative, resolve, sep } = require("node:path");
+const { BuildInputs, sha256, writeAtomically } = require("./build-inputs.cjs");
 
 const PROJECT_ROOT = resolve(__dirname, "../..");
 /** The entry when the first argument is not a .ts file: the cdktf app. */
@@ -43,7 +35,7 @@ const MANIFEST_FILE = "manifest.json";
 const CACHE_FORMAT = 1;
 
 /**
- * @typedef {{ sha256: string, size: number, mtimeMs: number }} Fingerprint
+ * @typedef {import("./build-inputs.cjs").Fingerprint} Fingerprint
  * @typedef {{
  *   format: number,
  *   projectRoot: string,
@@ -181,34 +173,7 @@ function buildOptions(entry, cacheDir) {
   };
 }
 
-/**
- * @param {string | Uint8Array} data
- * @returns {string}
- */
-function sha256(data) {
-  return createHash("sha256").update(data).digest("hex");
-}
-
-/**
- * @param {string} path relative to the project root
- * @returns {Fingerprint}
- */
-function fingerprint(path) {
-  const absolute = join(PROJECT_ROOT, path);
-  const stat = statSync(absolute);
-  return { sha256: sha256(readFileSync(absolute)), size: stat.size, mtimeMs: stat.mtimeMs };
-}
-
-/**
- * @param {string} path relative to the project root
- * @param {Fingerprint} recorded
- */
-function unchanged(path, recorded) {
-  const stat = statSync(join(PROJECT_ROOT, path), { throwIfNoEntry: false });
-  if (stat === undefined) return false;
-  if (stat.size === recorded.size && stat.mtimeMs === recorded.mtimeMs) return true;
-  return stat.size === recorded.size && fingerprint(path).sha256 === recorded.sha256;
-}
+const inputs = new BuildInputs(PROJECT_ROOT);
 
 /**
  * Files the bundle depends on besides what esbuild read: this file (options and plugins) and the
@@ -255,23 +220,10 @@ function cachedBundle(esbuildVersion, cacheDir) {
     return undefined;
   }
   for (const [path, recorded] of Object.entries(manifest.inputs)) {
-    if (!unchanged(path, recorded)) return undefined;
+    if (!inputs.unchanged(path, recorded)) return undefined;
   }
   const bundle = join(cacheDir, manifest.bundle);
   return statSync(bundle, { throwIfNoEntry: false })?.isFile() ? bundle : undefined;
-}
-
-/**
- * Writes through a temporary file and a rename, so a concurrent synth never reads half a file.
- *
- * @param {string} path
- * @param {string | Uint8Array} data
- */
-function writeAtomically(path, data) {
-  mkdirSync(dirname(path), { recursive: true });
-  const partial = `${path}.${process.pid}.partial`;
-  writeFileSync(partial, data);
-  renameSync(partial, path);
 }
 
 /**
@@ -299,14 +251,14 @@ async function buildBundle(esbuild, entry, cacheDir) {
   const code = result.outputFiles?.[0]?.contents;
   if (!code) throw new Error(`esbuild produced no bundle for ${entry}`);
   const name = `main-${sha256(code).slice(0, 16)}.js`;
-  const inputs = [...Object.keys(result.metafile?.inputs ?? {}), ...extraInputs()].sort();
+  const read = [...Object.keys(result.metafile?.inputs ?? {}), ...extraInputs()].sort();
   /** @type {Manifest} */
   const manifest = {
     format: CACHE_FORMAT,
     projectRoot: PROJECT_ROOT,
     esbuild: esbuild.version,
     bundle: name,
-    inputs: Object.fromEntries(inputs.map((path) => [path, fingerprint(path)])),
+    inputs: Object.fromEntries(read.map((path) => [path, inputs.fingerprint(path)])),
   };
   writeAtomically(join(cacheDir, name), code);
   writeAtomically(join(cacheDir, MANIFEST_FILE), JSON.stringify(manifest));

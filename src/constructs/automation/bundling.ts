@@ -1,19 +1,16 @@
-import { createHash } from "node:crypto";
-import {
-  mkdirSync,
-  readFileSync,
-  realpathSync,
-  renameSync,
-  type Stats,
-  statSync,
-  writeFileSync,
-} from "node:fs";
+import { readFileSync, realpathSync, type Stats, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { dirname, join, relative, resolve, sep } from "node:path";
+import { join, relative, resolve, sep } from "node:path";
 import { performance } from "node:perf_hooks";
 import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_threads";
 import { type BuildOptions, buildSync, version as esbuildVersion, type Metafile } from "esbuild";
 import { type ZipOptions, type Zippable, zipSync } from "fflate";
+import {
+  BuildInputs,
+  type Fingerprint,
+  sha256,
+  writeAtomically,
+} from "../../app-bundle/build-inputs.cjs";
 import { BUNDLE_TARGET } from "./lambda-runtime";
 
 /**
@@ -168,19 +165,11 @@ export class BundlingError extends Error {
   override name = "BundlingError";
 }
 
-/** A file esbuild read, as the cache remembers it. */
-interface InputFingerprint {
-  readonly sha256: string;
-  /** Size and modification time: when both are unchanged the content is not read again. */
-  readonly size: number;
-  readonly mtimeMs: number;
-}
-
 /** What a cache manifest records about one package. */
 interface CacheManifest {
   readonly format: number;
   /** Every file esbuild read, relative to the project root. */
-  readonly inputs: Readonly<Record<string, InputFingerprint>>;
+  readonly inputs: Readonly<Record<string, Fingerprint>>;
   readonly zipSha256Hex: string;
   readonly zipSha256Base64: string;
   readonly zipBytes: number;
@@ -189,12 +178,8 @@ interface CacheManifest {
 }
 
 const processCache = new Map<string, LambdaBundle>();
-const fileHashes = new Map<string, string>();
-/**
- * Inputs already found unchanged in this process. The handlers share most of their inputs (the
- * SDK's core): 12 manifests list about 19,500 files, of which 1,800 differ.
- */
-const unchangedInputs = new Set<string>();
+/** Inputs hashed and found unchanged in this process, each file once. */
+let inputs = new BuildInputs(PROJECT_ROOT);
 let lastRun = { builtFunctions: [] as string[], milliseconds: 0 };
 
 /**
@@ -245,8 +230,7 @@ export function lastBundlingRun(): {
 /** Forgets the per-process cache (tests that compare fresh builds). The disk cache stays. */
 export function clearProcessCache(): void {
   processCache.clear();
-  fileHashes.clear();
-  unchangedInputs.clear();
+  inputs = new BuildInputs(PROJECT_ROOT);
 }
 
 /**
@@ -366,7 +350,7 @@ function cacheKey(name: string, entry: string): string {
     },
     zip: { ...ZIP_ENTRY_OPTIONS, mtime: ZIP_MTIME.getTime() },
     // Resolution depends on installed package manifests, which esbuild does not list as inputs.
-    lockFile: hashFile("package-lock.json"),
+    lockFile: inputs.hash("package-lock.json"),
     // Where node_modules really is, seen from the project: a checkout whose node_modules is a
     // symlink to another checkout's (a worktree) shares that cache, but its source maps name
     // the packages through a different relative path.
@@ -374,7 +358,7 @@ function cacheKey(name: string, entry: string): string {
     name,
     entry,
   });
-  return createHash("sha256").update(settings).digest("hex");
+  return sha256(settings);
 }
 
 function build(entries: readonly [string, string][], cacheDir: string | false): LambdaBundle[] {
@@ -389,11 +373,11 @@ function build(entries: readonly [string, string][], cacheDir: string | false): 
   }
   const files = new Map((result.outputFiles ?? []).map((file) => [file.path, file.contents]));
   // The handlers share most of their inputs: each file is fingerprinted once per build.
-  const fingerprints = new Map<string, InputFingerprint>();
-  const fingerprintOnce = (input: string): InputFingerprint => {
+  const fingerprints = new Map<string, Fingerprint>();
+  const fingerprintOnce = (input: string): Fingerprint => {
     let known = fingerprints.get(input);
     if (known === undefined) {
-      known = fingerprint(input);
+      known = inputs.fingerprint(input);
       fingerprints.set(input, known);
     }
     return known;
@@ -473,7 +457,7 @@ function readDiskCache(
   }
   if (manifest.format !== CACHE_FORMAT) return null;
   for (const [input, recorded] of Object.entries(manifest.inputs)) {
-    if (!unchanged(input, recorded)) return null;
+    if (!inputs.unchanged(input, recorded)) return null;
   }
   // Zips are written by rename under their own hash, so a zip of the recorded size is complete.
   const zipPath = zipLocation(cacheDir, manifest.zipSha256Hex, name);
@@ -515,54 +499,8 @@ function inputBytesPath(cacheDir: string, key: string): string {
   return join(cacheDir, "manifests", `${key}.input-bytes.json`);
 }
 
-/**
- * Writes through a temporary file and a rename, so concurrent synths (test workers) never read
- * a half-written file.
- */
-function writeAtomically(path: string, data: Uint8Array | string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const partial = `${path}.${process.pid}.partial`;
-  writeFileSync(partial, data);
-  renameSync(partial, path);
-}
-
-function fingerprint(path: string): InputFingerprint {
-  const stat = statOrUndefined(join(PROJECT_ROOT, path));
-  return { sha256: hashFile(path), size: stat?.size ?? -1, mtimeMs: stat?.mtimeMs ?? -1 };
-}
-
-function unchanged(path: string, recorded: InputFingerprint): boolean {
-  const seen = `${path}\0${recorded.sha256}`;
-  if (unchangedInputs.has(seen)) return true;
-  const stat = statOrUndefined(join(PROJECT_ROOT, path));
-  if (stat === undefined) return false;
-  const same =
-    (stat.size === recorded.size && stat.mtimeMs === recorded.mtimeMs) ||
-    hashFile(path) === recorded.sha256;
-  if (same) unchangedInputs.add(seen);
-  return same;
-}
-
 function statOrUndefined(path: string): Stats | undefined {
   return statSync(path, { throwIfNoEntry: false });
-}
-
-/** SHA-256 of a file relative to the project root (memoized per process), or "missing". */
-function hashFile(path: string): string {
-  const known = fileHashes.get(path);
-  if (known !== undefined) return known;
-  let hash: string;
-  try {
-    hash = sha256(readFileSync(join(PROJECT_ROOT, path)), "hex");
-  } catch {
-    hash = "missing";
-  }
-  fileHashes.set(path, hash);
-  return hash;
-}
-
-function sha256(data: Uint8Array, encoding: "hex" | "base64"): string {
-  return createHash("sha256").update(data).digest(encoding);
 }
 
 /** The inputs of one output of a multi-entry build, sorted, with the bytes each contributes. */
