@@ -12,8 +12,11 @@ import {
   type LambdaBundle,
   SOURCE_MAP_FILE,
 } from "../src/constructs/automation/bundling";
-import { HANDLERS_DIR } from "../src/constructs/automation/index";
-import { FUNCTION_NAMES, type FunctionName } from "../src/constructs/automation/permissions";
+import {
+  FUNCTION_NAMES,
+  type FunctionName,
+  handlerEntries,
+} from "../src/constructs/automation/functions";
 import { prepareDefinition, simulatedSettings, synthesizedWorkflow } from "../src/simulation";
 import { type Machine, machine, machineMarkdown, round, table, writeSection } from "./report";
 import {
@@ -84,9 +87,7 @@ interface FunctionFigures {
 // ------------------------------------------------------------------------------ bundles
 
 function bundleAll(): { bundles: Record<FunctionName, LambdaBundle>; seconds: number } {
-  const entries = Object.fromEntries(
-    FUNCTION_NAMES.map((name) => [name, `${HANDLERS_DIR}/${name}.ts`]),
-  );
+  const entries = handlerEntries();
   clearProcessCache();
   const started = performance.now();
   // No cache: a fresh build with the options synth uses.

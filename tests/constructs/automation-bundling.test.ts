@@ -13,7 +13,7 @@ import {
   ZIP_FILE_MODE,
   zipDeterministically,
 } from "../../src/constructs/automation/bundling";
-import { FUNCTION_NAMES } from "../../src/constructs/automation/permissions";
+import { FUNCTION_NAMES } from "../../src/constructs/automation/functions";
 
 const FIXTURE = "tests/fixtures/automation/handler.ts";
 /** A fixture that pulls a real SDK client out of node_modules, as the handlers do. */

@@ -26,7 +26,7 @@ import {
   EXTERNAL_CREDENTIAL_PROVIDERS,
   PROJECT_ROOT,
 } from "../../src/constructs/automation/bundling";
-import { FUNCTION_NAMES } from "../../src/constructs/automation/permissions";
+import { FUNCTION_NAMES, handlerEntry } from "../../src/constructs/automation/functions";
 
 /** Packages only the external providers import: they must not be in any bundle either. */
 const ONLY_BEHIND_EXTERNALS = [
@@ -293,7 +293,7 @@ describe("bundled SDK clients and the default credential chain", () => {
 
 describe("the left-out providers", () => {
   const entryPoints = Object.fromEntries(
-    FUNCTION_NAMES.map((name) => [`${name}/index`, `functions/handlers/${name}.ts`]),
+    FUNCTION_NAMES.map((name) => [`${name}/index`, handlerEntry(name)]),
   );
   const result = buildSync({ ...BUNDLE_OPTIONS, entryPoints });
   const metafile = result.metafile as Metafile;

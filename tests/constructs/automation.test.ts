@@ -1,18 +1,25 @@
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { TerraformOutput, type TerraformStack } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { PROBE_INTERVAL_SECONDS, VETO_RECHECK_SECONDS } from "../../functions/shared/dr-metrics";
 import { parseSettings } from "../../functions/shared/settings";
 import type { RegionRole } from "../../src/config/schema";
 import {
+  AUTOMATION_FUNCTIONS,
   Automation,
   type AutomationProps,
   FUNCTION_NAMES,
   type FunctionName,
+  handlerEntries,
 } from "../../src/constructs/automation";
+import { PROJECT_ROOT } from "../../src/constructs/automation/bundling";
 import { ACCESS_LOG_FORMAT } from "../../src/constructs/automation/http-api";
-import { UNSCOPED_ACTIONS } from "../../src/constructs/automation/permissions";
+import {
+  type AutomationResources,
+  UNSCOPED_ACTIONS,
+} from "../../src/constructs/automation/permissions";
 import { workflowDefinition } from "../../src/constructs/automation/state-machine";
 import {
   listResources,
@@ -179,6 +186,46 @@ describe("Automation", () => {
           role: reference(json, "aws_iam_role", `function-${name}/role`, "arn"),
           tracing_config: { mode: "PassThrough" },
         });
+      }
+    });
+
+    it("deploys every entry of the function table as the entry says: description, timeout, role, environment", () => {
+      expect(Object.keys(AUTOMATION_FUNCTIONS)).toEqual([...FUNCTION_NAMES]);
+      // Statement ids and variable names do not depend on the resources' values.
+      const resources = new Proxy({} as AutomationResources, {
+        get: (_, field) =>
+          String(field).endsWith("Arns")
+            ? Object.assign(["a", "b"], { primary: "a", secondary: "b" })
+            : "x",
+      });
+      const context = {
+        drillSettings: automation.drillSettings,
+        autoFailover: { alarmName: "a", alarmRegion: "us-west-2", ruleName: "r" },
+      };
+      for (const name of FUNCTION_NAMES) {
+        const spec = AUTOMATION_FUNCTIONS[name];
+        const deployed = fn(json, name);
+        expect(deployed.description, name).toBe(spec.description);
+        expect(deployed.timeout, name).toBe(spec.timeoutSeconds);
+        expect(
+          policyStatements(json, `function-${name}/permissions`).map((s) => s.sid),
+          name,
+        ).toEqual(["WriteOwnLogs", ...spec.permissions(resources).map((s) => s.sid)]);
+        expect(
+          Object.keys((deployed.environment as { variables: Record<string, string> }).variables),
+          name,
+        ).toEqual([
+          "SHOPSMART_DR_SETTINGS",
+          "NODE_OPTIONS",
+          ...Object.keys(spec.environment?.(context) ?? {}),
+        ]);
+      }
+    });
+
+    it("bundles each entry's handler from functions/handlers/<name>.ts by default", () => {
+      for (const [name, entry] of Object.entries(handlerEntries())) {
+        expect(entry).toBe(`functions/handlers/${name}.ts`);
+        expect(existsSync(join(PROJECT_ROOT, entry)), entry).toBe(true);
       }
     });
 

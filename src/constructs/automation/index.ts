@@ -45,19 +45,28 @@ import {
   drillReportBucketName,
   drillReportPrefix,
 } from "./drill";
+import {
+  AUTOMATION_FUNCTIONS,
+  FUNCTION_NAMES,
+  type FunctionEnvironmentContext,
+  type FunctionName,
+  handlerEntry,
+} from "./functions";
 import { API_ROUTES, type ApiRoute, OperationsHttpApi } from "./http-api";
 import { AutomationLambda } from "./lambda";
-import {
-  type AutomationResources,
-  FUNCTION_NAMES,
-  FUNCTION_PERMISSIONS,
-  type FunctionName,
-  tracingStatement,
-} from "./permissions";
+import { type AutomationResources, tracingStatement } from "./permissions";
 import { executionsArnOf, OperationWorkflow, stateMachineArnOf } from "./workflow";
 
 export type { LambdaBundle } from "./bundling";
-export { FUNCTION_NAMES, type FunctionName } from "./permissions";
+export {
+  AUTOMATION_FUNCTIONS,
+  type AutomationFunctionSpec,
+  FUNCTION_NAMES,
+  type FunctionName,
+  HANDLERS_DIR,
+  handlerEntries,
+  handlerEntry,
+} from "./functions";
 
 /** Auto Scaling sizes. */
 export interface CapacitySizes {
@@ -214,43 +223,6 @@ export interface AutomationProps {
   readonly handlerEntries?: Readonly<Partial<Record<FunctionName, string>>>;
 }
 
-/** Per-function limits. */
-const FUNCTION_TIMEOUT_SECONDS: Readonly<Record<FunctionName, number>> = {
-  "read-topology": 60,
-  "read-traffic": 60,
-  "plan-operation": 30,
-  "promote-database": 60,
-  "check-writer": 30,
-  "scale-capacity": 60,
-  "flip-dns": 90,
-  finish: 60,
-  "operations-api": 60,
-  "auto-failover": 60,
-  // Its probes run in parallel, each cut off after detection.probeTimeoutSeconds (5 s); while
-  // only Route 53's veto holds a quorum back it rereads Route 53 inside VETO_RECHECK_SECONDS
-  // (40 s), then publishes: under a minute, so a run ends before the next one starts.
-  "probe-primary": 55,
-  // One drill tick makes a few API calls of at most 30 s each; the report writes to S3, CloudWatch
-  // and SNS.
-  "run-drill": 120,
-};
-
-const FUNCTION_DESCRIPTIONS: Readonly<Record<FunctionName, string>> = {
-  "read-topology": "Reads the global database topology and replication lag in both regions",
-  "read-traffic": "Reads endpoint health and Auto Scaling capacity in both regions",
-  "plan-operation": "Builds the operation's plan from the preflight readings; blockers stop it",
-  "promote-database": "Switches over, fails over or detaches-and-promotes the target cluster",
-  "check-writer": "Checks whether the target cluster is the available writer",
-  "scale-capacity": "Sets one region's Auto Scaling group to active or standby sizes",
-  "flip-dns": "Moves traffic to the target region with the Route 53 traffic-fence health checks",
-  finish: "Records the operation's outcome, releases the lock and notifies",
-  "operations-api": "Failover HTTP API: POST /failover, POST /failback, GET /status, /operations",
-  "auto-failover": "Starts an unplanned failover when the standby side's primary-down alarm fires",
-  "probe-primary":
-    "Probes the primary region from the secondary and publishes the PrimaryDown signal",
-  "run-drill": "Runs the DR drill through the operations API, then stores and publishes its report",
-};
-
 const MEMORY_MB = 256;
 const DEFAULT_THROTTLE = { burstLimit: 10, rateLimitPerSecond: 5 } as const;
 /** API Gateway's default account-level throttle; a stage cannot exceed it. */
@@ -261,8 +233,6 @@ const MAX_NAME_PREFIX_LENGTH = 64 - LONGEST_NAME_SUFFIX.length;
 /** CloudWatch: evaluation periods x period must fit in one day (1-minute periods here). */
 const MAX_ALARM_MINUTES = 1440;
 const DEFAULT_DETECTION = { alarmMinutes: 3, quorum: 2, minimumIntervalMinutes: 30 } as const;
-/** Where the handler of each function lives, by default. */
-export const HANDLERS_DIR = "functions/handlers";
 
 /**
  * The failover automation, in the secondary region: one bundled Lambda function per step, each
@@ -316,16 +286,15 @@ export class Automation extends Construct {
     const apiThrottle = props.apiThrottle ?? DEFAULT_THROTTLE;
     const logRetentionDays = props.logRetentionDays ?? 90;
     const tracingEnabled = props.tracingEnabled ?? false;
-    const functions = FUNCTION_NAMES.filter(
-      (name) => name !== "auto-failover" || props.automaticFailover.enabled,
-    );
+    const enabledFeatures = { automaticFailover: props.automaticFailover.enabled };
+    const functions = FUNCTION_NAMES.filter((name) => {
+      const feature = AUTOMATION_FUNCTIONS[name].deployedWith;
+      return feature === undefined || enabledFeatures[feature];
+    });
     // Every handler is bundled, deployed or not: one esbuild run then serves stacks with and
     // without automatic failover, instead of a second run for the function the first one lacked.
     const entries = Object.fromEntries(
-      FUNCTION_NAMES.map((name) => [
-        name,
-        props.handlerEntries?.[name] ?? `${HANDLERS_DIR}/${name}.ts`,
-      ]),
+      FUNCTION_NAMES.map((name) => [name, props.handlerEntries?.[name] ?? handlerEntry(name)]),
     ) as Record<FunctionName, string>;
     const detection = { ...DEFAULT_DETECTION, ...definedOnly(props.automaticFailover) };
     validate(this.node.path, props, { apiThrottle, logRetentionDays, entries, detection });
@@ -442,34 +411,33 @@ export class Automation extends Construct {
     const bundles = bundleFunctions(entries);
     this.bundles = Object.fromEntries(functions.map((fn) => [fn, bundles[fn]]));
     const settingsJson = JSON.stringify(this.settings);
+    const environmentContext: FunctionEnvironmentContext = {
+      drillSettings: this.drillSettings,
+      // The primary-down alarm lives in the automation's own region.
+      autoFailover: {
+        alarmName: primaryDownAlarmName(namePrefix),
+        alarmRegion: region,
+        ruleName: autoFailoverRuleName(namePrefix),
+      },
+    };
     const deployed: Partial<Record<FunctionName, AutomationLambda>> = {};
     for (const fn of functions) {
-      const environment: Record<string, string> = {
-        SHOPSMART_DR_SETTINGS: settingsJson,
-        // Stack traces point into the TypeScript sources through the bundled source map.
-        NODE_OPTIONS: "--enable-source-maps",
-      };
-      if (fn === "run-drill") {
-        environment.SHOPSMART_DR_DRILL = JSON.stringify(this.drillSettings);
-      }
-      if (fn === "auto-failover") {
-        // The primary-down alarm lives in the automation's own region.
-        environment.SHOPSMART_DR_AUTO_FAILOVER = JSON.stringify({
-          alarmName: primaryDownAlarmName(namePrefix),
-          alarmRegion: region,
-          ruleName: autoFailoverRuleName(namePrefix),
-        });
-      }
+      const spec = AUTOMATION_FUNCTIONS[fn];
       deployed[fn] = new AutomationLambda(this, `function-${fn}`, {
         provider,
         functionName: nameOf(fn),
-        description: FUNCTION_DESCRIPTIONS[fn],
+        description: spec.description,
         bundle: bundles[fn],
-        timeoutSeconds: FUNCTION_TIMEOUT_SECONDS[fn],
+        timeoutSeconds: spec.timeoutSeconds,
         memoryMb: MEMORY_MB,
-        environment,
+        environment: {
+          SHOPSMART_DR_SETTINGS: settingsJson,
+          // Stack traces point into the TypeScript sources through the bundled source map.
+          NODE_OPTIONS: "--enable-source-maps",
+          ...spec.environment?.(environmentContext),
+        },
         statements: [
-          ...FUNCTION_PERMISSIONS[fn](resources),
+          ...spec.permissions(resources),
           ...(tracingEnabled ? [tracingStatement()] : []),
         ],
         kmsKeyArn,
