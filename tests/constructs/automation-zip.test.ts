@@ -1,8 +1,13 @@
 import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   BundlingError,
   type PackageFiles,
+  PRUNE_AFTER_MS,
+  pruneUnreferencedZips,
   zipDeterministically,
   zipEachDeterministically,
 } from "../../src/constructs/automation/bundling";
@@ -50,5 +55,34 @@ describe("zipping packages on several threads", () => {
 
   it("zips nothing to nothing", () => {
     expect(zipEachDeterministically([], 4)).toEqual([]);
+  });
+});
+
+describe("pruning the package cache", () => {
+  it("removes zips no manifest references once they are an hour old, and keeps the rest", () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), "shopsmart-prune-"));
+    try {
+      const zip = (sha: string, ageMs: number) => {
+        mkdirSync(join(cacheDir, "zips", sha), { recursive: true });
+        writeFileSync(join(cacheDir, "zips", sha, "finish.zip"), "zip");
+        const time = new Date(Date.now() - ageMs);
+        utimesSync(join(cacheDir, "zips", sha), time, time);
+      };
+      mkdirSync(join(cacheDir, "manifests"));
+      writeFileSync(join(cacheDir, "manifests", "k.json"), JSON.stringify({ zipSha256Hex: "a1" }));
+      writeFileSync(join(cacheDir, "manifests", "k.input-bytes.json"), "{}");
+      writeFileSync(join(cacheDir, "manifests", "half.json"), '{"zipSha');
+      zip("a1", 2 * PRUNE_AFTER_MS); // referenced
+      zip("b2", 2 * PRUNE_AFTER_MS); // replaced by a rebuild
+      zip("c3", 60_000); // written a minute ago, its manifest maybe not yet
+      expect(pruneUnreferencedZips(cacheDir)).toEqual(["b2"]);
+      expect(readdirSync(join(cacheDir, "zips")).sort()).toEqual(["a1", "c3"]);
+    } finally {
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+
+  it("leaves a cache without zips or manifests alone", () => {
+    expect(pruneUnreferencedZips(join(tmpdir(), "shopsmart-no-such-cache"))).toEqual([]);
   });
 });

@@ -1,4 +1,4 @@
-import { readFileSync, realpathSync, type Stats, statSync } from "node:fs";
+import { readdirSync, readFileSync, realpathSync, rmSync, type Stats, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join, relative, resolve, sep } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -211,6 +211,7 @@ export function bundleFunctions(
       processCache.set(cacheKey(bundle.name, bundle.entry), bundle);
       bundles[bundle.name] = bundle;
     }
+    if (cacheDir) pruneUnreferencedZips(cacheDir);
   }
   lastRun = {
     builtFunctions: toBuild.map(([name]) => name),
@@ -480,6 +481,47 @@ function readDiskCache(
       return inputBytes;
     },
   };
+}
+
+/**
+ * A zip no longer referenced by any manifest was replaced by a rebuild: without this every code
+ * change would leave its 12 packages behind. Only zips older than {@link PRUNE_AFTER_MS} go, so a
+ * synth that has written its zip but not yet its manifest (they are written in that order) keeps
+ * it. Runs after a build, never on the cached path.
+ */
+export function pruneUnreferencedZips(cacheDir: string, now: number = Date.now()): string[] {
+  const referenced = new Set<string>();
+  for (const file of readdirOrEmpty(join(cacheDir, "manifests"))) {
+    if (!file.endsWith(".json") || file.endsWith(".input-bytes.json")) continue;
+    try {
+      const manifest = JSON.parse(
+        readFileSync(join(cacheDir, "manifests", file), "utf8"),
+      ) as CacheManifest;
+      referenced.add(manifest.zipSha256Hex);
+    } catch {
+      // Being written by another synth, or unreadable: it references nothing yet.
+    }
+  }
+  const removed: string[] = [];
+  for (const sha of readdirOrEmpty(join(cacheDir, "zips"))) {
+    const dir = join(cacheDir, "zips", sha);
+    const stat = statOrUndefined(dir);
+    if (referenced.has(sha) || stat === undefined || now - stat.mtimeMs < PRUNE_AFTER_MS) continue;
+    rmSync(dir, { recursive: true, force: true });
+    removed.push(sha);
+  }
+  return removed;
+}
+
+/** How old an unreferenced zip must be before it is removed. */
+export const PRUNE_AFTER_MS = 60 * 60 * 1000;
+
+function readdirOrEmpty(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 /**
