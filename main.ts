@@ -15,27 +15,38 @@ setFlagsFromString("--no-allocation-site-pretenuring");
 import { relative, resolve } from "node:path";
 import { App } from "cdktf";
 import { budgetProblems } from "./src/budget/dr-budget";
-import { loadEnvConfigs } from "./src/config/load";
+import {
+  ENVIRONMENT_SELECTION_VARIABLE,
+  parseEnvironmentSelection,
+} from "./src/config/environment-files";
+import { loadEnvironmentSet } from "./src/config/load";
 import { invalidSetting, missedDrBudgets, UserInputError } from "./src/errors";
 import { assertGuardrails, guardrailSummary } from "./src/guardrails";
 import { EnvironmentStack, type StateLocation } from "./src/stacks/environment-stack";
 
 /**
  * The app: one stack per environment file. Every file is validated before any stack is built, so
- * a bad file stops synth before anything is written to cdktf.out.
+ * a bad file stops synth before anything is written to cdktf.out; so do two files sharing a
+ * domain name or resource name prefix (src/config/environment-files.ts).
  *
  * Environments whose settings cannot meet their own RTO/RPO targets stop synth too (see
  * src/budget/dr-budget.ts).
  *
  * Environment variables:
  * - SHOPSMART_ENVS_DIR: directory of environment files (default `envs`).
+ * - SHOPSMART_ENVS: the environments to synthesize, comma-separated (default every env file).
+ *   Only their files must be valid; another broken file is a warning on stderr. cdktf passes
+ *   nothing about the stack it deploys to the app, so one environment's command sets this:
+ *   `SHOPSMART_ENVS=prod npx cdktf deploy shopsmart-prod` (docs/environments.md).
  * - SHOPSMART_STATE_LOCATION: `primary` (default) or `replica`, to point every backend at the
  *   replicated state bucket while the state region is down.
  */
 function main(): void {
   const envsDir = resolve(process.env.SHOPSMART_ENVS_DIR ?? "envs");
   const stateLocation = parseStateLocation(process.env.SHOPSMART_STATE_LOCATION);
-  const configs = loadEnvConfigs(envsDir);
+  const selected = parseEnvironmentSelection(process.env[ENVIRONMENT_SELECTION_VARIABLE]);
+  const { configs, warnings } = loadEnvironmentSet(envsDir, selected ? { selected } : {});
+  for (const warning of warnings) console.error(warning);
   for (const config of configs) {
     const problems = budgetProblems(config);
     if (problems.length > 0) {

@@ -3,8 +3,9 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cronExpressionProblem } from "../src/config/cron-expression";
-import { loadEnvConfigs, parseEnvConfig } from "../src/config/load";
-import { EnvConfigError, EnvConfigErrors } from "../src/errors";
+import { parseEnvironmentSelection } from "../src/config/environment-files";
+import { loadEnvConfigs, loadEnvironmentSet, parseEnvConfig } from "../src/config/load";
+import { EnvConfigError, EnvConfigErrors, UserInputError } from "../src/errors";
 import {
   cidrsOverlap,
   formatIpv4Cidr,
@@ -539,6 +540,35 @@ describe("names and addresses", () => {
     );
   });
 
+  it.each([
+    { rule: "another zone", domain: "shop.example.org" },
+    { rule: "a name that only ends like the zone", domain: "shopexample.com" },
+  ])(
+    "fails on a domain outside the hosted zone it is looked up in ($rule), naming dns.domainName",
+    ({ domain }) => {
+      expect(prodErrorMessage({ "dns.domainName": domain })).toEqual(
+        invalidProdMessage(
+          `dns.domainName: got "${domain}"; expected a name inside the hosted zone dns.hostedZone.name (example.com): example.com itself or a name ending in .example.com. Change dns.domainName, or set dns.hostedZone to the zone that holds it`,
+        ),
+      );
+    },
+  );
+
+  it("accepts the zone's apex and any name inside it; a zone given by id is checked at plan time", () => {
+    expect(
+      parseEnvConfig(prodWith({ "dns.domainName": "example.com" }), "envs/prod.json"),
+    ).toBeDefined();
+    expect(
+      parseEnvConfig(prodWith({ "dns.domainName": "a.b.example.com" }), "envs/prod.json"),
+    ).toBeDefined();
+    expect(
+      parseEnvConfig(
+        prodWith({ "dns.domainName": "shop.example.org", "dns.hostedZone": { id: "Z123" } }),
+        "envs/prod.json",
+      ),
+    ).toBeDefined();
+  });
+
   it("fails on a malformed hosted zone id", () => {
     expect(prodErrorMessage({ "dns.hostedZone": { id: "z123" } })).toEqual(
       invalidProdMessage(
@@ -684,16 +714,23 @@ describe("loadEnvConfigs", () => {
     });
   });
 
-  it("fails on invalid JSON, naming the file", () => {
-    const text = '{ "project": ';
-    const parseMessage = errorThrownBy(() => JSON.parse(text)).message;
+  it("fails on invalid JSON, naming the file, the line and the column", () => {
+    const text = '{\n  "project": "shopsmart"\n  "environment": "prod"\n}\n';
     withEnvDirectory({ "prod.json": text }, (directory) => {
       const error = errorThrownBy(() => loadEnvConfigs(directory, directory));
       expect(error).toBeInstanceOf(EnvConfigErrors);
       expect(error.message).toEqual(
         "Invalid environment config prod.json (1 problem):\n" +
-          `  - not valid JSON: ${parseMessage}\n` +
+          `  - not valid JSON: line 3, column 3: Expected ',' or '}' after property value (line 3: "environment": "prod")\n` +
           "Fix the file and run synth again; nothing was synthesized.",
+      );
+    });
+  });
+
+  it("fails on a file that ends too early, at the line and column where it ends", () => {
+    withEnvDirectory({ "prod.json": '{\n  "project": ' }, (directory) => {
+      expect(errorThrownBy(() => loadEnvConfigs(directory, directory)).message).toContain(
+        '  - not valid JSON: line 2, column 14: Unexpected end of JSON input (line 2: "project":)',
       );
     });
   });
@@ -708,6 +745,193 @@ describe("loadEnvConfigs", () => {
           "Fix the file and run synth again; nothing was synthesized.",
       );
     });
+  });
+});
+
+/** envs/ as files, with a copy of prod named `name` and `changes` applied to it. */
+function shippedWithCopyOfProd(name: string, changes: Record<string, unknown>) {
+  const copy = prodWith({ environment: name, ...changes });
+  return {
+    "dev.json": asJson(readEnvFile("dev")),
+    "prod.json": asJson(readEnvFile("prod")),
+    "staging.json": asJson(readEnvFile("staging")),
+    [`${name}.json`]: asJson(copy),
+  };
+}
+
+/** The changes that make a copy of prod its own environment (qa-like). */
+const OWN_NAMES = {
+  "dns.domainName": "copy.shop.example.com",
+  "network.vpcCidr": { primary: "10.70.0.0/16", secondary: "10.80.0.0/16" },
+};
+
+describe("environments side by side", () => {
+  it("loads a copy of prod with its own domain and VPC ranges, without warnings", () => {
+    withEnvDirectory(shippedWithCopyOfProd("copy", OWN_NAMES), (directory) => {
+      const set = loadEnvironmentSet(directory, { displayRoot: directory });
+      expect(set.configs.map((c) => c.environment)).toEqual(["copy", "dev", "prod", "staging"]);
+      expect(set.warnings).toEqual([]);
+    });
+  });
+
+  it("fails on a copy that keeps prod's domain name, naming both files, the field and the fix", () => {
+    const files = shippedWithCopyOfProd("copy", {
+      "network.vpcCidr": OWN_NAMES["network.vpcCidr"],
+    });
+    withEnvDirectory(files, (directory) => {
+      const error = errorThrownBy(() => loadEnvConfigs(directory, directory));
+      expect(error).toBeInstanceOf(EnvConfigErrors);
+      expect(error.message).toEqual(
+        "Invalid environment config prod.json (1 problem):\n" +
+          '  - dns.domainName: got "shop.example.com"; expected a name no other env file uses: copy.json has it too, and both stacks would own the same Route 53 failover records. Give this environment its own, e.g. "prod.shop.example.com" (inside dns.hostedZone)\n' +
+          FOOTER,
+      );
+    });
+  });
+
+  it("fails on two files whose project and environment give the same resource name prefix", () => {
+    // project "shopsmart" + environment "prod-eu" and project "shopsmart-prod" + "eu": both
+    // name their resources shopsmart-prod-eu-*.
+    const files = {
+      "prod-eu.json": asJson(
+        prodWith({ environment: "prod-eu", "dns.domainName": "eu1.shop.example.com" }),
+      ),
+      "eu.json": asJson(
+        prodWith({
+          project: "shopsmart-prod",
+          environment: "eu",
+          "dns.domainName": "eu2.shop.example.com",
+          "network.vpcCidr": OWN_NAMES["network.vpcCidr"],
+        }),
+      ),
+    };
+    withEnvDirectory(files, (directory) => {
+      expect(errorThrownBy(() => loadEnvConfigs(directory, directory)).message).toEqual(
+        "Invalid environment config prod-eu.json (1 problem):\n" +
+          '  - project: got "shopsmart"; expected a project and environment whose resource names no other env file uses: "shopsmart-prod-eu" starts the resource names of eu.json too (project "shopsmart-prod", environment "eu"), so the stacks would create resources with the same names. Rename the file (and its environment) or change project\n' +
+          FOOTER,
+      );
+    });
+  });
+
+  it("catches a prefix that is another environment's per-region prefix", () => {
+    const files = {
+      "prod.json": asJson(readEnvFile("prod")),
+      "primary.json": asJson(
+        prodWith({ project: "shopsmart-prod", environment: "primary", ...OWN_NAMES }),
+      ),
+    };
+    withEnvDirectory(files, (directory) => {
+      expect(errorThrownBy(() => loadEnvConfigs(directory, directory)).message).toContain(
+        '"shopsmart-prod-primary" starts the resource names of ',
+      );
+    });
+  });
+
+  it("warns, naming both files and fields, when a copy reuses another file's VPC ranges", () => {
+    const files = shippedWithCopyOfProd("copy", { "dns.domainName": "copy.shop.example.com" });
+    withEnvDirectory(files, (directory) => {
+      const set = loadEnvironmentSet(directory, { displayRoot: directory });
+      expect(set.configs).toHaveLength(4);
+      expect(set.warnings).toEqual([
+        "warning: prod.json network.vpcCidr.primary (10.10.0.0/16) overlaps copy.json network.vpcCidr.primary (10.10.0.0/16): the two VPCs can never be peered or share a transit gateway. If this is a copy, give it ranges no other env file uses.",
+        "warning: prod.json network.vpcCidr.secondary (10.20.0.0/16) overlaps copy.json network.vpcCidr.secondary (10.20.0.0/16): the two VPCs can never be peered or share a transit gateway. If this is a copy, give it ranges no other env file uses.",
+      ]);
+    });
+  });
+
+  it("warns on a partial overlap across roles too (a /17 inside another file's /16)", () => {
+    const files = shippedWithCopyOfProd("copy", {
+      "dns.domainName": "copy.shop.example.com",
+      "network.vpcCidr": { primary: "10.70.0.0/16", secondary: "10.10.128.0/17" },
+    });
+    withEnvDirectory(files, (directory) => {
+      expect(loadEnvironmentSet(directory, { displayRoot: directory }).warnings).toEqual([
+        expect.stringMatching(
+          /^warning: prod\.json network\.vpcCidr\.primary \(10\.10\.0\.0\/16\) overlaps copy\.json network\.vpcCidr\.secondary \(10\.10\.128\.0\/17\)/,
+        ),
+      ]);
+    });
+  });
+});
+
+describe("a selection of environments (SHOPSMART_ENVS)", () => {
+  const withBrokenDev = {
+    "dev.json": '{ "project": ',
+    "prod.json": asJson(readEnvFile("prod")),
+    "staging.json": asJson(readEnvFile("staging")),
+  };
+
+  it("needs only the selected files to be valid; a broken other file is a warning with its problems", () => {
+    withEnvDirectory(withBrokenDev, (directory) => {
+      const set = loadEnvironmentSet(directory, { displayRoot: directory, selected: ["prod"] });
+      expect(set.configs.map((c) => c.environment)).toEqual(["prod"]);
+      expect(set.warnings).toEqual([
+        "warning: dev.json is invalid and was skipped: SHOPSMART_ENVS=prod selects only prod. Fix it before the next synth of every environment, which refuses it:\n" +
+          "Invalid environment config dev.json (1 problem):\n" +
+          '  - not valid JSON: line 1, column 14: Unexpected end of JSON input (line 1: { "project":)',
+      ]);
+    });
+  });
+
+  it("still fails without a selection, and when the broken file is selected", () => {
+    withEnvDirectory(withBrokenDev, (directory) => {
+      expect(
+        errorThrownBy(() => loadEnvironmentSet(directory, { displayRoot: directory })),
+      ).toBeInstanceOf(EnvConfigErrors);
+      const selected = errorThrownBy(() =>
+        loadEnvironmentSet(directory, { displayRoot: directory, selected: ["prod", "dev"] }),
+      );
+      expect(selected).toBeInstanceOf(EnvConfigErrors);
+      expect(selected.message).toMatch(/^Invalid environment config dev\.json \(1 problem\)/);
+    });
+  });
+
+  it("turns a collision with an unselected file into a warning, and keeps it an error between selected ones", () => {
+    const files = shippedWithCopyOfProd("copy", {
+      "network.vpcCidr": OWN_NAMES["network.vpcCidr"],
+    });
+    withEnvDirectory(files, (directory) => {
+      const set = loadEnvironmentSet(directory, { displayRoot: directory, selected: ["prod"] });
+      expect(set.configs.map((c) => c.environment)).toEqual(["prod"]);
+      expect(set.warnings).toEqual([
+        'warning: a synth of every environment refuses prod.json: dns.domainName: got "shop.example.com"; expected a name no other env file uses: copy.json has it too, and both stacks would own the same Route 53 failover records. Give this environment its own, e.g. "prod.shop.example.com" (inside dns.hostedZone)',
+      ]);
+      expect(
+        errorThrownBy(() =>
+          loadEnvironmentSet(directory, { displayRoot: directory, selected: ["copy", "prod"] }),
+        ).message,
+      ).toMatch(/^Invalid environment config prod\.json \(1 problem\):\n {2}- dns\.domainName/);
+    });
+  });
+
+  it("fails on a selected environment that has no file, listing the ones there are", () => {
+    withEnvDirectory(withBrokenDev, (directory) => {
+      const error = errorThrownBy(() =>
+        loadEnvironmentSet(directory, { displayRoot: directory, selected: ["no-such-env-zz9"] }),
+      );
+      expect(error).toBeInstanceOf(UserInputError);
+      expect(error.message).toBe(
+        `SHOPSMART_ENVS: Unknown environment "no-such-env-zz9": there is no ${directory}/no-such-env-zz9.json.\n` +
+          "Available environments: dev, prod, staging.",
+      );
+    });
+  });
+
+  it("reads SHOPSMART_ENVS as comma-separated names; unset or empty selects every file", () => {
+    expect(parseEnvironmentSelection(undefined)).toBeUndefined();
+    expect(parseEnvironmentSelection(" ")).toBeUndefined();
+    expect(parseEnvironmentSelection("prod")).toEqual(["prod"]);
+    expect(parseEnvironmentSelection("dev, staging,dev")).toEqual(["dev", "staging"]);
+  });
+
+  it("fails on a SHOPSMART_ENVS that holds something other than names", () => {
+    expect(errorThrownBy(() => parseEnvironmentSelection("prod,,dev")).message).toBe(
+      'SHOPSMART_ENVS: got "prod,,dev"; expected environment names separated by commas, e.g. prod or dev,staging (unset means every env file)',
+    );
+    expect(errorThrownBy(() => parseEnvironmentSelection("envs/prod.json")).message).toMatch(
+      /^SHOPSMART_ENVS: got "envs\/prod\.json"/,
+    );
   });
 });
 

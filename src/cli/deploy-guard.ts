@@ -5,7 +5,7 @@ import { OperationsApiError, type StatusResponse } from "../../functions/shared/
 import { createOperationsApiClient } from "../../functions/shared/operations-api-client";
 import { UserInputError } from "../errors";
 import { loadEnvironment } from "./environment-selection";
-import { resolveOperationsEndpoint } from "./operations-api-endpoint";
+import { resolveOperationsEndpoint, StackNotDeployedError } from "./operations-api-endpoint";
 
 /**
  * `npm run deploy-guard -- --env <env>`: refuses a deploy that would fight the live topology.
@@ -16,17 +16,33 @@ import { resolveOperationsEndpoint } from "./operations-api-endpoint";
  * that failed. deploy.yml runs this after `cdktf diff` (which initializes the stack directory, so
  * the API URL comes from the stack's outputs) and before `cdktf deploy`.
  *
- * Exit codes: 0 go (topology matches; or nothing to compare: not deployed yet, or the API did not
- * answer, which is warned about); 1 stop (the writer is elsewhere, or an operation is running, or
- * the API refused the call: 403 means the deploy role lacks execute-api:Invoke on GET /status and
- * the guard would otherwise never check anything); 2 usage error.
+ * It fails closed. Exit codes: 0 go (the topology matches, or this is a first deploy: the stack's
+ * state has no `status_api_url` output, so there is nothing to compare); 1 stop (the writer is
+ * elsewhere; an operation is running; or the guard could not check: the outputs could not be
+ * read, GET /status failed or was refused, or the writer region is unknown); 2 usage error.
+ *
+ * `--allow-unchecked` turns "could not check" into a warning and lets the deploy go, for an
+ * operator who knows the topology (e.g. the secondary region, where the API runs, is itself in
+ * trouble). It never overrides a known mismatch, a running operation, or a refused call (403:
+ * the deploy role lacks execute-api:Invoke on GET /status, so the guard would never check
+ * anything). In deploy.yml it is the `allow-unchecked-deploy` input of a manual run.
  */
 
 const USAGE =
-  "usage: npm run deploy-guard -- --env <name|file.json> [--api-url <url>]\n" +
-  "  --env takes a name (envs/<name>.json, or in SHOPSMART_ENVS_DIR) or the path of an env file";
+  "usage: npm run deploy-guard -- --env <name|file.json> [--api-url <url>] [--allow-unchecked]\n" +
+  "  --env takes a name (envs/<name>.json, or in SHOPSMART_ENVS_DIR) or the path of an env file\n" +
+  "  --allow-unchecked  go on (with a warning) when the topology cannot be checked";
 
-export type GuardVerdict = { go: true; message: string } | { go: false; message: string };
+/** The flag that lets a deploy go when the guard cannot check the topology. */
+export const ALLOW_UNCHECKED_FLAG = "--allow-unchecked";
+
+/**
+ * `unchecked`: the guard could not tell whether the deploy fights the topology; a stop that
+ * `--allow-unchecked` turns into a warning.
+ */
+export type GuardVerdict =
+  | { go: true; message: string }
+  | { go: false; unchecked?: true; message: string };
 
 /** The decision, from the env file's activeRegion and what GET /status answered. */
 export function deployGuardVerdict(
@@ -47,11 +63,12 @@ export function deployGuardVerdict(
   const writer = status.database.writerRegion;
   if (writer === "unknown") {
     return {
-      go: true,
+      go: false,
+      unchecked: true,
       message:
-        `warning: the database writer region of ${status.environment} is unknown ` +
-        `(${status.unreachable.map((region) => region.region).join(", ") || "no reading"}); ` +
-        `deploying with activeRegion ${activeRegion}`,
+        `the database writer region of ${status.environment} is unknown ` +
+        `(${status.unreachable.map((region) => region.region).join(", ") || "no reading"}), so ` +
+        `a deploy with activeRegion ${activeRegion} cannot be checked`,
     };
   }
   if (writer !== activeRegion) {
@@ -83,7 +100,7 @@ export async function runDeployGuardCli(
   io: { out(line: string): void; err(line: string): void },
   dependencies: DeployGuardDependencies = {},
 ): Promise<number> {
-  let values: { env?: string; "api-url"?: string; timeout?: string };
+  let values: { env?: string; "api-url"?: string; timeout?: string; "allow-unchecked"?: boolean };
   try {
     ({ values } = parseArgs({
       args: [...argv],
@@ -91,6 +108,7 @@ export async function runDeployGuardCli(
         env: { type: "string" },
         "api-url": { type: "string" },
         timeout: { type: "string" },
+        "allow-unchecked": { type: "boolean" },
       },
       strict: true,
     }));
@@ -102,6 +120,21 @@ export async function runDeployGuardCli(
     io.err(`--env is required\n${USAGE}`);
     return 2;
   }
+  const allowUnchecked = values["allow-unchecked"] === true;
+  /** The guard could not check: stop, unless the operator said to go on anyway. */
+  const unchecked = (why: string): number => {
+    if (allowUnchecked) {
+      io.out(`deploy guard: warning: ${why}; deploying unchecked (${ALLOW_UNCHECKED_FLAG})`);
+      return 0;
+    }
+    io.err(
+      `deploy guard: ${why}. Stopped, because an unchecked deploy could move traffic back to ` +
+        `a region the database left. Fix the lookup, or if you know the topology matches ` +
+        `activeRegion, run again with ${ALLOW_UNCHECKED_FLAG} (deploy.yml: run it by hand with ` +
+        "allow-unchecked-deploy)",
+    );
+    return 1;
+  };
   const root = dependencies.root ?? resolve(__dirname, "../..");
   let file: string;
   let activeRegion: RegionRole;
@@ -130,12 +163,13 @@ export async function runDeployGuardCli(
       ...(dependencies.readOutputs ? { readOutputs: dependencies.readOutputs } : {}),
     }));
   } catch (error) {
+    if (error instanceof StackNotDeployedError) {
+      // A first deploy has no API yet, hence nothing that could disagree with activeRegion.
+      io.out(`deploy guard: first deploy, nothing to compare (${error.message})`);
+      return 0;
+    }
     if (!(error instanceof UserInputError)) throw error;
-    // A first deploy has no API yet, hence nothing that could disagree with activeRegion.
-    io.out(
-      `deploy guard: no deployed operations API to ask (${error.message}); nothing to compare`,
-    );
-    return 0;
+    return unchecked(`cannot find the operations API to ask (${error.message})`);
   }
 
   const timeoutSeconds = Number(values.timeout ?? 30);
@@ -150,15 +184,16 @@ export async function runDeployGuardCli(
   } catch (error) {
     if (!(error instanceof OperationsApiError)) throw error;
     if (error.kind === "forbidden" || error.kind === "credentials") {
+      // Not overridable: the role would never be able to check anything.
       io.err(`deploy guard: ${error.message}`);
       return 1;
     }
     // The API lives in the secondary region; if that region is in trouble the deploy may be
-    // exactly what is needed, so an unanswered question does not block it.
-    io.out(`deploy guard: warning: GET /status failed (${error.message}); deploying unchecked`);
-    return 0;
+    // exactly what is needed, but only an operator can say so.
+    return unchecked(`GET /status failed (${error.message})`);
   }
   const verdict = deployGuardVerdict(file, activeRegion, status);
+  if (!verdict.go && verdict.unchecked) return unchecked(verdict.message);
   (verdict.go ? io.out : io.err)(`deploy guard: ${verdict.message}`);
   return verdict.go ? 0 : 1;
 }

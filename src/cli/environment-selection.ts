@@ -1,5 +1,12 @@
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { basename, dirname, isAbsolute, join, relative, resolve } from "node:path";
+import {
+  ENVIRONMENT_NAME_PATTERN,
+  ENVIRONMENT_SELECTION_VARIABLE,
+  knownEnvironments,
+  listEnvironments,
+  unknownEnvironmentMessage,
+} from "../config/environment-files";
 import { loadEnvConfig } from "../config/load";
 import type { EnvConfig } from "../config/schema";
 import { UserInputError } from "../errors";
@@ -16,7 +23,6 @@ import { UserInputError } from "../errors";
  */
 
 const ROOT = resolve(__dirname, "../..");
-const NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
 
 export interface EnvironmentSelectionOptions {
   /** The project root: `<root>/envs` holds the environments, and messages show paths relative to it. @default the repository root */
@@ -26,6 +32,8 @@ export interface EnvironmentSelectionOptions {
   /** A directory given on the command line (`--envs-dir`); wins over `SHOPSMART_ENVS_DIR`. @default - `SHOPSMART_ENVS_DIR`, else `<root>/envs` */
   readonly envsDir?: string;
 }
+
+export { listEnvironments, unknownEnvironmentMessage };
 
 export interface EnvironmentSelection {
   /** The environment's name: the env file's name without `.json`. */
@@ -67,29 +75,11 @@ export function isEnvironmentFile(value: string): boolean {
  * what `--env` takes, for the flag parsers of the CLIs.
  */
 export function environmentArgumentProblem(value: string): string | undefined {
-  const valid = isEnvironmentFile(value) ? value.endsWith(".json") : NAME_PATTERN.test(value);
+  const valid = isEnvironmentFile(value)
+    ? value.endsWith(".json")
+    : ENVIRONMENT_NAME_PATTERN.test(value);
   if (valid) return undefined;
   return `--env takes an environment name, e.g. prod, or the path of an env file ending in .json; got "${value}"`;
-}
-
-/** The environments `dir` holds: the names of its `*.json` files, sorted. */
-export function listEnvironments(dir: string): string[] {
-  try {
-    return readdirSync(dir)
-      .filter((file) => file.endsWith(".json"))
-      .map((file) => file.slice(0, -".json".length))
-      .sort();
-  } catch {
-    return [];
-  }
-}
-
-export function unknownEnvironmentMessage(
-  env: string,
-  available: readonly string[],
-  envsDir: string,
-): string {
-  return `Unknown environment "${env}": there is no ${envsDir}/${env}.json.\n${knownEnvironments(available, envsDir)}`;
 }
 
 export function missingEnvironmentFileMessage(
@@ -101,12 +91,6 @@ export function missingEnvironmentFileMessage(
     `There is no environment file ${file}: --env takes the path of an env file (<name>.json) or ` +
     `the name of one in ${envsDir}.\n${knownEnvironments(available, envsDir)}`
   );
-}
-
-function knownEnvironments(available: readonly string[], envsDir: string): string {
-  return available.length > 0
-    ? `Available environments: ${available.join(", ")}.`
-    : `${envsDir} holds no environment files.`;
 }
 
 /**
@@ -160,6 +144,18 @@ export function loadEnvironment(
   const selection = selectEnvironment(value, options);
   const config = loadEnvConfig(selection.file, options.root ?? ROOT);
   return { selection, config, stackName: `${config.project}-${selection.name}` };
+}
+
+/**
+ * The variables that make synth build this environment only (`SHOPSMART_ENVS_DIR` and
+ * `SHOPSMART_ENVS`), so a command for one environment needs only its own file to be valid: a
+ * broken other env file is a warning, not a reason to leave prod unreachable.
+ */
+export function synthVariablesFor(selection: EnvironmentSelection): Record<string, string> {
+  return {
+    SHOPSMART_ENVS_DIR: selection.envsDir,
+    [ENVIRONMENT_SELECTION_VARIABLE]: selection.name,
+  };
 }
 
 function isFile(path: string): boolean {

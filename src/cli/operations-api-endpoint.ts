@@ -44,6 +44,14 @@ export interface ResolveEndpointOptions {
   readOutputs?: (env: string) => Promise<Record<string, string>>;
 }
 
+/**
+ * The stack's state has no `status_api_url` output: it was never deployed (or not this far). The
+ * one lookup failure the deploy guard reads as "first deploy, nothing to compare".
+ */
+export class StackNotDeployedError extends UserInputError {
+  override name = "StackNotDeployedError";
+}
+
 const ROOT = resolve(__dirname, "../..");
 const ROUTE_SUFFIX = /\/(status|failover|failback)$/;
 const EXAMPLE_URL = "https://<api-id>.execute-api.<region>.amazonaws.com";
@@ -88,7 +96,7 @@ export async function resolveOperationsEndpoint(
   const outputs = await readOutputs(options.env);
   const statusUrl = nonEmpty(outputs.status_api_url);
   if (statusUrl === undefined) {
-    throw new UserInputError(
+    throw new StackNotDeployedError(
       `The ${stack} stack has no status_api_url output (read from ${displayPath(stackDir, root)}): ` +
         `it is not deployed yet. Deploy it first (\`cdktf deploy ${stack}\`), ${PASS_THE_URL}.`,
     );

@@ -5,7 +5,11 @@ import { isAbsolute, join, relative, resolve } from "node:path";
 import { invalidSetting, UserInputError } from "../errors";
 import type { StateLocation } from "../stacks/environment-stack";
 import { TERRAFORM_VERSION } from "../terraform-version";
-import { type LoadedEnvironment, loadEnvironment } from "./environment-selection";
+import {
+  type LoadedEnvironment,
+  loadEnvironment,
+  synthVariablesFor,
+} from "./environment-selection";
 import {
   type BackendIdentity,
   findExecutable,
@@ -164,8 +168,11 @@ function readIfExists(path: string): string | undefined {
   return existsSync(path) ? readFileSync(path, "utf8") : undefined;
 }
 
-/** Runs the app (main.ts) as `npm run synth` does; output only matters when it fails. */
-function synthesize(env: NodeJS.ProcessEnv): { ok: boolean; output: string } {
+/**
+ * Runs the app (main.ts) as `npm run synth` does. Its output matters when it fails; on success
+ * its stderr holds only warnings (e.g. another env file is broken), which `warnings` passes on.
+ */
+function synthesize(env: NodeJS.ProcessEnv): { ok: boolean; output: string; warnings: string } {
   const launcher = join(ROOT, "src", "app-bundle", "run.cjs");
   const result = spawnSync(process.execPath, [launcher], {
     cwd: ROOT,
@@ -173,7 +180,7 @@ function synthesize(env: NodeJS.ProcessEnv): { ok: boolean; output: string } {
     encoding: "utf8",
   });
   const output = `${result.stdout ?? ""}${result.stderr ?? ""}${result.error?.message ?? ""}`;
-  return { ok: result.status === 0, output };
+  return { ok: result.status === 0, output, warnings: (result.stderr ?? "").trimEnd() };
 }
 
 /** Runs terraform with the terminal attached; resolves with its exit code (128 + n on signal n). */
@@ -245,13 +252,14 @@ export async function runStateCli(
 
   const synth = synthesize({
     ...env,
-    SHOPSMART_ENVS_DIR: selected.selection.envsDir,
+    ...synthVariablesFor(selected.selection),
     CDKTF_OUTDIR: outdir,
   });
   if (!synth.ok) {
     console.error(`${synth.output.trimEnd()}\nSynth failed; terraform was not run.`);
     return 1;
   }
+  if (synth.warnings !== "") console.error(synth.warnings);
   const tfJson = readIfExists(join(stackPath, "cdk.tf.json"));
   if (tfJson === undefined) {
     console.error(`Synth wrote no ${stackDir}/cdk.tf.json; terraform was not run.`);

@@ -19,6 +19,7 @@ import {
   environmentArgumentProblem,
   environmentsDirectory,
   loadEnvironment,
+  synthVariablesFor,
 } from "./environment-selection";
 import { findExecutable, terraformNotInstalledMessage } from "./terraform";
 
@@ -511,13 +512,15 @@ export function runValidateCli(argv: readonly string[], options: ValidateCliOpti
     return 2;
   }
 
-  let envsDir = environmentsDirectory(root, env);
+  let synthVariables: Record<string, string> = {
+    SHOPSMART_ENVS_DIR: environmentsDirectory(root, env),
+  };
   let onlyStack: string | undefined;
   if (args.env !== undefined) {
     try {
       const selected = loadEnvironment(args.env, { root, environment: env });
       onlyStack = selected.stackName;
-      envsDir = selected.selection.envsDir;
+      synthVariables = synthVariablesFor(selected.selection);
     } catch (error) {
       if (!(error instanceof UserInputError)) throw error;
       io.err(error.message);
@@ -540,14 +543,14 @@ export function runValidateCli(argv: readonly string[], options: ValidateCliOpti
       {
         name: "npm run synth",
         dir: root,
-        env: { ...env, SHOPSMART_ENVS_DIR: envsDir, CDKTF_OUTDIR: outdir },
+        env: { ...env, ...synthVariables, CDKTF_OUTDIR: outdir },
       },
       ...(withBootstrap
         ? [
             {
               name: "npm run bootstrap:synth",
               dir: bootstrapDir,
-              env: { ...bootstrapEnv, SHOPSMART_ENVS_DIR: envsDir },
+              env: { ...bootstrapEnv, SHOPSMART_ENVS_DIR: synthVariables.SHOPSMART_ENVS_DIR },
             },
           ]
         : []),

@@ -1,7 +1,21 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { basename, join, relative } from "node:path";
 import type { z } from "zod";
-import { EnvConfigError, EnvConfigErrors, type Problem } from "../errors";
+import {
+  describeValue,
+  EnvConfigError,
+  EnvConfigErrors,
+  type Problem,
+  UserInputError,
+} from "../errors";
+import {
+  ENVIRONMENT_SELECTION_VARIABLE,
+  envCollisions,
+  type LoadedEnvFile,
+  listEnvironments,
+  reusedVpcRangeWarnings,
+  unknownEnvironmentMessage,
+} from "./environment-files";
 import { type EnvConfig, envConfigSchema } from "./schema";
 
 /**
@@ -46,23 +60,79 @@ export function loadEnvConfig(path: string, displayRoot = process.cwd()): EnvCon
     raw = JSON.parse(text);
   } catch (error) {
     throw new EnvConfigError(file, [
-      { path: "", value: undefined, expected: `not valid JSON: ${(error as Error).message}` },
+      { path: "", value: undefined, expected: jsonSyntaxMessage(text, (error as Error).message) },
     ]);
   }
   return parseEnvConfig(raw, file);
 }
 
+/** V8's position suffix: " in JSON at position 13", on Node 22 followed by " (line 3 column 3)". */
+const JSON_POSITION = /(?: in JSON)? at position (\d+)(?: \(line \d+ column \d+\))?$/;
+
 /**
- * Reads every `*.json` in `directory`, sorted by file name so synth order is stable. Throws
- * {@link EnvConfigErrors} listing all invalid files, or if the directory has no environment.
+ * A JSON syntax error as a person reads it: where (line and column, both from 1), what JSON.parse
+ * said, and the line itself. The end of the input is where an unterminated file stops.
+ */
+export function jsonSyntaxMessage(text: string, parseMessage: string): string {
+  const match = JSON_POSITION.exec(parseMessage);
+  const position = match ? Number(match[1]) : text.length;
+  const reason = match ? parseMessage.slice(0, match.index) : parseMessage;
+  const before = text.slice(0, position).split("\n");
+  const line = before.length;
+  const column = (before.at(-1) ?? "").length + 1;
+  const lineText = (text.split("\n")[line - 1] ?? "").replace(/\r$/, "").trim();
+  const shown = lineText.length > 60 ? `${lineText.slice(0, 57)}...` : lineText;
+  return (
+    `not valid JSON: line ${line}, column ${column}: ${reason}` +
+    (shown === "" ? "" : ` (line ${line}: ${shown})`)
+  );
+}
+
+/**
+ * Reads every `*.json` in `directory`, sorted by file name so synth order is stable, and checks
+ * what must differ between them (see {@link envCollisions}). Throws {@link EnvConfigErrors}
+ * listing all invalid files, or if the directory has no environment; warnings are dropped (use
+ * {@link loadEnvironmentSet} to show them).
  */
 export function loadEnvConfigs(directory: string, displayRoot = process.cwd()): EnvConfig[] {
-  const files = readdirSync(directory)
-    .filter((f) => f.endsWith(".json"))
-    .sort();
-  if (files.length === 0) {
+  return loadEnvironmentSet(directory, { displayRoot }).configs;
+}
+
+export interface EnvironmentSetOptions {
+  /** Messages show files relative to this directory. @default process.cwd() */
+  readonly displayRoot?: string;
+  /**
+   * The environments to return (`SHOPSMART_ENVS`). Only their files must be valid; any other
+   * file that is invalid or collides with a selected one becomes a warning. @default - every
+   * env file, all of which must be valid
+   */
+  readonly selected?: readonly string[];
+}
+
+export interface EnvironmentSet {
+  /** The selected environments (every one by default), sorted by file name. */
+  readonly configs: EnvConfig[];
+  /** For stderr, one entry each, starting "warning: ". */
+  readonly warnings: string[];
+}
+
+/**
+ * Reads the env files of `directory`: every one must be valid and none may share a domain name or
+ * a resource name prefix with another (errors), and VPC ranges shared between files are
+ * warnings. With `selected`, only the selected files must be valid: so `SHOPSMART_ENVS=prod`
+ * deploys prod while dev.json is broken, and says so loudly. Throws a UserInputError for a
+ * selected environment that has no file, and {@link EnvConfigErrors} for every error at once.
+ */
+export function loadEnvironmentSet(
+  directory: string,
+  options: EnvironmentSetOptions = {},
+): EnvironmentSet {
+  const displayRoot = options.displayRoot ?? process.cwd();
+  const shownDirectory = relative(displayRoot, directory) || directory;
+  const names = listEnvironments(directory);
+  if (names.length === 0) {
     throw new EnvConfigErrors([
-      new EnvConfigError(relative(displayRoot, directory) || directory, [
+      new EnvConfigError(shownDirectory, [
         {
           path: "",
           value: undefined,
@@ -71,18 +141,65 @@ export function loadEnvConfigs(directory: string, displayRoot = process.cwd()): 
       ]),
     ]);
   }
-  const configs: EnvConfig[] = [];
-  const errors: EnvConfigError[] = [];
-  for (const file of files) {
-    try {
-      configs.push(loadEnvConfig(join(directory, file), displayRoot));
-    } catch (error) {
-      if (!(error instanceof EnvConfigError)) throw error;
-      errors.push(error);
+  const selected = options.selected;
+  for (const name of selected ?? []) {
+    if (!names.includes(name)) {
+      throw new UserInputError(
+        `${ENVIRONMENT_SELECTION_VARIABLE}: ${unknownEnvironmentMessage(name, names, shownDirectory)}`,
+      );
     }
   }
-  if (errors.length > 0) throw new EnvConfigErrors(errors);
-  return configs;
+  const isSelected = (name: string) => selected === undefined || selected.includes(name);
+
+  const loaded: (LoadedEnvFile & { readonly name: string })[] = [];
+  const errors: EnvConfigError[] = [];
+  const warnings: string[] = [];
+  for (const name of names) {
+    try {
+      const config = loadEnvConfig(join(directory, `${name}.json`), displayRoot);
+      loaded.push({ name, config, file: relative(displayRoot, join(directory, `${name}.json`)) });
+    } catch (error) {
+      if (!(error instanceof EnvConfigError)) throw error;
+      if (isSelected(name)) errors.push(error);
+      else warnings.push(skippedFileWarning(error, selected ?? []));
+    }
+  }
+
+  const nameOf = new Map(loaded.map((entry) => [entry.file, entry.name]));
+  const collisions = new Map<string, Problem[]>();
+  for (const collision of envCollisions(loaded)) {
+    const problem = { path: collision.path, value: collision.value, expected: collision.expected };
+    const involved = [collision.file, collision.otherFile].map((file) => nameOf.get(file) ?? "");
+    if (involved.every(isSelected)) {
+      collisions.set(collision.file, [...(collisions.get(collision.file) ?? []), problem]);
+    } else {
+      warnings.push(
+        `warning: a synth of every environment refuses ${collision.file}: ${collision.path}: ` +
+          `got ${describeValue(collision.value)}; expected ${collision.expected}`,
+      );
+    }
+  }
+  for (const [file, problems] of collisions) errors.push(new EnvConfigError(file, problems));
+  warnings.push(...reusedVpcRangeWarnings(loaded));
+  if (errors.length > 0) {
+    errors.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
+    throw new EnvConfigErrors(errors);
+  }
+  return {
+    configs: loaded.filter((entry) => isSelected(entry.name)).map((entry) => entry.config),
+    warnings,
+  };
+}
+
+/** An invalid env file that a selection left out: its problems, and why synth went on. */
+function skippedFileWarning(error: EnvConfigError, selected: readonly string[]): string {
+  // EnvConfigError's last line says nothing was synthesized; here the selection still is.
+  const problems = error.message.split("\n").slice(0, -1).join("\n");
+  return (
+    `warning: ${error.file} is invalid and was skipped: ${ENVIRONMENT_SELECTION_VARIABLE}=` +
+    `${selected.join(",")} selects only ${selected.join(", ")}. Fix it before the next synth of ` +
+    `every environment, which refuses it:\n${problems}`
+  );
 }
 
 function toProblems(issue: z.core.$ZodIssue): Problem[] {

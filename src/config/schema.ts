@@ -6,6 +6,7 @@ import {
   EC2_INSTANCE_TYPE,
   HEALTH_PATH,
   HOSTED_ZONE_ID,
+  hasFormat,
   LOG_RETENTION_DAYS,
   LOG_RETENTION_DAYS_EXPECTED,
   RDS_INSTANCE_CLASS,
@@ -495,6 +496,23 @@ export const envConfigSchema = z
         "at least 2 in prod, so a writer failure inside the region fails over to a reader",
       );
     }
+    // The DNS construct checks this too, but only the env file can name the file and the field.
+    const { domainName, hostedZone } = config.dns;
+    if (
+      "name" in hostedZone &&
+      hasFormat(DOMAIN_NAME, domainName) &&
+      hasFormat(ZONE_NAME, hostedZone.name) &&
+      domainName !== hostedZone.name &&
+      !domainName.endsWith(`.${hostedZone.name}`)
+    ) {
+      issue(
+        ["dns", "domainName"],
+        domainName,
+        `a name inside the hosted zone dns.hostedZone.name (${hostedZone.name}): ` +
+          `${hostedZone.name} itself or a name ending in .${hostedZone.name}. Change ` +
+          "dns.domainName, or set dns.hostedZone to the zone that holds it",
+      );
+    }
     for (const role of ["primary", "secondary"] as const) {
       const { instanceClass } = config.database[role];
       if (!AURORA_GLOBAL_INSTANCE_CLASS.pattern.test(instanceClass)) {
@@ -509,6 +527,5 @@ export const envConfigSchema = z
 
 /** A validated environment, with every default applied. */
 export type EnvConfig = z.output<typeof envConfigSchema>;
-/** The role a region plays in the warm-standby pair. */
-export type RegionRole = "primary" | "secondary";
-export const REGION_ROLES: readonly RegionRole[] = ["primary", "secondary"];
+// The role a region plays in the warm-standby pair, written once for every layer.
+export { REGION_ROLES, type RegionRole } from "../../functions/shared/region-roles";

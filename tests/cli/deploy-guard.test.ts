@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { OperationRecord } from "../../functions/shared/operation";
 import type { StatusResponse } from "../../functions/shared/operations-api";
 import { deployGuardVerdict, runDeployGuardCli } from "../../src/cli/deploy-guard";
+import { UserInputError } from "../../src/errors";
 import {
   type OperationsServer,
   type OperationsServerOptions,
@@ -65,13 +66,34 @@ describe("npm run deploy-guard", () => {
     expect(output).toMatch(/execute-api:Invoke/);
   });
 
-  it("lets it go with a warning when the API does not answer (its region may be the one in trouble)", async () => {
-    const { code, output } = await guard({ delayMs: 2_000 }, ["--timeout", "1"]);
-    expect(code).toBe(0);
-    expect(output).toMatch(/warning: GET \/status failed/);
+  it("stops when the API does not answer (fails closed), and goes with a warning under --allow-unchecked", async () => {
+    const stopped = await guard({ delayMs: 2_000 }, ["--timeout", "1"]);
+    expect(stopped.code).toBe(1);
+    expect(stopped.output).toMatch(
+      /^deploy guard: GET \/status failed \(.*\)\. Stopped, because an unchecked deploy could move traffic back to a region the database left\. Fix the lookup, or if you know the topology matches activeRegion, run again with --allow-unchecked \(deploy\.yml: run it by hand with allow-unchecked-deploy\)$/,
+    );
+    await server?.close();
+    const allowed = await guard({ delayMs: 2_000 }, ["--timeout", "1", "--allow-unchecked"]);
+    expect(allowed.code).toBe(0);
+    expect(allowed.output).toMatch(
+      /^deploy guard: warning: GET \/status failed \(.*\); deploying unchecked \(--allow-unchecked\)$/,
+    );
   });
 
-  it("has nothing to compare on a first deploy (no API outputs yet)", async () => {
+  it("--allow-unchecked never overrides a known mismatch", async () => {
+    const { code, output } = await guard({ activeRegion: "secondary" }, ["--allow-unchecked"]);
+    expect(code).toBe(1);
+    expect(output).toContain("the database writes in secondary (us-west-2)");
+  });
+
+  it("--allow-unchecked never overrides a refused call (the role could never check anything)", async () => {
+    const { code } = await guard({ forbidden: "User: ... is not authorized" }, [
+      "--allow-unchecked",
+    ]);
+    expect(code).toBe(1);
+  });
+
+  it("has nothing to compare on a first deploy (no status_api_url output yet)", async () => {
     const out: string[] = [];
     const code = await runDeployGuardCli(
       ["--env", "staging"],
@@ -79,7 +101,37 @@ describe("npm run deploy-guard", () => {
       { environment: {}, readOutputs: async () => ({}) },
     );
     expect(code).toBe(0);
-    expect(out.join("\n")).toMatch(/no deployed operations API to ask .*not deployed yet/);
+    expect(out.join("\n")).toBe(
+      "deploy guard: first deploy, nothing to compare (The shopsmart-staging stack has no " +
+        "status_api_url output (read from cdktf.out/stacks/shopsmart-staging): it is not " +
+        "deployed yet. Deploy it first (`cdktf deploy shopsmart-staging`), or pass --api-url " +
+        "https://<api-id>.execute-api.<region>.amazonaws.com (or set SHOPSMART_DR_API_URL).)",
+    );
+  });
+
+  it("stops when the outputs cannot be read (any lookup failure but a missing output), unless --allow-unchecked", async () => {
+    const failing = async (): Promise<Record<string, string>> => {
+      throw new UserInputError("`terraform output -json` failed in cdktf.out/stacks/x (exit 1)");
+    };
+    const run = async (extra: string[]) => {
+      const out: string[] = [];
+      const code = await runDeployGuardCli(
+        ["--env", "staging", ...extra],
+        { out: (line) => out.push(line), err: (line) => out.push(line) },
+        { environment: {}, readOutputs: failing },
+      );
+      return { code, output: out.join("\n") };
+    };
+    const stopped = await run([]);
+    expect(stopped.code).toBe(1);
+    expect(stopped.output).toMatch(
+      /^deploy guard: cannot find the operations API to ask \(`terraform output -json` failed in cdktf\.out\/stacks\/x \(exit 1\)\)\. Stopped, because/,
+    );
+    const allowed = await run(["--allow-unchecked"]);
+    expect(allowed.code).toBe(0);
+    expect(allowed.output).toContain(
+      "deploy guard: warning: cannot find the operations API to ask",
+    );
   });
 
   it("rejects a missing --env", async () => {
@@ -112,7 +164,7 @@ describe("deployGuardVerdict", () => {
     });
   });
 
-  it("goes, with a warning, when the writer cannot be read", () => {
+  it("cannot check when the writer cannot be read (a stop --allow-unchecked may override)", () => {
     const verdict = deployGuardVerdict(
       "envs/prod.json",
       "primary",
@@ -122,10 +174,11 @@ describe("deployGuardVerdict", () => {
       }),
     );
     expect(verdict).toEqual({
-      go: true,
-      message: expect.stringMatching(
-        /^warning: the database writer region of prod is unknown \(us-east-2\)/,
-      ),
+      go: false,
+      unchecked: true,
+      message:
+        "the database writer region of prod is unknown (us-east-2), so a deploy with " +
+        "activeRegion primary cannot be checked",
     });
   });
 });

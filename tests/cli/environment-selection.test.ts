@@ -29,11 +29,12 @@ import {
   TEST_CREDENTIALS,
   TEST_REGION,
 } from "../support/sigv4-server";
+import { AVAILABLE_LINE, UNKNOWN_ENVIRONMENT } from "./shipped-environments";
 
 const ROOT = resolve(__dirname, "../..");
 const SEED = "tests/fixtures/envs/seed.json";
-const UNKNOWN = "no-such-env-xyz";
-const UNKNOWN_MESSAGE = `Unknown environment "${UNKNOWN}": there is no envs/${UNKNOWN}.json.\nAvailable environments: dev, prod, staging.`;
+const UNKNOWN = UNKNOWN_ENVIRONMENT;
+const UNKNOWN_MESSAGE = `Unknown environment "${UNKNOWN}": there is no envs/${UNKNOWN}.json.\n${AVAILABLE_LINE}`;
 
 const scratch = mkdtempSync(join(tmpdir(), "environment-selection-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
@@ -127,7 +128,7 @@ describe("selectEnvironment", () => {
   it("fails for a path with no file, or one that is not .json, listing the environments that exist", () => {
     const message = (file: string) =>
       `There is no environment file ${file}: --env takes the path of an env file (<name>.json) ` +
-      "or the name of one in envs.\nAvailable environments: dev, prod, staging.";
+      `or the name of one in envs.\n${AVAILABLE_LINE}`;
     expect(() => selectEnvironment(`tests/${UNKNOWN}.json`, { environment: {} })).toThrow(
       new UserInputError(message(`tests/${UNKNOWN}.json`)),
     );
@@ -242,8 +243,8 @@ describe("an unknown environment: every CLI lists the ones that exist, exit 2, n
     await runDrillCli(["--local", "--env", missing], drill.io, { environment: {} });
     const budget = runBudgetCli(["--env", missing], { environment: {} }).output;
     for (const message of [drill.err(), budget]) {
-      expect(message).toMatch(/^There is no environment file tests\/no-such-env-xyz\.json/);
-      expect(message).toContain("Available environments: dev, prod, staging.");
+      expect(message.startsWith(`There is no environment file tests/${UNKNOWN}.json`)).toBe(true);
+      expect(message).toContain(AVAILABLE_LINE);
       expect(message).not.toMatch(/ENOENT/);
     }
   });

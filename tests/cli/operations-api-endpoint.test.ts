@@ -8,6 +8,7 @@ import {
   resolveOperationsEndpoint,
 } from "../../src/cli/operations-api-endpoint";
 import { UserInputError } from "../../src/errors";
+import { AVAILABLE_LINE, UNKNOWN_ENVIRONMENT } from "./shipped-environments";
 
 /**
  * Where the CLIs find the operations API: --api-url, then SHOPSMART_DR_API_URL, then the stack's
@@ -77,9 +78,11 @@ describe("the URL from a flag or the environment", () => {
 
   it("an unknown environment is refused even with a URL", async () => {
     expect(
-      await failure(resolveOperationsEndpoint({ env: "qa", apiUrl: API, environment: {} })),
+      await failure(
+        resolveOperationsEndpoint({ env: UNKNOWN_ENVIRONMENT, apiUrl: API, environment: {} }),
+      ),
     ).toBe(
-      'Unknown environment "qa": there is no envs/qa.json.\nAvailable environments: dev, prod, staging.',
+      `Unknown environment "${UNKNOWN_ENVIRONMENT}": there is no envs/${UNKNOWN_ENVIRONMENT}.json.\n${AVAILABLE_LINE}`,
     );
   });
 });

@@ -23,6 +23,7 @@ import {
   TEST_CREDENTIALS,
   TEST_REGION,
 } from "../support/sigv4-server";
+import { AVAILABLE_LINE, UNKNOWN_ENVIRONMENT } from "./shipped-environments";
 
 /**
  * `npm run status|failover|failback`: flags, then each command against the loopback API that
@@ -188,13 +189,13 @@ describe("flags", () => {
     const result = await cli(undefined, [
       "status",
       "--env",
-      "qa",
+      UNKNOWN_ENVIRONMENT,
       "--api-url",
       "https://x.example",
     ]);
     expect(result.code).toBe(2);
     expect(result.err).toBe(
-      'Unknown environment "qa": there is no envs/qa.json.\nAvailable environments: dev, prod, staging.',
+      `Unknown environment "${UNKNOWN_ENVIRONMENT}": there is no envs/${UNKNOWN_ENVIRONMENT}.json.\n${AVAILABLE_LINE}`,
     );
   });
 });

@@ -4,12 +4,13 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   type BackendIdentity,
@@ -25,6 +26,7 @@ import {
   USAGE,
   unknownEnvironmentMessage,
 } from "../../src/cli/state";
+import { SHIPPED_ENVIRONMENTS, UNKNOWN_ENVIRONMENT } from "./shipped-environments";
 
 /**
  * `npm run state -- <env> <terraform args...>`: the pure parts directly, then the command as
@@ -81,16 +83,20 @@ describe("parseStateArgs", () => {
 
 describe("environments", () => {
   it("are the env files", () => {
-    expect(listEnvironments(join(ROOT, "envs"))).toEqual(["dev", "prod", "staging"]);
+    const files = readdirSync(join(ROOT, "envs")).filter((file) => file.endsWith(".json"));
+    expect(listEnvironments(join(ROOT, "envs"))).toEqual(
+      files.map((file) => file.slice(0, -".json".length)).sort(),
+    );
+    expect(SHIPPED_ENVIRONMENTS).toContain("prod");
     expect(listEnvironments(join(scratch, "missing"))).toEqual([]);
   });
 
   it("an unknown one is named with the ones that exist", () => {
-    expect(unknownEnvironmentMessage("qa", ["dev", "prod", "staging"], "envs")).toBe(
-      'Unknown environment "qa": there is no envs/qa.json.\nAvailable environments: dev, prod, staging.',
+    expect(unknownEnvironmentMessage(UNKNOWN_ENVIRONMENT, ["dev", "prod", "staging"], "envs")).toBe(
+      `Unknown environment "${UNKNOWN_ENVIRONMENT}": there is no envs/${UNKNOWN_ENVIRONMENT}.json.\nAvailable environments: dev, prod, staging.`,
     );
-    expect(unknownEnvironmentMessage("qa", [], "conf")).toBe(
-      'Unknown environment "qa": there is no conf/qa.json.\nconf holds no environment files.',
+    expect(unknownEnvironmentMessage(UNKNOWN_ENVIRONMENT, [], "conf")).toBe(
+      `Unknown environment "${UNKNOWN_ENVIRONMENT}": there is no conf/${UNKNOWN_ENVIRONMENT}.json.\nconf holds no environment files.`,
     );
   });
 });
@@ -323,11 +329,11 @@ describe("npm run state (end to end, fake terraform)", () => {
   });
 
   it("an unknown environment: the available ones, exit 2", () => {
-    const run = state(["qa", "state", "list"]);
+    const run = state([UNKNOWN_ENVIRONMENT, "state", "list"]);
     expect(run.status).toBe(2);
     expect(run.stdout).toBe("");
     expect(run.stderr).toBe(
-      `Unknown environment "qa": there is no ${envsDir}/qa.json.\nAvailable environments: dev.\n`,
+      `Unknown environment "${UNKNOWN_ENVIRONMENT}": there is no ${envsDir}/${UNKNOWN_ENVIRONMENT}.json.\nAvailable environments: dev.\n`,
     );
   });
 
@@ -346,15 +352,36 @@ describe("npm run state (end to end, fake terraform)", () => {
     );
   });
 
-  it("a failing synth (another env file is broken): its message, exit 1, terraform not run", () => {
+  it("another env file is broken: a loud warning, and terraform still runs for this one (an incident must not wait for it)", () => {
     const mixed = join(scratch, "mixed-envs");
     mkdirSync(mixed);
     copyFileSync(join(ROOT, "envs/dev.json"), join(mixed, "dev.json"));
-    writeFileSync(join(mixed, "qa.json"), "{");
-    const run = state(["dev", "state", "list"], { SHOPSMART_ENVS_DIR: mixed });
+    writeFileSync(join(mixed, "broken.json"), "{");
+    const mixedOut = join(scratch, "mixed-out");
+    const run = state(["dev", "init"], { SHOPSMART_ENVS_DIR: mixed, CDKTF_OUTDIR: mixedOut });
+    expect(run.stderr).toBe(
+      `warning: ${relative(ROOT, join(mixed, "broken.json"))} is invalid and was skipped: SHOPSMART_ENVS=dev selects only dev. Fix it before the next synth of every environment, which refuses it:\n` +
+        `Invalid environment config ${relative(ROOT, join(mixed, "broken.json"))} (1 problem):\n` +
+        "  - not valid JSON: line 1, column 2: Expected property name or '}' (line 1: {)\n",
+    );
+    expect(run.stdout).toBe(
+      [`cwd=${ROOT}`, `arg=-chdir=${join(mixedOut, "stacks/shopsmart-dev")}`, "arg=init", ""].join(
+        "\n",
+      ),
+    );
+    expect(run.status).toBe(0);
+  });
+
+  it("a failing synth of the selected environment: its message, exit 1, terraform not run", () => {
+    const slow = join(scratch, "slow-envs");
+    mkdirSync(slow);
+    const dev = JSON.parse(readFileSync(join(ROOT, "envs/dev.json"), "utf8"));
+    dev.dr.rtoSeconds = 60;
+    writeFileSync(join(slow, "dev.json"), JSON.stringify(dev));
+    const run = state(["dev", "state", "list"], { SHOPSMART_ENVS_DIR: slow });
     expect(run.status).toBe(1);
     expect(run.stdout).toBe("");
-    expect(run.stderr).toContain("qa.json");
+    expect(run.stderr).toContain("cannot meet its DR targets");
     expect(run.stderr).toMatch(/Synth failed; terraform was not run\.\n$/);
   });
 

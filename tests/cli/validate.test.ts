@@ -30,6 +30,7 @@ import {
   USAGE,
   withAwsProviderVersion,
 } from "../../src/cli/validate";
+import { UNKNOWN_ENVIRONMENT } from "./shipped-environments";
 
 /**
  * `npm run validate`: the pure parts directly, then the command with a fake `terraform` on PATH
@@ -554,10 +555,10 @@ describe("npm run validate (fake terraform)", () => {
   });
 
   it("an unknown environment: the available ones, exit 2", () => {
-    const run = validate(["--env", "qa"]);
+    const run = validate(["--env", UNKNOWN_ENVIRONMENT]);
     expect(run.status).toBe(2);
     expect(run.err).toBe(
-      'Unknown environment "qa": there is no envs/qa.json.\nAvailable environments: dev.',
+      `Unknown environment "${UNKNOWN_ENVIRONMENT}": there is no envs/${UNKNOWN_ENVIRONMENT}.json.\nAvailable environments: dev.`,
     );
   });
 

@@ -170,12 +170,12 @@ describe("flags", () => {
   it("an unknown environment exits 2 naming the file, before any request", async () => {
     const { code, err } = await run([
       "--env",
-      "qa",
+      "no-such-env-zz9",
       "--api-url",
       "https://abc.execute-api.us-west-2.amazonaws.com",
     ]);
     expect(code).toBe(2);
-    expect(err).toMatch(/qa\.json/);
+    expect(err).toMatch(/no-such-env-zz9\.json/);
   });
 
   it("parses durations: 5m, 90s, 1.5h, and a bare number in the flag's unit", () => {
