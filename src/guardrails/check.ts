@@ -1,7 +1,7 @@
 import type { TerraformStack } from "cdktf";
 import type { RuleViolation } from "../errors";
 import { GUARDRAILS } from "./pack";
-import type { Rule } from "./rule";
+import { fixFor, type Rule } from "./rule";
 import { type Suppression, suppressionFor, suppressionsUnder } from "./suppressions";
 import { type GuardrailOptions, StackModel, type TerraformJson } from "./terraform-model";
 
@@ -53,12 +53,16 @@ export function evaluate(
   rules: readonly Rule[] = GUARDRAILS,
 ): GuardrailReport {
   const model = new StackModel(json, options);
+  const envFile =
+    options.envFile ?? (model.environment ? `envs/${model.environment}.json` : undefined);
   const violations: RuleViolation[] = [];
   const warnings: RuleViolation[] = [];
   const suppressed: SuppressedFinding[] = [];
   for (const rule of rules) {
-    for (const { element, problem } of rule.check(model)) {
-      const violation = { ruleId: rule.id, constructPath: element.path, problem, fix: rule.fix };
+    for (const found of rule.check(model)) {
+      const { element, problem } = found;
+      const fix = fixFor(rule, found, envFile);
+      const violation = { ruleId: rule.id, constructPath: element.path, problem, fix };
       const suppression = suppressionFor(suppressions, rule.id, element.path);
       if (suppression) suppressed.push({ ...violation, suppression });
       else if (rule.level === "error") violations.push(violation);

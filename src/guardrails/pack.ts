@@ -1,4 +1,4 @@
-import type { Rule } from "./rule";
+import { ENV_FILE, type Rule, TERRAFORM_ADDRESS } from "./rule";
 import { routesRequireIam, stagesWriteAccessLogs } from "./rules/apigateway";
 import {
   dataCopiedToOtherRegion,
@@ -105,7 +105,7 @@ export const GUARDRAILS: readonly Rule[] = [
     title: "No SSH or RDP from the internet",
     explanation:
       "Remote-administration ports open to 0.0.0.0/0 or ::/0 are scanned and brute-forced within minutes. Instances are reached through SSM Session Manager instead.",
-    fix: "remove the rule and use SSM Session Manager; for break-glass SSH set compute.ssh with a non-internet allowedCidr",
+    fix: `remove the rule (${TERRAFORM_ADDRESS}) and use SSM Session Manager; for break-glass SSH set compute.ssh.allowedCidr in ${ENV_FILE} to an office network, never the internet`,
     level: "error",
     check: noRemoteAdminFromInternet,
   },
@@ -141,7 +141,7 @@ export const GUARDRAILS: readonly Rule[] = [
     title: "Production load balancers have deletion protection",
     explanation:
       "Deletion protection makes AWS refuse to delete the load balancer until it is switched off, so a mistaken destroy or console click cannot take the shop's entry point (and the DNS failover target) away.",
-    fix: "set compute.loadBalancerDeletionProtection to true in envs/prod.json (or enable_deletion_protection = true on a load balancer built outside the Compute construct)",
+    fix: `set compute.loadBalancerDeletionProtection to true in ${ENV_FILE} (Compute sets enable_deletion_protection of ${TERRAFORM_ADDRESS} from it; on a load balancer built outside the Compute construct, set enable_deletion_protection = true)`,
     level: "error",
     check: productionLoadBalancersProtected,
   },
@@ -177,7 +177,7 @@ export const GUARDRAILS: readonly Rule[] = [
     title: "Log groups set a retention",
     explanation:
       "Log groups without retention keep every event forever, which costs money and keeps personal data longer than needed.",
-    fix: "set retention_in_days on the aws_cloudwatch_log_group (from a *RetentionDays setting of the env file where one exists)",
+    fix: `set retention_in_days on ${TERRAFORM_ADDRESS}; the constructs set it from their logRetentionDays prop, and VPC flow logs from network.flowLogRetentionDays in ${ENV_FILE}`,
     level: "error",
     check: logGroupsExpire,
   },
@@ -231,7 +231,7 @@ export const GUARDRAILS: readonly Rule[] = [
     title: "Production databases have deletion protection",
     explanation:
       "Deletion protection makes AWS refuse to delete the database until it is switched off, so a mistaken destroy or console click cannot lose production data.",
-    fix: "set database.deletionProtection to true in envs/prod.json (or deletion_protection = true on a database built outside the Database construct)",
+    fix: `set database.deletionProtection to true in ${ENV_FILE} (Database sets deletion_protection of ${TERRAFORM_ADDRESS} from it; on a database built outside the Database construct, set deletion_protection = true)`,
     level: "error",
     check: productionDatabasesProtected,
   },
@@ -240,7 +240,7 @@ export const GUARDRAILS: readonly Rule[] = [
     title: "Database backups are kept at least 7 days",
     explanation:
       "Automated backups bound how far back a point-in-time restore can go; a corruption noticed after the window cannot be undone.",
-    fix: "set database.backupRetentionDays to 7 or more in the env file (or backup_retention_period on a database built outside the Database construct)",
+    fix: `set database.backupRetentionDays to 7 or more in ${ENV_FILE} (Database sets backup_retention_period of ${TERRAFORM_ADDRESS} from it; on a database built outside the Database construct, set backup_retention_period = 7 or more)`,
     level: "error",
     check: databaseBackupsRetained,
   },
@@ -285,7 +285,7 @@ export const GUARDRAILS: readonly Rule[] = [
     title: "Production DynamoDB tables have deletion protection",
     explanation:
       "Deletion protection makes AWS refuse to delete the table until it is switched off, so a mistaken destroy cannot lose the production ledger.",
-    fix: "set deletion_protection_enabled = true for production",
+    fix: `set database.deletionProtection to true in ${ENV_FILE} (Automation sets deletion_protection_enabled of the ledger, ${TERRAFORM_ADDRESS}, from it; on a table built outside the Automation construct, set deletion_protection_enabled = true)`,
     level: "error",
     check: productionTablesProtected,
   },
@@ -303,7 +303,7 @@ export const GUARDRAILS: readonly Rule[] = [
     title: "The warm standby runs 1 to the active region's capacity",
     explanation:
       "A standby with no web or database instance has to cold-start during a failover, which breaks the RTO; one larger than the active region wastes money. The active region is the one the PRIMARY failover record points at.",
-    fix: "set compute.secondary (minSize >= 1, desiredCapacity <= compute.primary.desiredCapacity) and database.secondary.instances (1 to database.primary.instances) in the env file",
+    fix: `in ${ENV_FILE}, give the standby role (secondary, or primary while activeRegion is "secondary") compute.<role>.minSize >= 1, compute.<role>.desiredCapacity <= the active role's and database.<role>.instances from 1 to the active role's (they set min_size, desired_capacity and the cluster instances of ${TERRAFORM_ADDRESS})`,
     level: "error",
     check: standbyCapacity,
   },

@@ -26,6 +26,13 @@ export interface GuardrailOptions {
    * @default false
    */
   readonly production?: boolean;
+  /**
+   * The env file the stack is built from, named in the fixes an env-file field can make
+   * (`set database.deletionProtection to true in envs/prod.json`).
+   * @default - `envs/<environment>.json` with the `environment` default tag of the stack's AWS
+   * providers; left as `envs/<environment>.json` when they carry none
+   */
+  readonly envFile?: string;
 }
 
 /** The Terraform JSON of one stack, as `TerraformStack.toTerraform()` returns it. */
@@ -42,6 +49,8 @@ const REFERENCE = /(data\.)?\b(aws_[a-z0-9_]+)\.([A-Za-z0-9_-]+)\./g;
  */
 export class StackModel {
   readonly production: boolean;
+  /** The `environment` default tag of the stack's AWS providers (the env file's name), if any. */
+  readonly environment: string | undefined;
   /** Region of the provider aliased `primary` / `secondary`, when the stack has one. */
   readonly regions: Readonly<Partial<Record<RegionRole, string>>>;
   private readonly resourcesByType: ElementsByType;
@@ -51,6 +60,7 @@ export class StackModel {
 
   constructor(json: TerraformJson, options: GuardrailOptions = {}) {
     this.production = options.production ?? false;
+    this.environment = environmentTag(json.provider);
     const providers = awsProviderRegions(json.provider);
     this.regions = {
       primary: providers.get("aws.primary"),
@@ -167,6 +177,19 @@ function awsProviderRegions(section: unknown): Map<string, string> {
     regions.set(typeof alias === "string" ? `aws.${alias}` : "aws", region);
   }
   return regions;
+}
+
+/** The first `default_tags.tags.environment` of an AWS provider (EnvironmentStack tags every one). */
+function environmentTag(section: unknown): string | undefined {
+  const aws = asRecord(section).aws;
+  for (const provider of Array.isArray(aws) ? aws : []) {
+    const defaultTags = asRecord(provider).default_tags;
+    for (const block of Array.isArray(defaultTags) ? defaultTags : [defaultTags]) {
+      const environment = asRecord(asRecord(block).tags).environment;
+      if (typeof environment === "string") return environment;
+    }
+  }
+  return undefined;
 }
 
 function roleOf(provider: string | undefined): RegionRole | undefined {

@@ -25,6 +25,7 @@ import type { RegionRole } from "../../src/config/schema";
 import { Storage } from "../../src/constructs/storage";
 import { ACCOUNT, keyArn, violation, violationsOf } from "../support/guardrails";
 import { stackWithProviders, TEST_REGIONS } from "../support/synth";
+import { violationAt } from "./violation-at";
 
 type Providers = Record<RegionRole, AwsProvider>;
 
@@ -150,15 +151,17 @@ describe("SS-DR-2 the warm standby runs 1 to the active region's capacity", () =
       secondary: { min: 0, desired: 0, dbInstances: 0 },
     });
     expect(violationsOf("SS-DR-2", stack)).toEqual([
-      violation(
+      violationAt(
         "SS-DR-2",
         "test/compute-secondary",
         "warm standby (secondary region) has min_size 0; it must keep at least 1 instance",
+        "aws_autoscaling_group.compute-secondary",
       ),
-      violation(
+      violationAt(
         "SS-DR-2",
         "test/database-secondary",
         "warm standby (secondary region) cluster has no aws_rds_cluster_instance",
+        "aws_rds_cluster.database-secondary",
       ),
     ]);
   });
@@ -169,15 +172,17 @@ describe("SS-DR-2 the warm standby runs 1 to the active region's capacity", () =
       secondary: { min: 1, desired: 3, dbInstances: 2 },
     });
     expect(violationsOf("SS-DR-2", stack)).toEqual([
-      violation(
+      violationAt(
         "SS-DR-2",
         "test/compute-secondary",
         "warm standby (secondary region) runs desired_capacity 3, more than the active region's 2",
+        "aws_autoscaling_group.compute-secondary",
       ),
-      violation(
+      violationAt(
         "SS-DR-2",
         "test/database-secondary",
         "warm standby (secondary region) cluster has 2 instances, more than the active region's 1",
+        "aws_rds_cluster.database-secondary",
       ),
     ]);
   });
@@ -203,15 +208,17 @@ describe("SS-DR-2 the warm standby runs 1 to the active region's capacity", () =
       { activeRegion: "secondary" },
     );
     expect(violationsOf("SS-DR-2", stack)).toEqual([
-      violation(
+      violationAt(
         "SS-DR-2",
         "test/compute-primary",
         "warm standby (primary region) runs desired_capacity 3, more than the active region's 1",
+        "aws_autoscaling_group.compute-primary",
       ),
-      violation(
+      violationAt(
         "SS-DR-2",
         "test/database-primary",
         "warm standby (primary region) cluster has 2 instances, more than the active region's 1",
+        "aws_rds_cluster.database-primary",
       ),
     ]);
   });

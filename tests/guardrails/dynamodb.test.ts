@@ -2,6 +2,7 @@ import { DynamodbTable, type DynamodbTableConfig } from "@cdktf/provider-aws/lib
 import { describe, expect, it } from "vitest";
 import { keyArn, named, violation, violationsOf } from "../support/guardrails";
 import { stackWithProviders, TEST_REGIONS } from "../support/synth";
+import { violationAt } from "./violation-at";
 
 const KEY = keyArn(TEST_REGIONS.secondary);
 
@@ -72,7 +73,12 @@ describe("SS-DDB-2 DynamoDB tables have point-in-time recovery", () => {
 describe("SS-DDB-3 production DynamoDB tables have deletion protection", () => {
   it("fails an unprotected production table", () => {
     expect(violationsOf("SS-DDB-3", ledger(), { production: true })).toEqual([
-      violation("SS-DDB-3", "test/ledger", "deletion_protection_enabled is unset in production"),
+      violationAt(
+        "SS-DDB-3",
+        "test/ledger",
+        "deletion_protection_enabled is unset in production",
+        "aws_dynamodb_table.ledger",
+      ),
     ]);
   });
 

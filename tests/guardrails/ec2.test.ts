@@ -6,6 +6,7 @@ import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-securit
 import { describe, expect, it } from "vitest";
 import { keyArn, named, violation, violationsOf } from "../support/guardrails";
 import { stackWithProviders, TEST_REGIONS } from "../support/synth";
+import { violationAt } from "./violation-at";
 
 const KEY = keyArn(TEST_REGIONS.primary);
 
@@ -68,7 +69,12 @@ describe("SS-EC2-2 no SSH or RDP from the internet", () => {
     expect(
       violationsOf("SS-EC2-2", ingress({ cidr: "0.0.0.0/0", protocol: "tcp", from: 22, to: 22 })),
     ).toEqual([
-      violation("SS-EC2-2", "test/rule", "admits SSH (port 22, as tcp 22) from 0.0.0.0/0"),
+      violationAt(
+        "SS-EC2-2",
+        "test/rule",
+        "admits SSH (port 22, as tcp 22) from 0.0.0.0/0",
+        "aws_vpc_security_group_ingress_rule.rule",
+      ),
     ]);
   });
 
@@ -80,8 +86,18 @@ describe("SS-EC2-2 no SSH or RDP from the internet", () => {
       ingress: [{ protocol: "-1", fromPort: 0, toPort: 0, ipv6CidrBlocks: ["::/0"] }],
     });
     expect(violationsOf("SS-EC2-2", stack)).toEqual([
-      violation("SS-EC2-2", "test/group", "admits SSH (port 22, as all traffic) from ::/0"),
-      violation("SS-EC2-2", "test/group", "admits RDP (port 3389, as all traffic) from ::/0"),
+      violationAt(
+        "SS-EC2-2",
+        "test/group",
+        "admits SSH (port 22, as all traffic) from ::/0",
+        "aws_security_group.group",
+      ),
+      violationAt(
+        "SS-EC2-2",
+        "test/group",
+        "admits RDP (port 3389, as all traffic) from ::/0",
+        "aws_security_group.group",
+      ),
     ]);
   });
 

@@ -2,6 +2,7 @@ import { Lb } from "@cdktf/provider-aws/lib/lb";
 import { describe, expect, it } from "vitest";
 import { violation, violationsOf } from "../support/guardrails";
 import { stackWithProviders } from "../support/synth";
+import { violationAt } from "./violation-at";
 
 function loadBalancer(props: {
   type?: string;
@@ -55,10 +56,11 @@ describe("SS-ELB-2 production load balancers have deletion protection", () => {
     expect(
       violationsOf("SS-ELB-2", loadBalancer({ deletionProtection: false }), { production: true }),
     ).toEqual([
-      violation(
+      violationAt(
         "SS-ELB-2",
         "test/load-balancer",
         "enable_deletion_protection is false in production",
+        "aws_lb.load-balancer",
       ),
     ]);
   });

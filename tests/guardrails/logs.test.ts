@@ -3,6 +3,7 @@ import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { describe, expect, it } from "vitest";
 import { keyArn, named, violation, violationsOf } from "../support/guardrails";
 import { stackWithProviders, TEST_REGIONS } from "../support/synth";
+import { violationAt } from "./violation-at";
 
 const KEY = keyArn(TEST_REGIONS.secondary);
 
@@ -64,7 +65,7 @@ describe.each(
 )("%s", (_name, { rule, failing, problem, passing }) => {
   it(`fails ${failing.name}`, () => {
     expect(violationsOf(rule, logGroup(failing.props))).toEqual([
-      violation(rule, "test/logs", problem),
+      violationAt(rule, "test/logs", problem, "aws_cloudwatch_log_group.logs"),
     ]);
   });
 

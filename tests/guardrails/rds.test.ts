@@ -4,6 +4,7 @@ import { RdsGlobalCluster } from "@cdktf/provider-aws/lib/rds-global-cluster";
 import { describe, expect, it } from "vitest";
 import { keyArn, named, violation, violationsOf } from "../support/guardrails";
 import { stackWithProviders, TEST_REGIONS } from "../support/synth";
+import { violationAt } from "./violation-at";
 
 function cluster(props: {
   storageEncrypted?: boolean;
@@ -78,8 +79,18 @@ describe("SS-RDS-2 production databases have deletion protection", () => {
       backupRetentionPeriod: 7,
     });
     expect(violationsOf("SS-RDS-2", stack, { production: true })).toEqual([
-      violation("SS-RDS-2", "test/cluster", "deletion_protection is false in production"),
-      violation("SS-RDS-2", "test/instance", "deletion_protection is unset in production"),
+      violationAt(
+        "SS-RDS-2",
+        "test/cluster",
+        "deletion_protection is false in production",
+        "aws_rds_cluster.cluster",
+      ),
+      violationAt(
+        "SS-RDS-2",
+        "test/instance",
+        "deletion_protection is unset in production",
+        "aws_db_instance.instance",
+      ),
     ]);
   });
 
@@ -97,10 +108,11 @@ describe("SS-RDS-3 database backups are kept at least 7 days", () => {
     ]),
   )("fails %s", (_name, { props, days }) => {
     expect(violationsOf("SS-RDS-3", cluster(props).stack)).toEqual([
-      violation(
+      violationAt(
         "SS-RDS-3",
         "test/cluster",
         `keeps automated backups ${days} day(s) (backup_retention_period); at least 7 are required`,
+        "aws_rds_cluster.cluster",
       ),
     ]);
   });
