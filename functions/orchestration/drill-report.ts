@@ -18,8 +18,11 @@ import { secondsBetween } from "./drill";
 /**
  * `blocked`: the failover's plan refused it and nothing was changed (e.g. a partition, where a
  * failover with data loss could leave two writers): safe, but not a proof that failover works.
+ * `dry-run`: only the preflight and the failover's plan ran, nothing was changed and nothing was
+ * measured; the plan's blockers (if any) are in `plan.blockers`. Never `passed`: a plan is not
+ * a failover.
  */
-export type DrillVerdict = "passed" | "failed" | "missed-target" | "blocked";
+export type DrillVerdict = "passed" | "failed" | "missed-target" | "blocked" | "dry-run";
 
 export interface SwitchMeasurement {
   /** POST -> verified, seconds; null when it never verified. */
@@ -208,9 +211,13 @@ export function drillReport(state: DrillState): DrillReport {
   const failback = measureSwitch(state, phase("failback"), phase("verify-primary"), "failback");
   const { rtoSeconds, rpoSeconds } = state.options.targets;
 
+  // A dry run that got its plan is judged by the plan (the verdict `dry-run`, its blockers in
+  // `plan`): the preflight fails on a blocker on purpose, which is no miss of the drill.
+  const planned = state.options.dryRun && state.plan !== undefined && !state.error;
   const misses: string[] = [];
   const notes: string[] = [];
   for (const candidate of state.phases) {
+    if (planned && candidate.name === "preflight") continue;
     if (candidate.status === "failed") {
       misses.push(`${candidate.name} failed: ${candidate.detail ?? "no detail"}`);
     } else if (candidate.status === "running" || candidate.status === "pending") {
@@ -275,13 +282,15 @@ export function drillReport(state: DrillState): DrillReport {
         candidate.status === "skipped" ||
         candidate.status === "pending",
     );
-  const verdict: DrillVerdict = refusedOnly
-    ? "blocked"
-    : failed
-      ? "failed"
-      : misses.length > 0
-        ? "missed-target"
-        : "passed";
+  const verdict: DrillVerdict = planned
+    ? "dry-run"
+    : refusedOnly
+      ? "blocked"
+      : failed
+        ? "failed"
+        : misses.length > 0
+          ? "missed-target"
+          : "passed";
 
   return {
     drillId: state.drillId,
@@ -338,12 +347,36 @@ function measureSwitch(
   };
 }
 
-const VERDICT_TEXT: Record<DrillVerdict, string> = {
+const VERDICT_TEXT: Record<Exclude<DrillVerdict, "dry-run">, string> = {
   passed: "PASSED",
   failed: "FAILED",
   "missed-target": "MISSED TARGET",
   blocked: "BLOCKED (refused by the plan, nothing changed)",
 };
+
+/**
+ * The verdict as people read it (report heading, SNS subject, the run's summary): a dry run
+ * says `DRY RUN` and its blockers, e.g. `DRY RUN (plan only, nothing changed): 1 blocker: the
+ * secondary cluster is not a member`.
+ */
+export function verdictText(report: DrillReport): string {
+  if (report.verdict !== "dry-run") return VERDICT_TEXT[report.verdict];
+  const blockers = report.plan?.blockers ?? [];
+  const found =
+    blockers.length === 0
+      ? "no blockers"
+      : `${blockers.length === 1 ? "1 blocker" : `${blockers.length} blockers`}: ${blockers.join("; ")}`;
+  return `DRY RUN (plan only, nothing changed): ${found}`;
+}
+
+/**
+ * Whether the drill did what it set out to do: a drill that passed, or a dry run whose plan has
+ * no blockers. `npm run drill` exits 0 on it.
+ */
+export function drillSucceeded(report: DrillReport): boolean {
+  if (report.verdict === "dry-run") return (report.plan?.blockers.length ?? 0) === 0;
+  return report.verdict === "passed";
+}
 
 /**
  * The phases as a Mermaid gantt chart, which GitHub renders in Markdown
@@ -385,7 +418,7 @@ export function renderDrillReportMarkdown(report: DrillReport): string {
     value === null ? "not measured" : value <= target ? "met" : "**missed**";
 
   lines.push(
-    `### DR drill ${report.environment}: ${VERDICT_TEXT[report.verdict]}`,
+    `### DR drill ${report.environment}: ${verdictText(report)}`,
     "",
     `Drill \`${report.drillId}\` (${report.trigger}, ${report.mode} failover` +
       `${report.dryRun ? ", dry run" : ""}) from ${report.regions.primary} to ` +
@@ -471,9 +504,11 @@ export function renderDrillReportMarkdown(report: DrillReport): string {
 export function drillMetrics(
   report: DrillReport,
 ): { name: string; value: number; unit: "Seconds" | "Count" }[] {
-  const metrics: { name: string; value: number; unit: "Seconds" | "Count" }[] = [
-    { name: "DrillPassed", value: report.verdict === "passed" ? 1 : 0, unit: "Count" },
-  ];
+  // A dry run is no drill outcome: DrillPassed 0 would read as a failed drill.
+  const metrics: { name: string; value: number; unit: "Seconds" | "Count" }[] =
+    report.verdict === "dry-run"
+      ? []
+      : [{ name: "DrillPassed", value: report.verdict === "passed" ? 1 : 0, unit: "Count" }];
   const add = (name: string, value: number | null) => {
     if (value !== null) metrics.push({ name, value, unit: "Seconds" });
   };
@@ -488,7 +523,7 @@ export function drillMetrics(
 export function drillNotification(report: DrillReport): { subject: string; message: string } {
   const measured =
     report.failover.rtoSeconds === null ? "" : `, RTO ${report.failover.rtoSeconds} s`;
-  const subject = `DR drill ${report.environment}: ${VERDICT_TEXT[report.verdict]}${measured}`;
+  const subject = `DR drill ${report.environment}: ${verdictText(report)}${measured}`;
   return {
     subject: subject.length <= 100 ? subject : `${subject.slice(0, 97)}...`,
     message: renderDrillReportMarkdown(report),

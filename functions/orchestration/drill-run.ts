@@ -25,7 +25,9 @@ import {
   drillMetrics,
   drillNotification,
   drillReport,
+  drillSucceeded,
   renderDrillReportMarkdown,
+  verdictText,
 } from "./drill-report";
 
 export interface DrillRunClients {
@@ -81,7 +83,15 @@ export interface CaughtError {
 export interface DrillReportResult {
   /** Null when the drill never started (there is nothing to report on but the error). */
   drillId: string | null;
-  verdict: DrillVerdict;
+  /**
+   * What the drill state machine's `Passed?` choice routes on (src/constructs/automation/drill.ts:
+   * `passed` ends in Succeed, `missed-target` and anything else in a Fail state, which sets off
+   * the drill-failed alarm): the report's verdict, except that a dry run is `passed` when its
+   * plan has no blockers and `blocked` when it has. The report and `summary` say `DRY RUN`.
+   */
+  verdict: Exclude<DrillVerdict, "dry-run">;
+  /** The drill was a dry run (the report's verdict is `dry-run`). */
+  dryRun: boolean;
   /** `drills/<environment>/<drillId>.json`, or null when the drill never started. */
   reportKey: string | null;
   markdownKey: string | null;
@@ -234,20 +244,33 @@ export async function reportDrill(
   logLine(context, `${state.drillId}: ${summary}`);
   return {
     drillId: state.drillId,
-    verdict: report.verdict,
+    verdict: stateMachineVerdict(report),
+    dryRun: report.verdict === "dry-run",
     reportKey: keys.json,
     markdownKey: keys.markdown,
     summary,
   };
 }
 
-/** Metric names are the report's (drillMetrics); one datum each, all at the same timestamp. */
+/** The report's verdict as the state machine routes it (see {@link DrillReportResult.verdict}). */
+function stateMachineVerdict(report: DrillReport): DrillReportResult["verdict"] {
+  if (report.verdict !== "dry-run") return report.verdict;
+  return drillSucceeded(report) ? "passed" : "blocked";
+}
+
+/**
+ * Metric names are the report's (drillMetrics); one datum each, all at the same timestamp. A dry
+ * run has none, and PutMetricData needs at least one datum (MetricData is required:
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutMetricData.html).
+ */
 async function putMetrics(context: DrillRunContext, report: DrillReport): Promise<void> {
+  const metrics = drillMetrics(report);
+  if (metrics.length === 0) return;
   const timestamp = context.now();
   await context.clients.cloudWatch.send(
     new PutMetricDataCommand({
       Namespace: context.drill.metricNamespace,
-      MetricData: drillMetrics(report).map((metric) => ({
+      MetricData: metrics.map((metric) => ({
         MetricName: metric.name,
         Value: metric.value,
         Unit: metric.unit,
@@ -294,7 +317,14 @@ async function reportNotStarted(
     }),
   );
   logLine(context, summary);
-  return { drillId: null, verdict: "failed", reportKey: null, markdownKey: null, summary };
+  return {
+    drillId: null,
+    verdict: "failed",
+    dryRun: false,
+    reportKey: null,
+    markdownKey: null,
+    summary,
+  };
 }
 
 /** The drill as it stood when a task failed, ended with the error recorded. */
@@ -326,7 +356,7 @@ function manualFailbackNote(state: DrillState): string {
 }
 
 function summaryOf(report: DrillReport, markdownKey: string): string {
-  const verdict = report.verdict.toUpperCase();
+  const verdict = report.verdict === "dry-run" ? verdictText(report) : report.verdict.toUpperCase();
   const first = report.misses[0] ?? report.error;
   return `${verdict}${first ? `: ${first}` : ""} (report ${markdownKey})`;
 }

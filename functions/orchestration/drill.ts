@@ -138,7 +138,7 @@ interface DrillCursor {
 /** Everything a drill knows; JSON-serializable so a Step Functions state can carry it. */
 export interface DrillState {
   version: 1;
-  /** `drill-<environment>-<yyyymmddThhmmssZ>`. */
+  /** `drill-<environment>-<yyyymmddThhmmssZ>`, and `-<suffix>` for a CLI run (see {@link drillIdOf}). */
   drillId: string;
   options: Required<Omit<DrillOptions, "reason">> & { reason: string };
   startedAt: string;
@@ -172,8 +172,25 @@ const DEFAULTS = {
   operationRetries: 1,
 } as const;
 
-/** Starts a drill: validates the options and lays out the phases. Does not call anything. */
-export function newDrill(options: DrillOptions, now: Date): DrillState {
+/**
+ * A drill's id: `drill-<environment>-<yyyymmddThhmmssZ>` of `at`, then `-<suffix>` when given.
+ * The scheduled drill needs no suffix (one start per schedule, a second one is refused with
+ * 409); `npm run drill` adds a random one, because a local game day's simulated clock starts at
+ * the same instant on every run and two runs must not overwrite each other's report.
+ */
+export function drillIdOf(environment: string, at: Date, suffix?: string): string {
+  return `drill-${environment}-${compactTimestamp(at)}${suffix ? `-${suffix}` : ""}`;
+}
+
+/**
+ * Starts a drill: validates the options and lays out the phases. Does not call anything.
+ * @param drillId @default - {@link drillIdOf} the environment and `now`
+ */
+export function newDrill(
+  options: DrillOptions,
+  now: Date,
+  drillId: string = drillIdOf(options.environment, now),
+): DrillState {
   const problems: string[] = [];
   const nonNegative = (name: string, value: number | undefined) => {
     if (value !== undefined && !(Number.isFinite(value) && value >= 0)) {
@@ -189,7 +206,6 @@ export function newDrill(options: DrillOptions, now: Date): DrillState {
   }
   if (problems.length > 0) throw new Error(`invalid drill options: ${problems.join("; ")}`);
 
-  const drillId = `drill-${options.environment}-${compactTimestamp(now)}`;
   return {
     version: 1,
     drillId,

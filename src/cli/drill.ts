@@ -1,19 +1,21 @@
+import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
-import { performance } from "node:perf_hooks";
 import { setTimeout as delay } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { App } from "cdktf";
 import {
   currentPhase,
   type DrillState,
+  drillIdOf,
   newDrill,
   runDrill,
 } from "../../functions/orchestration/drill";
 import {
   type DrillReport,
   drillReport,
+  drillSucceeded,
   renderDrillReportMarkdown,
   withOutage,
 } from "../../functions/orchestration/drill-report";
@@ -44,9 +46,11 @@ import { resolveOperationsEndpoint } from "./operations-api-endpoint";
  *   npm run drill -- --env staging [--hold 5m] [--dry-run]      against a deployed stack
  *   npm run drill -- --local [--fault primary-region-down]      on this machine, simulated
  *
- * The report is printed and written as Markdown and JSON to --report-dir. Exit codes: 0 the drill
- * passed; 1 it failed or missed a target (the report says which); 2 bad flags, env file or API
- * URL (nothing was changed).
+ * The report is printed and written as Markdown and JSON to --report-dir, named by the drill's
+ * id, which is unique per run (`drill-<env>-<yyyymmddThhmmssZ>-<6 hex>`), so runs never overwrite
+ * each other's report. Exit codes: 0 the drill passed, or a dry run's plan has no blockers; 1 it
+ * failed, missed a target or (dry run) the plan has blockers (the report says which); 2 bad
+ * flags, env file or API URL (nothing was changed).
  */
 
 export const USAGE = [
@@ -218,6 +222,18 @@ export interface DrillCliDependencies {
   api?: OperationsApi;
   /** For tests: the clock of a drill against a deployed stack. */
   now?: () => Date;
+  /**
+   * For tests: the real clock of a local game day, whose drill runs on simulated time: the
+   * drill id's timestamp and the report's "in N s" note. With {@link randomIdSuffix} fixed too,
+   * two game days write byte-identical reports.
+   * @default - the system clock
+   */
+  wallClock?: () => Date;
+  /**
+   * For tests: the last part of the drill id, which makes it unique per run.
+   * @default - 6 random hex digits
+   */
+  randomIdSuffix?: () => string;
   sleep?: (seconds: number) => Promise<void>;
   /** Aborted on Ctrl-C: the drill stops, writes its report and says what to do. */
   signal?: AbortSignal;
@@ -246,10 +262,10 @@ export async function runDrillCli(
       ...(dependencies.environment ? { environment: dependencies.environment } : {}),
     });
     const { report, logs } = options.local
-      ? await localDrill(options, config, io, root)
+      ? await localDrill(options, config, io, root, dependencies)
       : { report: await deployedDrill(options, config, io, dependencies), logs: undefined };
     writeReport(report, options.reportDir, io, logs);
-    return report.verdict === "passed" ? 0 : 1;
+    return drillSucceeded(report) ? 0 : 1;
   } catch (error) {
     if (error instanceof UserInputError) {
       io.err(error.message);
@@ -304,7 +320,12 @@ async function deployedDrill(
     dependencies.sleep ??
     ((seconds: number) =>
       delay(seconds * 1000, undefined, signal ? { signal } : {}).catch(() => undefined));
-  const state = newDrill({ ...drillOptions(options, config, "planned"), trigger: "cli" }, now());
+  const startedAt = now();
+  const state = newDrill(
+    { ...drillOptions(options, config, "planned"), trigger: "cli" },
+    startedAt,
+    uniqueDrillId(config, startedAt, dependencies),
+  );
   io.out(drillHeader(state));
   const final = await runDrill(api, state, {
     now,
@@ -320,8 +341,11 @@ async function localDrill(
   config: EnvConfig,
   io: DrillCliIo,
   root: string,
+  dependencies: DrillCliDependencies,
 ): Promise<{ report: DrillReport; logs: string[] }> {
-  const started = performance.now();
+  const wallClock = dependencies.wallClock ?? (() => new Date());
+  const started = wallClock();
+  const drillId = uniqueDrillId(config, started, dependencies);
   io.out(`local game day for ${config.environment}: synthesizing its stack...`);
   const stack = await synthesizeStack(config);
   const pair = new RegionPair({
@@ -347,6 +371,7 @@ async function localDrill(
         awaitAutomatic: day.awaitAutomatic && !options.dryRun,
       },
       day.now(),
+      drillId,
     );
     io.out(drillHeader(state));
     const final = await runDrill(day.api, state, {
@@ -366,13 +391,23 @@ async function localDrill(
       (Date.parse(final.finishedAt ?? final.startedAt) - Date.parse(final.startedAt)) / 1000;
     report.notes.push(
       `local game day: AWS simulated${fault ? `, fault ${fault}` : ""}; ${simulatedSeconds} s of ` +
-        `simulated time in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+        `simulated time in ${((wallClock().getTime() - started.getTime()) / 1000).toFixed(1)} s`,
     );
     return { report, logs };
   } finally {
     gameDay?.close();
     restoreConsole();
   }
+}
+
+/**
+ * The id of a drill this CLI starts: {@link drillIdOf} `at` with a random suffix, so two runs in
+ * the same second, and local game days (whose simulated clock starts at the same instant every
+ * run), never share an id or a report file.
+ */
+function uniqueDrillId(config: EnvConfig, at: Date, dependencies: DrillCliDependencies): string {
+  const suffix = dependencies.randomIdSuffix?.() ?? randomBytes(3).toString("hex");
+  return drillIdOf(config.environment, at, suffix);
 }
 
 const CONSOLE_METHODS = ["log", "info", "warn", "error", "debug"] as const;

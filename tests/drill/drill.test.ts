@@ -14,8 +14,10 @@ import {
   drillMetrics,
   drillNotification,
   drillReport,
+  drillSucceeded,
   renderDrillReportMarkdown,
   timelineChart,
+  verdictText,
   withOutage,
 } from "../../functions/orchestration/drill-report";
 import { OperationsApiError } from "../../functions/shared/operations-api";
@@ -179,18 +181,50 @@ describe("dry run", () => {
       failover: "skipped",
       "verify-primary": "skipped",
     });
-    expect(report.verdict).toBe("passed");
+    expect(report.verdict).toBe("dry-run");
+    expect(drillSucceeded(report)).toBe(true);
     expect(report.plan?.steps).toHaveLength(2);
     expect(progress).toContain("  1. switch over the global database");
   });
 
-  it("fails when the plan has blockers", async () => {
+  it("says DRY RUN and no blockers, never PASSED, in the report, the notification and the metrics", async () => {
+    const { report } = await drill({}, { dryRun: true });
+    const markdown = renderDrillReportMarkdown(report);
+    expect(markdown.split("\n")[0]).toBe(
+      "### DR drill staging: DRY RUN (plan only, nothing changed): no blockers",
+    );
+    expect(markdown).not.toContain("PASSED");
+    expect(report.misses).toEqual([]);
+    expect(drillNotification(report).subject).toBe(
+      "DR drill staging: DRY RUN (plan only, nothing changed): no blockers",
+    );
+    expect(drillMetrics(report)).toEqual([]);
+  });
+
+  it("fails when the plan has blockers: the verdict is DRY RUN with each blocker", async () => {
     const { report } = await drill(
-      { blockers: ["the secondary cluster is not a member"] },
+      { blockers: ["the secondary cluster is not a member", "replication lag 90 s"] },
       { dryRun: true },
     );
+    expect(report.verdict).toBe("dry-run");
+    expect(drillSucceeded(report)).toBe(false);
+    expect(verdictText(report)).toBe(
+      "DRY RUN (plan only, nothing changed): 2 blockers: the secondary cluster is not a member; replication lag 90 s",
+    );
+    const markdown = renderDrillReportMarkdown(report);
+    expect(markdown.split("\n")[0]).toBe(
+      "### DR drill staging: DRY RUN (plan only, nothing changed): 2 blockers: the secondary cluster is not a member; replication lag 90 s",
+    );
+    expect(markdown).toContain("- blocked: the secondary cluster is not a member\n");
+    // The blockers are the verdict, not a miss of the drill.
+    expect(report.misses).toEqual([]);
+  });
+
+  it("fails as FAILED, not DRY RUN, when the preflight stops it before there is a plan", async () => {
+    const { report } = await drill({ health: { primary: "unhealthy" } }, { dryRun: true });
+    expect(report.plan).toBeUndefined();
     expect(report.verdict).toBe("failed");
-    expect(report.misses[0]).toMatch(/the secondary cluster is not a member/);
+    expect(drillSucceeded(report)).toBe(false);
   });
 });
 

@@ -159,6 +159,7 @@ describe("run-drill", () => {
       expect(result).toEqual({
         drillId,
         verdict: "passed",
+        dryRun: false,
         reportKey: `drills/prod/${drillId}.json`,
         markdownKey: `drills/prod/${drillId}.md`,
         summary: `PASSED (report drills/prod/${drillId}.md)`,
@@ -199,6 +200,56 @@ describe("run-drill", () => {
       expect(publish?.args[0].input.Message).toContain(
         `Report: s3://shopsmart-prod-drills-111122223333/drills/prod/${drillId}.md`,
       );
+    });
+
+    it("reports a dry run as DRY RUN, ends the execution in Succeed when its plan has no blockers, and publishes no DrillPassed", async () => {
+      const lambda = drillLambda();
+      const done = await runToDone(lambda, { dryRun: true });
+      const result = (await lambda.invoke({
+        action: "report",
+        drill: done.drill,
+        error: null,
+      })) as DrillReportResult;
+
+      const drillId = done.drill.drillId;
+      expect(result).toEqual({
+        drillId,
+        verdict: "passed",
+        dryRun: true,
+        reportKey: `drills/prod/${drillId}.json`,
+        markdownKey: `drills/prod/${drillId}.md`,
+        summary: `DRY RUN (plan only, nothing changed): no blockers (report drills/prod/${drillId}.md)`,
+      });
+      const json = lambda.reports.objects.get(`drills/prod/${drillId}.json`);
+      expect(JSON.parse(json?.body ?? "")).toMatchObject({ drillId, verdict: "dry-run" });
+      const markdown = lambda.reports.objects.get(`drills/prod/${drillId}.md`)?.body ?? "";
+      expect(markdown).toContain(
+        "### DR drill prod: DRY RUN (plan only, nothing changed): no blockers\n",
+      );
+      expect(markdown).not.toContain("PASSED");
+      // Nothing was measured, and DrillPassed 0 would read as a failed drill.
+      expect(cloudWatchMock.commandCalls(PutMetricDataCommand)).toHaveLength(0);
+      const [publish] = snsMock.commandCalls(PublishCommand);
+      expect(publish?.args[0].input.Subject).toBe(
+        "DR drill prod: DRY RUN (plan only, nothing changed): no blockers",
+      );
+    });
+
+    it("reports a dry run whose plan has blockers as DRY RUN with them, and ends the execution in a Fail state", async () => {
+      const lambda = drillLambda({ blockers: ["the secondary cluster is not a member"] });
+      const done = await runToDone(lambda, { dryRun: true });
+      const result = (await lambda.invoke({
+        action: "report",
+        drill: done.drill,
+        error: null,
+      })) as DrillReportResult;
+
+      expect(result).toMatchObject({
+        verdict: "blocked",
+        dryRun: true,
+        summary: `DRY RUN (plan only, nothing changed): 1 blocker: the secondary cluster is not a member (report drills/prod/${done.drill.drillId}.md)`,
+      });
+      expect(lambda.api.calls).toEqual(["status", "failover (dry run)"]);
     });
 
     it("reports a drill that broke off after its failover as failed, and says to fail back by hand", async () => {
@@ -248,6 +299,7 @@ describe("run-drill", () => {
       expect(result).toEqual({
         drillId: null,
         verdict: "failed",
+        dryRun: false,
         reportKey: null,
         markdownKey: null,
         summary:
