@@ -8,13 +8,24 @@ import {
   rmSync,
   writeFileSync,
 } from "node:fs";
-import { register } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { TERRAFORM_VERSION } from "../../src/cli/state";
+import {
+  DEPLOY_ORDER,
+  deployOrder,
+  deployWorkflow,
+  drillWorkflow,
+  expectedWorkflows,
+  runWorkflowsCli,
+  workflowEnvironments,
+} from "../../src/cli/workflows";
+import { UserInputError } from "../../src/errors";
 import { MINIMUM_TERRAFORM_VERSION } from "../../src/terraform-version";
+import { SHIPPED_ENVIRONMENTS } from "../cli/shipped-environments";
+import { workflowParser, workflowProblems } from "./workflow-parser";
 
 /**
  * The GitHub Actions workflows: each one passes GitHub's own parser (@actions/workflow-parser,
@@ -64,34 +75,16 @@ interface Workflow {
   readonly jobs: Record<string, Job>;
 }
 
-/**
- * @actions/workflow-parser (ESM only) imports its JSON schema without `with { type: "json" }`,
- * which Node rejects (ERR_IMPORT_ASSERTION_TYPE_MISSING; actions/languageservices#387). A loader
- * hook adds the attribute to JSON imports in this test process; drop it once upstream is fixed.
- */
-let jsonHookRegistered = false;
-async function workflowParser() {
-  if (!jsonHookRegistered) {
-    const hook = `export async function load(url, context, next) {
-      if (!url.endsWith(".json")) return next(url, context);
-      return next(url, { ...context, importAttributes: { ...context.importAttributes, type: "json" } });
-    }`;
-    register(`data:text/javascript,${encodeURIComponent(hook)}`);
-    jsonHookRegistered = true;
-  }
-  return import("@actions/workflow-parser");
-}
-
 const FILES = readdirSync(WORKFLOWS)
   .filter((f) => /\.ya?ml$/.test(f))
   .sort();
 const text = (file: string) => readFileSync(join(WORKFLOWS, file), "utf8");
 const load = (file: string) => parse(text(file)) as Workflow;
 
-const ENVIRONMENTS = readdirSync(join(ROOT, "envs"))
-  .filter((f) => f.endsWith(".json"))
-  .map((f) => f.slice(0, -".json".length))
-  .sort();
+const ENVIRONMENTS = SHIPPED_ENVIRONMENTS;
+/** The shipped environments in the order deploy.yml deploys them. */
+const DEPLOY_ENVIRONMENTS = deployOrder(workflowEnvironments(join(ROOT, "envs")));
+const ORDER = DEPLOY_ENVIRONMENTS.map((env) => env.name);
 const envFile = (env: string) =>
   JSON.parse(readFileSync(join(ROOT, "envs", `${env}.json`), "utf8")) as {
     project: string;
@@ -115,24 +108,7 @@ describe("workflow files", () => {
 
   describe.each(FILES)("%s", (file) => {
     it("passes GitHub's workflow parser with no errors (called workflows included)", async () => {
-      const { parseWorkflow, convertWorkflowTemplate, NoOperationTraceWriter } =
-        await workflowParser();
-      const name = `.github/workflows/${file}`;
-      const parsed = parseWorkflow({ name, content: text(file) }, new NoOperationTraceWriter());
-      expect(parsed.context.errors.getErrors().map((e) => e.message)).toEqual([]);
-      expect(parsed.value).toBeDefined();
-      if (parsed.value === undefined) return;
-      // Resolves `uses: ./.github/workflows/ci.yml` so the call is checked against its inputs.
-      const files = {
-        getFileContent: async (ref: { path: string }) => ({
-          name: ref.path,
-          content: readFileSync(join(ROOT, ref.path), "utf8"),
-        }),
-      };
-      const template = await convertWorkflowTemplate(parsed.context, parsed.value, files, {
-        fetchReusableWorkflowDepth: 1,
-      });
-      expect(template.errors ?? []).toEqual([]);
+      expect(await workflowProblems(`.github/workflows/${file}`, text(file), ROOT)).toEqual([]);
     });
   });
 
@@ -231,9 +207,7 @@ describe("permissions", () => {
       expect(text(file), file).not.toMatch(/secrets\.|aws-access-key|aws-secret/);
     const awsJobs = allJobs().filter(({ job }) => usesAws(job));
     expect(awsJobs.map(({ file, id }) => `${file} ${id}`)).toEqual([
-      "deploy.yml dev",
-      "deploy.yml staging",
-      "deploy.yml prod",
+      ...ORDER.map((env) => `deploy.yml ${env}`),
       "dr-drill.yml drill",
     ]);
     for (const { file, id, job } of awsJobs) {
@@ -304,9 +278,9 @@ describe("toolchain", () => {
     const terraformSteps = allJobs().flatMap(({ job }) =>
       stepUsing(job, "hashicorp/setup-terraform"),
     );
-    // ci's test job (npm run validate) and deploy's three jobs do; the drill needs no Terraform
-    // (it is given the API URL).
-    expect(terraformSteps.length).toBe(4);
+    // ci's test job (npm run validate) and deploy's job per environment do; the drill needs no
+    // Terraform (it is given the API URL).
+    expect(terraformSteps.length).toBe(1 + ORDER.length);
     for (const step of terraformSteps) {
       expect(step.with).toEqual({ terraform_version: TERRAFORM_VERSION, terraform_wrapper: false });
     }
@@ -365,7 +339,8 @@ describe("ci.yml", () => {
       terraform_version: TERRAFORM_VERSION,
       terraform_wrapper: false,
     });
-    const deployPin = stepUsing(load("deploy.yml").jobs.dev, "hashicorp/setup-terraform")[0]?.uses;
+    const firstDeploy = load("deploy.yml").jobs[ORDER[0] as string] as Job;
+    const deployPin = stepUsing(firstDeploy, "hashicorp/setup-terraform")[0]?.uses;
     expect(list[terraform]?.uses).toBe(deployPin);
   });
 
@@ -378,16 +353,76 @@ describe("ci.yml", () => {
 
 describe("deploy.yml", () => {
   const deploy = load("deploy.yml");
-  const ORDER = ["dev", "staging", "prod"];
 
   it("runs on pushes to main and by hand", () => {
     expect(Object.keys(deploy.on).sort()).toEqual(["push", "workflow_dispatch"]);
     expect(deploy.on.push).toEqual({ branches: ["main"] });
   });
 
-  it("has one deploy job per environment file, in the order dev -> staging -> prod", () => {
+  it("is what npm run workflows generates from envs/ (so is dr-drill.yml's list of environments)", () => {
+    for (const { file, text: expected } of expectedWorkflows(
+      ROOT,
+      workflowEnvironments(join(ROOT, "envs")),
+    )) {
+      expect(
+        readFileSync(file, "utf8") === expected,
+        `${file} is out of date with envs/: run npm run workflows`,
+      ).toBe(true);
+    }
+    const io = { out: () => {}, err: (line: string) => errors.push(line) };
+    const errors: string[] = [];
+    expect(runWorkflowsCli(["--check"], io)).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
+  it("has one deploy job per environment file, in DEPLOY_ORDER, the last one (prod) last", () => {
     expect([...ORDER].sort()).toEqual(ENVIRONMENTS);
     expect(Object.keys(deploy.jobs)).toEqual(["test", ...ORDER]);
+    expect(ORDER.at(-1)).toBe(DEPLOY_ORDER.at(-1));
+  });
+
+  it("places an environment DEPLOY_ORDER does not list after every listed one but the last", () => {
+    const envs = ["dev", "prod", "qa", "perf", "staging"].map((name) => ({ name }));
+    const names = (order?: readonly string[]) => deployOrder(envs, order).map((env) => env.name);
+    expect(names(["dev", "staging", "prod"])).toEqual(["dev", "staging", "perf", "qa", "prod"]);
+    // Listed ones keep their place; a listed name without an env file is skipped.
+    expect(names(["dev", "qa", "staging", "gone", "prod"])).toEqual([
+      "dev",
+      "qa",
+      "staging",
+      "perf",
+      "prod",
+    ]);
+    expect(names([])).toEqual(["dev", "perf", "prod", "qa", "staging"]);
+  });
+
+  it("chains each generated job to the one before it", () => {
+    const generated = parse(
+      deployWorkflow([
+        { name: "dev", stack: "shop-dev" },
+        { name: "qa", stack: "shop-qa" },
+        { name: "prod", stack: "shop-prod" },
+      ]),
+    ) as Workflow;
+    expect(Object.entries(generated.jobs).map(([id, job]) => [id, job.needs])).toEqual([
+      ["test", undefined],
+      ["dev", "test"],
+      ["qa", "dev"],
+      ["prod", "qa"],
+    ]);
+    expect(steps(generated.jobs.qa as Job).at(-1)?.run).toBe(
+      "npx cdktf deploy shop-qa --auto-approve",
+    );
+  });
+
+  it("fails to update dr-drill.yml when its generated line lost its marker, saying what to restore", () => {
+    const withoutMarker = text("dr-drill.yml").replace(" # generated: npm run workflows", "");
+    expect(() => drillWorkflow(withoutMarker, DEPLOY_ENVIRONMENTS)).toThrow(
+      new UserInputError(
+        "dr-drill.yml has no line `options: [...] # generated: npm run workflows` under its env " +
+          "input; put the marker back on the env input's options",
+      ),
+    );
   });
 
   it("tests first by calling ci.yml", () => {
@@ -415,20 +450,39 @@ describe("deploy.yml", () => {
       const runs = steps(deploy.jobs[env]).flatMap((s) => (s.run ? [s.run] : []));
       expect(runs.slice(-3)).toEqual([
         `npx cdktf diff ${stack}`,
-        `npm run -s deploy-guard -- --env ${env}`,
+        `npm run -s deploy-guard -- --env ${env} \${ALLOW_UNCHECKED_DEPLOY:+--allow-unchecked}`,
         `npx cdktf deploy ${stack} --auto-approve`,
       ]);
+      // Only this environment's file must be valid (the test job checked every one).
+      expect(deploy.jobs[env]?.env).toEqual({ SHOPSMART_ENVS: env });
     },
   );
 
-  it("the three deploy jobs are the same apart from the environment name", () => {
-    const normalized = ORDER.map((env) =>
+  it("the deploy jobs are the same apart from the environment name", () => {
+    const normalized = ORDER.map((env, index) =>
       JSON.stringify(deploy.jobs[env])
-        .replaceAll(`"needs":"${env === "dev" ? "test" : ORDER[ORDER.indexOf(env) - 1]}"`, "")
+        .replaceAll(`"needs":"${index === 0 ? "test" : ORDER[index - 1]}"`, "")
         .replaceAll(env, "<env>"),
     );
-    expect(normalized[1]).toBe(normalized[0]);
-    expect(normalized[2]).toBe(normalized[0]);
+    for (const job of normalized) expect(job).toBe(normalized[0]);
+  });
+
+  it("passes --allow-unchecked to the deploy guard only when dispatched with allow-unchecked-deploy", () => {
+    expect(deploy.env?.ALLOW_UNCHECKED_DEPLOY).toBe(
+      expr("inputs.allow-unchecked-deploy && 'true' || ''"),
+    );
+    const input = (deploy.on.workflow_dispatch as { inputs: Record<string, unknown> }).inputs;
+    expect(input["allow-unchecked-deploy"]).toMatchObject({ type: "boolean", default: false });
+    const guard = steps(deploy.jobs[ORDER[0] as string] as Job).find(
+      (s) => s.name === "Topology matches activeRegion",
+    )?.run as string;
+    const argsWith = (value: string) =>
+      spawnSync("bash", ["-c", guard.replace(/^npm run -s deploy-guard -- /, 'printf "%s\\n" ')], {
+        env: { PATH: "/usr/bin:/bin", ALLOW_UNCHECKED_DEPLOY: value },
+        encoding: "utf8",
+      }).stdout;
+    expect(argsWith("")).toBe(`--env\n${ORDER[0]}\n`);
+    expect(argsWith("true")).toBe(`--env\n${ORDER[0]}\n--allow-unchecked\n`);
   });
 
   it("uses the primary state unless dispatched with the replica", () => {
