@@ -5,6 +5,7 @@
  * orchestration/automatic-failover.ts. Anything it does not act on is a logged no-op; other
  * failures (e.g. DynamoDB unavailable) throw, so EventBridge's asynchronous invocation retries.
  */
+
 import { randomBytes } from "node:crypto";
 import {
   type AutoFailoverDependencies,
@@ -14,6 +15,7 @@ import {
 } from "../orchestration/automatic-failover";
 import { cloudWatchClient, dynamoDbClient, sfnClient, snsClient } from "../shared/aws-clients";
 import { lazy } from "../shared/lazy";
+import { log, logged } from "../shared/log";
 import { loadSettings } from "../shared/settings";
 
 /** Settings and clients, created on the first invocation and reused by the warm sandbox. */
@@ -35,8 +37,11 @@ const autoFailoverDependencies = lazy((): AutoFailoverDependencies => {
   };
 });
 
-export async function handler(event: unknown): Promise<AutoFailoverOutcome> {
-  const outcome = await handleAutoFailoverEvent(autoFailoverDependencies(), event);
-  console.log(JSON.stringify({ handler: "auto-failover", ...outcome }));
-  return outcome;
-}
+export const handler = logged(
+  "auto-failover",
+  async (event: unknown): Promise<AutoFailoverOutcome> => {
+    const outcome = await handleAutoFailoverEvent(autoFailoverDependencies(), event);
+    log("info", `event ${outcome.action}`, outcome);
+    return outcome;
+  },
+);

@@ -5,6 +5,7 @@
  * PageSlowPromotion task) it only records the record's `attention` and pages. Adapter only; the
  * logic lives in orchestration/finish.ts.
  */
+
 import {
   type FinishClients,
   type FinishResult,
@@ -16,6 +17,7 @@ import {
 import { dynamoDbClient, snsClient } from "../shared/aws-clients";
 import { withStepErrors } from "../shared/errors";
 import { lazy } from "../shared/lazy";
+import { log } from "../shared/log";
 import { type AutomationSettings, loadSettings } from "../shared/settings";
 
 /**
@@ -35,7 +37,7 @@ export const handler = withStepErrors(
     const result = state.notice
       ? await noticeOperation(clients, settings, state.operation, state.notice, new Date())
       : await finishOperation(clients, settings, state, new Date());
-    console.log(JSON.stringify({ handler: "finish", ...result }));
+    log("info", state.notice ? "notice recorded" : "operation finished", result);
     return result;
   },
 );

@@ -2,6 +2,7 @@
  * operations-api Lambda: the HTTP API (API Gateway HTTP API, payload format 2.0, AWS_IAM).
  * Adapter only; routing, validation and responses live in orchestration/http-api.ts.
  */
+
 import { randomBytes } from "node:crypto";
 import type {
   APIGatewayProxyEventV2WithIAMAuthorizer,
@@ -10,6 +11,7 @@ import type {
 import { type HttpApiDependencies, handleHttpRequest } from "../orchestration/http-api";
 import { dynamoDbClient, lambdaClient, sfnClient } from "../shared/aws-clients";
 import { lazy } from "../shared/lazy";
+import { logged } from "../shared/log";
 import { loadSettings } from "../shared/settings";
 
 /** Settings and clients, created on the first request and reused by the warm container. */
@@ -24,8 +26,9 @@ const loadDependencies = lazy(
   }),
 );
 
-export async function handler(
-  event: APIGatewayProxyEventV2WithIAMAuthorizer,
-): Promise<APIGatewayProxyStructuredResultV2> {
-  return handleHttpRequest(event, loadDependencies());
-}
+export const handler = logged(
+  "operations-api",
+  async (
+    event: APIGatewayProxyEventV2WithIAMAuthorizer,
+  ): Promise<APIGatewayProxyStructuredResultV2> => handleHttpRequest(event, loadDependencies()),
+);

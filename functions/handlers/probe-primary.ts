@@ -1,4 +1,5 @@
 /** Lambda probe-primary: the standby side's verdict on the primary region, every minute. */
+
 import { setTimeout as sleep } from "node:timers/promises";
 import {
   type DetectionDependencies,
@@ -8,6 +9,7 @@ import {
 import { cloudWatchClient, dynamoDbClient, rdsClient } from "../shared/aws-clients";
 import { probeEndpoint, servedRegion } from "../shared/endpoint-probe";
 import { lazy } from "../shared/lazy";
+import { log, logged } from "../shared/log";
 import { loadSettings } from "../shared/settings";
 
 /** Settings and clients, created on the first invocation and reused by the warm sandbox. */
@@ -29,8 +31,8 @@ const detectionDependencies = lazy((): DetectionDependencies => {
 });
 
 /** Invoked by the schedule rule; the event carries nothing it needs. */
-export async function handler(): Promise<unknown> {
+export const handler = logged("probe-primary", async (): Promise<unknown> => {
   const report = await probePrimary(detectionDependencies());
-  console.log(JSON.stringify({ message: "probe-primary", ...report }));
+  log("info", "primary probed", report);
   return report;
-}
+});

@@ -8,6 +8,7 @@
  *
  * Routing, validation and the mapping of outcomes to responses; the clients come in as arguments.
  */
+
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { InvokeCommand, type InvokeCommandOutput, type LambdaClient } from "@aws-sdk/client-lambda";
 import {
@@ -23,6 +24,7 @@ import type {
 import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
 import { causeMessage, describeError } from "../shared/errors";
+import { log } from "../shared/log";
 import type {
   OperationKind,
   OperationMode,
@@ -83,9 +85,7 @@ export async function handleHttpRequest(
     }
   } catch (error) {
     if (error instanceof ReaderError) return json(502, { error: error.message });
-    console.error(
-      JSON.stringify({ message: "request failed", route: route.name, error: describeError(error) }),
-    );
+    log("error", "request failed", { route: route.name, error: describeError(error) });
     return json(500, { error: `internal error: ${describeError(error)}` });
   }
 }
@@ -209,15 +209,12 @@ async function trigger(
     return json(409, { error: "an operation is running", operationId: result.operationId });
   }
   const { operationId } = result.operation;
-  console.log(
-    JSON.stringify({
-      message: "operation started",
-      operationId,
-      kind,
-      mode: body.mode,
-      requestedBy: result.operation.requestedBy,
-    }),
-  );
+  log("info", "operation started", {
+    operationId,
+    kind,
+    mode: body.mode,
+    requestedBy: result.operation.requestedBy,
+  });
   return json(202, { operationId, statusUrl: statusUrl(settings, operationId) });
 }
 
@@ -383,13 +380,10 @@ async function withLiveSteps(
     };
   } catch (error) {
     // The record alone is still a useful answer (e.g. the execution is only just starting).
-    console.warn(
-      JSON.stringify({
-        message: "could not read the execution history",
-        operationId: record.operationId,
-        error: describeError(error),
-      }),
-    );
+    log("warn", "could not read the execution history", {
+      operationId: record.operationId,
+      error: describeError(error),
+    });
     return record;
   }
 }

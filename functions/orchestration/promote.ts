@@ -105,6 +105,11 @@ export interface PromoteResult extends StepResult<PromoteAction> {
   writerEndpointParameter?: { name: string; value: string; updated: boolean };
 }
 
+/** `<cluster> (<region>)`, as the results and reasons name a cluster. */
+function clusterInRegion(region: RegionSettings): string {
+  return `${region.clusterIdentifier} (${region.region})`;
+}
+
 /** What the global cluster read found: known (maybe null = does not exist) or unreachable. */
 type GlobalRead = { known: true; global: GlobalCluster | null } | { known: false; reason: string };
 
@@ -188,7 +193,7 @@ async function switchoverPossible(
   const { deps, request, target } = context;
   const sourceRole = otherRole(request.target);
   const source = deps.settings.regions[sourceRole];
-  const sourceName = `${source.clusterIdentifier} (${source.region})`;
+  const sourceName = clusterInRegion(source);
   if (globalMemberOf(global, source.clusterArn)?.IsWriter !== true) {
     return { possible: false, reason: `${sourceName} is not the writer of the global cluster` };
   }
@@ -267,7 +272,7 @@ function settledPromotion(
       action: "already-writer",
       changed: false,
       method,
-      detail: `${target.clusterIdentifier} (${target.region}) already is the writer of ${globalId}; nothing to do${method === "unknown" ? " (how it became the writer is not known here: data loss is reported as the RPO lag at preflight)" : ""}.`,
+      detail: `${clusterInRegion(target)} already is the writer of ${globalId}; nothing to do${method === "unknown" ? " (how it became the writer is not known here: data loss is reported as the RPO lag at preflight)" : ""}.`,
     });
   }
   const state = failoverStateOf(global);
@@ -282,7 +287,7 @@ function settledPromotion(
     action: runningMethod === "failover" ? "failover-in-progress" : "switchover-in-progress",
     changed: false,
     method: runningMethod,
-    detail: `A ${runningMethod} of ${globalId} to ${target.clusterIdentifier} (${target.region}) is already ${state.status}; not calling again.`,
+    detail: `A ${runningMethod} of ${globalId} to ${clusterInRegion(target)} is already ${state.status}; not calling again.`,
   });
 }
 
@@ -310,7 +315,7 @@ async function switchover(context: PromoteContext, decision?: string): Promise<P
     action: "switchover-started",
     changed: true,
     method: "switchover",
-    detail: `SwitchoverGlobalCluster of ${globalId} to ${target.clusterIdentifier} (${target.region}) started.`,
+    detail: `SwitchoverGlobalCluster of ${globalId} to ${clusterInRegion(target)} started.`,
     ...(decision === undefined ? {} : { decision }),
   });
 }
@@ -342,7 +347,7 @@ async function failover(context: PromoteContext, decision: string): Promise<Prom
     action: "failover-started",
     changed: true,
     method: "failover",
-    detail: `FailoverGlobalCluster (AllowDataLoss) of ${globalId} to ${target.clusterIdentifier} (${target.region}) started.`,
+    detail: `FailoverGlobalCluster (AllowDataLoss) of ${globalId} to ${clusterInRegion(target)} started.`,
     decision: `${decision}: failover with data loss`,
   });
 }

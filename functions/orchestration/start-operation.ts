@@ -13,6 +13,7 @@ import {
   StartExecutionCommand,
 } from "@aws-sdk/client-sfn";
 import { describeError } from "../shared/errors";
+import { log } from "../shared/log";
 import type {
   OperationInput,
   OperationKind,
@@ -109,13 +110,10 @@ export async function startOperation(
     try {
       await abandonOperation(ledger, operation.operationId, reason, environment.now());
     } catch (cleanupError) {
-      console.error(
-        JSON.stringify({
-          message: "could not release the lock of an operation that failed to start",
-          operationId: operation.operationId,
-          error: describeError(cleanupError),
-        }),
-      );
+      log("error", "could not release the lock of an operation that failed to start", {
+        operationId: operation.operationId,
+        error: describeError(cleanupError),
+      });
     }
     throw error;
   }

@@ -5,6 +5,8 @@
  * the state machine), everything else keeps its own name and is terminal.
  */
 
+import { type InvocationContext, log, logged } from "./log";
+
 export const RETRYABLE_ERROR_NAMES = {
   throttled: "Retryable.Throttled",
   serverError: "Retryable.ServerError",
@@ -164,28 +166,21 @@ export function toStepError(error: unknown): StepError {
 
 /**
  * Wraps a Lambda handler so that anything it throws leaves as a {@link StepError} whose `name`
- * is the classified name, logged once as one JSON line.
+ * is the classified name, logged once as one JSON line (shared/log.ts).
  */
 export function withStepErrors<Event, Result>(
   handlerName: string,
   handler: (event: Event) => Promise<Result>,
-): (event: Event) => Promise<Result> {
-  return async (event: Event) => {
+): (event: Event, context?: InvocationContext) => Promise<Result> {
+  return logged(handlerName, async (event: Event) => {
     try {
       return await handler(event);
     } catch (error) {
       const stepError = toStepError(error);
-      console.error(
-        JSON.stringify({
-          handler: handlerName,
-          error: stepError.name,
-          retryable: stepError.retryable,
-          message: stepError.message,
-        }),
-      );
+      log("error", stepError.message, { error: stepError.name, retryable: stepError.retryable });
       throw stepError;
     }
-  };
+  });
 }
 
 /** What a reader does when a region does not answer: report it as unknown, or throw (retry). */

@@ -105,7 +105,7 @@ beforeEach(() => {
   );
   vi.useFakeTimers({ toFake: ["Date"] });
   vi.setSystemTime(NOW);
-  vi.spyOn(console, "log").mockImplementation(() => undefined);
+  vi.spyOn(console, "info").mockImplementation(() => undefined);
 });
 
 afterEach(() => {
@@ -137,8 +137,13 @@ describe("auto-failover handler", () => {
       source: "primary",
       target: "secondary",
     });
-    expect(console.log).toHaveBeenCalledWith(
-      JSON.stringify({ handler: "auto-failover", ...outcome }),
+    expect(console.info).toHaveBeenCalledWith(
+      JSON.stringify({
+        level: "INFO",
+        message: `event ${outcome.action}`,
+        handler: "auto-failover",
+        ...outcome,
+      }),
     );
   });
 
@@ -178,8 +183,14 @@ describe("auto-failover handler", () => {
 
       expect(dynamoDbMock.calls()).toHaveLength(0);
       expect(sfnMock.calls()).toHaveLength(0);
-      expect(console.log).toHaveBeenCalledWith(
-        JSON.stringify({ handler: "auto-failover", action: "ignored", why }),
+      expect(console.info).toHaveBeenCalledWith(
+        JSON.stringify({
+          level: "INFO",
+          message: "event ignored",
+          handler: "auto-failover",
+          action: "ignored",
+          why,
+        }),
       );
     });
   }

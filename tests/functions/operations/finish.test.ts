@@ -399,7 +399,7 @@ describe("finish handler", () => {
 
   it("validates the state, finishes and returns the result", async () => {
     vi.stubEnv("SHOPSMART_DR_SETTINGS", JSON.stringify(settings));
-    vi.spyOn(console, "log").mockImplementation(() => undefined);
+    vi.spyOn(console, "info").mockImplementation(() => undefined);
     const { handler } = await import("../../../functions/handlers/finish.js");
 
     expect(await handler(successState())).toMatchObject({

@@ -88,7 +88,7 @@ beforeEach(() => {
   readersReturn(healthyTopology(), healthyTraffic());
   vi.spyOn(console, "error").mockImplementation(() => undefined);
   vi.spyOn(console, "warn").mockImplementation(() => undefined);
-  vi.spyOn(console, "log").mockImplementation(() => undefined);
+  vi.spyOn(console, "info").mockImplementation(() => undefined);
 });
 
 describe("POST /failover", () => {

@@ -106,10 +106,11 @@ describe("withStepErrors", () => {
     });
     expect(console.error).toHaveBeenCalledWith(
       JSON.stringify({
+        level: "ERROR",
+        message: "Throttling: Rate exceeded",
         handler: "test",
         error: "Retryable.Throttled",
         retryable: true,
-        message: "Throttling: Rate exceeded",
       }),
     );
   });
