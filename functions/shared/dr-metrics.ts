@@ -13,7 +13,7 @@
  *   signals agrees that the primary region is down, else 0, every minute; the alarm on it going
  *   to ALARM (after `automaticFailover.alarmMinutes` minutes in a row) starts automatic failover.
  */
-import type { RegionRole } from "./operation";
+import type { RegionRole } from "./region-roles";
 
 /** Namespace of every metric the automation publishes (the drill's too). */
 export const DR_METRIC_NAMESPACE = "ShopSmart/DR";

@@ -1,24 +1,20 @@
 /**
  * Types shared by every failover Lambda and by the infrastructure that writes their input: the
  * execution input, the plan, the step results and the ledger record; plus the zod schema that
- * validates the execution input a step receives, and {@link otherRole}.
+ * validates the execution input a step receives.
  */
 import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
 import type { EndpointReading } from "./endpoint-probe";
 import type { OnUnreachable } from "./errors";
+import { REGION_ROLES, type RegionRole } from "./region-roles";
 
 // zod/mini loads no messages by default; English ones for "expected string, received number".
 z.config(en());
 
-export const REGION_ROLES = ["primary", "secondary"] as const;
-/** A region by its role in the environment config (not by which one currently serves traffic). */
-export type RegionRole = (typeof REGION_ROLES)[number];
-
-/** The role of the other region. */
-export function otherRole(role: RegionRole): RegionRole {
-  return role === "primary" ? "secondary" : "primary";
-}
+// The roles live in region-roles.ts; re-exported for the modules that read them with the
+// operation types.
+export { otherRole, REGION_ROLES, type RegionRole } from "./region-roles";
 
 export type OperationKind = "failover" | "failback";
 export type OperationMode = "planned" | "unplanned";

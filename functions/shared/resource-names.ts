@@ -8,7 +8,7 @@
  * function list in function-names.ts; both are re-exported here so a reader finds every name in
  * one place.
  */
-import type { RegionRole } from "./operation";
+import type { RegionRole } from "./region-roles";
 
 export { primaryDownAlarmName, trafficFenceAlarmName } from "./dr-metrics";
 export { FUNCTION_NAMES, type FunctionName, functionName } from "./function-names";

@@ -6,7 +6,7 @@ import * as z from "zod/mini";
 import en from "zod/v4/locales/en.js";
 import { DETECTION_SIGNALS } from "./dr-metrics";
 import { type EnvironmentJsonVariable, parseEnvironmentJson } from "./environment-json";
-import { REGION_ROLES, type RegionRole } from "./operation";
+import { REGION_ROLES, type RegionRole } from "./region-roles";
 
 // zod/mini loads no messages by default; English ones for "expected string, received number".
 z.config(en());

@@ -1,7 +1,12 @@
 import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { SsmParameter } from "@cdktf/provider-aws/lib/ssm-parameter";
 import { Construct } from "constructs";
-import { REGION_ROLES, type RegionRole } from "../config/schema";
+import {
+  otherRole,
+  perRole,
+  REGION_ROLES,
+  type RegionRole,
+} from "../../functions/shared/region-roles";
 import { isKnown, ProblemCollector } from "../errors";
 
 /** The parameters of one region. */
@@ -64,15 +69,14 @@ export class AppConfig extends Construct {
     const automationOwned = new Set(props.automationOwnedKeys ?? []);
     this.parameterNames = keys.map((key) => `${props.parameterPath}${key}`);
 
-    const parameters = {} as Record<RegionRole, Record<string, SsmParameter>>;
-    for (const role of REGION_ROLES) {
+    this.parameters = perRole((role) => {
       const { provider, parameters: values } = props.regions[role];
       const regionScope = new Construct(this, role);
-      parameters[role] = {};
+      const parameters: Record<string, SsmParameter> = {};
       for (const key of keys) {
         const ownedByAutomation = automationOwned.has(key);
         // ':' cannot occur in a key, so distinct keys always give distinct construct ids.
-        parameters[role][key] = new SsmParameter(regionScope, key.replaceAll("/", ":"), {
+        parameters[key] = new SsmParameter(regionScope, key.replaceAll("/", ":"), {
           provider,
           name: `${props.parameterPath}${key}`,
           type: "String",
@@ -84,8 +88,8 @@ export class AppConfig extends Construct {
           lifecycle: ownedByAutomation ? { ignoreChanges: ["value"] } : undefined,
         });
       }
-    }
-    this.parameters = parameters;
+      return parameters;
+    });
   }
 }
 
@@ -158,7 +162,7 @@ function validate(path: string, props: AppConfigProps): void {
   // A key in one region only is the drift DR exists to prevent: after failover the app would
   // boot without a setting it had before.
   for (const role of REGION_ROLES) {
-    const other: RegionRole = role === "primary" ? "secondary" : "primary";
+    const other = otherRole(role);
     for (const key of Object.keys(props.regions[other].parameters)) {
       if (!Object.hasOwn(props.regions[role].parameters, key)) {
         problems.add(

@@ -9,21 +9,26 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { IamRolePolicyAttachment } from "@cdktf/provider-aws/lib/iam-role-policy-attachment";
 import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { Construct } from "constructs";
+import {
+  otherRole,
+  perRole,
+  REGION_ROLES,
+  type RegionRole,
+} from "../../functions/shared/region-roles";
 import { ARN, backupNamePrefix } from "../aws-formats";
 import { cronExpressionProblem } from "../config/cron-expression";
 import {
-  REGION_ROLES,
-  type RegionRole,
   VAULT_LOCK_MIN_CHANGEABLE_DAYS,
   VAULT_LOCK_MODES,
   type VaultLockMode,
 } from "../config/schema";
 import { isKnown, ProblemCollector } from "../errors";
 import { Guardrails } from "../guardrails";
+import type { RegionContext } from "./region-context";
 import { confusedDeputyConditions } from "./service-trust";
 
 /** What Backup needs to know about one region of the pair. */
-export interface BackupRegion {
+export interface BackupRegion extends RegionContext {
   /** Provider of the region the vault lives in. */
   readonly provider: AwsProvider;
   /** Region of `provider`; scopes the role's trust to AWS Backup of this region and the other. */
@@ -164,12 +169,11 @@ export class Backup extends Construct {
     const copyRetentionDays = props.copyRetentionDays ?? retentionDays;
     const activeRegion = props.activeRegion ?? "primary";
     validate(this.node.path, props, { schedule, retentionDays, copyRetentionDays, activeRegion });
-    const standbyRegion: RegionRole = activeRegion === "primary" ? "secondary" : "primary";
+    const standbyRegion = otherRole(activeRegion);
     const { namePrefix } = props;
 
-    const vaults = {} as Record<RegionRole, BackupVault>;
-    for (const role of REGION_ROLES) {
-      vaults[role] = new BackupVault(this, `${role}-vault`, {
+    const vaults = perRole((role) => {
+      const vault = new BackupVault(this, `${role}-vault`, {
         provider: props.regions[role].provider,
         name: `${namePrefix}-${role}`,
         kmsKeyArn: props.regions[role].kmsKeyArn,
@@ -180,7 +184,7 @@ export class Backup extends Construct {
         const lock = props.vaultLock;
         new BackupVaultLockConfiguration(this, `${role}-vault-lock`, {
           provider: props.regions[role].provider,
-          backupVaultName: vaults[role].name,
+          backupVaultName: vault.name,
           // Set only for compliance mode: with it the lock becomes immutable on the lock date,
           // without it the lock stays changeable (governance)
           // (https://docs.aws.amazon.com/aws-backup/latest/devguide/API_PutBackupVaultLockConfiguration.html).
@@ -189,9 +193,10 @@ export class Backup extends Construct {
           maxRetentionDays: lock.maxRetentionDays,
         });
       }
-    }
-    this.vaultArns = { primary: vaults.primary.arn, secondary: vaults.secondary.arn };
-    this.vaultNames = { primary: vaults.primary.name, secondary: vaults.secondary.name };
+      return vault;
+    });
+    this.vaultArns = perRole((role) => vaults[role].arn);
+    this.vaultNames = perRole((role) => vaults[role].name);
 
     // IAM is global; the role goes through the active region's provider like the plan using it.
     const provider = props.regions[activeRegion].provider;

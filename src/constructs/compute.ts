@@ -20,6 +20,7 @@ import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { Fn, type ITerraformDependable, TerraformIterator, Token } from "cdktf";
 import { Construct } from "constructs";
+import type { RegionRole } from "../../functions/shared/region-roles";
 import {
   EC2_INSTANCE_TYPE,
   HEALTH_PATH,
@@ -27,7 +28,6 @@ import {
   S3_BUCKET_NAME,
   SSM_PARAMETER_PATH,
 } from "../aws-formats";
-import type { RegionRole } from "../config/schema";
 import { isKnown, ProblemCollector } from "../errors";
 import { parseIpv4Cidr } from "../ipv4-cidr";
 import { webAppUserData } from "./web-app-user-data";

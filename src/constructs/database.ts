@@ -1,6 +1,5 @@
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { DbSubnetGroup } from "@cdktf/provider-aws/lib/db-subnet-group";
-import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { RdsCluster, type RdsClusterConfig } from "@cdktf/provider-aws/lib/rds-cluster";
 import { RdsClusterInstance } from "@cdktf/provider-aws/lib/rds-cluster-instance";
 import { RdsGlobalCluster } from "@cdktf/provider-aws/lib/rds-global-cluster";
@@ -10,6 +9,12 @@ import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { Fn } from "cdktf";
 import { Construct } from "constructs";
+import {
+  capacityRoleOf,
+  perRole,
+  REGION_ROLES,
+  type RegionRole,
+} from "../../functions/shared/region-roles";
 import { clusterIdentifier, globalClusterIdentifier } from "../../functions/shared/resource-names";
 import {
   AURORA_GLOBAL_INSTANCE_CLASS,
@@ -19,16 +24,12 @@ import {
   rdsIdentifierPrefix,
   SECURITY_GROUP_ID,
 } from "../aws-formats";
-import { REGION_ROLES, type RegionRole } from "../config/schema";
 import { isKnown, ProblemCollector } from "../errors";
 import { EphemeralResource } from "./ephemeral-resource";
+import type { RegionContext } from "./region-context";
 
 /** What the database needs to know about one region of the pair. */
-export interface DatabaseRegion {
-  /** Provider of this region. */
-  readonly provider: AwsProvider;
-  /** Region of `provider`, e.g. `us-east-2`. */
-  readonly region: string;
+export interface DatabaseRegion extends RegionContext {
   /** VPC the cluster's security group is created in. */
   readonly vpcId: string;
   /** The isolated database subnets (at least two, in different AZs) the subnet group spans. */
@@ -188,7 +189,7 @@ export class Database extends Construct {
     this.regions = { primary, secondary };
     this.databaseName = databaseName;
     // Capacity follows the writer; everything a replacement depends on stays with the region.
-    const capacity = (role: RegionRole) => props[role === activeRegion ? "primary" : "secondary"];
+    const capacity = (role: RegionRole) => props[capacityRoleOf(role, activeRegion)];
 
     const globalCluster = new RdsGlobalCluster(this, "global-cluster", {
       provider: primary.provider,
@@ -280,13 +281,10 @@ export class Database extends Construct {
       ),
     };
 
-    const securityGroupIds = {} as Record<RegionRole, string>;
-    const clusters = {} as Record<
-      RegionRole,
-      { identifier: string; arn: string; readerEndpoint: string }
-    >;
+    // The secondary cluster is created after the primary's instances: perRole builds the
+    // primary first.
     let primaryInstances: RdsClusterInstance[] = [];
-    for (const role of REGION_ROLES) {
+    const built = perRole((role) => {
       const region = props[role];
       const { provider, kmsKeyArn } = region;
       const identifier = clusterIdentifier(namePrefix, role);
@@ -307,7 +305,6 @@ export class Database extends Construct {
         vpcId: region.vpcId,
         tags: { Name: `${identifier}-database` },
       });
-      securityGroupIds[role] = securityGroup.id;
 
       // RDS would create this group itself, unencrypted and kept forever; creating it first
       // gives it a retention and the region's key.
@@ -371,11 +368,6 @@ export class Database extends Construct {
               // https://github.com/hashicorp/terraform-provider-aws/issues/26030).
               dependsOn: [logGroup, ...primaryInstances],
             });
-      clusters[role] = {
-        identifier: cluster.clusterIdentifier,
-        arn: cluster.arn,
-        readerEndpoint: cluster.readerEndpoint,
-      };
 
       const { instanceClass, instances } = capacity(role);
       const created: RdsClusterInstance[] = [];
@@ -404,9 +396,17 @@ export class Database extends Construct {
         );
       }
       if (role === "primary") primaryInstances = created;
-    }
-    this.securityGroupIds = securityGroupIds;
-    this.clusters = clusters;
+      return {
+        securityGroupId: securityGroup.id,
+        cluster: {
+          identifier: cluster.clusterIdentifier,
+          arn: cluster.arn,
+          readerEndpoint: cluster.readerEndpoint,
+        },
+      };
+    });
+    this.securityGroupIds = perRole((role) => built[role].securityGroupId);
+    this.clusters = perRole((role) => built[role].cluster);
   }
 
   /**

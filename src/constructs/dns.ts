@@ -14,8 +14,13 @@ import {
   trafficFenceAlarmName,
   trafficFenceDimensions,
 } from "../../functions/shared/dr-metrics";
+import {
+  otherRole,
+  perRole,
+  REGION_ROLES,
+  type RegionRole,
+} from "../../functions/shared/region-roles";
 import { DOMAIN_NAME, HOSTED_ZONE_ID, ROUTE53_HEALTH_CHECK_PATH, ZONE_NAME } from "../aws-formats";
-import { REGION_ROLES, type RegionRole } from "../config/schema";
 import { ConstructMisuseError, isKnown, ProblemCollector } from "../errors";
 
 /** The hosted zone the records go in: its id, or the name of a public zone to look up. */
@@ -154,21 +159,21 @@ export class Dns extends Construct {
 
     // Health checks follow the load balancer (keyed by region role), never the failover role,
     // so changing activeRegion re-points the records but leaves every health check untouched.
-    const healthCheckIds = {} as Record<RegionRole, string>;
-    for (const role of REGION_ROLES) {
-      healthCheckIds[role] = new Route53HealthCheck(this, `${role}-health-check`, {
-        provider,
-        type: "HTTPS",
-        fqdn: endpoints[role].dnsName,
-        port: 443,
-        resourcePath: healthCheck.path,
-        requestInterval: healthCheck.intervalSeconds,
-        failureThreshold: healthCheck.failureThreshold,
-        // Sends the load balancer's name in the TLS handshake, as a browser would.
-        enableSni: true,
-        tags: { Name: `${namePrefix}-${role}-health-check` },
-      }).id;
-    }
+    const healthCheckIds = perRole(
+      (role) =>
+        new Route53HealthCheck(this, `${role}-health-check`, {
+          provider,
+          type: "HTTPS",
+          fqdn: endpoints[role].dnsName,
+          port: 443,
+          resourcePath: healthCheck.path,
+          requestInterval: healthCheck.intervalSeconds,
+          failureThreshold: healthCheck.failureThreshold,
+          // Sends the load balancer's name in the TLS handshake, as a browser would.
+          enableSni: true,
+          tags: { Name: `${namePrefix}-${role}-health-check` },
+        }).id,
+    );
     this.failoverHealthCheckIds = healthCheckIds;
     const { trafficFence } = this.props;
     if (trafficFence) this.fences = this.addTrafficFences(trafficFence, healthCheckIds);
@@ -181,8 +186,10 @@ export class Dns extends Construct {
     // zone would hold two records of the same failover type, which Route 53 rejects
     // (https://github.com/boto/boto3/issues/1347). Here every intermediate state is valid: at
     // worst both records briefly point at the same load balancer.
-    const standbyRegion: RegionRole = this.activeRegion === "primary" ? "secondary" : "primary";
-    const targets = { PRIMARY: this.activeRegion, SECONDARY: standbyRegion } as const;
+    const targets = {
+      PRIMARY: this.activeRegion,
+      SECONDARY: otherRole(this.activeRegion),
+    } as const;
     for (const failover of ["PRIMARY", "SECONDARY"] as const) {
       const region = targets[failover];
       new Route53Record(this, `failover-${failover.toLowerCase()}-record`, {
@@ -293,11 +300,7 @@ export class Dns extends Construct {
     endpointCheckIds: Readonly<Record<RegionRole, string>>,
   ): TrafficFences {
     const { provider, namePrefix } = this.props;
-    const alarmNames = {} as Record<RegionRole, string>;
-    const alarmArns = {} as Record<RegionRole, string>;
-    const healthCheckIds = {} as Record<RegionRole, string>;
-    const recordHealthCheckIds = {} as Record<RegionRole, string>;
-    for (const role of REGION_ROLES) {
+    const fences = perRole((role) => {
       const name = trafficFenceAlarmName(namePrefix, role);
       const alarm = new CloudwatchMetricAlarm(this, `${role}-traffic-fence-alarm`, {
         provider: fence.provider,
@@ -323,8 +326,6 @@ export class Dns extends Construct {
         // a fence holds between two publications instead of lapsing to INSUFFICIENT_DATA.
         treatMissingData: "ignore",
       });
-      alarmNames[role] = name;
-      alarmArns[role] = alarm.arn;
       const fenceCheck = new Route53HealthCheck(this, `${role}-traffic-fence-health-check`, {
         provider,
         type: "CLOUDWATCH_METRIC",
@@ -333,16 +334,26 @@ export class Dns extends Construct {
         insufficientDataHealthStatus: "LastKnownStatus",
         tags: { Name: `${namePrefix}-${role}-traffic-fence` },
       });
-      healthCheckIds[role] = fenceCheck.id;
-      recordHealthCheckIds[role] = new Route53HealthCheck(this, `${role}-record-health-check`, {
+      const recordCheck = new Route53HealthCheck(this, `${role}-record-health-check`, {
         provider,
         type: "CALCULATED",
         childHealthchecks: [endpointCheckIds[role], fenceCheck.id],
         childHealthThreshold: 2,
         tags: { Name: `${namePrefix}-${role}-record-health` },
-      }).id;
-    }
-    return { alarmNames, alarmArns, healthCheckIds, recordHealthCheckIds };
+      });
+      return {
+        alarmName: name,
+        alarmArn: alarm.arn,
+        healthCheckId: fenceCheck.id,
+        recordHealthCheckId: recordCheck.id,
+      };
+    });
+    return {
+      alarmNames: perRole((role) => fences[role].alarmName),
+      alarmArns: perRole((role) => fences[role].alarmArn),
+      healthCheckIds: perRole((role) => fences[role].healthCheckId),
+      recordHealthCheckIds: perRole((role) => fences[role].recordHealthCheckId),
+    };
   }
 
   /**
@@ -390,18 +401,18 @@ export class Dns extends Construct {
    */
   private addCertificates(): Record<RegionRole, string> {
     const { provider, regionalProviders, namePrefix, domainName } = this.props;
-    const certificates = {} as Record<RegionRole, AcmCertificate>;
-    for (const role of REGION_ROLES) {
-      certificates[role] = new AcmCertificate(this, `${role}-certificate`, {
-        provider: regionalProviders[role],
-        domainName,
-        validationMethod: "DNS",
-        // A listener always holds a certificate: the replacement is issued before the old one
-        // is deleted (e.g. when domainName changes).
-        lifecycle: { createBeforeDestroy: true },
-        tags: { Name: `${namePrefix}-${role}-certificate` },
-      });
-    }
+    const certificates = perRole(
+      (role) =>
+        new AcmCertificate(this, `${role}-certificate`, {
+          provider: regionalProviders[role],
+          domainName,
+          validationMethod: "DNS",
+          // A listener always holds a certificate: the replacement is issued before the old one
+          // is deleted (e.g. when domainName changes).
+          lifecycle: { createBeforeDestroy: true },
+          tags: { Name: `${namePrefix}-${role}-certificate` },
+        }),
+    );
 
     // domain_validation_options is a set; for_each needs a map with keys known at plan time.
     // The provider fills in domain_name at plan time, and keying by it works because the
@@ -428,15 +439,14 @@ export class Dns extends Construct {
       TerraformIterator.fromResources(validationRecords).pluckProperty("fqdn"),
     );
 
-    const arns = {} as Record<RegionRole, string>;
-    for (const role of REGION_ROLES) {
-      arns[role] = new AcmCertificateValidation(this, `${role}-certificate-validation`, {
-        provider: regionalProviders[role],
-        certificateArn: certificates[role].arn,
-        validationRecordFqdns,
-      }).certificateArn;
-    }
-    return arns;
+    return perRole(
+      (role) =>
+        new AcmCertificateValidation(this, `${role}-certificate-validation`, {
+          provider: regionalProviders[role],
+          certificateArn: certificates[role].arn,
+          validationRecordFqdns,
+        }).certificateArn,
+    );
   }
 }
 

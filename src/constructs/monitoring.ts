@@ -26,12 +26,13 @@ import {
   REPLICATION_LAG_METRIC,
   RPO_LAG_METRIC,
 } from "../../functions/shared/global-database-metrics";
+import { perRole, REGION_ROLES, type RegionRole } from "../../functions/shared/region-roles";
 import { alertTopicName, endpointHealthAlarmName } from "../../functions/shared/resource-names";
-import { REGION_ROLES, type RegionRole } from "../config/schema";
 import { isKnown, ProblemCollector } from "../errors";
+import type { RegionContext } from "./region-context";
 
 /** What monitoring needs to know about one region of the pair. */
-export interface MonitoredRegion {
+export interface MonitoredRegion extends RegionContext {
   /** Provider of the region; the region's topic and alarms are created with it. */
   readonly provider: AwsProvider;
   /** Region of `provider`, e.g. `us-east-2`; dashboard widgets read this region's metrics. */
@@ -154,10 +155,9 @@ export class Monitoring extends Construct {
       provider: regions.primary.provider,
     }).accountId;
 
-    const topicArns = {} as Record<RegionRole, string>;
-    for (const role of REGION_ROLES) {
+    this.topicArns = perRole((role) => {
       const { provider, region, kmsKeyArn } = regions[role];
-      topicArns[role] = new AlertTopic(this, `${role}-alerts`, {
+      return new AlertTopic(this, `${role}-alerts`, {
         provider,
         region,
         accountId,
@@ -166,8 +166,7 @@ export class Monitoring extends Construct {
         alarmNamePrefix: namePrefix,
         email: props.alertEmail,
       }).topicArn;
-    }
-    this.topicArns = topicArns;
+    });
     this.healthTopicArn = new AlertTopic(this, "health-check-alerts", {
       provider: props.healthCheckMetrics.provider,
       region: ROUTE53_METRICS_REGION,
@@ -178,17 +177,13 @@ export class Monitoring extends Construct {
       email: props.alertEmail,
     }).topicArn;
 
-    const healthAlarmArns = {} as Record<RegionRole, string>;
-    const healthAlarmNames = {} as Record<RegionRole, string>;
-    for (const role of REGION_ROLES) {
+    this.healthAlarmArns = perRole((role) => {
       const alarm = this.addEndpointHealthAlarm(props, role, healthAlarmMinutes);
-      healthAlarmArns[role] = alarm.arn;
-      // The literal name, not the resource's token: callers build event patterns from it.
-      healthAlarmNames[role] = endpointHealthAlarmName(props.namePrefix, role);
       this.addRegionalAlarms(props, role, replicationRuleId);
-    }
-    this.healthAlarmArns = healthAlarmArns;
-    this.healthAlarmNames = healthAlarmNames;
+      return alarm.arn;
+    });
+    // The literal names, not the resources' tokens: callers build event patterns from them.
+    this.healthAlarmNames = perRole((role) => endpointHealthAlarmName(props.namePrefix, role));
 
     this.dashboardName = `${namePrefix}-dr`;
     new CloudwatchDashboard(this, "dashboard", {

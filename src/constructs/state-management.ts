@@ -1,14 +1,12 @@
 import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
-import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { Construct } from "constructs";
 import { ProblemCollector } from "../errors";
 import { BucketReplication } from "./bucket-replication";
+import type { RegionContext } from "./region-context";
 import { SecureBucket } from "./secure-bucket";
 
 /** One region of the state backend. */
-export interface StateRegion {
-  readonly provider: AwsProvider;
-  readonly region: string;
+export interface StateRegion extends RegionContext {
   /** KMS key of this region; encrypts the state bucket and the lock table (or its replica). */
   readonly kmsKeyArn: string;
   readonly bucketName: string;

@@ -1,18 +1,21 @@
 import { DataAwsElbServiceAccount } from "@cdktf/provider-aws/lib/data-aws-elb-service-account";
 import type { DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
-import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { Token } from "cdktf";
 import { Construct } from "constructs";
-import type { RegionRole } from "../config/schema";
+import {
+  otherRole,
+  perRole,
+  REGION_ROLES,
+  type RegionRole,
+} from "../../functions/shared/region-roles";
 import { ProblemCollector } from "../errors";
 import { BucketReplication } from "./bucket-replication";
 import type { LoadBalancerAccessLogs } from "./compute";
+import type { RegionContext } from "./region-context";
 import { SecureBucket } from "./secure-bucket";
 
 /** What storage needs to know about one region of the pair. */
-export interface StorageRegion {
-  readonly provider: AwsProvider;
-  readonly region: string;
+export interface StorageRegion extends RegionContext {
   /** The region's KMS key; the assets bucket is encrypted with it. */
   readonly kmsKeyArn: string;
 }
@@ -101,14 +104,11 @@ export class Storage extends Construct {
     }
     problems.throwIfAnyFor(this.node.path);
 
-    const assets = {} as Record<RegionRole, SecureBucket>;
-    const accessLogs = {} as Record<RegionRole, SecureBucket>;
-    const loadBalancerAccessLogs = {} as Record<RegionRole, LoadBalancerAccessLogs>;
-    for (const role of ["primary", "secondary"] as const) {
+    const buckets = perRole((role) => {
       const { provider, kmsKeyArn } = props[role];
       const assetsBucketName = `${props.namePrefix}-${role}-assets-${props.accountId}`;
       const accessLogBucketName = `${props.namePrefix}-${role}-access-logs-${props.accountId}`;
-      accessLogs[role] = new SecureBucket(this, `${role}-access-logs`, {
+      const accessLogs = new SecureBucket(this, `${role}-access-logs`, {
         provider,
         bucketName: accessLogBucketName,
         // S3 server access logging cannot deliver to an SSE-KMS bucket, nor can ALB access
@@ -133,43 +133,42 @@ export class Storage extends Construct {
           ...this.loadBalancerLogDelivery(role, props[role], accessLogBucketName, props.accountId),
         ],
       });
-      loadBalancerAccessLogs[role] = {
-        bucketName: accessLogs[role].bucketName,
+      const loadBalancerAccessLogs: LoadBalancerAccessLogs = {
+        bucketName: accessLogs.bucketName,
         prefix: LOAD_BALANCER_LOG_PREFIX,
         // The load balancer checks its write access when access logging is turned on.
-        dependsOn: [accessLogs[role].policy],
+        dependsOn: [accessLogs.policy],
       };
-      assets[role] = new SecureBucket(this, `${role}-assets`, {
+      const assets = new SecureBucket(this, `${role}-assets`, {
         provider,
         bucketName: assetsBucketName,
         kmsKeyArn,
         noncurrentVersionRetentionDays,
-        accessLogs: { bucketName: accessLogs[role].bucketName, prefix: "assets/" },
+        accessLogs: { bucketName: accessLogs.bucketName, prefix: "assets/" },
       });
-    }
+      return { assets, accessLogs, loadBalancerAccessLogs };
+    });
+    const assets = perRole((role) => buckets[role].assets);
     this.assets = assets;
-    this.accessLogs = accessLogs;
-    this.loadBalancerAccessLogs = loadBalancerAccessLogs;
+    this.accessLogs = perRole((role) => buckets[role].accessLogs);
+    this.loadBalancerAccessLogs = perRole((role) => buckets[role].loadBalancerAccessLogs);
 
     const endpoint = (role: RegionRole) => ({
       bucket: assets[role],
       region: props[role].region,
       kmsKeyArn: props[role].kmsKeyArn,
     });
-    new BucketReplication(this, "replication-to-secondary", {
-      provider: props.primary.provider,
-      roleName: `${props.namePrefix}-assets-replication-to-secondary`,
-      accountId: props.accountId,
-      source: endpoint("primary"),
-      destination: endpoint("secondary"),
-    });
-    new BucketReplication(this, "replication-to-primary", {
-      provider: props.secondary.provider,
-      roleName: `${props.namePrefix}-assets-replication-to-primary`,
-      accountId: props.accountId,
-      source: endpoint("secondary"),
-      destination: endpoint("primary"),
-    });
+    // Both ways: to the secondary, and back to the primary for failback.
+    for (const role of REGION_ROLES) {
+      const other = otherRole(role);
+      new BucketReplication(this, `replication-to-${other}`, {
+        provider: props[role].provider,
+        roleName: `${props.namePrefix}-assets-replication-to-${other}`,
+        accountId: props.accountId,
+        source: endpoint(role),
+        destination: endpoint(other),
+      });
+    }
   }
 
   /**

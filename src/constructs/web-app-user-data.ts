@@ -1,5 +1,5 @@
+import type { RegionRole } from "../../functions/shared/region-roles";
 import { WRITER_ENDPOINT_PARAMETER } from "../../functions/shared/resource-names";
-import type { RegionRole } from "../config/schema";
 
 /** What the web app on each instance is told at build time. */
 export interface WebAppUserDataOptions {

@@ -3,12 +3,19 @@ import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { S3Backend, TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import {
+  capacityRoleOf,
+  otherRole,
+  perRole,
+  REGION_ROLES,
+  type RegionRole,
+} from "../../functions/shared/region-roles";
+import {
   namePrefixOf,
   parameterPathOf,
   regionNamePrefix,
   WRITER_ENDPOINT_PARAMETER,
 } from "../../functions/shared/resource-names";
-import { type EnvConfig, REGION_ROLES, type RegionRole } from "../config/schema";
+import type { EnvConfig } from "../config/schema";
 import { AppConfig } from "../constructs/app-config";
 import { Automation } from "../constructs/automation";
 import { Backup } from "../constructs/backup";
@@ -18,6 +25,7 @@ import { Dns } from "../constructs/dns";
 import { RegionalKey } from "../constructs/encryption";
 import { Monitoring } from "../constructs/monitoring";
 import { Networking } from "../constructs/networking";
+import type { RegionContext } from "../constructs/region-context";
 import { Storage } from "../constructs/storage";
 import { attachGuardrails } from "../guardrails";
 import { MINIMUM_TERRAFORM_VERSION } from "../terraform-version";
@@ -48,10 +56,9 @@ export function stackName(config: EnvConfig): string {
 
 /** What the stack knows about one region once its foundation is built. */
 interface RegionFoundation {
-  readonly provider: AwsProvider;
-  readonly region: string;
+  /** What most regional constructs need of the region: provider, name and key. */
+  readonly context: RegionContext;
   readonly accountId: string;
-  readonly key: RegionalKey;
   readonly networking: Networking;
 }
 
@@ -81,9 +88,7 @@ export class EnvironmentStack extends TerraformStack {
     // (https://developer.hashicorp.com/terraform/language/manage-sensitive-data/write-only).
     this.addOverride("terraform.required_version", `>= ${MINIMUM_TERRAFORM_VERSION}`);
 
-    const providers = {} as Record<RegionRole, AwsProvider>;
-    const regions = {} as Record<RegionRole, RegionFoundation>;
-    for (const role of REGION_ROLES) {
+    const regions = perRole((role): RegionFoundation => {
       const region = config.regions[role];
       const provider = this.awsProvider(`aws-${role}`, role, region, role);
       const accountId = new DataAwsCallerIdentity(this, `account-${role}`, { provider }).accountId;
@@ -104,22 +109,17 @@ export class EnvironmentStack extends TerraformStack {
         kmsKeyArn: key.keyArn,
         flowLogRetentionDays: config.network.flowLogRetentionDays,
       });
-      providers[role] = provider;
-      regions[role] = { provider, region, accountId, key, networking };
-    }
+      return { context: { provider, region, kmsKeyArn: key.keyArn }, accountId, networking };
+    });
+    const contexts = perRole((role) => regions[role].context);
+    const providers = perRole((role) => contexts[role].provider);
     this.providers = providers;
 
-    // What most regional constructs need of a region: its provider, its name and its key.
-    const regionContext = (role: RegionRole) => ({
-      provider: providers[role],
-      region: regions[role].region,
-      kmsKeyArn: regions[role].key.keyArn,
-    });
     const storage = new Storage(this, "storage", {
       namePrefix,
       accountId: regions.primary.accountId,
-      primary: regionContext("primary"),
-      secondary: regionContext("secondary"),
+      primary: contexts.primary,
+      secondary: contexts.secondary,
       noncurrentVersionRetentionDays: config.storage.noncurrentVersionRetentionDays,
       accessLogRetentionDays: config.storage.accessLogRetentionDays,
     });
@@ -133,22 +133,20 @@ export class EnvironmentStack extends TerraformStack {
       healthCheck: config.dns.healthCheck,
       activeRegion: config.activeRegion,
       // The traffic lever lives with the automation, in the secondary region.
-      trafficFence: { provider: providers.secondary, region: regions.secondary.region },
+      trafficFence: { provider: providers.secondary, region: contexts.secondary.region },
     });
 
+    // Database places the capacity per activeRegion itself (capacityRoleOf, as compute below).
     const databaseRegion = (role: RegionRole) => ({
-      provider: providers[role],
-      region: regions[role].region,
+      ...contexts[role],
       vpcId: regions[role].networking.vpcId,
       subnetIds: regions[role].networking.databaseSubnetIds,
-      kmsKeyArn: regions[role].key.keyArn,
       instanceClass: config.database[role].instanceClass,
       instances: config.database[role].instances,
     });
     const database = new Database(this, "database", {
       namePrefix,
-      primary: databaseRegion("primary"),
-      secondary: databaseRegion("secondary"),
+      ...perRole(databaseRegion),
       engineVersion: config.database.engineVersion,
       backupRetentionDays: config.database.backupRetentionDays,
       deletionProtection: config.database.deletionProtection,
@@ -156,11 +154,10 @@ export class EnvironmentStack extends TerraformStack {
       activeRegion: config.activeRegion,
     });
 
-    const compute = {} as Record<RegionRole, Compute>;
-    for (const role of REGION_ROLES) {
-      const { provider, region, networking, key } = regions[role];
-      // Compute takes capacity already resolved for activeRegion; Database resolves its own.
-      compute[role] = new Compute(this, `compute-${role}`, {
+    const compute = perRole((role) => {
+      const { context, networking } = regions[role];
+      const { provider, region, kmsKeyArn } = context;
+      const regionCompute = new Compute(this, `compute-${role}`, {
         provider,
         region,
         role,
@@ -171,33 +168,29 @@ export class EnvironmentStack extends TerraformStack {
         privateSubnetIds: networking.privateSubnetIds,
         certificateArn: dns.certificateArns[role],
         instanceType: config.compute[role].instanceType,
-        capacity: capacityOf(config, role),
+        // Already placed for activeRegion, by the rule Database applies to its capacity.
+        capacity: sizesOf(config.compute[capacityRoleOf(role, config.activeRegion)]),
         parameterPath,
         databaseSecretArn: database.credentialsSecretArns[role],
-        kmsKeyArn: key.keyArn,
+        kmsKeyArn,
         healthCheckPath: config.dns.healthCheck.path,
         targetCpuPercent: config.compute.targetCpuPercent,
         ssh: config.compute.ssh,
         deletionProtection: config.compute.loadBalancerDeletionProtection,
         accessLogs: storage.loadBalancerAccessLogs[role],
       });
-      database.allowFrom(role, compute[role].appSecurityGroupId);
-    }
-    dns.addFailoverRecords({
-      primary: {
-        dnsName: compute.primary.loadBalancerDnsName,
-        zoneId: compute.primary.loadBalancerZoneId,
-      },
-      secondary: {
-        dnsName: compute.secondary.loadBalancerDnsName,
-        zoneId: compute.secondary.loadBalancerZoneId,
-      },
+      database.allowFrom(role, regionCompute.appSecurityGroupId);
+      return regionCompute;
     });
+    dns.addFailoverRecords(
+      perRole((role) => ({
+        dnsName: compute[role].loadBalancerDnsName,
+        zoneId: compute[role].loadBalancerZoneId,
+      })),
+    );
 
     const monitoredRegion = (role: RegionRole) => ({
-      provider: providers[role],
-      region: regions[role].region,
-      kmsKeyArn: regions[role].key.keyArn,
+      ...contexts[role],
       loadBalancerArnSuffix: compute[role].loadBalancerArnSuffix,
       targetGroupArnSuffix: compute[role].targetGroupArnSuffix,
       autoScalingGroupName: compute[role].autoScalingGroupName,
@@ -205,14 +198,11 @@ export class EnvironmentStack extends TerraformStack {
       assetsBucketName: storage.assets[role].bucketName,
       replicaBucketName: storage.assets[otherRole(role)].bucketName,
     });
-    const healthMetrics = this.healthMetricsRegion(namePrefix, regions);
+    const healthMetrics = this.healthMetricsRegion(namePrefix, contexts, regions.primary.accountId);
     const monitoring = new Monitoring(this, "monitoring", {
       namePrefix,
       alertEmail: config.alerts.email,
-      regions: {
-        primary: monitoredRegion("primary"),
-        secondary: monitoredRegion("secondary"),
-      },
+      regions: perRole(monitoredRegion),
       healthCheckMetrics: { provider: healthMetrics.provider, kmsKeyArn: healthMetrics.kmsKeyArn },
       healthCheckIds: dns.healthCheckIds,
       replicationLagAlarmSeconds: config.dr.replicationLagAlarmSeconds,
@@ -225,7 +215,7 @@ export class EnvironmentStack extends TerraformStack {
       namePrefix,
       activeRegion: active,
       accountId: regions.primary.accountId,
-      regions: { primary: regionContext("primary"), secondary: regionContext("secondary") },
+      regions: contexts,
       // The plan runs where the writer is; the copy goes to the other region's vault.
       resourceArns: [database.clusters[active].arn, storage.assets[active].bucketArn],
       schedule: config.backup.schedule,
@@ -247,14 +237,14 @@ export class EnvironmentStack extends TerraformStack {
     });
     new AppConfig(this, "app-config", {
       parameterPath,
-      regions: { primary: appParameters("primary"), secondary: appParameters("secondary") },
+      regions: perRole(appParameters),
       // The failover automation rewrites the writer endpoint after a detach-and-promote
       // (functions/orchestration/promote.ts); a re-apply must not put the old one back.
       automationOwnedKeys: [WRITER_ENDPOINT_PARAMETER],
     });
 
     const automationRegion = (role: RegionRole) => ({
-      region: regions[role].region,
+      region: contexts[role].region,
       clusterIdentifier: database.clusters[role].identifier,
       clusterArn: database.clusters[role].arn,
       autoScalingGroupName: compute[role].autoScalingGroupName,
@@ -272,14 +262,14 @@ export class EnvironmentStack extends TerraformStack {
       environment: config.environment,
       provider: providers.secondary,
       accountId: regions.secondary.accountId,
-      kmsKeyArn: regions.secondary.key.keyArn,
-      regions: { primary: automationRegion("primary"), secondary: automationRegion("secondary") },
+      kmsKeyArn: contexts.secondary.kmsKeyArn,
+      regions: perRole(automationRegion),
       globalClusterIdentifier: database.globalClusterIdentifier,
       hostedZoneId: dns.zoneId,
       nameServers: dns.nameServers,
       recordName: config.dns.domainName,
       parameterPath,
-      alertTopic: { arn: monitoring.topicArns.secondary, kmsKeyArn: regions.secondary.key.keyArn },
+      alertTopic: { arn: monitoring.topicArns.secondary, kmsKeyArn: contexts.secondary.kmsKeyArn },
       rpoSeconds: config.dr.rpoSeconds,
       rtoSeconds: config.dr.rtoSeconds,
       databasePromotionSeconds: config.dr.estimates.databasePromotionSeconds,
@@ -346,13 +336,11 @@ export class EnvironmentStack extends TerraformStack {
    */
   private healthMetricsRegion(
     namePrefix: string,
-    regions: Readonly<Record<RegionRole, RegionFoundation>>,
-  ): { provider: AwsProvider; region: string; kmsKeyArn: string } {
-    const local = REGION_ROLES.find((role) => regions[role].region === HEALTH_METRICS_REGION);
-    if (local) {
-      const { provider, key } = regions[local];
-      return { provider, region: HEALTH_METRICS_REGION, kmsKeyArn: key.keyArn };
-    }
+    contexts: Readonly<Record<RegionRole, RegionContext>>,
+    accountId: string,
+  ): RegionContext {
+    const local = REGION_ROLES.find((role) => contexts[role].region === HEALTH_METRICS_REGION);
+    if (local) return contexts[local];
     const provider = this.awsProvider(
       "aws-health-metrics",
       "health-metrics",
@@ -362,7 +350,7 @@ export class EnvironmentStack extends TerraformStack {
     const key = new RegionalKey(this, "key-health-metrics", {
       provider,
       region: HEALTH_METRICS_REGION,
-      accountId: regions.primary.accountId,
+      accountId,
       aliasName: `${namePrefix}-health-metrics`,
     });
     return { provider, region: HEALTH_METRICS_REGION, kmsKeyArn: key.keyArn };
@@ -385,18 +373,6 @@ export class EnvironmentStack extends TerraformStack {
       ],
     });
   }
-}
-
-function otherRole(role: RegionRole): RegionRole {
-  return role === "primary" ? "secondary" : "primary";
-}
-
-/**
- * The active region runs the primary's capacity and the other the warm-standby capacity, so that
- * after a failover (and `activeRegion` flipped) a re-apply keeps the new primary at full size.
- */
-function capacityOf(config: EnvConfig, role: RegionRole) {
-  return sizesOf(role === config.activeRegion ? config.compute.primary : config.compute.secondary);
 }
 
 function sizesOf(sizes: EnvConfig["compute"]["primary"]) {

@@ -1,5 +1,6 @@
 import { StateMachine } from "aws-local-stepfunctions";
 import { beforeAll, describe, expect, it } from "vitest";
+import { otherRole } from "../../functions/shared/region-roles";
 import {
   type ChoiceState,
   type ParallelState,
@@ -356,7 +357,7 @@ async function execute(
   });
   const traffic = (targetHealth: World["targetHealth"] = w.targetHealth) => {
     const target = (input.target ?? "secondary") as Role;
-    const source = target === "primary" ? "secondary" : "primary";
+    const source = otherRole(target);
     const healthy = targetHealth === "healthy";
     return {
       health: { primary: "healthy", secondary: "healthy", [target]: targetHealth },

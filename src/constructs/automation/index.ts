@@ -12,6 +12,7 @@ import {
 } from "../../../functions/shared/dr-metrics";
 // Types only, as above: the drill Lambda parses what the construct writes here.
 import type { DrillSettings } from "../../../functions/shared/drill-settings";
+import { perRole, REGION_ROLES, type RegionRole } from "../../../functions/shared/region-roles";
 import {
   functionName,
   ledgerTableName,
@@ -31,7 +32,6 @@ import {
   lowerCaseNamePrefix,
   SSM_PARAMETER_PATH,
 } from "../../aws-formats";
-import { REGION_ROLES, type RegionRole } from "../../config/schema";
 import { ProblemCollector } from "../../errors";
 import {
   AutomaticFailoverTrigger,
@@ -341,10 +341,7 @@ export class Automation extends Construct {
         probeTimeoutSeconds: PROBE_TIMEOUT_SECONDS,
       },
       globalClusterIdentifier: props.globalClusterIdentifier,
-      regions: {
-        primary: regionSettings(props.regions.primary),
-        secondary: regionSettings(props.regions.secondary),
-      },
+      regions: perRole((role) => regionSettings(props.regions[role])),
       hostedZoneId: props.hostedZoneId,
       ...(props.nameServers === undefined ? {} : { nameServers: props.nameServers }),
       recordName: props.recordName,
@@ -537,10 +534,6 @@ function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(
     Object.entries(value).filter(([, field]) => field !== undefined),
   ) as Partial<T>;
-}
-
-function perRole<T>(value: (role: RegionRole) => T): Record<RegionRole, T> {
-  return { primary: value("primary"), secondary: value("secondary") };
 }
 
 function regionSettings(region: AutomationRegion): RegionSettings {

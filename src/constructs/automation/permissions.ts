@@ -1,5 +1,5 @@
 import type { DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
-import type { RegionRole } from "../../config/schema";
+import type { RegionRole } from "../../../functions/shared/region-roles";
 
 /**
  * The IAM statements the automation's roles are made of: the resources they are scoped to and
