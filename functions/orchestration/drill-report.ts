@@ -164,13 +164,12 @@ export function outageSection(report: DrillReport): string[] {
   const writes = since(outage.writesAcceptedAt);
   const served = since(outage.servedAt);
   const phases = outagePhases(outage, secondary);
-  const unix = (iso: string) => Math.round(Date.parse(iso) / 1000);
   const rows = phases
     .filter((phase) => phase.from !== null && phase.to !== null)
     .map((phase, index) => {
-      const start = unix(phase.from as string);
-      const end = Math.max(start, unix(phase.to as string));
-      return `    ${phase.name} :${end > start ? "done" : "done, milestone"}, o${index}, ${start}, ${end}`;
+      const start = wholeSeconds(phase.from as string);
+      const end = Math.max(start, wholeSeconds(phase.to as string));
+      return `    ${phase.name} :${end > start ? "done" : "done, milestone"}, o${index}, ${ganttTime(start)}, ${ganttTime(end)}`;
     });
   return [
     "",
@@ -195,7 +194,7 @@ export function outageSection(report: DrillReport): string[] {
           "```mermaid",
           "gantt",
           `    title Outage ${outage.fault} (UTC)`,
-          "    dateFormat X",
+          `    dateFormat ${GANTT_DATE_FORMAT}`,
           "    axisFormat %H:%M:%S",
           "    section outage",
           ...rows,
@@ -379,30 +378,48 @@ export function drillSucceeded(report: DrillReport): boolean {
 }
 
 /**
+ * How the gantt charts write times (https://mermaid.js.org/syntax/gantt.html#input-date-format):
+ * UTC wall-clock time without a zone. The browser that renders the chart parses a time without a
+ * zone as its local time and draws the axis in local time too, so the axis reads the UTC times
+ * written here in every time zone; Unix seconds (`X`, an instant) would be drawn in the viewer's
+ * zone under a title that says UTC.
+ */
+const GANTT_DATE_FORMAT = "YYYY-MM-DD HH:mm:ss";
+
+/** `iso` rounded to whole seconds, in milliseconds since the epoch. */
+function wholeSeconds(iso: string): number {
+  return Math.round(Date.parse(iso) / 1000) * 1000;
+}
+
+/** A time in {@link GANTT_DATE_FORMAT}, e.g. `2026-01-05 09:02:20` (UTC). */
+function ganttTime(epochMilliseconds: number): string {
+  return new Date(epochMilliseconds).toISOString().slice(0, 19).replace("T", " ");
+}
+
+/**
  * The phases as a Mermaid gantt chart, which GitHub renders in Markdown
  * (https://docs.github.com/en/get-started/writing-on-github/working-with-advanced-formatting/creating-diagrams).
- * Times are Unix seconds (`dateFormat X`), so no date format has to be parsed; a phase that took
- * no time is a milestone, a failed one is marked `crit`. Phases that did not run are left out.
+ * Times are UTC to the second ({@link GANTT_DATE_FORMAT}); a phase that took no time is a
+ * milestone, a failed one is marked `crit`. Phases that did not run are left out.
  */
 export function timelineChart(report: DrillReport): string[] {
   const ran = report.phases.filter((phase) => phase.startedAt && phase.finishedAt);
   if (ran.length === 0) return [];
-  const unix = (iso: string) => Math.round(Date.parse(iso) / 1000);
   const rows = ran.map((phase, index) => {
-    const start = unix(phase.startedAt as string);
-    const end = unix(phase.finishedAt as string);
+    const start = wholeSeconds(phase.startedAt as string);
+    const end = Math.max(start, wholeSeconds(phase.finishedAt as string));
     const tags = [
       phase.status === "failed" ? "crit" : "done",
       ...(end > start ? [] : ["milestone"]),
     ];
-    return `    ${phase.name} :${tags.join(", ")}, p${index}, ${start}, ${Math.max(start, end)}`;
+    return `    ${phase.name} :${tags.join(", ")}, p${index}, ${ganttTime(start)}, ${ganttTime(end)}`;
   });
   return [
     "",
     "```mermaid",
     "gantt",
     `    title Drill ${report.drillId} (UTC)`,
-    "    dateFormat X",
+    `    dateFormat ${GANTT_DATE_FORMAT}`,
     "    axisFormat %H:%M:%S",
     "    section phases",
     ...rows,

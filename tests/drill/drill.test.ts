@@ -395,7 +395,7 @@ describe("report", () => {
     expect(markdown).toMatch(/\| hold \| succeeded \| 5m 00s \(300 s\) \| served from us-west-2/);
   });
 
-  it("draws the phases as a Mermaid gantt chart (Unix seconds), failed phases marked crit, instant ones as milestones", async () => {
+  it("draws the phases as a Mermaid gantt chart (UTC wall-clock times), failed phases marked crit, instant ones as milestones", async () => {
     const { report } = await drill({ outcomes: ["fail", "fail", "fail"] });
     const chart = timelineChart(report);
     expect(chart.slice(0, 7)).toEqual([
@@ -403,20 +403,22 @@ describe("report", () => {
       "```mermaid",
       "gantt",
       `    title Drill ${report.drillId} (UTC)`,
-      "    dateFormat X",
+      "    dateFormat YYYY-MM-DD HH:mm:ss",
       "    axisFormat %H:%M:%S",
       "    section phases",
     ]);
     expect(chart.at(-1)).toBe("```");
-    const unix = (iso: string | undefined) => Math.round(Date.parse(iso ?? "") / 1000);
+    // 2026-01-05T09:00:00.000Z -> 2026-01-05 09:00:00: read as the viewer's local time, so the
+    // axis shows UTC in every time zone.
+    const utc = (iso: string | undefined) => (iso ?? "").slice(0, 19).replace("T", " ");
     const preflight = report.phases.find((phase) => phase.name === "preflight");
     const failover = report.phases.find((phase) => phase.name === "failover");
     expect(failover?.status).toBe("failed");
     expect(chart).toContain(
-      `    preflight :done, milestone, p0, ${unix(preflight?.startedAt)}, ${unix(preflight?.startedAt)}`,
+      `    preflight :done, milestone, p0, ${utc(preflight?.startedAt)}, ${utc(preflight?.startedAt)}`,
     );
     expect(chart).toContain(
-      `    failover :crit, p1, ${unix(failover?.startedAt)}, ${unix(failover?.finishedAt)}`,
+      `    failover :crit, p1, ${utc(failover?.startedAt)}, ${utc(failover?.finishedAt)}`,
     );
     // Skipped phases did not run: no bar.
     expect(chart.filter((line) => line.includes(" :"))).toHaveLength(
@@ -503,8 +505,11 @@ describe("the outage section of a game day report", () => {
       "| outage to public name served from us-west-2 | 30 s | 300 s | met |",
     );
     expect(markdown).toContain("title Outage us-east-1 goes dark (UTC)");
-    expect(markdown).toContain("    detection :done, o0, 1767603600, 1767603725");
-    expect(markdown).toContain("    decision :done, milestone, o1, 1767603725, 1767603725");
+    expect(markdown).toContain("    dateFormat YYYY-MM-DD HH:mm:ss\n");
+    expect(markdown).toContain("    detection :done, o0, 2026-01-05 09:00:00, 2026-01-05 09:02:05");
+    expect(markdown).toContain(
+      "    decision :done, milestone, o1, 2026-01-05 09:02:05, 2026-01-05 09:02:05",
+    );
   });
 
   it("misses the target when Region B took too long or never accepted writes", async () => {
