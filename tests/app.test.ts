@@ -11,6 +11,7 @@ import {
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { SHIPPED_ENVIRONMENTS } from "./cli/shipped-environments";
 
 /**
  * The app as users run it: `npm run synth` (main.ts from its prebuilt bundle, through
@@ -26,8 +27,10 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 /** Environment for a child synth: no AWS credentials, no telemetry, outputs under `outdir`. */
 function synthEnv(outdir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  // A selection in the test's own environment would change what every test here synthesizes.
+  const { SHOPSMART_ENVS: _selection, ...inherited } = process.env;
   const env: NodeJS.ProcessEnv = {
-    ...process.env,
+    ...inherited,
     CHECKPOINT_DISABLE: "1",
     CDKTF_OUTDIR: outdir,
     ...extra,
@@ -76,11 +79,9 @@ describe("app", () => {
   it("synthesizes one stack per environment file without AWS credentials", () => {
     expect(firstRun.stderr).toBe("");
     expect(firstRun.status).toBe(0);
-    expect(readdirSync(join(first, "stacks")).sort()).toEqual([
-      "shopsmart-dev",
-      "shopsmart-prod",
-      "shopsmart-staging",
-    ]);
+    expect(readdirSync(join(first, "stacks")).sort()).toEqual(
+      SHIPPED_ENVIRONMENTS.map((env) => `shopsmart-${env}`),
+    );
     for (const stack of readdirSync(join(first, "stacks"))) {
       expect(existsSync(join(first, "stacks", stack, "cdk.tf.json"))).toBe(true);
     }
@@ -154,6 +155,62 @@ describe("app", () => {
       ].join("\n"),
     );
     expect(existsSync(outdir)).toBe(false);
+  });
+
+  it("SHOPSMART_ENVS=prod synthesizes prod alone, byte-identical, while another env file is broken (a loud warning)", () => {
+    const envs = join(scratch, "broken-dev-envs");
+    cpSync(join(ROOT, "envs"), envs, { recursive: true });
+    writeFileSync(
+      join(envs, "dev.json"),
+      '{\n  "project": "shopsmart",\n  "environment": dev\n}\n',
+    );
+    const devFile = relative(ROOT, join(envs, "dev.json"));
+    const outdir = join(scratch, "prod-only");
+
+    const run = runApp(outdir, { SHOPSMART_ENVS_DIR: envs, SHOPSMART_ENVS: "prod" });
+
+    expect(run.status).toBe(0);
+    expect(run.stderr.split("\n").slice(0, 3)).toEqual([
+      `warning: ${devFile} is invalid and was skipped: SHOPSMART_ENVS=prod selects only prod. Fix it before the next synth of every environment, which refuses it:`,
+      `Invalid environment config ${devFile} (1 problem):`,
+      `  - not valid JSON: line 3, column 18: Unexpected token 'd' (line 3: "environment": dev)`,
+    ]);
+    expect(readdirSync(join(outdir, "stacks"))).toEqual(["shopsmart-prod"]);
+    expectIdenticalTrees(
+      join(first, "stacks/shopsmart-prod"),
+      join(outdir, "stacks/shopsmart-prod"),
+    );
+
+    // Without the selection the same directory stops synth, as before.
+    const strict = runApp(join(scratch, "strict-out"), { SHOPSMART_ENVS_DIR: envs });
+    expect(strict.status).toBe(1);
+    expect(strict.stderr).toMatch(
+      new RegExp(`^Invalid environment config ${devFile.replaceAll(".", "\\.")} \\(1 problem\\)`),
+    );
+    expect(existsSync(join(scratch, "strict-out"))).toBe(false);
+  });
+
+  it("gives `cdktf synth` the selection too (SHOPSMART_ENVS reaches the app through the CLI)", () => {
+    const viaCli = join(scratch, "cli-prod");
+    execFileSync(CDKTF, ["synth", "--output", viaCli], {
+      cwd: ROOT,
+      env: synthEnv(viaCli, { SHOPSMART_ENVS: "prod" }),
+      stdio: "pipe",
+    });
+    expect(readdirSync(join(viaCli, "stacks"))).toEqual(["shopsmart-prod"]);
+    expectIdenticalTrees(
+      join(first, "stacks/shopsmart-prod"),
+      join(viaCli, "stacks/shopsmart-prod"),
+    );
+  });
+
+  it("fails on a SHOPSMART_ENVS naming an environment without a file, listing the ones there are", () => {
+    const run = runApp(join(scratch, "unknown-env"), { SHOPSMART_ENVS: "no-such-env-zz9" });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(
+      'SHOPSMART_ENVS: Unknown environment "no-such-env-zz9": there is no envs/no-such-env-zz9.json.\n' +
+        `Available environments: ${SHIPPED_ENVIRONMENTS.join(", ")}.\n`,
+    );
   });
 
   it("fails on an unknown SHOPSMART_STATE_LOCATION", () => {

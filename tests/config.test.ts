@@ -4,7 +4,12 @@ import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { cronExpressionProblem } from "../src/config/cron-expression";
 import { parseEnvironmentSelection } from "../src/config/environment-files";
-import { loadEnvConfigs, loadEnvironmentSet, parseEnvConfig } from "../src/config/load";
+import {
+  jsonErrorOffset,
+  loadEnvConfigs,
+  loadEnvironmentSet,
+  parseEnvConfig,
+} from "../src/config/load";
 import { EnvConfigError, EnvConfigErrors, UserInputError } from "../src/errors";
 import {
   cidrsOverlap,
@@ -13,6 +18,7 @@ import {
   parseIpv4Cidr,
   subnetCidr,
 } from "../src/ipv4-cidr";
+import { SHIPPED_ENVIRONMENTS } from "./cli/shipped-environments";
 
 /**
  * The environment-config schema and loader (src/config/) and the CIDR arithmetic they rely on.
@@ -93,7 +99,8 @@ function knownCidr(text: string): Ipv4Cidr {
 describe("shipped environments", () => {
   it("loads every file in envs/, sorted by name, with every field as written", () => {
     const configs = loadEnvConfigs(ENVS);
-    expect(configs.map((config) => config.environment)).toEqual(["dev", "prod", "staging"]);
+    expect(configs.map((config) => config.environment)).toEqual(SHIPPED_ENVIRONMENTS);
+    expect(SHIPPED_ENVIRONMENTS).toContain("prod");
     for (const config of configs) {
       expect(config).toEqual(readEnvFile(config.environment));
     }
@@ -733,6 +740,42 @@ describe("loadEnvConfigs", () => {
         '  - not valid JSON: line 2, column 14: Unexpected end of JSON input (line 2: "project":)',
       );
     });
+  });
+
+  it("fails on an unexpected token, a message JSON.parse gives without a position, at its line and column", () => {
+    const text = '{\n  "project": "shopsmart",\n  "environment": prod\n}\n';
+    withEnvDirectory({ "prod.json": text }, (directory) => {
+      expect(errorThrownBy(() => loadEnvConfigs(directory, directory)).message).toContain(
+        `  - not valid JSON: line 3, column 18: Unexpected token 'p' (line 3: "environment": prod)\n`,
+      );
+    });
+  });
+
+  it.each([
+    '{"a": 1 "b": 2}',
+    "[1, 2,]",
+    '{"a": 01}',
+    '{"a": -}',
+    '{"a": 1,}',
+    '{"a": "\\x"}',
+    '{"a": 1}x',
+    '{"a": tru}',
+    '{"a": 1.}',
+    '{"a": "tab\there"}',
+  ])("finds the offset JSON.parse reports for %s", (text) => {
+    const message = errorThrownBy(() => JSON.parse(text)).message;
+    const position = /at position (\d+)/.exec(message)?.[1];
+    const offset = jsonErrorOffset(text);
+    if (position !== undefined) expect(offset).toBe(Number(position));
+    // Where JSON.parse gives no position (an unexpected token), the offset is still inside the text.
+    expect(offset).toBeLessThan(text.length);
+  });
+
+  it("finds no error in the shipped env files (the offset is the end)", () => {
+    for (const name of SHIPPED_ENVIRONMENTS) {
+      const text = readFileSync(join(ENVS, `${name}.json`), "utf8");
+      expect(jsonErrorOffset(text)).toBe(text.length);
+    }
   });
 
   it("fails on a directory without environment files", () => {

@@ -67,17 +67,21 @@ export function loadEnvConfig(path: string, displayRoot = process.cwd()): EnvCon
 }
 
 /** V8's position suffix: " in JSON at position 13", on Node 22 followed by " (line 3 column 3)". */
-const JSON_POSITION = /(?: in JSON)? at position (\d+)(?: \(line \d+ column \d+\))?$/;
+const JSON_POSITION = /(?: in JSON)? at position \d+(?: \(line \d+ column \d+\))?$/;
 
 /**
  * A JSON syntax error as a person reads it: where (line and column, both from 1), what JSON.parse
- * said, and the line itself. The end of the input is where an unterminated file stops.
+ * said, and the line itself. JSON.parse gives a position for some errors only ("Unexpected token
+ * 'd', ... is not valid JSON" has none), so the position comes from {@link jsonErrorOffset}.
  */
 export function jsonSyntaxMessage(text: string, parseMessage: string): string {
-  const match = JSON_POSITION.exec(parseMessage);
-  const position = match ? Number(match[1]) : text.length;
-  const reason = match ? parseMessage.slice(0, match.index) : parseMessage;
-  const before = text.slice(0, position).split("\n");
+  const offset = jsonErrorOffset(text);
+  // "Unexpected token 'd', ..."ronment": dev\n}" is not valid JSON": the quoted excerpt spans
+  // lines; the line shown below says the same.
+  const reason = parseMessage
+    .replace(JSON_POSITION, "")
+    .replace(/^(Unexpected token '[^']*'), [\s\S]* is not valid JSON$/, "$1");
+  const before = text.slice(0, offset).split("\n");
   const line = before.length;
   const column = (before.at(-1) ?? "").length + 1;
   const lineText = (text.split("\n")[line - 1] ?? "").replace(/\r$/, "").trim();
@@ -86,6 +90,120 @@ export function jsonSyntaxMessage(text: string, parseMessage: string): string {
     `not valid JSON: line ${line}, column ${column}: ${reason}` +
     (shown === "" ? "" : ` (line ${line}: ${shown})`)
   );
+}
+
+/**
+ * The offset of the first character that breaks the JSON grammar (RFC 8259) in `text`: where
+ * JSON.parse stops too. `text.length` when the text ends early.
+ */
+export function jsonErrorOffset(text: string): number {
+  let at = 0;
+  const fail = (): never => {
+    throw at;
+  };
+  const space = () => {
+    while (at < text.length && " \t\n\r".includes(text[at] as string)) at++;
+  };
+  const literal = (word: string) => {
+    for (const char of word) {
+      if (text[at] !== char) fail();
+      at++;
+    }
+  };
+  const digits = () => {
+    if (!/[0-9]/.test(text[at] ?? "")) fail();
+    while (/[0-9]/.test(text[at] ?? "")) at++;
+  };
+  const number = () => {
+    if (text[at] === "-") at++;
+    if (text[at] === "0") at++;
+    else digits();
+    if (text[at] === ".") {
+      at++;
+      digits();
+    }
+    if (text[at] === "e" || text[at] === "E") {
+      at++;
+      if (text[at] === "+" || text[at] === "-") at++;
+      digits();
+    }
+  };
+  const string = () => {
+    literal('"');
+    for (;;) {
+      const char = text[at];
+      if (char === undefined || char < " ") fail();
+      at++;
+      if (char === '"') return;
+      if (char === "\\") {
+        if (text[at] === "u") {
+          at++;
+          for (let i = 0; i < 4; i++) {
+            if (!/[0-9a-fA-F]/.test(text[at] ?? "")) fail();
+            at++;
+          }
+        } else if ('"\\/bfnrt'.includes(text[at] ?? "x")) at++;
+        else fail();
+      }
+    }
+  };
+  const value = (): void => {
+    space();
+    const char = text[at];
+    if (char === "{") {
+      at++;
+      space();
+      if (text[at] === "}") {
+        at++;
+        return;
+      }
+      for (;;) {
+        space();
+        string();
+        space();
+        literal(":");
+        value();
+        space();
+        if (text[at] === "}") {
+          at++;
+          return;
+        }
+        literal(",");
+      }
+    }
+    if (char === "[") {
+      at++;
+      space();
+      if (text[at] === "]") {
+        at++;
+        return;
+      }
+      for (;;) {
+        value();
+        space();
+        if (text[at] === "]") {
+          at++;
+          return;
+        }
+        literal(",");
+      }
+    }
+    if (char === '"') string();
+    else if (char === "t") literal("true");
+    else if (char === "f") literal("false");
+    else if (char === "n") literal("null");
+    else if (char === "-" || /[0-9]/.test(char ?? "")) number();
+    else fail();
+  };
+  try {
+    value();
+    space();
+    if (at < text.length) fail();
+  } catch (offset) {
+    if (typeof offset !== "number") throw offset;
+    return Math.min(offset, text.length);
+  }
+  return text.length;
 }
 
 /**
