@@ -118,7 +118,7 @@ interface Band {
  * (widgets of one row with different heights, overlaps, a gap between rows, off the grid), so
  * the test fails and the drawing is extended, rather than drawing something wrong.
  */
-export function bandsOf(widgets: readonly Widget[]): Band[] {
+function bandsOf(widgets: readonly Widget[]): Band[] {
   const problems: string[] = [];
   const rows = new Map<number, Widget[]>();
   for (const widget of widgets) {
@@ -162,7 +162,7 @@ export function bandsOf(widgets: readonly Widget[]): Band[] {
 }
 
 /** The grid as text: one box per widget (title, then the region and metrics it reads). */
-export function layoutPicture(widgets: readonly Widget[]): string[] {
+function layoutPicture(widgets: readonly Widget[]): string[] {
   const bands = bandsOf(widgets);
   const edges = (band: Band | undefined) =>
     new Set(band ? band.cells.flatMap((cell) => [cell.x, cell.x + cell.width]) : [0, GRID_COLUMNS]);
