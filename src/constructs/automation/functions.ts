@@ -20,7 +20,9 @@ import {
   ledgerAccess,
   notify,
   publishMetrics,
+  readCapacity,
   type Statement,
+  startOperations,
   stateMachineKey,
   viaService,
 } from "./permissions";
@@ -99,11 +101,7 @@ export const AUTOMATION_FUNCTIONS: Readonly<Record<FunctionName, AutomationFunct
         actions: ["route53:GetHealthCheckStatus"],
         resources: Object.values(resources.healthCheckArns),
       },
-      {
-        sid: "ReadCapacity",
-        actions: ["autoscaling:DescribeAutoScalingGroups"],
-        resources: ["*"],
-      },
+      readCapacity(),
     ],
   },
 
@@ -157,11 +155,7 @@ export const AUTOMATION_FUNCTIONS: Readonly<Record<FunctionName, AutomationFunct
         actions: ["autoscaling:UpdateAutoScalingGroup"],
         resources: Object.values(resources.autoScalingGroupArns),
       },
-      {
-        sid: "ReadCapacity",
-        actions: ["autoscaling:DescribeAutoScalingGroups"],
-        resources: ["*"],
-      },
+      readCapacity(),
     ],
   },
 
@@ -188,11 +182,7 @@ export const AUTOMATION_FUNCTIONS: Readonly<Record<FunctionName, AutomationFunct
     timeoutSeconds: 60,
     permissions: (resources) => [
       ...ledgerAccess(resources),
-      {
-        sid: "StartOperations",
-        actions: ["states:StartExecution"],
-        resources: [resources.stateMachineArn],
-      },
+      startOperations(resources),
       {
         sid: "ReadOperations",
         actions: ["states:DescribeExecution", "states:GetExecutionHistory"],
@@ -214,11 +204,7 @@ export const AUTOMATION_FUNCTIONS: Readonly<Record<FunctionName, AutomationFunct
     deployedWith: "automaticFailover",
     permissions: (resources) => [
       ...ledgerAccess(resources),
-      {
-        sid: "StartOperations",
-        actions: ["states:StartExecution"],
-        resources: [resources.stateMachineArn],
-      },
+      startOperations(resources),
       {
         // A lock left by a finished execution is released after checking the execution's status.
         sid: "ReadOperations",

@@ -150,6 +150,24 @@ export function ledgerAccess(
   ];
 }
 
+/** The Auto Scaling groups' sizes and instances: DescribeAutoScalingGroups has no resource type. */
+export function readCapacity(): Statement {
+  return {
+    sid: "ReadCapacity",
+    actions: ["autoscaling:DescribeAutoScalingGroups"],
+    resources: ["*"],
+  };
+}
+
+/** Starting an operation: an execution of the failover workflow. */
+export function startOperations(resources: AutomationResources): Statement {
+  return {
+    sid: "StartOperations",
+    actions: ["states:StartExecution"],
+    resources: [resources.stateMachineArn],
+  };
+}
+
 /**
  * Starting an execution of a state machine encrypted with a customer managed key encrypts its
  * input, and reading an execution decrypts it; the encryption context names the state machine
