@@ -417,7 +417,10 @@ export function stacksInOutdir(outdir: string, labelPrefix = ""): StackDirectory
  * the launcher (src/app-bundle/run.cjs), else `tsx main.ts`. The output only matters when it
  * fails.
  */
-function synthesize(appDir: string, env: NodeJS.ProcessEnv): { ok: boolean; output: string } {
+function synthesize(
+  appDir: string,
+  env: NodeJS.ProcessEnv,
+): { ok: boolean; output: string; warnings: string } {
   const launcher = join(appDir, "src", "app-bundle", "run.cjs");
   const args = existsSync(launcher) ? [launcher] : [require.resolve("tsx/cli"), "main.ts"];
   const result = spawnSync(process.execPath, args, {
@@ -426,7 +429,7 @@ function synthesize(appDir: string, env: NodeJS.ProcessEnv): { ok: boolean; outp
     encoding: "utf8",
   });
   const output = `${result.stdout ?? ""}${result.stderr ?? ""}${result.error?.message ?? ""}`;
-  return { ok: result.status === 0, output };
+  return { ok: result.status === 0, output, warnings: (result.stderr ?? "").trimEnd() };
 }
 
 interface TerraformRun {
@@ -561,6 +564,8 @@ export function runValidateCli(argv: readonly string[], options: ValidateCliOpti
         io.err(`${synth.output.trimEnd()}\nSynth failed (${app.name}); nothing was validated.`);
         return 1;
       }
+      // A successful synth writes only warnings to stderr (e.g. another env file is broken).
+      if (synth.warnings !== "") io.err(synth.warnings);
     }
   }
 

@@ -2,7 +2,7 @@
  * Adding an environment is adding its env file (docs/environments.md): a real copy of prod with
  * its own name, domain and VPC ranges, put beside the shipped env files in a scratch project,
  * is synthesized, listed and selected by the CLIs, and given a deploy job and a drill choice by
- * `npm run workflows`, with no code change; and it changes nothing in the shipped stacks.
+ * src/cli/workflows.ts, with no code change; and it changes nothing in the shipped stacks.
  */
 import { spawnSync } from "node:child_process";
 import {
@@ -89,14 +89,14 @@ describe("a new environment: a copy of prod with its own name, domain and VPC ra
     expect(runBudgetCli(["--env", "qa"], { environment }).exitCode).toBe(0);
   });
 
-  it("gets a deploy job (before prod) and a drill choice from npm run workflows; --check catches a forgotten run", async () => {
+  it("gets a deploy job (before prod) and a drill choice from src/cli/workflows.ts; --check catches a forgotten run", async () => {
     const errors: string[] = [];
     const out: string[] = [];
     const io = { out: (line: string) => out.push(line), err: (line: string) => errors.push(line) };
     expect(runWorkflowsCli(["--check"], io, { root: project, environment })).toBe(1);
     expect(errors).toEqual([
-      ".github/workflows/deploy.yml is out of date with envs/: run npm run workflows and commit it",
-      ".github/workflows/dr-drill.yml is out of date with envs/: run npm run workflows and commit it",
+      ".github/workflows/deploy.yml is out of date with envs/: run node src/app-bundle/run.cjs src/cli/workflows.ts and commit it",
+      ".github/workflows/dr-drill.yml is out of date with envs/: run node src/app-bundle/run.cjs src/cli/workflows.ts and commit it",
     ]);
 
     expect(runWorkflowsCli([], io, { root: project, environment })).toBe(0);

@@ -20,6 +20,7 @@ import {
   drillWorkflow,
   expectedWorkflows,
   runWorkflowsCli,
+  WORKFLOWS_COMMAND,
   workflowEnvironments,
 } from "../../src/cli/workflows";
 import { UserInputError } from "../../src/errors";
@@ -359,14 +360,14 @@ describe("deploy.yml", () => {
     expect(deploy.on.push).toEqual({ branches: ["main"] });
   });
 
-  it("is what npm run workflows generates from envs/ (so is dr-drill.yml's list of environments)", () => {
+  it("is what src/cli/workflows.ts generates from envs/ (so is dr-drill.yml's list of environments)", () => {
     for (const { file, text: expected } of expectedWorkflows(
       ROOT,
       workflowEnvironments(join(ROOT, "envs")),
     )) {
       expect(
         readFileSync(file, "utf8") === expected,
-        `${file} is out of date with envs/: run npm run workflows`,
+        `${file} is out of date with envs/: run ${WORKFLOWS_COMMAND}`,
       ).toBe(true);
     }
     const io = { out: () => {}, err: (line: string) => errors.push(line) };
@@ -416,10 +417,13 @@ describe("deploy.yml", () => {
   });
 
   it("fails to update dr-drill.yml when its generated line lost its marker, saying what to restore", () => {
-    const withoutMarker = text("dr-drill.yml").replace(" # generated: npm run workflows", "");
+    const withoutMarker = text("dr-drill.yml").replace(
+      " # generated from envs/ by src/cli/workflows.ts",
+      "",
+    );
     expect(() => drillWorkflow(withoutMarker, DEPLOY_ENVIRONMENTS)).toThrow(
       new UserInputError(
-        "dr-drill.yml has no line `options: [...] # generated: npm run workflows` under its env " +
+        "dr-drill.yml has no line `options: [...] # generated from envs/ by src/cli/workflows.ts` under its env " +
           "input; put the marker back on the env input's options",
       ),
     );
