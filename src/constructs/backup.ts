@@ -25,7 +25,7 @@ import {
 import { isKnown, ProblemCollector } from "../errors";
 import { Guardrails } from "../guardrails";
 import type { RegionContext } from "./region-context";
-import { confusedDeputyConditions } from "./service-trust";
+import { confusedDeputyConditions, serviceTrustPolicy } from "./service-trust";
 
 /** What Backup needs to know about one region of the pair. */
 export interface BackupRegion extends RegionContext {
@@ -202,19 +202,14 @@ export class Backup extends Construct {
     const provider = props.regions[activeRegion].provider;
     const accountId =
       props.accountId ?? new DataAwsCallerIdentity(this, "account", { provider }).accountId;
-    const trust = new DataAwsIamPolicyDocument(this, "trust", {
+    const trust = serviceTrustPolicy(this, "trust", {
       provider,
-      statement: [
-        {
-          actions: ["sts:AssumeRole"],
-          principals: [{ type: "Service", identifiers: ["backup.amazonaws.com"] }],
-          // Backup, copy and restore jobs run in either region (the plan follows activeRegion).
-          condition: confusedDeputyConditions(
-            accountId,
-            REGION_ROLES.map((r) => `arn:aws:backup:${props.regions[r].region}:${accountId}:*`),
-          ),
-        },
-      ],
+      service: "backup.amazonaws.com",
+      // Backup, copy and restore jobs run in either region (the plan follows activeRegion).
+      condition: confusedDeputyConditions(
+        accountId,
+        REGION_ROLES.map((r) => `arn:aws:backup:${props.regions[r].region}:${accountId}:*`),
+      ),
     });
     const role = new IamRole(this, "role", {
       provider,

@@ -7,7 +7,7 @@ import { S3BucketReplicationConfigurationA } from "@cdktf/provider-aws/lib/s3-bu
 import { Construct } from "constructs";
 import { ProblemCollector } from "../errors";
 import type { SecureBucket } from "./secure-bucket";
-import { confusedDeputyConditions } from "./service-trust";
+import { confusedDeputyConditions, serviceTrustPolicy } from "./service-trust";
 
 /** One side of a replication rule. */
 export interface ReplicationEndpoint {
@@ -72,15 +72,10 @@ export class BucketReplication extends Construct {
     const accountId =
       props.accountId ?? new DataAwsCallerIdentity(this, "account", { provider }).accountId;
 
-    const trust = new DataAwsIamPolicyDocument(this, "trust", {
+    const trust = serviceTrustPolicy(this, "trust", {
       provider,
-      statement: [
-        {
-          actions: ["sts:AssumeRole"],
-          principals: [{ type: "Service", identifiers: ["s3.amazonaws.com"] }],
-          condition: confusedDeputyConditions(accountId, [source.bucket.bucketArn]),
-        },
-      ],
+      service: "s3.amazonaws.com",
+      condition: confusedDeputyConditions(accountId, [source.bucket.bucketArn]),
     });
     this.role = new IamRole(this, "role", {
       provider,

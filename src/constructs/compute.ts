@@ -30,6 +30,7 @@ import {
 } from "../aws-formats";
 import { isKnown, ProblemCollector } from "../errors";
 import { parseIpv4Cidr } from "../ipv4-cidr";
+import { serviceTrustPolicy } from "./service-trust";
 import { webAppUserData } from "./web-app-user-data";
 
 /** Instances in the Auto Scaling group: `1 <= minSize <= desiredCapacity <= maxSize`. */
@@ -489,14 +490,9 @@ export class Compute extends Construct {
    */
   private addInstanceRole(props: ComputeProps, accountId: string) {
     const { provider, namePrefix, region } = props;
-    const trust = new DataAwsIamPolicyDocument(this, "instance-trust", {
+    const trust = serviceTrustPolicy(this, "instance-trust", {
       provider,
-      statement: [
-        {
-          actions: ["sts:AssumeRole"],
-          principals: [{ type: "Service", identifiers: ["ec2.amazonaws.com"] }],
-        },
-      ],
+      service: "ec2.amazonaws.com",
     });
     const role = new IamRole(this, "instance-role", {
       provider,

@@ -20,6 +20,7 @@ import { Construct } from "constructs";
 import { AZ_COUNT_RANGE, VPC_PREFIX_RANGE } from "../config/schema";
 import { ProblemCollector } from "../errors";
 import { formatIpv4Cidr, type Ipv4Cidr, parseIpv4Cidr, subnetCidr } from "../ipv4-cidr";
+import { serviceTrustPolicy } from "./service-trust";
 
 /** How many NAT gateways a region gets. */
 export type NatGatewayMode = "per-az" | "single";
@@ -222,21 +223,16 @@ export class Networking extends Construct {
       retentionInDays: retentionDays,
       kmsKeyId: props.kmsKeyArn,
     });
-    const trust = new DataAwsIamPolicyDocument(this, "flow-log-trust", {
+    const trust = serviceTrustPolicy(this, "flow-log-trust", {
       provider,
-      statement: [
+      service: "vpc-flow-logs.amazonaws.com",
+      // Confused-deputy guard: only flow logs of this account and region may assume the role.
+      condition: [
+        { test: "StringEquals", variable: "aws:SourceAccount", values: [accountId] },
         {
-          actions: ["sts:AssumeRole"],
-          principals: [{ type: "Service", identifiers: ["vpc-flow-logs.amazonaws.com"] }],
-          // Confused-deputy guard: only flow logs of this account and region may assume the role.
-          condition: [
-            { test: "StringEquals", variable: "aws:SourceAccount", values: [accountId] },
-            {
-              test: "ArnLike",
-              variable: "aws:SourceArn",
-              values: [`arn:aws:ec2:${region}:${accountId}:vpc-flow-log/*`],
-            },
-          ],
+          test: "ArnLike",
+          variable: "aws:SourceArn",
+          values: [`arn:aws:ec2:${region}:${accountId}:vpc-flow-log/*`],
         },
       ],
     });

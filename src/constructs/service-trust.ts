@@ -1,4 +1,43 @@
-import type { DataAwsIamPolicyDocumentStatementCondition } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import {
+  DataAwsIamPolicyDocument,
+  type DataAwsIamPolicyDocumentStatementCondition,
+} from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
+import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import type { Construct } from "constructs";
+
+export interface ServiceTrustPolicyProps {
+  readonly provider: AwsProvider;
+  /** The service principal that assumes the role, e.g. `lambda.amazonaws.com`. */
+  readonly service: string;
+  /**
+   * Conditions on the assumption: the confused-deputy guard where the service sends
+   * aws:SourceAccount / aws:SourceArn.
+   * @default - none
+   */
+  readonly condition?: DataAwsIamPolicyDocumentStatementCondition[];
+}
+
+/**
+ * The trust policy of a role an AWS service assumes: one `sts:AssumeRole` statement for the
+ * service principal, with `condition` when given. Created as a policy document data source at
+ * `scope`/`id`; its `json` is the role's `assume_role_policy`.
+ */
+export function serviceTrustPolicy(
+  scope: Construct,
+  id: string,
+  props: ServiceTrustPolicyProps,
+): DataAwsIamPolicyDocument {
+  return new DataAwsIamPolicyDocument(scope, id, {
+    provider: props.provider,
+    statement: [
+      {
+        actions: ["sts:AssumeRole"],
+        principals: [{ type: "Service", identifiers: [props.service] }],
+        ...(props.condition ? { condition: props.condition } : {}),
+      },
+    ],
+  });
+}
 
 /**
  * Confused-deputy conditions for a policy that lets an AWS service act for this account: the

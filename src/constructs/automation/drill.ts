@@ -13,6 +13,7 @@ import { LOG_RETENTION_DAYS, LOG_RETENTION_DAYS_EXPECTED } from "../../aws-forma
 import { cronExpressionProblem } from "../../config/cron-expression";
 import { isKnown, ProblemCollector } from "../../errors";
 import { SecureBucket } from "../secure-bucket";
+import { serviceTrustPolicy } from "../service-trust";
 import { DeadLetterQueue } from "./dead-letter-queue";
 import {
   addLoggedStateMachine,
@@ -305,23 +306,18 @@ export class DrillAutomation extends Construct {
     stateMachineArn: string,
   ): void {
     const { provider, region, accountId, kmsKeyArn } = props;
-    const trust = new DataAwsIamPolicyDocument(this, "schedule-trust", {
+    const trust = serviceTrustPolicy(this, "schedule-trust", {
       provider,
-      statement: [
+      service: "scheduler.amazonaws.com",
+      // Confused-deputy guard: only schedules of this account's schedule group. Scheduler
+      // documents the group's ARN as aws:SourceArn and warns against naming one schedule
+      // (https://docs.aws.amazon.com/scheduler/latest/UserGuide/cross-service-confused-deputy-prevention.html).
+      condition: [
+        { test: "StringEquals", variable: "aws:SourceAccount", values: [accountId] },
         {
-          actions: ["sts:AssumeRole"],
-          principals: [{ type: "Service", identifiers: ["scheduler.amazonaws.com"] }],
-          // Confused-deputy guard: only schedules of this account's schedule group. Scheduler
-          // documents the group's ARN as aws:SourceArn and warns against naming one schedule
-          // (https://docs.aws.amazon.com/scheduler/latest/UserGuide/cross-service-confused-deputy-prevention.html).
-          condition: [
-            { test: "StringEquals", variable: "aws:SourceAccount", values: [accountId] },
-            {
-              test: "ArnEquals",
-              variable: "aws:SourceArn",
-              values: [`arn:aws:scheduler:${region}:${accountId}:schedule-group/${SCHEDULE_GROUP}`],
-            },
-          ],
+          test: "ArnEquals",
+          variable: "aws:SourceArn",
+          values: [`arn:aws:scheduler:${region}:${accountId}:schedule-group/${SCHEDULE_GROUP}`],
         },
       ],
     });

@@ -9,6 +9,7 @@ import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { AssetType, TerraformAsset } from "cdktf";
 import { Construct } from "constructs";
+import { serviceTrustPolicy } from "../service-trust";
 import { HANDLER, type LambdaBundle } from "./bundling";
 import { LAMBDA_RUNTIME } from "./lambda-runtime";
 
@@ -65,15 +66,7 @@ export class AutomationLambda extends Construct {
       kmsKeyId: props.kmsKeyArn,
     });
 
-    const trust = new DataAwsIamPolicyDocument(this, "trust", {
-      provider,
-      statement: [
-        {
-          actions: ["sts:AssumeRole"],
-          principals: [{ type: "Service", identifiers: ["lambda.amazonaws.com"] }],
-        },
-      ],
-    });
+    const trust = serviceTrustPolicy(this, "trust", { provider, service: "lambda.amazonaws.com" });
     const role = new IamRole(this, "role", {
       provider,
       name: functionName,

@@ -8,6 +8,7 @@ import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { SfnStateMachine } from "@cdktf/provider-aws/lib/sfn-state-machine";
 import type { Construct } from "constructs";
+import { serviceTrustPolicy } from "../service-trust";
 import { tracingStatement } from "./permissions";
 
 /** `arn:aws:states:<region>:<account>:stateMachine:<name>`, the ARN a state machine gets. */
@@ -85,18 +86,13 @@ export function addLoggedStateMachine(
     retentionInDays: props.logRetentionDays,
     kmsKeyId: kmsKeyArn,
   });
-  const trust = new DataAwsIamPolicyDocument(scope, "trust", {
+  const trust = serviceTrustPolicy(scope, "trust", {
     provider,
-    statement: [
-      {
-        actions: ["sts:AssumeRole"],
-        principals: [{ type: "Service", identifiers: ["states.amazonaws.com"] }],
-        // Confused-deputy guard: only this state machine of this account assumes the role.
-        condition: [
-          { test: "StringEquals", variable: "aws:SourceAccount", values: [accountId] },
-          { test: "ArnLike", variable: "aws:SourceArn", values: [stateMachineArn] },
-        ],
-      },
+    service: "states.amazonaws.com",
+    // Confused-deputy guard: only this state machine of this account assumes the role.
+    condition: [
+      { test: "StringEquals", variable: "aws:SourceAccount", values: [accountId] },
+      { test: "ArnLike", variable: "aws:SourceArn", values: [stateMachineArn] },
     ],
   });
   const role = new IamRole(scope, "role", {
