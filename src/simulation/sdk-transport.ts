@@ -3,7 +3,13 @@
  * every `send` of the listed client classes is answered by the simulation, routed by the
  * client's configured region, so code that builds clients with default configuration (region
  * from AWS_REGION, `new RDSClient({ region })` for cross-region calls) runs unchanged against it.
- * This is what the local drill uses; tests use aws-sdk-client-mock (tests/support/simulated-aws.ts).
+ *
+ * The simulator's only SDK binding: the local drill, the bench and the tests
+ * (tests/support/simulated-aws.ts) all use it. aws-sdk-client-mock did the same job for the tests
+ * until issue 15; it was dropped for the simulator because the drill runs outside tests, where a
+ * test library (and its sinon sandbox) has no place, and two bindings meant two ways for a
+ * command to reach the pair (a command list in the tests, the operation name here). Unit tests
+ * that stub a client's answers by hand still use aws-sdk-client-mock; that is not the simulator.
  *
  * It patches the classes imported here, i.e. the SDK in this project's node_modules. Code bundled
  * with its own copy of the SDK (an esbuild bundle) is not reached: run the handlers from source
@@ -54,6 +60,9 @@ interface SendingClient {
   config: { region: () => Promise<string> | string };
 }
 
+/** Marks a `send` installed here, so {@link removeLeftoverTransports} can find it. */
+const SIMULATED_SEND = Symbol.for("shopsmart-dr.simulated-send");
+
 /**
  * Answers every `send` of the given client classes from `pair`. Returns the function that
  * restores the SDK's own `send`.
@@ -66,7 +75,7 @@ export function installSimulatedTransport(
   for (const [service, client] of Object.entries(clients) as [ServiceName, SdkClientClass][]) {
     const prototype = client.prototype as Record<string, unknown>;
     const own = Object.getOwnPropertyDescriptor(prototype, "send");
-    prototype.send = async function send(
+    const send = async function send(
       this: SendingClient,
       command: { input?: unknown },
       ...rest: unknown[]
@@ -85,6 +94,7 @@ export function installSimulatedTransport(
       );
       return undefined;
     };
+    prototype.send = Object.assign(send, { [SIMULATED_SEND]: true });
     restores.push(() => {
       if (own) Object.defineProperty(prototype, "send", own);
       else delete prototype.send;
@@ -93,4 +103,26 @@ export function installSimulatedTransport(
   return () => {
     for (const restore of restores.reverse()) restore();
   };
+}
+
+/**
+ * Removes every simulated `send` still installed on the SDK's client classes (a test file that
+ * did not restore its binding), so the next test file of a shared worker talks to the real SDK.
+ * Returns how many were removed.
+ */
+export function removeLeftoverTransports(): number {
+  let removed = 0;
+  for (const client of Object.values(SIMULATED_CLIENTS)) {
+    const prototype = client.prototype as Record<string, unknown>;
+    // Nested installs live in closures: the own `send` is the newest, and deleting it leaves
+    // the SDK's inherited one.
+    const own = Object.getOwnPropertyDescriptor(prototype, "send")?.value as
+      | Record<symbol, unknown>
+      | undefined;
+    if (own?.[SIMULATED_SEND]) {
+      delete prototype.send;
+      removed += 1;
+    }
+  }
+  return removed;
 }

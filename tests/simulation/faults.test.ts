@@ -233,7 +233,7 @@ describe("call log", () => {
 });
 
 describe("installSimulatedTransport", () => {
-  it("answers the SDK clients' send without aws-sdk-client-mock, routed by client region", async () => {
+  it("answers the SDK clients' send, routed by client region, until restored", async () => {
     aws.restore();
     const restore = installSimulatedTransport(pair);
     try {
