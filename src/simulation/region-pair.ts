@@ -5,8 +5,8 @@
  * the replication-lag metric), one entry point that answers SDK commands as the services do
  * ({@link RegionPair.call}), fault injection, and a log of every call.
  *
- * Transport-agnostic: tests bind it to aws-sdk-client-mock (tests/support/simulated-aws.ts), the
- * local drill to the SDK clients' `send` ({@link installSimulatedTransport}). Every delay is a
+ * Transport-agnostic: the local drill and the tests (tests/support/simulated-aws.ts) bind it to
+ * the SDK clients' `send` ({@link installSimulatedTransport}). Every delay is a
  * timer on a {@link SimulatedClock}.
  */
 import {

@@ -179,7 +179,7 @@ export interface ConnectWorkflowOptions {
  * Lambda Invoke under the settings' function names, with the Lambda runtime (environment,
  * simulated Date and timers) in place until the returned function undoes it all. Await
  * `pair.stepFunctions.settled()` for executions to end. The SDK must already be answered by the
- * pair (installSimulatedTransport, or aws-sdk-client-mock in tests).
+ * pair (installSimulatedTransport).
  */
 export async function connectWorkflow(
   pair: RegionPair,
