@@ -7,7 +7,7 @@ import { S3BucketReplicationConfigurationA } from "@cdktf/provider-aws/lib/s3-bu
 import { Construct } from "constructs";
 import { ProblemCollector } from "../errors";
 import type { SecureBucket } from "./secure-bucket";
-import { confusedDeputyConditions, serviceTrustPolicy } from "./service-trust";
+import { confusedDeputyConditions, serviceTrustPolicy, viaService } from "./service-trust";
 
 /** One side of a replication rule. */
 export interface ReplicationEndpoint {
@@ -109,25 +109,13 @@ export class BucketReplication extends Construct {
           sid: "DecryptSource",
           actions: ["kms:Decrypt"],
           resources: [source.kmsKeyArn],
-          condition: [
-            {
-              test: "StringEquals",
-              variable: "kms:ViaService",
-              values: [`s3.${source.region}.amazonaws.com`],
-            },
-          ],
+          condition: [viaService(source.region, "s3")],
         },
         {
           sid: "EncryptDestination",
           actions: ["kms:Encrypt", "kms:GenerateDataKey"],
           resources: [destination.kmsKeyArn],
-          condition: [
-            {
-              test: "StringEquals",
-              variable: "kms:ViaService",
-              values: [`s3.${destination.region}.amazonaws.com`],
-            },
-          ],
+          condition: [viaService(destination.region, "s3")],
         },
       ],
     });

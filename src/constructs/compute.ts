@@ -30,7 +30,7 @@ import {
 } from "../aws-formats";
 import { isKnown, ProblemCollector } from "../errors";
 import { parseIpv4Cidr } from "../ipv4-cidr";
-import { serviceTrustPolicy } from "./service-trust";
+import { serviceTrustPolicy, viaService } from "./service-trust";
 import { webAppUserData } from "./web-app-user-data";
 
 /** Instances in the Auto Scaling group: `1 <= minSize <= desiredCapacity <= maxSize`. */
@@ -529,13 +529,7 @@ export class Compute extends Construct {
           sid: "DecryptSecretAndParameters",
           actions: ["kms:Decrypt"],
           resources: [props.kmsKeyArn],
-          condition: [
-            {
-              test: "StringEquals",
-              variable: "kms:ViaService",
-              values: [`secretsmanager.${region}.amazonaws.com`, `ssm.${region}.amazonaws.com`],
-            },
-          ],
+          condition: [viaService(region, "secretsmanager", "ssm")],
         },
       ],
     });

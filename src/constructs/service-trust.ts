@@ -5,6 +5,21 @@ import {
 import type { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import type { Construct } from "constructs";
 
+/**
+ * A KMS key statement's condition that the key is used only through the given services in
+ * `region` (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html#conditions-kms-via-service).
+ */
+export function viaService(
+  region: string,
+  ...services: string[]
+): DataAwsIamPolicyDocumentStatementCondition {
+  return {
+    test: "StringEquals",
+    variable: "kms:ViaService",
+    values: services.map((service) => `${service}.${region}.amazonaws.com`),
+  };
+}
+
 export interface ServiceTrustPolicyProps {
   readonly provider: AwsProvider;
   /** The service principal that assumes the role, e.g. `lambda.amazonaws.com`. */

@@ -14,6 +14,7 @@ import type { AutoFailoverSettings } from "../../../functions/orchestration/auto
 import type { DrillSettings } from "../../../functions/shared/drill-settings";
 import { FUNCTION_NAMES, type FunctionName } from "../../../functions/shared/function-names";
 import { TRAFFIC_FENCES_KEY } from "../../../functions/shared/ledger-keys";
+import { viaService } from "../service-trust";
 import {
   type AutomationResources,
   describeDatabase,
@@ -24,7 +25,6 @@ import {
   type Statement,
   startOperations,
   stateMachineKey,
-  viaService,
 } from "./permissions";
 
 export { FUNCTION_NAMES, type FunctionName };
@@ -280,7 +280,7 @@ export const AUTOMATION_FUNCTIONS: Readonly<Record<FunctionName, AutomationFunct
         actions: ["kms:GenerateDataKey"],
         resources: [resources.kmsKeyArn],
         condition: [
-          viaService("s3", resources.region),
+          viaService(resources.region, "s3"),
           {
             test: "StringLike",
             variable: "kms:EncryptionContext:aws:s3:arn",

@@ -1,5 +1,6 @@
 import type { DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import type { RegionRole } from "../../../functions/shared/region-roles";
+import { viaService } from "../service-trust";
 
 /**
  * The IAM statements the automation's roles are made of: the resources they are scoped to and
@@ -145,7 +146,7 @@ export function ledgerAccess(
       sid: "UseLedgerKeyThroughDynamoDb",
       actions: ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
       resources: [resources.kmsKeyArn],
-      condition: [viaService("dynamodb", resources.region)],
+      condition: [viaService(resources.region, "dynamodb")],
     },
   ];
 }
@@ -188,14 +189,6 @@ export function stateMachineKey(resources: AutomationResources): Statement {
   };
 }
 
-export function viaService(service: string, region: string) {
-  return {
-    test: "StringEquals",
-    variable: "kms:ViaService",
-    values: [`${service}.${region}.amazonaws.com`],
-  };
-}
-
 /**
  * Publishing metrics to one namespace: PutMetricData has no resource type, so the namespace
  * condition is its only scope.
@@ -219,7 +212,7 @@ export function notify(resources: AutomationResources): Statement[] {
       sid: "UseTopicKeyThroughSns",
       actions: ["kms:Decrypt", "kms:GenerateDataKey"],
       resources: [resources.topicKmsKeyArn],
-      condition: [viaService("sns", resources.region)],
+      condition: [viaService(resources.region, "sns")],
     },
   ];
 }
