@@ -87,6 +87,35 @@ async function runDrillStateMachine(options: RunOptions = {}) {
   return { result, api, reports, elapsedSeconds: (clock.now() - started) / 1000 };
 }
 
+describe("a dry run through the synthesized drill state machine", () => {
+  it("ends in Passed (no drill-failed alarm) when the plan has no blockers, its report saying DRY RUN", async () => {
+    const { result, reports } = await runDrillStateMachine({ input: { dryRun: true } });
+    expect(result.status).toBe("SUCCEEDED");
+    expect(result.statesEntered.slice(-3)).toEqual(["Report", "Passed?", "Passed"]);
+    expect(result.output).toMatchObject({
+      verdict: "passed",
+      dryRun: true,
+      summary: expect.stringMatching(
+        /^DRY RUN \(plan only, nothing changed\): no blockers \(report /,
+      ),
+    });
+    const markdown = [...reports.objects.values()].find((object) => object.key.endsWith(".md"));
+    expect(markdown?.body).toMatch(/^### DR drill staging: DRY RUN \(plan only, nothing changed\)/);
+    expect(cloudWatchMock.commandCalls(PutMetricDataCommand)).toHaveLength(0);
+  });
+
+  it("fails as DrillFailed, naming the blockers, when the plan has some", async () => {
+    const { result } = await runDrillStateMachine({
+      input: { dryRun: true },
+      apiOptions: { blockers: ["the secondary cluster is not a member"] },
+    });
+    expect(result).toMatchObject({ status: "FAILED", error: "DrillFailed" });
+    expect(result.cause).toMatch(
+      /^DRY RUN \(plan only, nothing changed\): 1 blocker: the secondary cluster is not a member \(report /,
+    );
+  });
+});
+
 describe("the synthesized drill state machine, run locally", () => {
   it("binds every task to run-drill", () => {
     expect(new Set([...definition.taskFunctions.values()].map(handlerNameIn))).toEqual(
