@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { GUARDRAILS } from "../../src/guardrails/pack";
 import { headings, links, markdownPages, read, scripts } from "./markdown";
 
 /**
@@ -68,6 +69,13 @@ describe("README.md", () => {
     expect(setUp).toMatch(/^npm test\b/m);
     expect(scripts.test).toBeDefined();
     expect(README).toMatch(/^npm run drill -- --local$/m);
+  });
+
+  it("quotes synth's guardrail summary with the pack's rule count, here and in the reference", () => {
+    for (const page of ["README.md", "docs/configuration.md"]) {
+      const counts = [...read(page).matchAll(/Guardrails: (\d+) rules checked/g)].map((m) => m[1]);
+      expect(counts, page).toEqual([String(GUARDRAILS.length)]);
+    }
   });
 
   it("says plainly that cdktf is archived and what the move to its fork renames", () => {
