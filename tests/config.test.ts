@@ -174,7 +174,7 @@ describe("load balancer deletion protection", () => {
           config.compute.loadBalancerDeletionProtection,
         ]),
       ),
-    ).toEqual({ dev: false, prod: true, staging: true });
+    ).toMatchObject({ dev: false, prod: true, staging: true });
   });
 });
 

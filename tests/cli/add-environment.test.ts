@@ -28,7 +28,7 @@ const LAUNCHER = join(ROOT, "src/app-bundle/run.cjs");
 const scratch = mkdtempSync(join(tmpdir(), "shopsmart-add-environment-"));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-/** A scratch project: envs/ (the shipped files plus qa.json) and .github/workflows/. */
+/** A scratch project: envs/ (the shipped files plus the copy) and .github/workflows/. */
 const project = join(scratch, "project");
 const envsDir = join(project, "envs");
 const workflowsDir = join(project, ".github/workflows");
@@ -36,15 +36,19 @@ mkdirSync(workflowsDir, { recursive: true });
 cpSync(SHIPPED_ENVS_DIR, envsDir, { recursive: true });
 cpSync(join(ROOT, ".github/workflows"), workflowsDir, { recursive: true });
 
+/** "qa", or the first free "qa<n>" once envs/ ships a qa of its own. */
+const NEW_ENV =
+  ["qa", "qa2", "qa3", "qa4"].find((name) => !SHIPPED_ENVIRONMENTS.includes(name)) ?? "qa5";
 const prod = JSON.parse(readFileSync(join(SHIPPED_ENVS_DIR, "prod.json"), "utf8"));
-const qa = {
+const copy = {
   ...prod,
-  environment: "qa",
-  network: { ...prod.network, vpcCidr: { primary: "10.90.0.0/16", secondary: "10.100.0.0/16" } },
-  dns: { ...prod.dns, domainName: "qa.shop.example.com" },
-  tags: { ...prod.tags, "cost-center": "shop-qa" },
+  environment: NEW_ENV,
+  // Ranges no shipped file uses (the test below expects no warning).
+  network: { ...prod.network, vpcCidr: { primary: "10.190.0.0/16", secondary: "10.200.0.0/16" } },
+  dns: { ...prod.dns, domainName: `${NEW_ENV}-test.shop.example.com` },
+  tags: { ...prod.tags, "cost-center": `shop-${NEW_ENV}` },
 };
-writeFileSync(join(envsDir, "qa.json"), `${JSON.stringify(qa, null, 2)}\n`);
+writeFileSync(join(envsDir, `${NEW_ENV}.json`), `${JSON.stringify(copy, null, 2)}\n`);
 const environment = { SHOPSMART_ENVS_DIR: envsDir };
 
 function synth(dir: string, outdir: string) {
@@ -60,33 +64,36 @@ function synth(dir: string, outdir: string) {
 
 describe("a new environment: a copy of prod with its own name, domain and VPC ranges", () => {
   it("is synthesized beside the shipped ones, without a warning, leaving their stacks byte for byte as they were", () => {
-    const withQa = join(scratch, "out-with-qa");
-    const run = synth(envsDir, withQa);
+    const withCopy = join(scratch, "out-with-copy");
+    const run = synth(envsDir, withCopy);
     expect(run.stderr).toBe("");
     expect(run.status).toBe(0);
-    const stacks = readdirSync(join(withQa, "stacks")).sort();
-    expect(stacks).toEqual([...SHIPPED_ENVIRONMENTS, "qa"].map((env) => `shopsmart-${env}`).sort());
+    const stacks = readdirSync(join(withCopy, "stacks")).sort();
+    expect(stacks).toEqual(
+      [...SHIPPED_ENVIRONMENTS, NEW_ENV].map((env) => `shopsmart-${env}`).sort(),
+    );
 
     const shipped = join(scratch, "out-shipped");
     expect(synth(SHIPPED_ENVS_DIR, shipped).status).toBe(0);
     for (const env of SHIPPED_ENVIRONMENTS) {
       const file = `stacks/shopsmart-${env}/cdk.tf.json`;
-      expect(readFileSync(join(withQa, file)).equals(readFileSync(join(shipped, file))), file).toBe(
-        true,
-      );
+      expect(
+        readFileSync(join(withCopy, file)).equals(readFileSync(join(shipped, file))),
+        file,
+      ).toBe(true);
     }
-    const qaStack = JSON.parse(
-      readFileSync(join(withQa, "stacks/shopsmart-qa/cdk.tf.json"), "utf8"),
+    const newStack = JSON.parse(
+      readFileSync(join(withCopy, `stacks/shopsmart-${NEW_ENV}/cdk.tf.json`), "utf8"),
     );
-    expect(qaStack.terraform.backend.s3.key).toBe("shopsmart/qa/terraform.tfstate");
+    expect(newStack.terraform.backend.s3.key).toBe(`shopsmart/${NEW_ENV}/terraform.tfstate`);
   });
 
   it("is listed and selected by the CLIs like any other", () => {
-    expect(listEnvironments(envsDir)).toEqual([...SHIPPED_ENVIRONMENTS, "qa"].sort());
-    const selected = loadEnvironment("qa", { environment });
-    expect(selected.stackName).toBe("shopsmart-qa");
-    expect(selected.config.dns.domainName).toBe("qa.shop.example.com");
-    expect(runBudgetCli(["--env", "qa"], { environment }).exitCode).toBe(0);
+    expect(listEnvironments(envsDir)).toEqual([...SHIPPED_ENVIRONMENTS, NEW_ENV].sort());
+    const selected = loadEnvironment(NEW_ENV, { environment });
+    expect(selected.stackName).toBe(`shopsmart-${NEW_ENV}`);
+    expect(selected.config.dns.domainName).toBe(`${NEW_ENV}-test.shop.example.com`);
+    expect(runBudgetCli(["--env", NEW_ENV], { environment }).exitCode).toBe(0);
   });
 
   it("gets a deploy job (before prod) and a drill choice from src/cli/workflows.ts; --check catches a forgotten run", async () => {
@@ -114,11 +121,13 @@ describe("a new environment: a copy of prod with its own name, domain and VPC ra
       jobs: Record<string, { needs?: string; environment?: string; steps: { run?: string }[] }>;
     };
     const jobs = Object.keys(deploy.jobs);
-    expect(jobs.at(-1)).toBe("prod");
-    expect(jobs.at(-2)).toBe("qa");
-    expect(deploy.jobs.prod?.needs).toBe("qa");
-    expect(deploy.jobs.qa?.environment).toBe("qa");
-    expect(deploy.jobs.qa?.steps.at(-1)?.run).toBe("npx cdktf deploy shopsmart-qa --auto-approve");
+    expect(jobs.at(-1)).toBe("prod"); // DEPLOY_ORDER's last entry
+    expect(jobs.at(-2)).toBe(NEW_ENV);
+    expect(deploy.jobs.prod?.needs).toBe(NEW_ENV);
+    expect(deploy.jobs[NEW_ENV]?.environment).toBe(NEW_ENV);
+    expect(deploy.jobs[NEW_ENV]?.steps.at(-1)?.run).toBe(
+      `npx cdktf deploy shopsmart-${NEW_ENV} --auto-approve`,
+    );
 
     const drillText = readFileSync(join(workflowsDir, "dr-drill.yml"), "utf8");
     expect(await workflowProblems(".github/workflows/dr-drill.yml", drillText, project)).toEqual(
