@@ -115,14 +115,11 @@ export interface WorkflowPlan extends Plan {
 
 export type StepStatus = "running" | "succeeded" | "failed" | "skipped";
 
-/** Ledger item `OPERATION#<id>`, also the GET /operations/{id} body. */
-export interface OperationRecord {
-  operationId: string;
-  kind: OperationKind;
-  mode: OperationMode;
-  reason: string;
-  requestedAt: string;
-  requestedBy: string;
+/**
+ * Ledger item `OPERATION#<id>`, also the GET /operations/{id} body: the request as the execution
+ * input has it (without the regions, which follow from `kind`), then its progress.
+ */
+export interface OperationRecord extends Omit<OperationInput, "source" | "target"> {
   status: "running" | "succeeded" | "failed";
   steps: {
     name: string;
