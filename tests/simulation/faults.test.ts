@@ -15,10 +15,12 @@ import { loadEnvConfig } from "../../src/config/load";
 import {
   installSimulatedTransport,
   RegionPair,
+  SIMULATED_CLIENTS,
   SimulatedClock,
   SimulatorUnsupportedError,
   simulatedSettings,
 } from "../../src/simulation";
+import { removeLeftoverTransports } from "../../src/simulation/sdk-transport";
 import { bindSimulatedAws, type SimulatedAws } from "../support/simulated-aws";
 
 const settings = simulatedSettings();
@@ -247,6 +249,24 @@ describe("installSimulatedTransport", () => {
       ]);
     } finally {
       restore();
+      aws = bindSimulatedAws(pair);
+    }
+  });
+
+  it("leaves no simulated send behind once a file's leftovers are removed (fresh-modules.ts)", () => {
+    aws.restore();
+    installSimulatedTransport(pair);
+    installSimulatedTransport(pair);
+    const bound = () =>
+      Object.entries(SIMULATED_CLIENTS)
+        .filter(([, client]) => Object.hasOwn(client.prototype, "send"))
+        .map(([service]) => service);
+    try {
+      expect(bound()).toEqual(Object.keys(SIMULATED_CLIENTS));
+      expect(removeLeftoverTransports()).toBe(Object.keys(SIMULATED_CLIENTS).length);
+      expect(bound()).toEqual([]);
+      expect(removeLeftoverTransports()).toBe(0);
+    } finally {
       aws = bindSimulatedAws(pair);
     }
   });
