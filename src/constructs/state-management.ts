@@ -79,25 +79,31 @@ export class StateManagement extends Construct {
     this.bucket = bucketIn("state-bucket", props.primary);
     this.replicaBucket = bucketIn("replica-state-bucket", props.replica);
 
-    const endpoint = (bucket: SecureBucket, region: StateRegion) => ({
-      bucket,
-      region: region.region,
-      kmsKeyArn: region.kmsKeyArn,
-    });
-    new BucketReplication(this, "replication-to-replica", {
-      provider: props.primary.provider,
-      roleName: `${props.namePrefix}-replication-to-replica`,
-      accountId: props.accountId,
-      source: endpoint(this.bucket, props.primary),
-      destination: endpoint(this.replicaBucket, props.replica),
-    });
-    new BucketReplication(this, "replication-to-primary", {
-      provider: props.replica.provider,
-      roleName: `${props.namePrefix}-replication-to-primary`,
-      accountId: props.accountId,
-      source: endpoint(this.replicaBucket, props.replica),
-      destination: endpoint(this.bucket, props.primary),
-    });
+    const endpoints = {
+      primary: {
+        bucket: this.bucket,
+        region: props.primary.region,
+        kmsKeyArn: props.primary.kmsKeyArn,
+      },
+      replica: {
+        bucket: this.replicaBucket,
+        region: props.replica.region,
+        kmsKeyArn: props.replica.kmsKeyArn,
+      },
+    };
+    // Both ways: to the replica, and back to the primary once it has recovered.
+    for (const [from, to] of [
+      ["primary", "replica"],
+      ["replica", "primary"],
+    ] as const) {
+      new BucketReplication(this, `replication-to-${to}`, {
+        provider: props[from].provider,
+        roleName: `${props.namePrefix}-replication-to-${to}`,
+        accountId: props.accountId,
+        source: endpoints[from],
+        destination: endpoints[to],
+      });
+    }
 
     this.lockTable = new DynamodbTable(this, "lock-table", {
       provider: props.primary.provider,
