@@ -18,9 +18,10 @@ import { budgetProblems } from "./src/budget/dr-budget";
 import {
   ENVIRONMENT_SELECTION_VARIABLE,
   parseEnvironmentSelection,
+  SELECT_ONE_ENVIRONMENT_HINT,
 } from "./src/config/environment-files";
-import { loadEnvironmentSet } from "./src/config/load";
-import { invalidSetting, missedDrBudgets, UserInputError } from "./src/errors";
+import { type EnvironmentSet, loadEnvironmentSet } from "./src/config/load";
+import { EnvConfigErrors, invalidSetting, missedDrBudgets, UserInputError } from "./src/errors";
 import { assertGuardrails, guardrailSummary } from "./src/guardrails";
 import { EnvironmentStack, type StateLocation } from "./src/stacks/environment-stack";
 
@@ -45,7 +46,7 @@ function main(): void {
   const envsDir = resolve(process.env.SHOPSMART_ENVS_DIR ?? "envs");
   const stateLocation = parseStateLocation(process.env.SHOPSMART_STATE_LOCATION);
   const selected = parseEnvironmentSelection(process.env[ENVIRONMENT_SELECTION_VARIABLE]);
-  const { configs, warnings } = loadEnvironmentSet(envsDir, selected ? { selected } : {});
+  const { configs, warnings } = loadEnvironments(envsDir, selected);
   for (const warning of warnings) console.error(warning);
   for (const config of configs) {
     const problems = budgetProblems(config);
@@ -60,6 +61,16 @@ function main(): void {
   assertGuardrails(stacks);
   app.synth();
   for (const line of guardrailSummary(stacks)) console.log(line);
+}
+
+/** {@link loadEnvironmentSet}; a strict synth's env file errors end with how to select one env. */
+function loadEnvironments(envsDir: string, selected: string[] | undefined): EnvironmentSet {
+  try {
+    return loadEnvironmentSet(envsDir, selected ? { selected } : {});
+  } catch (error) {
+    if (selected !== undefined || !(error instanceof EnvConfigErrors)) throw error;
+    throw new UserInputError(`${error.message}\n${SELECT_ONE_ENVIRONMENT_HINT}`);
+  }
 }
 
 function parseStateLocation(value: string | undefined): StateLocation {

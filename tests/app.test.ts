@@ -129,6 +129,7 @@ describe("app", () => {
         `Invalid environment config ${relative(ROOT, join(envs, "prod.json"))} (1 problem):`,
         '  - regions.secondary: got "us-east-2"; expected a region other than regions.primary (us-east-2): both roles in one region give no regional failover',
         "Fix the file and run synth again; nothing was synthesized.",
+        "To synthesize, diff or deploy another environment meanwhile, select it: SHOPSMART_ENVS=<env> npm run cdktf -- deploy <project>-<env> (docs/environments.md, One environment at a time).",
         "",
       ].join("\n"),
     );

@@ -22,6 +22,15 @@ export const ENVIRONMENT_NAME_PATTERN = /^[a-z0-9][a-z0-9-]*$/;
  */
 export const ENVIRONMENT_SELECTION_VARIABLE = "SHOPSMART_ENVS";
 
+/**
+ * Appended to the error of a synth of every environment that an env file stopped: how to go on
+ * with the other environments meanwhile (an incident must not wait for someone's broken dev.json).
+ */
+export const SELECT_ONE_ENVIRONMENT_HINT =
+  `To synthesize, diff or deploy another environment meanwhile, select it: ` +
+  `${ENVIRONMENT_SELECTION_VARIABLE}=<env> npm run cdktf -- deploy <project>-<env> ` +
+  "(docs/environments.md, One environment at a time).";
+
 /** The environments `dir` holds: the names of its `*.json` files, sorted; none if unreadable. */
 export function listEnvironments(dir: string): string[] {
   try {
