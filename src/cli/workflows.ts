@@ -91,7 +91,7 @@ on:
       state-location:
         description: >-
           Terraform state to use: primary, or replica while the state region is down
-          (README: When the state region is down)
+          (docs/operate.md: When the state region is down)
         type: choice
         options: [primary, replica]
         default: primary
