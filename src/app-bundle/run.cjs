@@ -164,7 +164,11 @@ function buildOptions(entry, cacheDir) {
     target: "node20",
     // esbuild's JavaScript API finds its native binary next to its own package; tsx is only
     // located (`require.resolve("tsx/cli")` in validate.ts), to run the bootstrap app.
-    external: ["esbuild", "tsx"],
+    // The AWS SDK stays in node_modules: a local game day binds the simulator to the SDK's client
+    // classes, and the Lambda bundles it runs load those from node_modules. A copy inside the CLI
+    // bundle would be a second set of classes that the handlers never use, and their calls would
+    // go to AWS.
+    external: ["esbuild", "tsx", "@aws-sdk/*", "@smithy/*", "@aws-crypto/*", "@aws/*"],
     plugins: [sourceDirname, tokenStackTraces, lazyResolvePath],
     write: false,
     metafile: true,

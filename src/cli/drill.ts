@@ -337,6 +337,13 @@ async function deployedDrill(
   return drillReport(final);
 }
 
+/**
+ * The system clock's Date, taken when this module loads: a game day installs its simulated clock
+ * as the global Date while it runs (src/simulation/clock.ts), and the "in N s" note measures
+ * real time.
+ */
+const SystemDate = globalThis.Date;
+
 async function localDrill(
   options: DrillCliOptions,
   config: EnvConfig,
@@ -344,7 +351,7 @@ async function localDrill(
   root: string,
   dependencies: DrillCliDependencies,
 ): Promise<{ report: DrillReport; logs: string[] }> {
-  const wallClock = dependencies.wallClock ?? (() => new Date());
+  const wallClock = dependencies.wallClock ?? (() => new SystemDate());
   const started = wallClock();
   const drillId = uniqueDrillId(config, started, dependencies);
   io.out(`local game day for ${config.environment}: synthesizing its stack...`);
