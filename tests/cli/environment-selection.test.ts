@@ -258,7 +258,8 @@ describe("SHOPSMART_ENVS_DIR", () => {
     expect(out).toContain("local game day for gameday: synthesizing its stack...");
     // 3 minutes: drill.holdMinutes of the file in the directory, not of an env in envs/.
     expect(out).toMatch(/planned failover us-east-1 -> us-west-2, hold 180 s, fail back \(dry run/);
-    expect(report).toMatchObject({ environment: "gameday", verdict: "passed" });
+    // A dry run's verdict is "dry-run", never "passed" (it failed nothing over).
+    expect(report).toMatchObject({ environment: "gameday", verdict: "dry-run" });
   });
 
   it("budget reads the environment from it", () => {
@@ -295,7 +296,7 @@ describe("--env <path to an env file>", () => {
     );
     expect(report).toMatchObject({
       environment: "seed",
-      verdict: "passed",
+      verdict: "dry-run",
       regions: { primary: "us-east-1", secondary: "us-west-2" },
     });
   });
