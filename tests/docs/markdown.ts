@@ -34,17 +34,26 @@ export const environments = readdirSync(resolve(ROOT, "envs"))
   .filter((file) => file.endsWith(".json"))
   .map((file) => file.replace(/\.json$/, ""));
 
-/** The text outside fenced code blocks, with each fenced line blanked (line numbers kept). */
+/**
+ * The text outside fenced code blocks, with each fenced line blanked (line numbers kept). A block
+ * opened by N backticks closes only at a line of at least N, so a ```` block can show a report
+ * that holds a ``` block of its own.
+ */
 export function prose(markdown: string): string {
-  let fenced = false;
+  let fence = 0;
   return markdown
     .split("\n")
     .map((line) => {
-      if (/^\s*```/.test(line)) {
-        fenced = !fenced;
+      const ticks = /^\s*(`{3,})(.*)$/.exec(line);
+      if (fence === 0 && ticks) {
+        fence = ticks[1]?.length ?? 3;
         return "";
       }
-      return fenced ? "" : line;
+      if (fence > 0 && ticks && (ticks[1]?.length ?? 0) >= fence && ticks[2]?.trim() === "") {
+        fence = 0;
+        return "";
+      }
+      return fence > 0 ? "" : line;
     })
     .join("\n");
 }
