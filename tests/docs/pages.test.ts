@@ -87,9 +87,9 @@ describe("docs pages", () => {
               : /--env ([a-z0-9-]+)(?![a-z0-9./-])/.exec(command.args)?.[1];
           return env === undefined ? [] : [env];
         }),
-        ...[...markdown.matchAll(/cdktf (?:-- )?(?:diff|deploy|destroy) shopsmart-([a-z0-9-]+)/g)].map(
-          (match) => match[1] ?? "",
-        ),
+        ...[
+          ...markdown.matchAll(/cdktf (?:-- )?(?:diff|deploy|destroy) shopsmart-([a-z0-9-]+)/g),
+        ].map((match) => match[1] ?? ""),
       ];
       expect(named.filter((env) => !environments.includes(env) && env !== "<env>")).toEqual([]);
     },
