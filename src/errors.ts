@@ -220,7 +220,7 @@ export interface RuleViolation {
 
 const SUPPRESSION_HINT =
   "If a finding is deliberate, suppress it where the resource is built, with the reason: " +
-  'Guardrails.suppress(construct, "<rule id>", "<why the rule does not apply here>") (README: Guardrails).';
+  'Guardrails.suppress(construct, "<rule id>", "<why the rule does not apply here>") (docs/configuration.md, Guardrails).';
 
 function renderViolationLines(violations: readonly RuleViolation[]): string {
   return violations

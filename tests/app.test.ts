@@ -11,7 +11,7 @@ import {
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { SHIPPED_ENVIRONMENTS } from "./cli/shipped-environments";
+import { SHIPPED_ENVIRONMENTS } from "./support/shipped-environments";
 
 /**
  * The app as users run it: `npm run synth` (main.ts from its prebuilt bundle, through

@@ -18,7 +18,7 @@ import {
   parseIpv4Cidr,
   subnetCidr,
 } from "../src/ipv4-cidr";
-import { SHIPPED_ENVIRONMENTS } from "./cli/shipped-environments";
+import { SHIPPED_ENVIRONMENTS } from "./support/shipped-environments";
 
 /**
  * The environment-config schema and loader (src/config/) and the CIDR arithmetic they rely on.

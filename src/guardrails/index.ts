@@ -1,6 +1,6 @@
 /**
  * Guardrails: the security and DR rules checked on every synth, their suppressions, and the
- * hooks the app and stacks call. See README, section Guardrails.
+ * hooks the app and stacks call. See docs/configuration.md, section Guardrails.
  */
 export { checkStack, evaluate, type GuardrailReport, type SuppressedFinding } from "./check";
 export { assertGuardrails, attachGuardrails, guardrailSummary, reportFor } from "./guardrails";

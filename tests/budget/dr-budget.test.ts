@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { budgetProblems, computeBudgets, firstDownVerdict } from "../../src/budget/dr-budget";
 import { runBudgetCli } from "../../src/cli/budget";
 import { parseEnvConfig } from "../../src/config/load";
+import { SHIPPED_ENVIRONMENTS } from "../support/shipped-environments";
 
 const ROOT = resolve(__dirname, "../..");
 
@@ -50,7 +51,7 @@ describe("DR budget", () => {
   });
 
   it("counts no Route 53 API call on the recovery path", () => {
-    for (const environment of ["dev", "staging", "prod"]) {
+    for (const environment of SHIPPED_ENVIRONMENTS) {
       const { rto } = computeBudgets(envWith(environment));
       for (const term of rto.terms) expect(term.source).not.toMatch(/API|propagat|INSYNC/i);
     }
@@ -125,7 +126,7 @@ describe("DR budget", () => {
   });
 
   it("meets every target with the shipped environments", () => {
-    for (const environment of ["dev", "staging", "prod"]) {
+    for (const environment of SHIPPED_ENVIRONMENTS) {
       expect(budgetProblems(envWith(environment))).toEqual([]);
     }
   });

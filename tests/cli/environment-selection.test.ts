@@ -29,7 +29,7 @@ import {
   TEST_CREDENTIALS,
   TEST_REGION,
 } from "../support/sigv4-server";
-import { AVAILABLE_LINE, UNKNOWN_ENVIRONMENT } from "./shipped-environments";
+import { AVAILABLE_LINE, UNKNOWN_ENVIRONMENT } from "../support/shipped-environments";
 
 const ROOT = resolve(__dirname, "../..");
 const SEED = "tests/fixtures/envs/seed.json";

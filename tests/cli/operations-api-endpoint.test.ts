@@ -8,7 +8,7 @@ import {
   resolveOperationsEndpoint,
 } from "../../src/cli/operations-api-endpoint";
 import { UserInputError } from "../../src/errors";
-import { AVAILABLE_LINE, UNKNOWN_ENVIRONMENT } from "./shipped-environments";
+import { AVAILABLE_LINE, UNKNOWN_ENVIRONMENT } from "../support/shipped-environments";
 
 /**
  * Where the CLIs find the operations API: --api-url, then SHOPSMART_DR_API_URL, then the stack's

@@ -23,7 +23,7 @@ import {
   TEST_CREDENTIALS,
   TEST_REGION,
 } from "../support/sigv4-server";
-import { AVAILABLE_LINE, UNKNOWN_ENVIRONMENT } from "./shipped-environments";
+import { AVAILABLE_LINE, UNKNOWN_ENVIRONMENT } from "../support/shipped-environments";
 
 /**
  * `npm run status|failover|failback`: flags, then each command against the loopback API that

@@ -26,7 +26,7 @@ import {
   USAGE,
   unknownEnvironmentMessage,
 } from "../../src/cli/state";
-import { SHIPPED_ENVIRONMENTS, UNKNOWN_ENVIRONMENT } from "./shipped-environments";
+import { SHIPPED_ENVIRONMENTS, UNKNOWN_ENVIRONMENT } from "../support/shipped-environments";
 
 /**
  * `npm run state -- <env> <terraform args...>`: the pure parts directly, then the command as

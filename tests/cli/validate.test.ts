@@ -30,7 +30,7 @@ import {
   USAGE,
   withAwsProviderVersion,
 } from "../../src/cli/validate";
-import { UNKNOWN_ENVIRONMENT } from "./shipped-environments";
+import { UNKNOWN_ENVIRONMENT } from "../support/shipped-environments";
 
 /**
  * `npm run validate`: the pure parts directly, then the command with a fake `terraform` on PATH

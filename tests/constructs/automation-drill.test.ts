@@ -16,6 +16,7 @@ import {
 import { STEP_RETRY } from "../../src/constructs/automation/state-machine";
 import { checkStack } from "../../src/guardrails";
 import { EnvironmentStack } from "../../src/stacks/environment-stack";
+import { SHIPPED_ENVIRONMENTS } from "../support/shipped-environments";
 import {
   policyStatements,
   resourceAt,
@@ -65,7 +66,7 @@ const BARE_PROPS = {
 
 describe("the scheduled drill", () => {
   const envs = Object.fromEntries(
-    ["dev", "staging", "prod"].map((environment) => [environment, synthEnv(environment)]),
+    SHIPPED_ENVIRONMENTS.map((environment) => [environment, synthEnv(environment)]),
   );
   const prod = envs.prod as ReturnType<typeof synthEnv>;
   const { json } = prod;
@@ -317,7 +318,7 @@ describe("the scheduled drill", () => {
     const fn = resourceAt(json, "aws_lambda_function", "automation/function-run-drill/function");
 
     it("is deployed in every environment, with 120 s and the drill settings", () => {
-      for (const environment of ["dev", "staging", "prod"]) {
+      for (const environment of SHIPPED_ENVIRONMENTS) {
         const envJson = (envs[environment] as ReturnType<typeof synthEnv>).json;
         expect(
           resourceAt(envJson, "aws_lambda_function", "automation/function-run-drill/function"),
@@ -469,7 +470,7 @@ describe("the scheduled drill", () => {
     });
 
     it("passes every guardrail without a suppression", () => {
-      for (const environment of ["dev", "staging", "prod"]) {
+      for (const environment of SHIPPED_ENVIRONMENTS) {
         const { stack } = envs[environment] as ReturnType<typeof synthEnv>;
         const report = checkStack(stack, { production: environment === "prod" });
         expect(report.violations, environment).toEqual([]);

@@ -18,7 +18,7 @@ const dev = loadEnvConfig(resolve(ENVS, "dev.json"), resolve(__dirname, "../..")
 
 const SUPPRESSION_HINT =
   "If a finding is deliberate, suppress it where the resource is built, with the reason: " +
-  'Guardrails.suppress(construct, "<rule id>", "<why the rule does not apply here>") (README: Guardrails).';
+  'Guardrails.suppress(construct, "<rule id>", "<why the rule does not apply here>") (docs/configuration.md, Guardrails).';
 
 /** Env-file fields a rule's fix may name: `database.deletionProtection`, `compute.<role>.minSize`. */
 const ENV_FIELD = /\b(?:compute|database|network)\.[A-Za-z<>.]*[A-Za-z>]/;

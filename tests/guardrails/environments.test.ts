@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { loadEnvConfigs } from "../../src/config/load";
 import { checkStack, MINIMUM_REASON_LENGTH } from "../../src/guardrails";
 import { EnvironmentStack } from "../../src/stacks/environment-stack";
+import { SHIPPED_ENVIRONMENTS } from "../support/shipped-environments";
 
 const configs = loadEnvConfigs(resolve(__dirname, "../../envs"));
 
@@ -16,7 +17,7 @@ const EXPECTED_SUPPRESSIONS = {
   secondary: ["[SS-DR-1] backup/secondary-plan", "[SS-DR-1] backup/secondary-selection"],
 };
 
-describe.each(["dev", "staging", "prod"])("shipped environment %s", (environment) => {
+describe.each(SHIPPED_ENVIRONMENTS)("shipped environment %s", (environment) => {
   const config = configs.find((c) => c.environment === environment);
   if (!config) throw new Error(`no envs/${environment}.json`);
 

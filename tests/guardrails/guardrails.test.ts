@@ -53,7 +53,7 @@ describe("attachGuardrails", () => {
         "  [SS-LOG-1] shop-dev/primary-logs: retention_in_days is unset, so its logs never expire. " +
         `Fix: ${LOG_1_FIX}.\n` +
         "If a finding is deliberate, suppress it where the resource is built, with the reason: " +
-        'Guardrails.suppress(construct, "<rule id>", "<why the rule does not apply here>") (README: Guardrails).',
+        'Guardrails.suppress(construct, "<rule id>", "<why the rule does not apply here>") (docs/configuration.md, Guardrails).',
     );
   });
 
@@ -86,7 +86,7 @@ describe("assertGuardrails", () => {
         "shop-staging:\n" +
         `  [SS-LOG-1] shop-staging/primary-logs: retention_in_days is unset, so its logs never expire. Fix: ${LOG_1_FIX}.\n` +
         "If a finding is deliberate, suppress it where the resource is built, with the reason: " +
-        'Guardrails.suppress(construct, "<rule id>", "<why the rule does not apply here>") (README: Guardrails).',
+        'Guardrails.suppress(construct, "<rule id>", "<why the rule does not apply here>") (docs/configuration.md, Guardrails).',
     );
     expect(existsSync(join(app.outdir, "stacks", "shop-dev"))).toBe(false);
   });

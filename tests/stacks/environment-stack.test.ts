@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { loadEnvConfigs } from "../../src/config/load";
 import type { EnvConfig } from "../../src/config/schema";
 import { EnvironmentStack } from "../../src/stacks/environment-stack";
+import { SHIPPED_ENVIRONMENTS } from "../support/shipped-environments";
 import { addresses, listResources, resourcesOf, synth } from "../support/synth";
 
 const configs = loadEnvConfigs(resolve(__dirname, "../../envs"));
@@ -24,11 +25,11 @@ function synthEnv(
 }
 
 describe("EnvironmentStack", () => {
-  it("ships dev, staging and prod", () => {
-    expect(configs.map((c) => c.environment)).toEqual(["dev", "prod", "staging"]);
+  it("builds one stack per env file in envs/", () => {
+    expect(configs.map((c) => c.environment)).toEqual(SHIPPED_ENVIRONMENTS);
   });
 
-  describe.each(["dev", "staging", "prod"])("%s", (environment) => {
+  describe.each(SHIPPED_ENVIRONMENTS)("%s", (environment) => {
     const { stack, json } = synthEnv(environment);
 
     it("is named <project>-<env>", () => {

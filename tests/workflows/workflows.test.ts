@@ -25,7 +25,7 @@ import {
 } from "../../src/cli/workflows";
 import { UserInputError } from "../../src/errors";
 import { MINIMUM_TERRAFORM_VERSION } from "../../src/terraform-version";
-import { SHIPPED_ENVIRONMENTS } from "../cli/shipped-environments";
+import { SHIPPED_ENVIRONMENTS } from "../support/shipped-environments";
 import { workflowParser, workflowProblems } from "./workflow-parser";
 
 /**
