@@ -7,7 +7,7 @@ import { UserInputError } from "../errors";
 import { environmentsDirectory } from "./environment-selection";
 
 /**
- * `node src/app-bundle/run.cjs src/cli/workflows.ts` ({@link WORKFLOWS_COMMAND}): writes the parts of the GitHub workflows that follow from envs/, so adding
+ * `npm run workflows` ({@link WORKFLOWS_COMMAND}): writes the parts of the GitHub workflows that follow from envs/, so adding
  * an environment is adding its file and running this. `--check` writes nothing and exits 1 when
  * a workflow is out of date (tests/workflows/workflows.test.ts does the same check).
  *
@@ -28,7 +28,7 @@ import { environmentsDirectory } from "./environment-selection";
 const ROOT = resolve(__dirname, "../..");
 
 /** How to run this (messages and the generated header say it). */
-export const WORKFLOWS_COMMAND = "node src/app-bundle/run.cjs src/cli/workflows.ts";
+export const WORKFLOWS_COMMAND = "npm run workflows";
 
 /**
  * Where environments go in deploy.yml's chain, each deployed after the one before it succeeded.
@@ -222,7 +222,7 @@ export function expectedWorkflows(
   ];
 }
 
-/** `node src/app-bundle/run.cjs src/cli/workflows.ts [--check]`; returns the exit code. */
+/** `npm run workflows [-- --check]`; returns the exit code. */
 export function runWorkflowsCli(
   argv: readonly string[],
   io: { out(line: string): void; err(line: string): void },

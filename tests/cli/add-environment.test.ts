@@ -102,8 +102,8 @@ describe("a new environment: a copy of prod with its own name, domain and VPC ra
     const io = { out: (line: string) => out.push(line), err: (line: string) => errors.push(line) };
     expect(runWorkflowsCli(["--check"], io, { root: project, environment })).toBe(1);
     expect(errors).toEqual([
-      ".github/workflows/deploy.yml is out of date with envs/: run node src/app-bundle/run.cjs src/cli/workflows.ts and commit it",
-      ".github/workflows/dr-drill.yml is out of date with envs/: run node src/app-bundle/run.cjs src/cli/workflows.ts and commit it",
+      ".github/workflows/deploy.yml is out of date with envs/: run npm run workflows and commit it",
+      ".github/workflows/dr-drill.yml is out of date with envs/: run npm run workflows and commit it",
     ]);
 
     expect(runWorkflowsCli([], io, { root: project, environment })).toBe(0);
