@@ -10,10 +10,10 @@
  * handlers still work once bundled (module format, imports esbuild must resolve, no file reads
  * relative to the source tree).
  */
-import { mkdirSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { buildSync } from "esbuild";
+import { sha256, writeAtomically } from "../app-bundle/build-inputs.cjs";
 import { BUNDLE_OPTIONS } from "../constructs/automation/bundling";
 import type { LocalFunction } from "./lambda";
 import { HANDLER_NAMES, type HandlerName } from "./workflow";
@@ -22,11 +22,17 @@ import { HANDLER_NAMES, type HandlerName } from "./workflow";
 const SDK_PACKAGES = ["@aws-sdk/*", "@smithy/*", "@aws-crypto/*"];
 
 /**
- * Bundles every handler into `<root>/node_modules/.cache/shopsmart-dr-game-day` (inside the
- * project, so the bundles resolve the SDK from its node_modules) and loads them.
+ * Where the bundles of a checkout go: under its node_modules (so they resolve the SDK from
+ * there), in a directory of the checkout's own. Checkouts that share one node_modules through a
+ * symlink (worktrees) would otherwise overwrite each other's bundles with their own sources.
  */
+export function gameDayBundleDir(root: string): string {
+  return join(root, "node_modules", ".cache", "shopsmart-dr-game-day", sha256(root).slice(0, 12));
+}
+
+/** Bundles every handler into {@link gameDayBundleDir} and loads them. */
 export function loadBundledHandlers(root: string): Record<HandlerName, LocalFunction> {
-  const outdir = join(root, "node_modules", ".cache", "shopsmart-dr-game-day");
+  const outdir = gameDayBundleDir(root);
   if (!builtThisProcess.has(outdir)) {
     build(root, outdir);
     builtThisProcess.add(outdir);
@@ -70,8 +76,6 @@ function build(root: string, outdir: string): void {
     sourcemap: false,
     metafile: false,
   });
-  for (const file of result.outputFiles ?? []) {
-    mkdirSync(join(file.path, ".."), { recursive: true });
-    writeFileSync(file.path, file.contents);
-  }
+  // Atomically: another process (a test worker, a second drill) may be loading these files.
+  for (const file of result.outputFiles ?? []) writeAtomically(file.path, file.contents);
 }
