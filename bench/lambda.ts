@@ -121,6 +121,7 @@ function lambdaEnvironment(): NodeJS.ProcessEnv {
     SHOPSMART_DR_SETTINGS: JSON.stringify(simulatedSettings()),
     SHOPSMART_DR_AUTO_FAILOVER: JSON.stringify({
       alarmName: "shopsmart-prod-primary-endpoint-health",
+      alarmRegion: "us-east-2",
       ruleName: "shopsmart-prod-auto-failover",
     }),
   };
