@@ -21,8 +21,8 @@ import { parse } from "yaml";
 import { runBudgetCli } from "../../src/cli/budget";
 import { listEnvironments, loadEnvironment } from "../../src/cli/environment-selection";
 import { runWorkflowsCli } from "../../src/cli/workflows";
-import { workflowProblems } from "../workflows/workflow-parser";
 import { ROOT, SHIPPED_ENVIRONMENTS, SHIPPED_ENVS_DIR } from "../support/shipped-environments";
+import { workflowProblems } from "../workflows/workflow-parser";
 
 const LAUNCHER = join(ROOT, "src/app-bundle/run.cjs");
 const scratch = mkdtempSync(join(tmpdir(), "shopsmart-add-environment-"));

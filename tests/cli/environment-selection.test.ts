@@ -23,13 +23,13 @@ import { runStateCli } from "../../src/cli/state";
 import { parseValidateArgs, runValidateCli } from "../../src/cli/validate";
 import { loadEnvConfig } from "../../src/config/load";
 import { UserInputError } from "../../src/errors";
+import { AVAILABLE_LINE, UNKNOWN_ENVIRONMENT } from "../support/shipped-environments";
 import {
   type OperationsServer,
   startOperationsServer,
   TEST_CREDENTIALS,
   TEST_REGION,
 } from "../support/sigv4-server";
-import { AVAILABLE_LINE, UNKNOWN_ENVIRONMENT } from "../support/shipped-environments";
 
 const ROOT = resolve(__dirname, "../..");
 const SEED = "tests/fixtures/envs/seed.json";

@@ -16,6 +16,7 @@ import {
   USAGE,
   WATCH_TOLERATED_FAILURES,
 } from "../../src/cli/operations";
+import { AVAILABLE_LINE, UNKNOWN_ENVIRONMENT } from "../support/shipped-environments";
 import {
   type OperationsServer,
   type OperationsServerOptions,
@@ -23,7 +24,6 @@ import {
   TEST_CREDENTIALS,
   TEST_REGION,
 } from "../support/sigv4-server";
-import { AVAILABLE_LINE, UNKNOWN_ENVIRONMENT } from "../support/shipped-environments";
 
 /**
  * `npm run status|failover|failback`: flags, then each command against the loopback API that
