@@ -17,10 +17,10 @@ import { capacityFailures, describeError, isRegionUnreachableError } from "../sh
 import type {
   CapacityReading,
   CapacitySizes,
-  RegionRole,
   ScaleCapacityEvent,
   StepResult,
 } from "../shared/operation";
+import type { RegionRole } from "../shared/region-roles";
 import type { AutomationSettings } from "../shared/settings";
 import { acquireLock, getLatestOperationId, type Ledger, releaseLock } from "./ledger";
 

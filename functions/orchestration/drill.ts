@@ -9,12 +9,7 @@
  * call. Three runners share it: the drill state machine in AWS (a Lambda task plus a Wait state),
  * `npm run drill` (a loop with real sleeps) and the local game day (a loop on simulated time).
  */
-import type {
-  OperationKind,
-  OperationMode,
-  OperationRecord,
-  RegionRole,
-} from "../shared/operation";
+import type { OperationKind, OperationMode, OperationRecord } from "../shared/operation";
 import {
   formatDuration,
   type OperationReading,
@@ -29,6 +24,7 @@ import {
   type StatusResponse,
   type TriggerResponse,
 } from "../shared/operations-api";
+import type { RegionRole } from "../shared/region-roles";
 
 export type DrillTrigger = "schedule" | "cli" | "local";
 

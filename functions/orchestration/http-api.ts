@@ -31,11 +31,11 @@ import type {
   OperationRecord,
   Plan,
   ReaderEvent,
-  RegionRole,
   TopologyReport,
   TrafficReport,
 } from "../shared/operation";
 import type { StatusResponse } from "../shared/operations-api";
+import type { RegionRole } from "../shared/region-roles";
 import type { AutomationSettings } from "../shared/settings";
 import { getLatestOperation, getLock, getOperation, type Ledger } from "./ledger";
 import { buildPlan, directionOf } from "./plan";

@@ -28,7 +28,8 @@ import {
   PENDING_TRIGGER_KEY,
   TRAFFIC_FENCES_KEY,
 } from "../shared/ledger-keys";
-import type { OperationRecord, RegionRole } from "../shared/operation";
+import type { OperationRecord } from "../shared/operation";
+import type { RegionRole } from "../shared/region-roles";
 
 export { LATEST_KEY, LOCK_KEY, PENDING_TRIGGER_KEY, TRAFFIC_FENCES_KEY };
 

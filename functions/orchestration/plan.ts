@@ -7,14 +7,13 @@ import {
   type CapacityReading,
   type OperationKind,
   type OperationMode,
-  otherRole,
   type Plan,
-  type RegionRole,
   SOURCE_DOWN_STATUSES,
   type TopologyReport,
   type TrafficReport,
   type WorkflowPlan,
 } from "../shared/operation";
+import { otherRole, type RegionRole } from "../shared/region-roles";
 import type { AutomationSettings, CapacitySettings } from "../shared/settings";
 
 export interface PlanRequest {

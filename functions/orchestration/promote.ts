@@ -48,13 +48,8 @@ import {
   isRegionUnreachableError,
   stepFailures,
 } from "../shared/errors";
-import {
-  type OperationMode,
-  otherRole,
-  type RegionRole,
-  SOURCE_DOWN_STATUSES,
-  type StepResult,
-} from "../shared/operation";
+import { type OperationMode, SOURCE_DOWN_STATUSES, type StepResult } from "../shared/operation";
+import { otherRole, type RegionRole } from "../shared/region-roles";
 import { WRITER_ENDPOINT_PARAMETER } from "../shared/resource-names";
 import type { AutomationSettings, RegionSettings } from "../shared/settings";
 import {

@@ -24,14 +24,8 @@ import {
   REPLICATION_LAG_METRIC,
   RPO_LAG_METRIC,
 } from "../shared/global-database-metrics";
-import {
-  type ClusterReading,
-  otherRole,
-  REGION_ROLES,
-  type RegionRole,
-  type TopologyReport,
-  type UnreachableRegion,
-} from "../shared/operation";
+import type { ClusterReading, TopologyReport, UnreachableRegion } from "../shared/operation";
+import { otherRole, perRole, REGION_ROLES, type RegionRole } from "../shared/region-roles";
 import type { AutomationSettings } from "../shared/settings";
 
 /** FailoverState.Status values of a switchover or failover that is still running. */
@@ -175,8 +169,7 @@ export async function readTopology(
     notes.push(`Global cluster ${settings.globalClusterIdentifier} does not exist.`);
   }
 
-  const readings = {} as Record<RegionRole, ClusterReading>;
-  for (const role of REGION_ROLES) {
+  const readings = perRole((role): ClusterReading => {
     const regionSettings = settings.regions[role];
     const clusterRead = clusters[role];
     const cluster = clusterRead.ok ? clusterRead.value : null;
@@ -186,7 +179,12 @@ export async function readTopology(
     else if (cluster?.GlobalClusterIdentifier === settings.globalClusterIdentifier) {
       globalMember = true;
     }
-    readings[role] = {
+    if (!cluster) {
+      notes.push(
+        `The ${role} cluster's status is unknown: ${regionSettings.region} did not answer.`,
+      );
+    }
+    return {
       role,
       clusterIdentifier: regionSettings.clusterIdentifier,
       clusterArn: regionSettings.clusterArn,
@@ -195,12 +193,7 @@ export async function readTopology(
       isWriter: globalKnown ? member?.IsWriter === true : null,
       synchronizationStatus: member?.SynchronizationStatus ?? null,
     };
-    if (!cluster) {
-      notes.push(
-        `The ${role} cluster's status is unknown: ${regionSettings.region} did not answer.`,
-      );
-    }
-  }
+  });
 
   const writer = REGION_ROLES.find((role) => readings[role].isWriter === true);
   const writerRegion = writer ?? "unknown";

@@ -46,7 +46,8 @@ import {
   TRAFFIC_FENCE_METRIC,
   trafficFenceDimensions,
 } from "../shared/dr-metrics";
-import { REGION_ROLES, type RegionRole, type StepResult } from "../shared/operation";
+import type { StepResult } from "../shared/operation";
+import { REGION_ROLES, type RegionRole } from "../shared/region-roles";
 import type { AutomationSettings } from "../shared/settings";
 import { getTrafficFences, type Ledger, putTrafficFences } from "./ledger";
 

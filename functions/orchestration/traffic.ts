@@ -26,14 +26,13 @@ import {
   type ServedRegion,
 } from "../shared/endpoint-probe";
 import { describeError, type RegionRead, readRegion } from "../shared/errors";
-import {
-  type CapacityReading,
-  type HealthState,
-  REGION_ROLES,
-  type RegionRole,
-  type TrafficReport,
-  type UnreachableRegion,
+import type {
+  CapacityReading,
+  HealthState,
+  TrafficReport,
+  UnreachableRegion,
 } from "../shared/operation";
+import { perRole, type RegionRole } from "../shared/region-roles";
 import type { AutomationSettings } from "../shared/settings";
 import { capacityOf, describeAutoScalingGroup } from "./capacity";
 import type { Ledger } from "./ledger";
@@ -123,10 +122,7 @@ export async function readTraffic(
   ]);
   if (served.region === "unknown") notes.push(`DNS answer unknown: ${served.reason}.`);
 
-  const route53Health = {} as Record<RegionRole, HealthState>;
-  const health = {} as Record<RegionRole, HealthState>;
-  const capacity = {} as Record<RegionRole, CapacityReading | null>;
-  for (const role of REGION_ROLES) {
+  const perRegion = perRole((role) => {
     const { region, healthCheckId, autoScalingGroupName } = settings.regions[role];
     const healthRead = healthReads[role];
     let fromApi: HealthState = "unknown";
@@ -143,11 +139,11 @@ export async function readTraffic(
         `Route 53's API did not answer for the ${role} health check (${healthRead.reason}); its view is read from the DNS answer.`,
       );
     }
-    route53Health[role] =
+    const route53Health: HealthState =
       fromApi !== "unknown" ? fromApi : healthFromDnsAnswer(settings, role, served, fences);
-    health[role] =
-      route53Health[role] !== "unknown"
-        ? route53Health[role]
+    const health: HealthState =
+      route53Health !== "unknown"
+        ? route53Health
         : endpoints[role].healthy
           ? "healthy"
           : "unhealthy";
@@ -158,14 +154,18 @@ export async function readTraffic(
     }
 
     const capacityRead = capacityReads[role];
+    let capacity: CapacityReading | null = null;
     if (capacityRead.ok) {
-      capacity[role] = capacityOf(capacityRead.value);
+      capacity = capacityOf(capacityRead.value);
     } else {
-      capacity[role] = null;
       unreachable.push({ role, region, reason: capacityRead.reason });
       notes.push(`Capacity of ${autoScalingGroupName} unknown: ${region} did not answer.`);
     }
-  }
+    return { route53Health, health, capacity };
+  });
+  const route53Health = perRole((role) => perRegion[role].route53Health);
+  const health = perRole((role) => perRegion[role].health);
+  const capacity = perRole((role) => perRegion[role].capacity);
 
   const target = options.target;
   return {

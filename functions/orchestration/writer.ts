@@ -4,7 +4,7 @@
  */
 import type { RDSClient } from "@aws-sdk/client-rds";
 import { describeError, isRegionUnreachableError } from "../shared/errors";
-import { REGION_ROLES, type RegionRole } from "../shared/operation";
+import { REGION_ROLES, type RegionRole } from "../shared/region-roles";
 import type { AutomationSettings } from "../shared/settings";
 import {
   describeCluster,

@@ -17,7 +17,7 @@ import { Route53Client } from "@aws-sdk/client-route-53";
 import { SFNClient } from "@aws-sdk/client-sfn";
 import { SNSClient } from "@aws-sdk/client-sns";
 import { SSMClient } from "@aws-sdk/client-ssm";
-import type { RegionRole } from "./operation";
+import type { RegionRole } from "./region-roles";
 
 function regionConfig(region: string | undefined): { region?: string } {
   return region === undefined ? {} : { region };

@@ -9,7 +9,7 @@
  */
 import * as dns from "node:dns";
 import * as https from "node:https";
-import { REGION_ROLES, type RegionRole } from "./operation";
+import { REGION_ROLES, type RegionRole } from "./region-roles";
 
 /** What one probe of a region's web endpoint found. */
 export interface EndpointReading {

@@ -12,10 +12,6 @@ import { REGION_ROLES, type RegionRole } from "./region-roles";
 // zod/mini loads no messages by default; English ones for "expected string, received number".
 z.config(en());
 
-// The roles live in region-roles.ts; re-exported for the modules that read them with the
-// operation types.
-export { otherRole, REGION_ROLES, type RegionRole } from "./region-roles";
-
 export type OperationKind = "failover" | "failback";
 export type OperationMode = "planned" | "unplanned";
 export type HealthState = "healthy" | "unhealthy" | "unknown";

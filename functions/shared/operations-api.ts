@@ -11,10 +11,10 @@ import type {
   OperationMode,
   OperationRecord,
   Plan,
-  RegionRole,
   TopologyReport,
   UnreachableRegion,
 } from "./operation";
+import type { RegionRole } from "./region-roles";
 
 /** The body of `GET /status`. */
 export interface StatusResponse {

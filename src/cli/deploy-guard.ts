@@ -1,8 +1,8 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import type { RegionRole } from "../../functions/shared/operation";
 import { OperationsApiError, type StatusResponse } from "../../functions/shared/operations-api";
 import { createOperationsApiClient } from "../../functions/shared/operations-api-client";
+import type { RegionRole } from "../../functions/shared/region-roles";
 import { UserInputError } from "../errors";
 import { loadEnvironment } from "./environment-selection";
 import { resolveOperationsEndpoint, StackNotDeployedError } from "./operations-api-endpoint";

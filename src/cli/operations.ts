@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import type { OperationRecord, Plan, RegionRole } from "../../functions/shared/operation";
+import type { OperationRecord, Plan } from "../../functions/shared/operation";
 import { formatDuration, operationProgressLines } from "../../functions/shared/operation-progress";
 import {
   isTransientApiError,
@@ -13,6 +13,7 @@ import {
   DEFAULT_REQUEST_TIMEOUT_MS,
   type OperationsApiClientOptions,
 } from "../../functions/shared/operations-api-client";
+import { REGION_ROLES, type RegionRole } from "../../functions/shared/region-roles";
 import { UserInputError } from "../errors";
 import { selectEnvironment } from "./environment-selection";
 import {
@@ -347,7 +348,7 @@ export function renderStatus(status: StatusResponse): string[] {
     `  database  ${database.globalClusterIdentifier}: ${database.status ?? "status unknown"}, ` +
       `writer ${region(database.writerRegion)}, ${lag}`,
   ];
-  for (const role of ["primary", "secondary"] as const) {
+  for (const role of REGION_ROLES) {
     const member = database.members[role];
     const part = member.isWriter === null ? "unknown" : member.isWriter ? "writer" : "reader";
     const detached = member.globalMember === false ? ", detached from the global cluster" : "";

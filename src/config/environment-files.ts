@@ -1,4 +1,5 @@
 import { readdirSync } from "node:fs";
+import { REGION_ROLES } from "../../functions/shared/region-roles";
 import { namePrefixOf, regionNamePrefix } from "../../functions/shared/resource-names";
 import { invalidSetting } from "../errors";
 import { cidrsOverlap, parseIpv4Cidr } from "../ipv4-cidr";
@@ -165,7 +166,7 @@ function namePrefixesOf(config: EnvConfig): string[] {
  */
 export function reusedVpcRangeWarnings(files: readonly LoadedEnvFile[]): string[] {
   const warnings: string[] = [];
-  const roles = ["primary", "secondary"] as const;
+  const roles = REGION_ROLES;
   files.forEach((entry, index) => {
     for (const earlier of files.slice(0, index)) {
       for (const role of roles) {

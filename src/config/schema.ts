@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DETECTION_SIGNALS } from "../../functions/shared/dr-metrics";
+import { REGION_ROLES } from "../../functions/shared/region-roles";
 import {
   AURORA_GLOBAL_INSTANCE_CLASS,
   DOMAIN_NAME,
@@ -456,7 +457,7 @@ export const envConfigSchema = z
       );
     }
 
-    for (const role of ["primary", "secondary"] as const) {
+    for (const role of REGION_ROLES) {
       const { minSize, desiredCapacity, maxSize } = config.compute[role];
       if (minSize > desiredCapacity || desiredCapacity > maxSize) {
         issue(
@@ -513,7 +514,7 @@ export const envConfigSchema = z
           "dns.domainName, or set dns.hostedZone to the zone that holds it",
       );
     }
-    for (const role of ["primary", "secondary"] as const) {
+    for (const role of REGION_ROLES) {
       const { instanceClass } = config.database[role];
       if (!AURORA_GLOBAL_INSTANCE_CLASS.pattern.test(instanceClass)) {
         issue(

@@ -108,11 +108,6 @@ export class StackModel {
     return referencedAddresses(value).includes(element.address);
   }
 
-  /** The other role of the pair. */
-  otherRole(role: RegionRole): RegionRole {
-    return role === "primary" ? "secondary" : "primary";
-  }
-
   /** Builds a derived index once per stack, shared by every rule that asks for it by `key`. */
   cached<T>(key: string, build: () => T): T {
     if (!this.memo.has(key)) this.memo.set(key, build());

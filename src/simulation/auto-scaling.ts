@@ -16,7 +16,7 @@ import type {
   SetDesiredCapacityType,
   UpdateAutoScalingGroupType,
 } from "@aws-sdk/client-auto-scaling";
-import type { RegionRole } from "../../functions/shared/operation";
+import type { RegionRole } from "../../functions/shared/region-roles";
 import type { SimulatedClock } from "./clock";
 import { SimulatorUnsupportedError, serviceError } from "./errors";
 

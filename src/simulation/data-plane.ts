@@ -22,7 +22,7 @@ import { EventEmitter } from "node:events";
 import type * as https from "node:https";
 import { createRequire, syncBuiltinESMExports } from "node:module";
 import { PassThrough } from "node:stream";
-import type { RegionRole } from "../../functions/shared/operation";
+import type { RegionRole } from "../../functions/shared/region-roles";
 import { writerEndpointParameterName } from "../../functions/shared/resource-names";
 import type { RegionPair } from "./region-pair";
 

@@ -45,7 +45,7 @@ import type {
   RemoveFromGlobalClusterMessage,
   SwitchoverGlobalClusterMessage,
 } from "@aws-sdk/client-rds";
-import type { RegionRole } from "../../functions/shared/operation";
+import { REGION_ROLES, type RegionRole } from "../../functions/shared/region-roles";
 import type { SimulatedClock } from "./clock";
 import { SimulatorUnsupportedError, serviceError } from "./errors";
 
@@ -146,7 +146,7 @@ export class RdsSimulation {
     this.globalClusterIdentifier = spec.globalClusterIdentifier;
     this.globalClusterArn = `arn:aws:rds::${spec.accountId}:global-cluster:${spec.globalClusterIdentifier}`;
     this.globalWriterEndpoint = `${spec.globalClusterIdentifier}.global-${ENDPOINT_SUFFIX}.global.rds.amazonaws.com`;
-    this.clusters = (["primary", "secondary"] as const).map((role) => {
+    this.clusters = REGION_ROLES.map((role) => {
       const { region, identifier, arn } = spec.clusters[role];
       return {
         role,

@@ -14,7 +14,7 @@ import {
   TRAFFIC_FENCE_METRIC,
   trafficFenceDimensions,
 } from "../../functions/shared/dr-metrics";
-import type { RegionRole } from "../../functions/shared/operation";
+import { perRole, REGION_ROLES, type RegionRole } from "../../functions/shared/region-roles";
 import { writerEndpointParameterName } from "../../functions/shared/resource-names";
 import type { AutomationSettings } from "../../functions/shared/settings";
 import { AutoScalingSimulation } from "./auto-scaling";
@@ -260,7 +260,7 @@ export class RegionPair {
     );
 
     this.autoScaling = new AutoScalingSimulation(
-      (["primary", "secondary"] as const).map((role) => ({
+      REGION_ROLES.map((role) => ({
         role,
         region: settings.regions[role].region,
         name: settings.regions[role].autoScalingGroupName,
@@ -305,7 +305,7 @@ export class RegionPair {
     );
 
     this.ssm = new SsmSimulation(accountId, this.clock);
-    for (const role of ["primary", "secondary"] as const) {
+    for (const role of REGION_ROLES) {
       const region = settings.regions[role].region;
       const path = settings.parameterPath;
       this.ssm.seed(region, writerEndpointParameterName(path), this.rds.globalWriterEndpoint);
@@ -320,7 +320,7 @@ export class RegionPair {
     this.sns = new SnsSimulation([settings.topicArn], this.clock);
     this.stepFunctions = new StepFunctionsSimulation([settings.stateMachineArn], this.clock);
     this.lambda = new LambdaSimulation(accountId, () => this.clock.now());
-    for (const role of ["primary", "secondary"] as const) {
+    for (const role of REGION_ROLES) {
       this.checkers[role].healthy = this.isEndpointHealthy(role);
     }
     this.scheduleHealthCheckers();
@@ -328,7 +328,7 @@ export class RegionPair {
       {
         lagSources: () => this.lagSources(),
         healthCheckStatus: (id) => {
-          const role = (["primary", "secondary"] as const).find(
+          const role = REGION_ROLES.find(
             (candidate) => settings.regions[candidate].healthCheckId === id,
           );
           return role === undefined ? undefined : this.healthCheckVerdict(role) ? 1 : 0;
@@ -636,7 +636,7 @@ export class RegionPair {
   private scheduleHealthCheckers(): void {
     const { healthCheckIntervalMs, healthCheckFailureThreshold } = this.timings;
     const round = () => {
-      for (const role of ["primary", "secondary"] as const) {
+      for (const role of REGION_ROLES) {
         const checker = this.checkers[role];
         if (this.isEndpointHealthy(role) === checker.healthy) {
           checker.disagreeing = 0;
@@ -652,61 +652,48 @@ export class RegionPair {
 
   /** A summary of both regions for assertions and the drill report. */
   snapshot() {
-    const roles = ["primary", "secondary"] as const;
     const parameter = (role: RegionRole) =>
       this.ssm.value(this.regionId(role), writerEndpointParameterName(this.settings.parameterPath));
     return {
       at: this.clock.isoString(),
-      regionsDown: roles.filter((role) => !this.isRegionUp(role)),
+      regionsDown: REGION_ROLES.filter((role) => !this.isRegionUp(role)),
       database: {
         globalStatus: this.rds.globalStatus(),
         globalWriter: this.rds.globalWriter(),
-        clusters: Object.fromEntries(
-          roles.map((role) => {
-            const cluster = this.rds.cluster(role);
-            return [
-              role,
-              {
-                status: cluster.status,
-                writable: cluster.writable,
-                member: this.rds.isMember(role),
-              },
-            ];
-          }),
-        ) as Record<RegionRole, { status: string; writable: boolean; member: boolean }>,
-        writerEndpointParameter: Object.fromEntries(
-          roles.map((role) => [role, parameter(role)]),
-        ) as Record<RegionRole, string | undefined>,
+        clusters: perRole((role) => {
+          const cluster = this.rds.cluster(role);
+          return {
+            status: cluster.status,
+            writable: cluster.writable,
+            member: this.rds.isMember(role),
+          };
+        }),
+        writerEndpointParameter: perRole(parameter),
       },
       dns: {
         primaryRecord: this.route53.primaryRecordTarget(),
         secondaryRecord: this.route53.secondaryRecordTarget(),
         answering: this.route53.answeringRegion(),
-        fenced: { primary: this.isFenced("primary"), secondary: this.isFenced("secondary") },
+        fenced: perRole((role) => this.isFenced(role)),
       },
-      capacity: Object.fromEntries(
-        roles.map((role) => {
-          const { minSize, desiredCapacity, maxSize, inService } = this.autoScaling.group(role);
-          return [role, { minSize, desiredCapacity, maxSize, inService }];
-        }),
-      ) as Record<
-        RegionRole,
-        { minSize: number; desiredCapacity: number; maxSize: number; inService: number }
-      >,
+      capacity: perRole((role) => {
+        const { minSize, desiredCapacity, maxSize, inService } = this.autoScaling.group(role);
+        return { minSize, desiredCapacity, maxSize, inService };
+      }),
       notifications: this.sns.published.length,
     };
   }
 
   private lagSources(): LagSource[] {
     const writer = this.rds.globalWriter();
-    return (["primary", "secondary"] as const)
-      .filter((role) => role !== writer && this.rds.isMember(role) && this.isRegionUp(role))
-      .map((role) => ({
-        region: this.regionId(role),
-        clusterIdentifier: this.rds.cluster(role).identifier,
-        sourceRegion: this.regionId(writer),
-        lagMs: this.lagMs,
-      }));
+    return REGION_ROLES.filter(
+      (role) => role !== writer && this.rds.isMember(role) && this.isRegionUp(role),
+    ).map((role) => ({
+      region: this.regionId(role),
+      clusterIdentifier: this.rds.cluster(role).identifier,
+      sourceRegion: this.regionId(writer),
+      lagMs: this.lagMs,
+    }));
   }
 
   private matches(

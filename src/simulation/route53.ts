@@ -21,7 +21,7 @@ import type {
   ListResourceRecordSetsRequest,
   ResourceRecordSet,
 } from "@aws-sdk/client-route-53";
-import type { RegionRole } from "../../functions/shared/operation";
+import { otherRole, type RegionRole } from "../../functions/shared/region-roles";
 import type { SimulatedClock } from "./clock";
 import { SimulatorUnsupportedError, serviceError } from "./errors";
 
@@ -105,7 +105,7 @@ export class Route53Simulation {
 
   /** The two failover records pointing PRIMARY at `active`, as the automation writes them. */
   failoverRecords(active: RegionRole): ResourceRecordSet[] {
-    const standby: RegionRole = active === "primary" ? "secondary" : "primary";
+    const standby = otherRole(active);
     return (
       [
         ["primary", "PRIMARY", active],

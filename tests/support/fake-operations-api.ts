@@ -4,7 +4,7 @@
  * number of polls, moves the writer and, a number of health reads later (the DNS TTL), the
  * public name.
  */
-import type { OperationRecord, RegionRole } from "../../functions/shared/operation";
+import type { OperationRecord } from "../../functions/shared/operation";
 import {
   type AppHealth,
   type OperationsApi,
@@ -12,6 +12,7 @@ import {
   type StatusResponse,
   type TriggerResponse,
 } from "../../functions/shared/operations-api";
+import type { RegionRole } from "../../functions/shared/region-roles";
 
 export const REGIONS = { primary: "us-east-2", secondary: "us-west-2" } as const;
 

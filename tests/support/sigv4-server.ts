@@ -28,9 +28,9 @@ import type {
   OperationMode,
   OperationRecord,
   Plan,
-  RegionRole,
 } from "../../functions/shared/operation";
 import type { StatusResponse } from "../../functions/shared/operations-api";
+import type { RegionRole } from "../../functions/shared/region-roles";
 
 export interface TestCredentials {
   accessKeyId: string;

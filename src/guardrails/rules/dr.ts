@@ -1,4 +1,4 @@
-import type { RegionRole } from "../../config/schema";
+import { otherRole, type RegionRole } from "../../../functions/shared/region-roles";
 import { type Finding, finding } from "../rule";
 import {
   block,
@@ -114,8 +114,7 @@ function counterpartOf(
   const candidates = stack.resources(resource.type).filter((r) => r.role === role);
   const swapped = resource.path.replace(
     ROLE_IN_PATH,
-    (_, separator: string, found: string) =>
-      `${separator}${found === "primary" ? "secondary" : "primary"}`,
+    (_, separator: string, found: string) => `${separator}${otherRole(found as RegionRole)}`,
   );
   const byPath = candidates.find((r) => r.path === swapped);
   if (byPath) return byPath;
@@ -149,7 +148,7 @@ function instancesPerCluster(stack: StackModel): Map<string, number> {
 export function standbyCapacity(stack: StackModel): Finding[] {
   if (!stack.regions.primary || !stack.regions.secondary) return [];
   const active = activeRole(stack);
-  const standby = stack.otherRole(active);
+  const standby = otherRole(active);
   const findings: Finding[] = [];
 
   for (const group of stack.resources("aws_autoscaling_group").filter((g) => g.role === standby)) {
@@ -265,13 +264,13 @@ export function dataCopiedToOtherRegion(stack: StackModel): Finding[] {
   const regions = stack.regions;
   for (const secret of stack.resources("aws_secretsmanager_secret")) {
     if (!secret.role) continue;
-    const otherRegion = regions[stack.otherRole(secret.role)];
+    const otherRegion = regions[otherRole(secret.role)];
     const replicaRegions = blocks(secret.attributes.replica).map((r) => r.region);
     if (otherRegion && !replicaRegions.includes(otherRegion)) {
       findings.push(
         finding(
           secret,
-          `has no replica in the ${stack.otherRole(secret.role)} region (${otherRegion}), so it is unreadable there when its region fails`,
+          `has no replica in the ${otherRole(secret.role)} region (${otherRegion}), so it is unreadable there when its region fails`,
         ),
       );
     }

@@ -12,7 +12,7 @@ import {
 import { autoScalingClient, route53Client } from "../../../functions/shared/aws-clients";
 import type { EndpointProbe, EndpointReading } from "../../../functions/shared/endpoint-probe";
 import { toStepError } from "../../../functions/shared/errors";
-import type { RegionRole } from "../../../functions/shared/operation";
+import type { RegionRole } from "../../../functions/shared/region-roles";
 import { abortTimeout, SETTINGS, throttling } from "./fixtures";
 
 const clients = {
