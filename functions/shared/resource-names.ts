@@ -84,3 +84,53 @@ export const WRITER_ENDPOINT_PARAMETER = "db/writer-endpoint";
 export function writerEndpointParameterName(parameterPath: string): string {
   return `${parameterPath}${WRITER_ENDPOINT_PARAMETER}`;
 }
+
+/** `<parameterPath>db/reader-endpoint`'s relative name: the region's own cluster reader endpoint. */
+export const READER_ENDPOINT_PARAMETER = "db/reader-endpoint";
+
+/** The relative name of the parameter holding the database name. */
+export const DATABASE_NAME_PARAMETER = "db/name";
+
+/** The relative name of the parameter telling the web tier which role its region has. */
+export const REGION_ROLE_PARAMETER = "app/region-role";
+
+/** The database the clusters create when the stack names none. */
+export const DEFAULT_DATABASE_NAME = "shopsmart";
+
+/**
+ * `<regionPrefix>-web`: the web tier of a region ({@link regionNamePrefix}): its Auto Scaling
+ * group (which the automation scales), launch template, security group and instance role.
+ */
+export function webTierName(regionPrefix: string): string {
+  return `${regionPrefix}-web`;
+}
+
+/** The schedule rule that runs probe-primary: `<namePrefix>-dr-probe-primary`. */
+export function probeRuleName(namePrefix: string): string {
+  return `${namePrefix}-dr-probe-primary`;
+}
+
+/** The rule that invokes the auto-failover function: `<namePrefix>-dr-auto-failover`. */
+export function autoFailoverRuleName(namePrefix: string): string {
+  return `${namePrefix}-dr-auto-failover`;
+}
+
+/**
+ * The rule on the workflow's executions ending: `<namePrefix>-dr-auto-failover-resume`. Step
+ * Functions sends "Step Functions Execution Status Change" events of standard workflows to the
+ * default bus of its own region
+ * (https://docs.aws.amazon.com/step-functions/latest/dg/eventbridge-integration.html).
+ */
+export function resumeRuleName(namePrefix: string): string {
+  return `${namePrefix}-dr-auto-failover-resume`;
+}
+
+/** `<owner>-dlq`: the dead-letter queue (and its alarm) of a rule or schedule named `owner`. */
+export function deadLetterQueueName(owner: string): string {
+  return `${owner}-dlq`;
+}
+
+/** `<namePrefix>-drills-<account>`: at most 59 characters for the longest prefix (39). */
+export function drillReportBucketName(namePrefix: string, accountId: string): string {
+  return `${namePrefix}-drills-${accountId}`;
+}

@@ -21,6 +21,7 @@ import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-securit
 import { Fn, type ITerraformDependable, TerraformIterator, Token } from "cdktf";
 import { Construct } from "constructs";
 import type { RegionRole } from "../../functions/shared/region-roles";
+import { webTierName } from "../../functions/shared/resource-names";
 import {
   EC2_INSTANCE_TYPE,
   HEALTH_PATH,
@@ -300,12 +301,12 @@ export class Compute extends Construct {
     // carry project/environment/dr-role like everything else.
     const defaultTags = new DataAwsDefaultTags(this, "default-tags", { provider });
     const instanceTags = Token.asStringMap(
-      Fn.merge([defaultTags.tags, { Name: `${namePrefix}-web` }]),
+      Fn.merge([defaultTags.tags, { Name: webTierName(namePrefix) }]),
     );
 
     const launchTemplate = new LaunchTemplate(this, "launch-template", {
       provider,
-      name: `${namePrefix}-web`,
+      name: webTierName(namePrefix),
       // EC2 resolves the parameter to the current AMI at each launch, so the template stays the
       // same when a new AMI is published
       // (https://docs.aws.amazon.com/autoscaling/ec2/userguide/using-systems-manager-parameters.html,
@@ -352,7 +353,7 @@ export class Compute extends Construct {
     const tags = TerraformIterator.fromMap(instanceTags);
     const group = new AutoscalingGroup(this, "group", {
       provider,
-      name: `${namePrefix}-web`,
+      name: webTierName(namePrefix),
       vpcZoneIdentifier: props.privateSubnetIds,
       launchTemplate: {
         id: launchTemplate.id,
@@ -417,10 +418,10 @@ export class Compute extends Construct {
     });
     const app = new SecurityGroup(this, "app-security-group", {
       provider,
-      name: `${namePrefix}-web`,
+      name: webTierName(namePrefix),
       description: "Web tier instances",
       vpcId,
-      tags: { Name: `${namePrefix}-web` },
+      tags: { Name: webTierName(namePrefix) },
     });
     const tcp = { provider, ipProtocol: "tcp" };
 
@@ -496,7 +497,7 @@ export class Compute extends Construct {
     });
     const role = new IamRole(this, "instance-role", {
       provider,
-      name: `${namePrefix}-web`,
+      name: webTierName(namePrefix),
       assumeRolePolicy: trust.json,
     });
     new IamRolePolicyAttachment(this, "instance-ssm-core", {
@@ -541,7 +542,7 @@ export class Compute extends Construct {
     });
     const profile = new IamInstanceProfile(this, "instance-profile", {
       provider,
-      name: `${namePrefix}-web`,
+      name: webTierName(namePrefix),
       role: role.name,
     });
     return { role, profile };
@@ -572,7 +573,7 @@ export class Compute extends Construct {
     });
     const grant = new KmsGrant(this, "launch-role-key-grant", {
       provider,
-      name: `${namePrefix}-web-volumes`,
+      name: `${webTierName(namePrefix)}-volumes`,
       keyId: props.kmsKeyArn,
       granteePrincipal: role.arn,
       // The operations the Auto Scaling guide lists for a service-linked role on a CMK;

@@ -15,7 +15,11 @@ import {
   REGION_ROLES,
   type RegionRole,
 } from "../../functions/shared/region-roles";
-import { clusterIdentifier, globalClusterIdentifier } from "../../functions/shared/resource-names";
+import {
+  clusterIdentifier,
+  DEFAULT_DATABASE_NAME,
+  globalClusterIdentifier,
+} from "../../functions/shared/resource-names";
 import {
   AURORA_GLOBAL_INSTANCE_CLASS,
   LOG_RETENTION_DAYS,
@@ -169,7 +173,7 @@ export class Database extends Construct {
 
   constructor(scope: Construct, id: string, props: DatabaseProps) {
     super(scope, id);
-    const databaseName = props.databaseName ?? "shopsmart";
+    const databaseName = props.databaseName ?? DEFAULT_DATABASE_NAME;
     const masterUsername = props.masterUsername ?? "shopsmart_admin";
     const masterPasswordVersion = props.masterPasswordVersion ?? 1;
     const backupRetentionDays = props.backupRetentionDays ?? 7;

@@ -15,7 +15,13 @@ import {
   trafficFenceDimensions,
 } from "../../functions/shared/dr-metrics";
 import { perRole, REGION_ROLES, type RegionRole } from "../../functions/shared/region-roles";
-import { writerEndpointParameterName } from "../../functions/shared/resource-names";
+import {
+  DATABASE_NAME_PARAMETER,
+  DEFAULT_DATABASE_NAME,
+  READER_ENDPOINT_PARAMETER,
+  REGION_ROLE_PARAMETER,
+  writerEndpointParameterName,
+} from "../../functions/shared/resource-names";
 import type { AutomationSettings } from "../../functions/shared/settings";
 import { AutoScalingSimulation } from "./auto-scaling";
 import { SimulatedClock } from "./clock";
@@ -309,9 +315,13 @@ export class RegionPair {
       const region = settings.regions[role].region;
       const path = settings.parameterPath;
       this.ssm.seed(region, writerEndpointParameterName(path), this.rds.globalWriterEndpoint);
-      this.ssm.seed(region, `${path}db/reader-endpoint`, this.rds.cluster(role).readerEndpoint);
-      this.ssm.seed(region, `${path}db/name`, "shopsmart");
-      this.ssm.seed(region, `${path}app/region-role`, role);
+      this.ssm.seed(
+        region,
+        `${path}${READER_ENDPOINT_PARAMETER}`,
+        this.rds.cluster(role).readerEndpoint,
+      );
+      this.ssm.seed(region, `${path}${DATABASE_NAME_PARAMETER}`, DEFAULT_DATABASE_NAME);
+      this.ssm.seed(region, `${path}${REGION_ROLE_PARAMETER}`, role);
     }
 
     this.dynamodb = new DynamoDbSimulation([

@@ -18,6 +18,7 @@ import {
   parameterPathOf,
   regionNamePrefix,
   stateMachineName,
+  webTierName,
 } from "../../functions/shared/resource-names";
 import type { AutomationSettings, RegionSettings } from "../../functions/shared/settings";
 import { loadEnvConfig } from "../config/load";
@@ -75,7 +76,7 @@ export function simulatedSettings(options: SimulatedSettingsOptions = {}): Autom
       clusterIdentifier: cluster,
       clusterArn: `arn:aws:rds:${id}:${account}:cluster:${cluster}`,
       // As Compute names it, whose prefix is the region's.
-      autoScalingGroupName: `${regionPrefix}-web`,
+      autoScalingGroupName: webTierName(regionPrefix),
       loadBalancer: {
         dnsName: `${regionPrefix}-alb-${100000000 * number + 23456789}.${id}.elb.amazonaws.com`,
         zoneId: ALB_ZONE_IDS[id] ?? "Z0000000000000000000",

@@ -10,8 +10,11 @@ import {
   type RegionRole,
 } from "../../functions/shared/region-roles";
 import {
+  DATABASE_NAME_PARAMETER,
   namePrefixOf,
   parameterPathOf,
+  READER_ENDPOINT_PARAMETER,
+  REGION_ROLE_PARAMETER,
   regionNamePrefix,
   WRITER_ENDPOINT_PARAMETER,
 } from "../../functions/shared/resource-names";
@@ -228,11 +231,11 @@ export class EnvironmentStack extends TerraformStack {
       provider: providers[role],
       parameters: {
         [WRITER_ENDPOINT_PARAMETER]: database.writerEndpoint,
-        "db/reader-endpoint": database.clusters[role].readerEndpoint,
+        [READER_ENDPOINT_PARAMETER]: database.clusters[role].readerEndpoint,
         "db/secret-arn": database.credentialsSecretArns[role],
-        "db/name": database.databaseName,
+        [DATABASE_NAME_PARAMETER]: database.databaseName,
         "assets/bucket": storage.assets[role].bucketName,
-        "app/region-role": role,
+        [REGION_ROLE_PARAMETER]: role,
       },
     });
     new AppConfig(this, "app-config", {

@@ -7,7 +7,12 @@ import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
 import { ListExecutionsCommand, SFNClient } from "@aws-sdk/client-sfn";
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  autoFailoverRuleName,
   clusterIdentifier,
+  DATABASE_NAME_PARAMETER,
+  DEFAULT_DATABASE_NAME,
+  deadLetterQueueName,
+  drillReportBucketName,
   endpointHealthAlarmName,
   FUNCTION_NAMES,
   functionName,
@@ -15,8 +20,14 @@ import {
   ledgerTableName,
   primaryDownAlarmName,
   probeMissingAlarmName,
+  probeRuleName,
+  READER_ENDPOINT_PARAMETER,
+  REGION_ROLE_PARAMETER,
+  regionNamePrefix,
+  resumeRuleName,
   stateMachineName,
   trafficFenceAlarmName,
+  webTierName,
   writerEndpointParameterName,
 } from "../../functions/shared/resource-names";
 import type { AutomationSettings } from "../../functions/shared/settings";
@@ -143,6 +154,9 @@ describe.each(environments)("the simulated %s environment", (_name, stackOf, con
       expect(simulated.regions[role].autoScalingGroupName).toBe(
         referenced(stack, region.autoScalingGroupName),
       );
+      expect(simulated.regions[role].autoScalingGroupName).toBe(
+        webTierName(regionNamePrefix(prefix(), role)),
+      );
     }
   });
 
@@ -219,6 +233,60 @@ describe.each(environments)("the simulated %s environment", (_name, stackOf, con
     for (const role of ROLES) {
       expect(pair.ssm.value(simulated.regions[role].region, name)).toBe(
         pair.rds.globalWriterEndpoint,
+      );
+    }
+  });
+
+  it("names the EventBridge rules, the dead-letter queues and the drill report bucket as the names module does", () => {
+    const stack = stackOf();
+    const automatic = configOf().automaticFailover.enabled;
+    const rules = automatic
+      ? [probeRuleName(prefix()), autoFailoverRuleName(prefix()), resumeRuleName(prefix())]
+      : [probeRuleName(prefix())];
+    expect(namesOf(stack, "aws_cloudwatch_event_rule")).toEqual(rules.sort());
+    const drill = stateMachineName(prefix(), "drill");
+    expect(namesOf(stack, "aws_scheduler_schedule")).toEqual([drill]);
+    const queues = [deadLetterQueueName(drill)];
+    if (automatic) queues.push(deadLetterQueueName(autoFailoverRuleName(prefix())));
+    expect(namesOf(stack, "aws_sqs_queue")).toEqual(queues.sort());
+    expect(namesOf(stack, "aws_s3_bucket", "bucket").map(withSimulatedAccount)).toContain(
+      drillReportBucketName(prefix(), "123456789012"),
+    );
+  });
+
+  it("seeds the reader-endpoint, database-name and region-role parameters the stack creates in each region", () => {
+    const stack = stackOf();
+    const simulated = settings();
+    const pair = new RegionPair({ settings: simulated });
+    const path = simulated.parameterPath;
+    for (const relative of [
+      READER_ENDPOINT_PARAMETER,
+      DATABASE_NAME_PARAMETER,
+      REGION_ROLE_PARAMETER,
+    ]) {
+      const name = `${path}${relative}`;
+      const parameters = resourcesOf(stack, "aws_ssm_parameter").filter(
+        ([, resource]) => resource.name === name,
+      );
+      expect(parameters.map(([, resource]) => regionOf(stack, resource)).sort()).toEqual(
+        ROLES.map((role) => simulated.regions[role].region).sort(),
+      );
+      for (const [, resource] of parameters) {
+        const region = regionOf(stack, resource);
+        const value = pair.ssm.value(region, name);
+        expect(value).toBeDefined();
+        // Where the stack writes a literal, the simulator seeds the same.
+        if (!String(resource.value).includes("${")) expect(value).toBe(resource.value);
+      }
+    }
+    for (const role of ROLES) {
+      const region = simulated.regions[role].region;
+      expect(pair.ssm.value(region, `${path}${DATABASE_NAME_PARAMETER}`)).toBe(
+        DEFAULT_DATABASE_NAME,
+      );
+      expect(pair.ssm.value(region, `${path}${REGION_ROLE_PARAMETER}`)).toBe(role);
+      expect(pair.ssm.value(region, `${path}${READER_ENDPOINT_PARAMETER}`)).toBe(
+        pair.rds.cluster(role).readerEndpoint,
       );
     }
   });

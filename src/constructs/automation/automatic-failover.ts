@@ -13,7 +13,13 @@ import {
   primaryDownAlarmName,
   primaryDownDimensions,
 } from "../../../functions/shared/dr-metrics";
-import { probeMissingAlarmName } from "../../../functions/shared/resource-names";
+import {
+  autoFailoverRuleName,
+  deadLetterQueueName,
+  probeMissingAlarmName,
+  probeRuleName,
+  resumeRuleName,
+} from "../../../functions/shared/resource-names";
 import { DeadLetterQueue } from "./dead-letter-queue";
 
 /** Where a region's dead letters are encrypted and whom their alarm notifies. */
@@ -51,11 +57,6 @@ export const PROBE_TARGET_RETRY = {
 
 /** Minutes without any probe-primary verdict before the probe-missing alarm pages. */
 export const PROBE_SILENCE_MINUTES = 5;
-
-/** The schedule rule that runs probe-primary: `<namePrefix>-dr-probe-primary`. */
-export function probeRuleName(namePrefix: string): string {
-  return `${namePrefix}-dr-probe-primary`;
-}
 
 /**
  * `rate(1 minute)` for {@link PROBE_INTERVAL_SECONDS}: a rate expression takes whole minutes,
@@ -205,21 +206,6 @@ export interface AutomaticFailoverTriggerProps {
 }
 
 /**
- * The rule on the workflow's executions ending: `<namePrefix>-dr-auto-failover-resume`. Step
- * Functions sends "Step Functions Execution Status Change" events of standard workflows to the
- * default bus of its own region
- * (https://docs.aws.amazon.com/step-functions/latest/dg/eventbridge-integration.html).
- */
-export function resumeRuleName(namePrefix: string): string {
-  return `${namePrefix}-dr-auto-failover-resume`;
-}
-
-/** The rule that invokes the auto-failover function: `<namePrefix>-dr-auto-failover`. */
-export function autoFailoverRuleName(namePrefix: string): string {
-  return `${namePrefix}-dr-auto-failover`;
-}
-
-/**
  * EventBridge wiring from the primary-down alarm to the auto-failover function, in the
  * automation's region only.
  *
@@ -263,7 +249,7 @@ export class AutomaticFailoverTrigger extends Construct {
     const deadLetters = new DeadLetterQueue(this, "dead-letters", {
       provider,
       region: props.region,
-      name: `${this.ruleName}-dlq`,
+      name: deadLetterQueueName(this.ruleName),
       contents: "Alarm events for the auto-failover function",
       kmsKeyArn: props.deadLetters.kmsKeyArn,
       alarmTopicArn: props.deadLetters.alarmTopicArn,

@@ -8,7 +8,11 @@ import { Token } from "cdktf";
 import { Construct } from "constructs";
 import { DR_METRIC_NAMESPACE } from "../../../functions/shared/dr-metrics";
 import { MAX_HOLD_MINUTES } from "../../../functions/shared/drill-limits";
-import { stateMachineName } from "../../../functions/shared/resource-names";
+import {
+  deadLetterQueueName,
+  drillReportBucketName,
+  stateMachineName,
+} from "../../../functions/shared/resource-names";
 import { LOG_RETENTION_DAYS, LOG_RETENTION_DAYS_EXPECTED } from "../../aws-formats";
 import { cronExpressionProblem } from "../../config/cron-expression";
 import { isKnown, ProblemCollector } from "../../errors";
@@ -80,11 +84,6 @@ export const MAX_ADVANCES = Math.floor(
  * better skipped than run when nobody expects it.
  */
 export const SCHEDULE_RETRY = { maximumEventAgeInSeconds: 900, maximumRetryAttempts: 5 } as const;
-
-/** `<namePrefix>-drills-<account>`: at most 59 characters for the longest prefix (39). */
-export function drillReportBucketName(namePrefix: string, accountId: string): string {
-  return `${namePrefix}-drills-${accountId}`;
-}
 
 /** Key prefix of one environment's reports: `drills/<environment>/`. */
 export function drillReportPrefix(environment: string): string {
@@ -325,7 +324,7 @@ export class DrillAutomation extends Construct {
     const deadLetters = new DeadLetterQueue(this, "schedule-dead-letters", {
       provider,
       region,
-      name: `${this.scheduleName}-dlq`,
+      name: deadLetterQueueName(this.scheduleName),
       contents: "Scheduled starts of the DR drill",
       kmsKeyArn,
       alarmTopicArn: props.alertTopicArn,

@@ -14,9 +14,12 @@ import {
 import type { DrillSettings } from "../../../functions/shared/drill-settings";
 import { perRole, REGION_ROLES, type RegionRole } from "../../../functions/shared/region-roles";
 import {
+  autoFailoverRuleName,
+  drillReportBucketName,
   functionName,
   ledgerTableName,
   operationsApiName,
+  resumeRuleName,
   stateMachineName as stateMachineNameOf,
   writerEndpointParameterName,
 } from "../../../functions/shared/resource-names";
@@ -33,18 +36,9 @@ import {
   SSM_PARAMETER_PATH,
 } from "../../aws-formats";
 import { ProblemCollector } from "../../errors";
-import {
-  AutomaticFailoverTrigger,
-  autoFailoverRuleName,
-  PrimaryDownDetection,
-} from "./automatic-failover";
+import { AutomaticFailoverTrigger, PrimaryDownDetection } from "./automatic-failover";
 import { bundleFunctions, type LambdaBundle, PROJECT_ROOT } from "./bundling";
-import {
-  DRILL_METRIC_NAMESPACE,
-  DrillAutomation,
-  drillReportBucketName,
-  drillReportPrefix,
-} from "./drill";
+import { DRILL_METRIC_NAMESPACE, DrillAutomation, drillReportPrefix } from "./drill";
 import {
   AUTOMATION_FUNCTIONS,
   FUNCTION_NAMES,
@@ -228,7 +222,7 @@ const DEFAULT_THROTTLE = { burstLimit: 10, rateLimitPerSecond: 5 } as const;
 /** API Gateway's default account-level throttle; a stage cannot exceed it. */
 const MAX_THROTTLE = { burstLimit: 5000, rateLimitPerSecond: 10_000 } as const;
 /** Longest name suffix the construct appends: `-dr-auto-failover-resume` (a 64-character rule). */
-const LONGEST_NAME_SUFFIX = "-dr-auto-failover-resume";
+const LONGEST_NAME_SUFFIX = resumeRuleName("");
 const MAX_NAME_PREFIX_LENGTH = 64 - LONGEST_NAME_SUFFIX.length;
 /** CloudWatch: evaluation periods x period must fit in one day (1-minute periods here). */
 const MAX_ALARM_MINUTES = 1440;
