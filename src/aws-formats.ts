@@ -69,22 +69,16 @@ export const AURORA_GLOBAL_INSTANCE_CLASS: FormatRule = {
     "a memory-optimized class such as db.r7g.large: Aurora global databases do not support burstable (db.t*) classes",
 };
 
-/** The web tier's health path; it is written into a systemd unit, hence the narrow character set. */
+/**
+ * The app's health path, one rule for the three places the env file's `dns.healthCheck.path`
+ * goes: the web tier's systemd unit (hence the narrow character set), the Route 53 health check's
+ * `ResourcePath` (which Route 53 caps at 255 characters) and the path run-drill polls (whose
+ * settings schema checks the leading '/' again).
+ */
 export const HEALTH_PATH: FormatRule = {
-  pattern: /^\/[\w./-]*$/,
-  expected: "a URL path starting with '/'",
-};
-
-/** A path a Route 53 health check requests; Route 53 caps `ResourcePath` at 255 characters. */
-export const ROUTE53_HEALTH_CHECK_PATH: FormatRule = {
-  pattern: /^\/[^\s]{0,254}$/,
-  expected: "a URL path starting with '/', without spaces, at most 255 characters",
-};
-
-/** The path run-drill polls; the function checks its settings with this same test. */
-export const DRILL_HEALTH_PATH: FormatRule = {
-  pattern: /^\//,
-  expected: "a path starting with '/'",
+  pattern: /^\/[\w./-]{0,254}$/,
+  expected:
+    "a URL path starting with '/' of letters, digits, '_', '.', '/' and '-', at most 255 characters",
 };
 
 /** An SSM parameter path that holds parameters (so it ends in "/"), as an IAM policy scopes it. */
@@ -123,10 +117,14 @@ export const S3_BUCKET_NAME_WITHOUT_DOTS: FormatRule = {
   expected: "an S3 bucket name: 3-63 lower-case letters, digits and '-'",
 };
 
-/** Project and environment names, which join into every resource name prefix. */
+/**
+ * Project and environment names, which join into every resource name prefix, and the prefix of
+ * RDS identifiers: RDS allows no "--" in an identifier, so neither does this rule, and an env file
+ * with "--" in a name is refused by the schema rather than later by the database construct.
+ */
 export const RESOURCE_NAME: FormatRule = {
-  pattern: /^[a-z][a-z0-9-]*[a-z0-9]$/,
-  expected: "lower-case letters, digits and '-', starting with a letter",
+  pattern: /^[a-z](?:-?[a-z0-9])+$/,
+  expected: "lower-case letters, digits and single '-', starting with a letter",
 };
 
 /** A prefix of load balancer and target group names (ELB allows mixed case). */
@@ -147,12 +145,12 @@ export function lowerCaseNamePrefix(maxLength: number): FormatRule {
   };
 }
 
-/** A prefix of RDS identifiers, which allow no "--" and must start with a letter. */
+/** A prefix of RDS identifiers: {@link RESOURCE_NAME}, at most `maxLength` long. */
 export function rdsIdentifierPrefix(maxLength: number): FormatRule {
   return {
-    pattern: /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/,
+    pattern: RESOURCE_NAME.pattern,
     maxLength,
-    expected: `at most ${maxLength} lower-case letters, digits and single '-', starting with a letter`,
+    expected: `at most ${maxLength} ${RESOURCE_NAME.expected}`,
   };
 }
 

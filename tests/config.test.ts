@@ -341,6 +341,19 @@ describe("fields", () => {
   });
 });
 
+describe("names", () => {
+  it('fails on a project or environment name with "--", which no RDS identifier allows', () => {
+    const expected = "lower-case letters, digits and single '-', starting with a letter";
+    expect(prodErrorMessage({ project: "shop--smart" })).toEqual(
+      invalidProdMessage(`project: got "shop--smart"; expected a project name: ${expected}`),
+    );
+    // (envs/prod.json's environment must also be "prod", its file's name: a second problem.)
+    expect(prodErrorMessage({ environment: "pr--od" })).toContain(
+      `  - environment: got "pr--od"; expected an environment name: ${expected}\n`,
+    );
+  });
+});
+
 describe("regions", () => {
   it("fails on a region that does not exist", () => {
     expect(prodErrorMessage({ "regions.secondary": "us-west-9" })).toEqual(
@@ -582,6 +595,25 @@ describe("names and addresses", () => {
         'dns.hostedZone.id: got "z123"; expected a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ',
       ),
     );
+  });
+
+  it("fails on a health path the web tier, Route 53 and the drill would not all take, with one message", () => {
+    const expected =
+      "expected a URL path starting with '/' of letters, digits, '_', '.', '/' and '-', at most 255 characters";
+    for (const path of ["health", "/health check", "/health?full=1"]) {
+      expect(prodErrorMessage({ "dns.healthCheck.path": path })).toEqual(
+        invalidProdMessage(`dns.healthCheck.path: got ${JSON.stringify(path)}; ${expected}`),
+      );
+    }
+    // 256 characters (the message shortens the value it quotes).
+    const tooLong = prodErrorMessage({ "dns.healthCheck.path": `/${"a".repeat(255)}` });
+    expect(tooLong).toContain("(1 problem)");
+    expect(tooLong).toContain(`  - dns.healthCheck.path: got "/aaa`);
+    expect(tooLong).toContain(`; ${expected}\n`);
+    expect(
+      parseEnvConfig(prodWith({ "dns.healthCheck.path": `/${"a".repeat(254)}` }), "envs/prod.json")
+        .dns.healthCheck.path,
+    ).toHaveLength(255);
   });
 
   it("fails on a hosted zone given both by id and by name", () => {

@@ -20,7 +20,7 @@ import {
   REGION_ROLES,
   type RegionRole,
 } from "../../functions/shared/region-roles";
-import { DOMAIN_NAME, HOSTED_ZONE_ID, ROUTE53_HEALTH_CHECK_PATH, ZONE_NAME } from "../aws-formats";
+import { DOMAIN_NAME, HEALTH_PATH, HOSTED_ZONE_ID, ZONE_NAME } from "../aws-formats";
 import { ConstructMisuseError, isKnown, ProblemCollector } from "../errors";
 
 /** The hosted zone the records go in: its id, or the name of a public zone to look up. */
@@ -488,7 +488,7 @@ function validate(path: string, props: DnsProps): void {
     FAILURE_THRESHOLD_RANGE,
     `a whole number from ${FAILURE_THRESHOLD_RANGE.min} to ${FAILURE_THRESHOLD_RANGE.max}`,
   );
-  problems.pattern("healthCheck.path", healthCheck.path, ROUTE53_HEALTH_CHECK_PATH, {
+  problems.pattern("healthCheck.path", healthCheck.path, HEALTH_PATH, {
     detail: ", e.g. /health",
   });
   if (activeRegion !== undefined && !REGION_ROLES.includes(activeRegion)) {

@@ -1175,7 +1175,7 @@ describe("Automation", () => {
       ).toThrow(
         "Invalid props for test/automation:\n" +
           "  - drill.pollSeconds: got 0.5; expected a whole number of seconds >= 1\n" +
-          `  - drill.healthPath: got "health"; expected a literal path starting with '/', e.g. /health`,
+          `  - drill.healthPath: got "health"; expected a literal URL path starting with '/' of letters, digits, '_', '.', '/' and '-', at most 255 characters, e.g. /health`,
       );
     });
 

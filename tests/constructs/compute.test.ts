@@ -726,7 +726,7 @@ describe("Compute", () => {
           "  - privateSubnetIds: got []; expected at least one subnet",
           '  - instanceType: got "large"; expected an EC2 instance type such as m7i.large',
           '  - parameterPath: got "/shop/test"; expected a literal SSM path starting and ending with "/" (letters, digits, _ . -), e.g. "/shopsmart/prod/"',
-          "  - healthCheckPath: got \"health\"; expected a literal URL path starting with '/', e.g. /health",
+          "  - healthCheckPath: got \"health\"; expected a literal URL path starting with '/' of letters, digits, '_', '.', '/' and '-', at most 255 characters, e.g. /health",
           "  - targetCpuPercent: got 95; expected a whole number from 10 to 90",
         ].join("\n"),
       );

@@ -507,7 +507,7 @@ describe("Dns", () => {
           '  - hostedZone.id: got "not-a-zone"; expected a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ',
           "  - healthCheck.intervalSeconds: got 15; expected 10 or 30 (the intervals Route 53 supports)",
           "  - healthCheck.failureThreshold: got 11; expected a whole number from 1 to 10",
-          `  - healthCheck.path: got "health"; expected a URL path starting with '/', without spaces, at most 255 characters, e.g. /health`,
+          `  - healthCheck.path: got "health"; expected a URL path starting with '/' of letters, digits, '_', '.', '/' and '-', at most 255 characters, e.g. /health`,
           '  - activeRegion: got "tertiary"; expected "primary" or "secondary"',
         ].join("\n"),
       );

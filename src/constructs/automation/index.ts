@@ -28,7 +28,7 @@ import type { AutomationSettings, RegionSettings } from "../../../functions/shar
 import {
   ACCOUNT_ID,
   DOMAIN_NAME,
-  DRILL_HEALTH_PATH,
+  HEALTH_PATH,
   HOSTED_ZONE_ID,
   LOG_RETENTION_DAYS,
   LOG_RETENTION_DAYS_EXPECTED,
@@ -607,7 +607,7 @@ function validate(
     problems.add("drill.pollSeconds", pollSeconds, "a whole number of seconds >= 1");
   }
   if (healthPath !== undefined) {
-    problems.pattern("drill.healthPath", healthPath, DRILL_HEALTH_PATH, {
+    problems.pattern("drill.healthPath", healthPath, HEALTH_PATH, {
       literal: true,
       detail: ", e.g. /health",
     });
