@@ -250,7 +250,8 @@ function measureFirstSynth(envs: number): Scenario {
 
 /**
  * `count` clones of envs/prod.json (the largest shape: 3 AZs, NAT per AZ), named bench01..., each
- * with its own VPC ranges; the name must match the file name or the app rejects the file.
+ * with its own VPC ranges and domain name: the name must match the file name, and synth refuses
+ * two env files sharing a domain name (src/config/environment-files.ts).
  */
 function generateEnvs(count: number): string {
   const prod = JSON.parse(readFileSync(join(ROOT, "envs", "prod.json"), "utf8"));
@@ -260,6 +261,7 @@ function generateEnvs(count: number): string {
     const name = `bench${String(i).padStart(2, "0")}`;
     const env = structuredClone(prod);
     env.environment = name;
+    env.dns.domainName = `${name}.${env.dns.hostedZone.name}`;
     env.network.vpcCidr = {
       primary: `10.${100 + 2 * i}.0.0/16`,
       secondary: `10.${101 + 2 * i}.0.0/16`,
