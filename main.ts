@@ -21,6 +21,7 @@ import {
   SELECT_ONE_ENVIRONMENT_HINT,
 } from "./src/config/environment-files";
 import { type EnvironmentSet, loadEnvironmentSet } from "./src/config/load";
+import type { EnvConfig } from "./src/config/schema";
 import { EnvConfigErrors, invalidSetting, missedDrBudgets, UserInputError } from "./src/errors";
 import { assertGuardrails, guardrailSummary } from "./src/guardrails";
 import { EnvironmentStack, type StateLocation } from "./src/stacks/environment-stack";
@@ -48,15 +49,16 @@ function main(): void {
   const selected = parseEnvironmentSelection(process.env[ENVIRONMENT_SELECTION_VARIABLE]);
   const { configs, warnings } = loadEnvironments(envsDir, selected);
   for (const warning of warnings) console.error(warning);
+  const envFileOf = (config: EnvConfig) =>
+    relative(process.cwd(), resolve(envsDir, `${config.environment}.json`));
   for (const config of configs) {
     const problems = budgetProblems(config);
-    if (problems.length > 0) {
-      const file = relative(process.cwd(), resolve(envsDir, `${config.environment}.json`));
-      throw missedDrBudgets(file, config.environment, problems);
-    }
+    if (problems.length > 0) throw missedDrBudgets(envFileOf(config), config.environment, problems);
   }
   const app = new App();
-  const stacks = configs.map((config) => new EnvironmentStack(app, { config, stateLocation }));
+  const stacks = configs.map(
+    (config) => new EnvironmentStack(app, { config, stateLocation, envFile: envFileOf(config) }),
+  );
   // Checked for every stack before any is written, so a violation leaves nothing half-synthesized.
   assertGuardrails(stacks);
   app.synth();

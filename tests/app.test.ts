@@ -213,6 +213,24 @@ describe("app", () => {
     );
   });
 
+  it("names the env file where it is in a guardrail's fix (SHOPSMART_ENVS_DIR other than envs/)", () => {
+    const envs = join(scratch, "guarded-envs");
+    cpSync(join(ROOT, "envs"), envs, { recursive: true });
+    const prodFile = join(envs, "prod.json");
+    const prod = JSON.parse(readFileSync(prodFile, "utf8"));
+    prod.database.deletionProtection = false;
+    writeFileSync(prodFile, JSON.stringify(prod));
+    const run = runApp(join(scratch, "guarded-out"), {
+      SHOPSMART_ENVS_DIR: envs,
+      SHOPSMART_ENVS: "prod",
+    });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(
+      `Fix: set database.deletionProtection to true in ${relative(ROOT, prodFile)}`,
+    );
+    expect(run.stderr).not.toContain("in envs/prod.json");
+  });
+
   it("fails on an unknown SHOPSMART_STATE_LOCATION", () => {
     const run = runApp(join(scratch, "bad-location"), { SHOPSMART_STATE_LOCATION: "backup" });
     expect(run.status).toBe(1);

@@ -247,7 +247,7 @@ export const envConfigSchema = z
       deletionProtection: z.boolean().default(true),
       /**
        * Raise by one to rotate the master password on the next apply (write-only: the password
-       * is never in the plan or the state). See the README, "Database credentials".
+       * is never in the plan or the state). See docs/configuration.md, "Database credentials".
        * @default 1
        */
       masterPasswordVersion: positiveInt("database.masterPasswordVersion").default(1),
@@ -338,7 +338,7 @@ export const envConfigSchema = z
          * Concurrent executions reserved for each automation function, so the rest of the
          * account cannot starve a failover. Leave it out on small accounts: Lambda refuses a
          * reservation that leaves fewer than 100 unreserved executions, and new accounts start
-         * far below the 1,000 default (the README's "Reserved concurrency" says how to check).
+         * far below the 1,000 default (docs/configuration.md, "Reserved concurrency", says how to check).
          * @default - none: the functions share the account's unreserved pool
          */
         reservedConcurrency: z

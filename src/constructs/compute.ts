@@ -190,7 +190,7 @@ export function amiParameterName(instanceType: string): string {
  *   --preferences '{"MinHealthyPercentage":100,"MaxHealthyPercentage":200,"SkipMatching":false}'
  * ```
  *
- * (README: "Roll the fleets onto a new AMI").
+ * (docs/deploy.md: "Roll the fleets onto a new AMI").
  */
 export class Compute extends Construct {
   readonly loadBalancerArn: string;

@@ -44,6 +44,11 @@ export interface EnvironmentStackProps {
    * @default "primary"
    */
   readonly stateLocation?: StateLocation;
+  /**
+   * The env file the config came from, as a guardrail fix names it (`set database.x in <file>`).
+   * @default `envs/<environment>.json`
+   */
+  readonly envFile?: string;
 }
 
 /**
@@ -80,7 +85,10 @@ export class EnvironmentStack extends TerraformStack {
     const { config } = props;
     super(scope, stackName(config));
     this.config = config;
-    attachGuardrails(this, { production: config.environment === "prod" });
+    attachGuardrails(this, {
+      production: config.environment === "prod",
+      ...(props.envFile === undefined ? {} : { envFile: props.envFile }),
+    });
     const namePrefix = stackName(config);
     const parameterPath = parameterPathOf(config.project, config.environment);
 

@@ -3,7 +3,7 @@ import { Testing } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { loadEnvConfig } from "../../src/config/load";
 import { renderStackViolations } from "../../src/errors";
-import { checkStack, GUARDRAILS } from "../../src/guardrails";
+import { assertGuardrails, checkStack, GUARDRAILS } from "../../src/guardrails";
 import { ENV_FILE, TERRAFORM_ADDRESS } from "../../src/guardrails/rule";
 import { EnvironmentStack } from "../../src/stacks/environment-stack";
 
@@ -58,6 +58,18 @@ describe("fixes that an env-file field makes", () => {
     expect(defaultFixes.every((fix) => fix.includes("in envs/dev.json"))).toBe(true);
     expect(defaultFixes.join("\n")).not.toContain(ENV_FILE);
     expect(defaultFixes.join("\n")).not.toContain(TERRAFORM_ADDRESS);
+  });
+});
+
+describe("the env file a stack names", () => {
+  it("is the stack's envFile prop when the app gives one (an env dir other than envs/)", () => {
+    const stack = new EnvironmentStack(Testing.app(), {
+      config: { ...prod, database: { ...prod.database, deletionProtection: false } },
+      envFile: "ops/environments/prod.json",
+    });
+    expect(() => assertGuardrails([stack])).toThrow(
+      "Fix: set database.deletionProtection to true in ops/environments/prod.json",
+    );
   });
 });
 
