@@ -124,21 +124,34 @@ jobs:
   # environment (by default a group keeps only the newest pending run).
 `;
 
+/**
+ * A deploy job's id. Not the bare environment name: an environment called `test` would collide
+ * with the test job, and one called `null`, `true` or `false` would be a YAML keyword.
+ */
+export function deployJobId(environment: string): string {
+  return `deploy-${environment}`;
+}
+
+/** A YAML string scalar, quoted: environment names like `null` or `on` must stay strings. */
+function quoted(value: string): string {
+  return JSON.stringify(value);
+}
+
 function deployJob(env: WorkflowEnvironment, needs: string): string {
-  return `  ${env.name}:
+  return `  ${deployJobId(env.name)}:
     name: deploy ${env.name}
     needs: ${needs}
     runs-on: ubuntu-24.04
-    environment: ${env.name}
+    environment: ${quoted(env.name)}
     concurrency:
-      group: deploy-${env.name}
+      group: ${quoted(`deploy-${env.name}`)}
       cancel-in-progress: false
       queue: max
     permissions:
       contents: read
       id-token: write # OIDC token for aws-actions/configure-aws-credentials
     env:
-      SHOPSMART_ENVS: ${env.name} # synthesize this environment only
+      SHOPSMART_ENVS: ${quoted(env.name)} # synthesize this environment only
     steps:
       - name: Check out
         uses: actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1
@@ -184,7 +197,10 @@ function deployJob(env: WorkflowEnvironment, needs: string): string {
 /** The whole of deploy.yml for these environments, given in deploy order. */
 export function deployWorkflow(environments: readonly WorkflowEnvironment[]): string {
   const jobs = environments.map((env, index) =>
-    deployJob(env, index === 0 ? "test" : (environments[index - 1] as WorkflowEnvironment).name),
+    deployJob(
+      env,
+      index === 0 ? "test" : deployJobId((environments[index - 1] as WorkflowEnvironment).name),
+    ),
   );
   return `${HEADER}${jobs.join("\n")}`;
 }
@@ -204,7 +220,7 @@ export function drillWorkflow(
         "input; put the marker back on the env input's options",
     );
   }
-  const names = environments.map((env) => env.name).join(", ");
+  const names = environments.map((env) => quoted(env.name)).join(", ");
   return current.replace(DRILL_CHOICES, `$1[${names}]$2`);
 }
 

@@ -121,11 +121,11 @@ describe("a new environment: a copy of prod with its own name, domain and VPC ra
       jobs: Record<string, { needs?: string; environment?: string; steps: { run?: string }[] }>;
     };
     const jobs = Object.keys(deploy.jobs);
-    expect(jobs.at(-1)).toBe("prod"); // DEPLOY_ORDER's last entry
-    expect(jobs.at(-2)).toBe(NEW_ENV);
-    expect(deploy.jobs.prod?.needs).toBe(NEW_ENV);
-    expect(deploy.jobs[NEW_ENV]?.environment).toBe(NEW_ENV);
-    expect(deploy.jobs[NEW_ENV]?.steps.at(-1)?.run).toBe(
+    expect(jobs.at(-1)).toBe("deploy-prod"); // DEPLOY_ORDER's last entry
+    expect(jobs.at(-2)).toBe(`deploy-${NEW_ENV}`);
+    expect(deploy.jobs["deploy-prod"]?.needs).toBe(`deploy-${NEW_ENV}`);
+    expect(deploy.jobs[`deploy-${NEW_ENV}`]?.environment).toBe(NEW_ENV);
+    expect(deploy.jobs[`deploy-${NEW_ENV}`]?.steps.at(-1)?.run).toBe(
       `npx cdktf deploy shopsmart-${NEW_ENV} --auto-approve`,
     );
 
@@ -136,6 +136,8 @@ describe("a new environment: a copy of prod with its own name, domain and VPC ra
     const drill = parse(drillText) as {
       on: { workflow_dispatch: { inputs: { env: { options: string[] } } } };
     };
-    expect(drill.on.workflow_dispatch.inputs.env.options).toEqual(jobs.slice(1));
+    expect(drill.on.workflow_dispatch.inputs.env.options).toEqual(
+      jobs.slice(1).map((job) => job.replace(/^deploy-/, "")),
+    );
   });
 });

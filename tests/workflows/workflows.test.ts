@@ -15,6 +15,7 @@ import { parse } from "yaml";
 import { TERRAFORM_VERSION } from "../../src/cli/state";
 import {
   DEPLOY_ORDER,
+  deployJobId,
   deployOrder,
   deployWorkflow,
   drillWorkflow,
@@ -208,7 +209,7 @@ describe("permissions", () => {
       expect(text(file), file).not.toMatch(/secrets\.|aws-access-key|aws-secret/);
     const awsJobs = allJobs().filter(({ job }) => usesAws(job));
     expect(awsJobs.map(({ file, id }) => `${file} ${id}`)).toEqual([
-      ...ORDER.map((env) => `deploy.yml ${env}`),
+      ...ORDER.map((env) => `deploy.yml ${deployJobId(env)}`),
       "dr-drill.yml drill",
     ]);
     for (const { file, id, job } of awsJobs) {
@@ -340,7 +341,7 @@ describe("ci.yml", () => {
       terraform_version: TERRAFORM_VERSION,
       terraform_wrapper: false,
     });
-    const firstDeploy = load("deploy.yml").jobs[ORDER[0] as string] as Job;
+    const firstDeploy = load("deploy.yml").jobs[deployJobId(ORDER[0] as string)] as Job;
     const deployPin = stepUsing(firstDeploy, "hashicorp/setup-terraform")[0]?.uses;
     expect(list[terraform]?.uses).toBe(deployPin);
   });
@@ -378,7 +379,7 @@ describe("deploy.yml", () => {
 
   it("has one deploy job per environment file, in DEPLOY_ORDER, the last one (prod) last", () => {
     expect([...ORDER].sort()).toEqual(ENVIRONMENTS);
-    expect(Object.keys(deploy.jobs)).toEqual(["test", ...ORDER]);
+    expect(Object.keys(deploy.jobs)).toEqual(["test", ...ORDER.map(deployJobId)]);
     expect(ORDER.at(-1)).toBe(DEPLOY_ORDER.at(-1));
   });
 
@@ -407,13 +408,34 @@ describe("deploy.yml", () => {
     ) as Workflow;
     expect(Object.entries(generated.jobs).map(([id, job]) => [id, job.needs])).toEqual([
       ["test", undefined],
-      ["dev", "test"],
-      ["qa", "dev"],
-      ["prod", "qa"],
+      ["deploy-dev", "test"],
+      ["deploy-qa", "deploy-dev"],
+      ["deploy-prod", "deploy-qa"],
     ]);
-    expect(steps(generated.jobs.qa as Job).at(-1)?.run).toBe(
+    expect(steps(generated.jobs["deploy-qa"] as Job).at(-1)?.run).toBe(
       "npx cdktf deploy shop-qa --auto-approve",
     );
+  });
+
+  it("gives environments named like the test job or a YAML keyword a valid job of their own", async () => {
+    const names = ["test", "null", "true", "on"];
+    const generated = deployWorkflow(names.map((name) => ({ name, stack: `shop-${name}` })));
+    expect(await workflowProblems(".github/workflows/deploy.yml", generated, ROOT)).toEqual([]);
+    const jobs = (parse(generated) as Workflow).jobs;
+    expect(Object.keys(jobs)).toEqual(["test", ...names.map(deployJobId)]);
+    for (const name of names) {
+      expect(jobs[deployJobId(name)]?.environment).toBe(name);
+      expect(jobs[deployJobId(name)]?.env).toEqual({ SHOPSMART_ENVS: name });
+    }
+    const drill = parse(
+      drillWorkflow(
+        text("dr-drill.yml"),
+        names.map((name) => ({ name, stack: name })),
+      ),
+    ) as {
+      on: { workflow_dispatch: { inputs: { env: { options: unknown[] } } } };
+    };
+    expect(drill.on.workflow_dispatch.inputs.env.options).toEqual(names);
   });
 
   it("fails to update dr-drill.yml when its generated line lost its marker, saying what to restore", () => {
@@ -433,10 +455,10 @@ describe("deploy.yml", () => {
     expect(deploy.jobs.test.uses).toBe("./.github/workflows/ci.yml");
   });
 
-  it.each(ORDER.map((env, i) => [env, i === 0 ? "test" : ORDER[i - 1]]))(
+  it.each(ORDER.map((env, i) => [env, i === 0 ? "test" : deployJobId(ORDER[i - 1] as string)]))(
     "%s runs in its GitHub environment after %s, alone in its concurrency group",
     (env, previous) => {
-      const job = deploy.jobs[env];
+      const job = deploy.jobs[deployJobId(env as string)];
       expect(job.needs).toBe(previous);
       expect(job.environment).toBe(env);
       expect(job.concurrency).toEqual({
@@ -451,21 +473,24 @@ describe("deploy.yml", () => {
     "%s shows the diff, checks the live topology against activeRegion, then deploys its stack without a prompt",
     (env) => {
       const stack = `${envFile(env).project}-${env}`;
-      const runs = steps(deploy.jobs[env]).flatMap((s) => (s.run ? [s.run] : []));
+      const runs = steps(deploy.jobs[deployJobId(env)]).flatMap((s) => (s.run ? [s.run] : []));
       expect(runs.slice(-3)).toEqual([
         `npx cdktf diff ${stack}`,
         `npm run -s deploy-guard -- --env ${env} \${ALLOW_UNCHECKED_DEPLOY:+--allow-unchecked}`,
         `npx cdktf deploy ${stack} --auto-approve`,
       ]);
       // Only this environment's file must be valid (the test job checked every one).
-      expect(deploy.jobs[env]?.env).toEqual({ SHOPSMART_ENVS: env });
+      expect(deploy.jobs[deployJobId(env)]?.env).toEqual({ SHOPSMART_ENVS: env });
     },
   );
 
   it("the deploy jobs are the same apart from the environment name", () => {
     const normalized = ORDER.map((env, index) =>
-      JSON.stringify(deploy.jobs[env])
-        .replaceAll(`"needs":"${index === 0 ? "test" : ORDER[index - 1]}"`, "")
+      JSON.stringify(deploy.jobs[deployJobId(env)])
+        .replaceAll(
+          `"needs":"${index === 0 ? "test" : deployJobId(ORDER[index - 1] as string)}"`,
+          "",
+        )
         .replaceAll(env, "<env>"),
     );
     for (const job of normalized) expect(job).toBe(normalized[0]);
@@ -477,7 +502,7 @@ describe("deploy.yml", () => {
     );
     const input = (deploy.on.workflow_dispatch as { inputs: Record<string, unknown> }).inputs;
     expect(input["allow-unchecked-deploy"]).toMatchObject({ type: "boolean", default: false });
-    const guard = steps(deploy.jobs[ORDER[0] as string] as Job).find(
+    const guard = steps(deploy.jobs[deployJobId(ORDER[0] as string)] as Job).find(
       (s) => s.name === "Topology matches activeRegion",
     )?.run as string;
     const argsWith = (value: string) =>
