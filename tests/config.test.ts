@@ -962,21 +962,25 @@ describe("a selection of environments (SHOPSMART_ENVS)", () => {
     });
   });
 
-  it("turns a collision with an unselected file into a warning, and keeps it an error between selected ones", () => {
+  it("keeps a collision an error whenever a selected environment is in it, and warns only when none is", () => {
     const files = shippedWithCopyOfProd("copy", {
       "network.vpcCidr": OWN_NAMES["network.vpcCidr"],
     });
     withEnvDirectory(files, (directory) => {
-      const set = loadEnvironmentSet(directory, { displayRoot: directory, selected: ["prod"] });
-      expect(set.configs.map((c) => c.environment)).toEqual(["prod"]);
+      // Neither prod nor its copy selected: both stay as they are, the selected one is built.
+      const set = loadEnvironmentSet(directory, { displayRoot: directory, selected: ["dev"] });
+      expect(set.configs.map((c) => c.environment)).toEqual(["dev"]);
       expect(set.warnings).toEqual([
         'warning: a synth of every environment refuses prod.json: dns.domainName: got "shop.example.com"; expected a name no other env file uses: copy.json has it too, and both stacks would own the same Route 53 failover records. Give this environment its own, e.g. "prod.shop.example.com" (inside dns.hostedZone)',
       ]);
-      expect(
-        errorThrownBy(() =>
-          loadEnvironmentSet(directory, { displayRoot: directory, selected: ["copy", "prod"] }),
-        ).message,
-      ).toMatch(/^Invalid environment config prod\.json \(1 problem\):\n {2}- dns\.domainName/);
+      // Selecting the copy must not get it deployed onto the original's records, nor the other way.
+      for (const selected of [["copy"], ["prod"], ["copy", "prod"]]) {
+        expect(
+          errorThrownBy(() => loadEnvironmentSet(directory, { displayRoot: directory, selected }))
+            .message,
+          selected.join(","),
+        ).toMatch(/^Invalid environment config prod\.json \(1 problem\):\n {2}- dns\.domainName/);
+      }
     });
   });
 

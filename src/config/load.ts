@@ -288,7 +288,10 @@ export function loadEnvironmentSet(
   for (const collision of envCollisions(loaded)) {
     const problem = { path: collision.path, value: collision.value, expected: collision.expected };
     const involved = [collision.file, collision.otherFile].map((file) => nameOf.get(file) ?? "");
-    if (involved.every(isSelected)) {
+    // An error as soon as a selected environment is involved: selecting the copy that still has
+    // the original's domain or prefix must not get it deployed (its apply would build VPCs and
+    // databases, then fail on the records or names the original owns).
+    if (involved.some(isSelected)) {
       collisions.set(collision.file, [...(collisions.get(collision.file) ?? []), problem]);
     } else {
       warnings.push(
