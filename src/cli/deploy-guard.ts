@@ -164,6 +164,14 @@ export async function runDeployGuardCli(
     }));
   } catch (error) {
     if (error instanceof StackNotDeployedError) {
+      // Read from the replica, no outputs means a replica that is empty or not the stack's, not a
+      // first deploy: first deploys go to the primary state location.
+      if ((dependencies.environment ?? process.env).SHOPSMART_STATE_LOCATION === "replica") {
+        return unchecked(
+          `the replica state has no status_api_url output (SHOPSMART_STATE_LOCATION=replica): ` +
+            "an empty or wrong replica, not a first deploy",
+        );
+      }
       // A first deploy has no API yet, hence nothing that could disagree with activeRegion.
       io.out(`deploy guard: first deploy, nothing to compare (${error.message})`);
       return 0;

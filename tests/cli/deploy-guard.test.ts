@@ -109,6 +109,24 @@ describe("npm run deploy-guard", () => {
     );
   });
 
+  it("does not take a replica state without outputs for a first deploy: it stops, unless --allow-unchecked", async () => {
+    const run = async (extra: string[]) => {
+      const out: string[] = [];
+      const code = await runDeployGuardCli(
+        ["--env", "staging", ...extra],
+        { out: (line) => out.push(line), err: (line) => out.push(line) },
+        { environment: { SHOPSMART_STATE_LOCATION: "replica" }, readOutputs: async () => ({}) },
+      );
+      return { code, output: out.join("\n") };
+    };
+    const stopped = await run([]);
+    expect(stopped.code).toBe(1);
+    expect(stopped.output).toMatch(
+      /^deploy guard: the replica state has no status_api_url output \(SHOPSMART_STATE_LOCATION=replica\): an empty or wrong replica, not a first deploy\. Stopped/,
+    );
+    expect((await run(["--allow-unchecked"])).code).toBe(0);
+  });
+
   it("stops when the outputs cannot be read (any lookup failure but a missing output), unless --allow-unchecked", async () => {
     const failing = async (): Promise<Record<string, string>> => {
       throw new UserInputError("`terraform output -json` failed in cdktf.out/stacks/x (exit 1)");
