@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import Module from "node:module";
 import { tmpdir } from "node:os";
@@ -191,5 +192,19 @@ describe("build inputs (both build caches)", () => {
     rmSync(join(root, "input.ts"));
     expect(new BuildInputs(root).unchanged("input.ts", before)).toBe(false);
     expect(new BuildInputs(root).hash("input.ts")).toBe("missing");
+  });
+});
+
+describe("the app bundle cache", () => {
+  it("keeps each checkout's bundles in a directory of its own (worktrees share node_modules)", () => {
+    const dir = launcher.cacheDirOf("src/cli/state.ts");
+    expect(dir).toBe(
+      join(
+        ROOT,
+        "node_modules/.cache/shopsmart-dr-app",
+        createHash("sha256").update(ROOT).digest("hex").slice(0, 12),
+        "src-cli-state",
+      ),
+    );
   });
 });

@@ -8,7 +8,7 @@
  * Transpiling main.ts and its ~600 modules with tsx on every synth cost about a second (the CJS
  * loader, tsx's ESM hooks and their worker, one stat per lookup), more than all the project's
  * constructs take; a CLI spent 0.5 s of its 0.7 s starting tsx. So each entry is bundled once
- * with esbuild into one CommonJS file under node_modules/.cache/shopsmart-dr-app/<entry>/ and
+ * with esbuild into one CommonJS file under node_modules/.cache/shopsmart-dr-app/<checkout>/<entry>/ and
  * run from there. A bundle is rebuilt when any file esbuild read for it changed (checked by size
  * and modification time, then by content), or this file, the lock file, esbuild's version or
  * the checkout's path did.
@@ -29,7 +29,17 @@ const { BuildInputs, sha256, writeAtomically } = require("./build-inputs.cjs");
 const PROJECT_ROOT = resolve(__dirname, "../..");
 /** The entry when the first argument is not a .ts file: the cdktf app. */
 const DEFAULT_ENTRY = "main.ts";
-const CACHE_ROOT = join(PROJECT_ROOT, "node_modules", ".cache", "shopsmart-dr-app");
+/**
+ * One directory per checkout: worktrees that share node_modules through a symlink would
+ * otherwise rebuild on every alternate run and delete each other's bundle while it is in use.
+ */
+const CACHE_ROOT = join(
+  PROJECT_ROOT,
+  "node_modules",
+  ".cache",
+  "shopsmart-dr-app",
+  sha256(PROJECT_ROOT).slice(0, 12),
+);
 const MANIFEST_FILE = "manifest.json";
 /** Bump when the manifest's layout or anything that shapes the bundle changes outside this file. */
 const CACHE_FORMAT = 1;
@@ -193,7 +203,7 @@ function toPosix(path) {
 }
 
 /**
- * Where an entry's bundle is cached: `src/cli/state.ts` -> `<cache root>/src-cli-state`.
+ * Where an entry's bundle is cached: `src/cli/state.ts` -> `<cache root>/<checkout>/src-cli-state`.
  *
  * @param {string} entry relative to the project root
  */
