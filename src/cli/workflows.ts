@@ -209,11 +209,24 @@ export function deployWorkflow(environments: readonly WorkflowEnvironment[]): st
 const DRILL_CHOICES =
   /^( +options: )\[[^\]\n]*\]( # generated from envs\/ by src\/cli\/workflows\.ts)$/m;
 
+/** The environment dr-drill.yml drills on its schedule and by default (`default:`). */
+const SCHEDULED_DRILL = /^ +default: (\S+)$/m;
+
 /** dr-drill.yml with the choices of its `env` input set to these environments. */
 export function drillWorkflow(
   current: string,
   environments: readonly WorkflowEnvironment[],
 ): string {
+  // The schedule's environment is written by hand (default and fallbacks): without its env file
+  // the monthly drill would fail every month while --check said the file is up to date.
+  const scheduled = SCHEDULED_DRILL.exec(current)?.[1];
+  if (scheduled !== undefined && !environments.some((env) => env.name === scheduled)) {
+    throw new UserInputError(
+      `dr-drill.yml drills ${scheduled} on its schedule and by default, but there is no ` +
+        `${scheduled}.json env file; change "default: ${scheduled}" and the '${scheduled}' ` +
+        `fallbacks in dr-drill.yml to an environment there is (${environments.map((env) => env.name).join(", ")})`,
+    );
+  }
   if (!DRILL_CHOICES.test(current)) {
     throw new UserInputError(
       "dr-drill.yml has no line `options: [...] # generated from envs/ by src/cli/workflows.ts` under its env " +

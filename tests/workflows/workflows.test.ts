@@ -418,7 +418,7 @@ describe("deploy.yml", () => {
   });
 
   it("gives environments named like the test job or a YAML keyword a valid job of their own", async () => {
-    const names = ["test", "null", "true", "on"];
+    const names = ["test", "null", "true", "on", "staging"];
     const generated = deployWorkflow(names.map((name) => ({ name, stack: `shop-${name}` })));
     expect(await workflowProblems(".github/workflows/deploy.yml", generated, ROOT)).toEqual([]);
     const jobs = (parse(generated) as Workflow).jobs;
@@ -436,6 +436,13 @@ describe("deploy.yml", () => {
       on: { workflow_dispatch: { inputs: { env: { options: unknown[] } } } };
     };
     expect(drill.on.workflow_dispatch.inputs.env.options).toEqual(names);
+  });
+
+  it("refuses to leave dr-drill.yml drilling an environment whose env file is gone", () => {
+    const withoutStaging = DEPLOY_ENVIRONMENTS.filter((env) => env.name !== "staging");
+    expect(() => drillWorkflow(text("dr-drill.yml"), withoutStaging)).toThrow(
+      /^dr-drill\.yml drills staging on its schedule and by default, but there is no staging\.json env file; change "default: staging"/,
+    );
   });
 
   it("fails to update dr-drill.yml when its generated line lost its marker, saying what to restore", () => {
