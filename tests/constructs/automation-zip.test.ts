@@ -1,13 +1,25 @@
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   BundlingError,
+  bundleFunctions,
+  clearProcessCache,
+  lastBundlingRun,
   type PackageFiles,
   PRUNE_AFTER_MS,
   pruneUnreferencedZips,
+  STALE_MANIFEST_MS,
   zipDeterministically,
   zipEachDeterministically,
 } from "../../src/constructs/automation/bundling";
@@ -59,7 +71,7 @@ describe("zipping packages on several threads", () => {
 });
 
 describe("pruning the package cache", () => {
-  it("removes zips no manifest references once they are an hour old, and keeps the rest", () => {
+  it("removes manifests unused for 30 days, then zips no manifest references once they are an hour old", () => {
     const cacheDir = mkdtempSync(join(tmpdir(), "shopsmart-prune-"));
     try {
       const zip = (sha: string, ageMs: number) => {
@@ -72,11 +84,43 @@ describe("pruning the package cache", () => {
       writeFileSync(join(cacheDir, "manifests", "k.json"), JSON.stringify({ zipSha256Hex: "a1" }));
       writeFileSync(join(cacheDir, "manifests", "k.input-bytes.json"), "{}");
       writeFileSync(join(cacheDir, "manifests", "half.json"), '{"zipSha');
+      // A manifest no synth used for longer than STALE_MANIFEST_MS (an old lock file's key).
+      const stale = join(cacheDir, "manifests", "old.json");
+      writeFileSync(stale, JSON.stringify({ zipSha256Hex: "d4" }));
+      writeFileSync(join(cacheDir, "manifests", "old.input-bytes.json"), "{}");
+      const longAgo = new Date(Date.now() - STALE_MANIFEST_MS - 60_000);
+      utimesSync(stale, longAgo, longAgo);
       zip("a1", 2 * PRUNE_AFTER_MS); // referenced
       zip("b2", 2 * PRUNE_AFTER_MS); // replaced by a rebuild
       zip("c3", 60_000); // written a minute ago, its manifest maybe not yet
-      expect(pruneUnreferencedZips(cacheDir)).toEqual(["b2"]);
+      zip("d4", STALE_MANIFEST_MS); // referenced by the stale manifest only
+      expect(pruneUnreferencedZips(cacheDir).sort()).toEqual(["b2", "d4"]);
       expect(readdirSync(join(cacheDir, "zips")).sort()).toEqual(["a1", "c3"]);
+      expect(readdirSync(join(cacheDir, "manifests")).sort()).toEqual([
+        "half.json",
+        "k.input-bytes.json",
+        "k.json",
+      ]);
+    } finally {
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+
+  it("marks a manifest used each time a synth takes its package from the cache", () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), "shopsmart-touch-"));
+    try {
+      const entries = { fixture: "tests/fixtures/automation/handler.ts" };
+      bundleFunctions(entries, { cacheDir });
+      const [manifest] = readdirSync(join(cacheDir, "manifests")).filter(
+        (file) => !file.endsWith(".input-bytes.json"),
+      );
+      const path = join(cacheDir, "manifests", manifest as string);
+      const longAgo = new Date(Date.now() - STALE_MANIFEST_MS);
+      utimesSync(path, longAgo, longAgo);
+      clearProcessCache();
+      bundleFunctions(entries, { cacheDir });
+      expect(lastBundlingRun().builtFunctions).toEqual([]);
+      expect(Date.now() - statSync(path).mtimeMs).toBeLessThan(60_000);
     } finally {
       rmSync(cacheDir, { recursive: true, force: true });
     }

@@ -1,4 +1,12 @@
-import { readdirSync, readFileSync, realpathSync, rmSync, type Stats, statSync } from "node:fs";
+import {
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  type Stats,
+  statSync,
+  utimesSync,
+} from "node:fs";
 import { availableParallelism } from "node:os";
 import { join, relative, resolve, sep } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -465,6 +473,8 @@ function readDiskCache(
   if (statOrUndefined(zipPath)?.size !== manifest.zipBytes) return null;
   const inputBytesFile = inputBytesPath(cacheDir, key);
   if (statOrUndefined(inputBytesFile) === undefined) return null;
+  // The manifest's time is its last use: what the pruning of stale manifests goes by.
+  touch(manifestPath(cacheDir, key));
   // Only the bench reads the per-input sizes: a synth does not parse them.
   let inputBytes: Record<string, number> | undefined;
   return {
@@ -493,6 +503,14 @@ export function pruneUnreferencedZips(cacheDir: string, now: number = Date.now()
   const referenced = new Set<string>();
   for (const file of readdirOrEmpty(join(cacheDir, "manifests"))) {
     if (!file.endsWith(".json") || file.endsWith(".input-bytes.json")) continue;
+    const path = join(cacheDir, "manifests", file);
+    // A manifest is touched whenever a synth uses it: one unused this long belongs to a key
+    // nothing has (an older lock file or esbuild, another checkout), and its zip goes with it.
+    if (now - (statOrUndefined(path)?.mtimeMs ?? now) > STALE_MANIFEST_MS) {
+      rmSync(path, { force: true });
+      rmSync(path.replace(/\.json$/, ".input-bytes.json"), { force: true });
+      continue;
+    }
     try {
       const manifest = JSON.parse(
         readFileSync(join(cacheDir, "manifests", file), "utf8"),
@@ -515,6 +533,17 @@ export function pruneUnreferencedZips(cacheDir: string, now: number = Date.now()
 
 /** How old an unreferenced zip must be before it is removed. */
 export const PRUNE_AFTER_MS = 60 * 60 * 1000;
+/** How long a manifest may go unused before a build removes it: 30 days. */
+export const STALE_MANIFEST_MS = 30 * 24 * 60 * 60 * 1000;
+
+function touch(path: string): void {
+  const now = new Date();
+  try {
+    utimesSync(path, now, now);
+  } catch {
+    // Read-only cache or a concurrent prune: the entry is still valid for this synth.
+  }
+}
 
 function readdirOrEmpty(dir: string): string[] {
   try {
