@@ -256,7 +256,7 @@ export type PackageFiles = Readonly<Record<string, Uint8Array>>;
 /**
  * {@link zipDeterministically} for several packages, sharing the work with worker threads when
  * there are cores to spare: deflate is the one CPU-bound step of a first synth that esbuild does
- * not already spread over the cores (12 packages, 10 MB, about 0.6 s on one core). This thread
+ * not already spread over the cores (12 packages, 10 MB: 0.7-1.0 s on one core here). This thread
  * zips its share and then waits for the workers synchronously, because bundling runs inside a
  * construct's constructor. Workers run the same fflate on the same entries and options, so the
  * bytes are the same as zipping here.
