@@ -72,8 +72,9 @@ export const AURORA_GLOBAL_INSTANCE_CLASS: FormatRule = {
 /**
  * The app's health path, one rule for the three places the env file's `dns.healthCheck.path`
  * goes: the web tier's systemd unit (hence the narrow character set), the Route 53 health check's
- * `ResourcePath` (which Route 53 caps at 255 characters) and the path run-drill polls (whose
- * settings schema checks the leading '/' again).
+ * `ResourcePath` (at most 255 characters,
+ * https://docs.aws.amazon.com/Route53/latest/APIReference/API_HealthCheckConfig.html) and the
+ * path run-drill polls (whose settings schema checks the leading '/' again).
  */
 export const HEALTH_PATH: FormatRule = {
   pattern: /^\/[\w./-]{0,254}$/,

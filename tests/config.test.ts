@@ -164,6 +164,30 @@ describe("shipped environments", () => {
   });
 });
 
+describe("activeRegion", () => {
+  it("fails on a region id, naming the field, both roles and when to use secondary", () => {
+    expect(prodErrorMessage({ activeRegion: "us-west-2" })).toEqual(
+      invalidProdMessage(
+        'activeRegion: got "us-west-2"; expected "primary" or "secondary", the role of the region that serves traffic (not a region id); set "secondary" after a failover so a re-apply keeps regions.secondary serving',
+      ),
+    );
+  });
+
+  it("fails on a value of the wrong type with the same guidance", () => {
+    const message = prodErrorMessage({ activeRegion: 2 });
+    expect(message).toContain(
+      'activeRegion: got 2; expected "primary" or "secondary", the role of the region that serves traffic',
+    );
+    expect(message).not.toContain("Invalid option");
+  });
+
+  it("accepts secondary, the value an operator sets after a failover", () => {
+    expect(
+      parseEnvConfig(prodWith({ activeRegion: "secondary" }), "envs/prod.json").activeRegion,
+    ).toBe("secondary");
+  });
+});
+
 describe("load balancer deletion protection", () => {
   it("is off in dev, so cdktf destroy works there, and on in staging and prod", () => {
     const configs = loadEnvConfigs(ENVS);

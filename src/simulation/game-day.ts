@@ -9,10 +9,7 @@
  * (RegionPair, answering the SDK clients' `send`), the web app's health answer through the public
  * name, and time (a five-minute hold takes milliseconds).
  */
-import type {
-  APIGatewayProxyEventV2WithIAMAuthorizer,
-  APIGatewayProxyStructuredResultV2,
-} from "aws-lambda";
+import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
 import type { OutageTimeline } from "../../functions/orchestration/drill-report";
 import type { OperationMode, OperationRecord } from "../../functions/shared/operation";
 import {
@@ -24,6 +21,7 @@ import {
   type StatusResponse,
   type TriggerResponse,
 } from "../../functions/shared/operations-api";
+import { apiGatewayEvent } from "./api-gateway-event";
 import { loadBundledHandlers } from "./bundled-handlers";
 import { installSimulatedDataPlane, simulatedHealthAnswer } from "./data-plane";
 import {
@@ -355,7 +353,7 @@ function injectFault(pair: RegionPair, fault: GameDayFault | undefined): void {
 export function localOperationsApi(pair: RegionPair, handler: LocalFunction): OperationsApi {
   async function call<Body>(method: "GET" | "POST", path: string, body?: unknown): Promise<Body> {
     const response = (await handler(
-      apiGatewayEvent(method, path, body),
+      apiGatewayEvent(method, path, body, GAME_DAY_CALLER_ARN),
       undefined as never,
     )) as APIGatewayProxyStructuredResultV2;
     const statusCode = response.statusCode ?? 500;
@@ -409,45 +407,6 @@ function simulatedAppHealth(pair: RegionPair): AppHealth {
     writer,
     writable,
   };
-}
-
-function apiGatewayEvent(
-  method: "GET" | "POST",
-  path: string,
-  body: unknown,
-): APIGatewayProxyEventV2WithIAMAuthorizer {
-  return {
-    version: "2.0",
-    routeKey: `${method} ${path.startsWith("/operations/") ? "/operations/{id}" : path}`,
-    rawPath: path,
-    rawQueryString: "",
-    headers: { "content-type": "application/json" },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: "123456789012",
-      apiId: "gameday",
-      domainName: "gameday.execute-api.local",
-      domainPrefix: "gameday",
-      http: { method, path, protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: "game-day" },
-      requestId: "game-day",
-      routeKey: `${method} ${path}`,
-      stage: "$default",
-      time: "",
-      timeEpoch: 0,
-      authorizer: {
-        iam: {
-          accessKey: "AKIAEXAMPLE",
-          accountId: "123456789012",
-          callerId: "AIDAEXAMPLE",
-          cognitoIdentity: null,
-          principalOrgId: null,
-          userArn: GAME_DAY_CALLER_ARN,
-          userId: "AIDAEXAMPLE",
-        },
-      },
-    },
-  } as unknown as APIGatewayProxyEventV2WithIAMAuthorizer;
 }
 
 const US_EAST_1 = "us-east-1";

@@ -28,6 +28,7 @@ import {
   simulatedSettings,
   simulateLambdaRuntime,
 } from "../../src/simulation";
+import { apiGatewayEvent } from "../../src/simulation/api-gateway-event";
 import { EnvironmentStack } from "../../src/stacks/environment-stack";
 import { loadHandler, runStateMachineScenario } from "./local-state-machine";
 import { bindSimulatedAws, type SimulatedAws } from "./simulated-aws";
@@ -146,44 +147,7 @@ export function apiRequest(
   path: string,
   body?: unknown,
 ): APIGatewayProxyEventV2WithIAMAuthorizer {
-  return {
-    version: "2.0",
-    routeKey: `${method} ${path.startsWith("/operations/") ? "/operations/{id}" : path}`,
-    rawPath: path,
-    rawQueryString: "",
-    headers: { "content-type": "application/json" },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: "123456789012",
-      apiId: "abc123",
-      domainName: "abc123.execute-api.us-west-2.amazonaws.com",
-      domainPrefix: "abc123",
-      http: {
-        method,
-        path,
-        protocol: "HTTP/1.1",
-        sourceIp: "198.51.100.7",
-        userAgent: "scenario-test",
-      },
-      requestId: "scenario-request",
-      routeKey: `${method} ${path}`,
-      stage: "$default",
-      time: "05/Jan/2026:09:00:00 +0000",
-      timeEpoch: 0,
-      authorizer: {
-        iam: {
-          accessKey: "AKIAEXAMPLE",
-          accountId: "123456789012",
-          callerId: "AIDAEXAMPLE",
-          cognitoIdentity: null,
-          principalOrgId: null,
-          userArn: CALLER_ARN,
-          userId: "AIDAEXAMPLE",
-        },
-      },
-    },
-  } as unknown as APIGatewayProxyEventV2WithIAMAuthorizer;
+  return apiGatewayEvent(method, path, body, CALLER_ARN);
 }
 
 export interface ApiResponse {
