@@ -7,13 +7,17 @@
  */
 
 import { randomBytes } from "node:crypto";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SFNClient } from "@aws-sdk/client-sfn";
+import { SNSClient } from "@aws-sdk/client-sns";
 import {
   type AutoFailoverDependencies,
   type AutoFailoverOutcome,
   handleAutoFailoverEvent,
   loadAutoFailoverSettings,
 } from "../orchestration/automatic-failover";
-import { cloudWatchClient, dynamoDbClient, sfnClient, snsClient } from "../shared/aws-clients";
+import { awsClient } from "../shared/aws-clients";
 import { lazy } from "../shared/lazy";
 import { log, logged } from "../shared/log";
 import { loadSettings } from "../shared/settings";
@@ -25,10 +29,10 @@ const autoFailoverDependencies = lazy((): AutoFailoverDependencies => {
     settings: loadSettings(),
     trigger,
     clients: {
-      dynamoDb: dynamoDbClient(),
-      sfn: sfnClient(),
-      sns: snsClient(),
-      cloudWatch: cloudWatchClient(trigger.alarmRegion),
+      dynamoDb: awsClient(DynamoDBClient),
+      sfn: awsClient(SFNClient),
+      sns: awsClient(SNSClient),
+      cloudWatch: awsClient(CloudWatchClient, trigger.alarmRegion),
     },
     environment: {
       now: () => new Date(),

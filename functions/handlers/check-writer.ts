@@ -1,7 +1,8 @@
 /** Lambda check-writer: is the operation's target cluster the writer and available? */
 
+import { RDSClient } from "@aws-sdk/client-rds";
 import { checkWriter, type WriterDependencies } from "../orchestration/writer";
-import { clientPerRegion, rdsClient } from "../shared/aws-clients";
+import { clientPerRegion } from "../shared/aws-clients";
 import { withStepErrors } from "../shared/errors";
 import { lazy } from "../shared/lazy";
 import { parseStepEvent } from "../shared/operation";
@@ -10,7 +11,7 @@ import { loadSettings } from "../shared/settings";
 /** Settings and clients, created on the first invocation and reused by the warm sandbox. */
 const writerDependencies = lazy((): WriterDependencies => {
   const settings = loadSettings();
-  return { settings, rds: clientPerRegion(settings.regions, rdsClient) };
+  return { settings, rds: clientPerRegion(settings.regions, RDSClient) };
 });
 
 export const handler = withStepErrors("check-writer", async (event: unknown) => {

@@ -6,6 +6,8 @@
  * logic lives in orchestration/finish.ts.
  */
 
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SNSClient } from "@aws-sdk/client-sns";
 import {
   type FinishClients,
   type FinishResult,
@@ -14,7 +16,7 @@ import {
   noticeOperation,
   parseFinishState,
 } from "../orchestration/finish";
-import { dynamoDbClient, snsClient } from "../shared/aws-clients";
+import { awsClient } from "../shared/aws-clients";
 import { withStepErrors } from "../shared/errors";
 import { lazy } from "../shared/lazy";
 import { log } from "../shared/log";
@@ -26,7 +28,7 @@ import { type AutomationSettings, loadSettings } from "../shared/settings";
  */
 const finishDependencies = lazy((): { settings: AutomationSettings; clients: FinishClients } => ({
   settings: loadSettings(),
-  clients: { dynamoDb: dynamoDbClient(), sns: snsClient() },
+  clients: { dynamoDb: awsClient(DynamoDBClient), sns: awsClient(SNSClient) },
 }));
 
 export const handler = withStepErrors(

@@ -1,6 +1,9 @@
 /** Lambda flip-dns: moves traffic to the operation's target region with the traffic fences. */
+
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { shiftTraffic, type TrafficFenceDependencies } from "../orchestration/traffic-fence";
-import { cloudWatchClient, dynamoDbClient } from "../shared/aws-clients";
+import { awsClient } from "../shared/aws-clients";
 import { withStepErrors } from "../shared/errors";
 import { lazy } from "../shared/lazy";
 import { parseStepEvent } from "../shared/operation";
@@ -11,8 +14,8 @@ const fenceDependencies = lazy((): TrafficFenceDependencies => {
   const settings = loadSettings();
   return {
     settings,
-    ledger: { client: dynamoDbClient(), tableName: settings.ledgerTableName },
-    cloudWatch: cloudWatchClient(),
+    ledger: { client: awsClient(DynamoDBClient), tableName: settings.ledgerTableName },
+    cloudWatch: awsClient(CloudWatchClient),
     now: () => new Date(),
   };
 });

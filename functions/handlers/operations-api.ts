@@ -4,12 +4,15 @@
  */
 
 import { randomBytes } from "node:crypto";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { LambdaClient } from "@aws-sdk/client-lambda";
+import { SFNClient } from "@aws-sdk/client-sfn";
 import type {
   APIGatewayProxyEventV2WithIAMAuthorizer,
   APIGatewayProxyStructuredResultV2,
 } from "aws-lambda";
 import { type HttpApiDependencies, handleHttpRequest } from "../orchestration/http-api";
-import { dynamoDbClient, lambdaClient, sfnClient } from "../shared/aws-clients";
+import { awsClient } from "../shared/aws-clients";
 import { lazy } from "../shared/lazy";
 import { logged } from "../shared/log";
 import { loadSettings } from "../shared/settings";
@@ -18,7 +21,11 @@ import { loadSettings } from "../shared/settings";
 const loadDependencies = lazy(
   (): HttpApiDependencies => ({
     settings: loadSettings(),
-    clients: { dynamoDb: dynamoDbClient(), sfn: sfnClient(), lambda: lambdaClient() },
+    clients: {
+      dynamoDb: awsClient(DynamoDBClient),
+      sfn: awsClient(SFNClient),
+      lambda: awsClient(LambdaClient),
+    },
     environment: {
       now: () => new Date(),
       randomHex: (bytes) => randomBytes(bytes).toString("hex"),

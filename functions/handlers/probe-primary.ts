@@ -1,12 +1,15 @@
 /** Lambda probe-primary: the standby side's verdict on the primary region, every minute. */
 
 import { setTimeout as sleep } from "node:timers/promises";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { RDSClient } from "@aws-sdk/client-rds";
 import {
   type DetectionDependencies,
   probePrimary,
   ROUTE53_METRICS_REGION,
 } from "../orchestration/detection";
-import { cloudWatchClient, dynamoDbClient, rdsClient } from "../shared/aws-clients";
+import { awsClient } from "../shared/aws-clients";
 import { probeEndpoint, servedRegion } from "../shared/endpoint-probe";
 import { lazy } from "../shared/lazy";
 import { log, logged } from "../shared/log";
@@ -17,10 +20,10 @@ const detectionDependencies = lazy((): DetectionDependencies => {
   const settings = loadSettings();
   return {
     settings,
-    ledger: { client: dynamoDbClient(), tableName: settings.ledgerTableName },
-    primaryRds: rdsClient(settings.regions.primary.region),
-    cloudWatch: cloudWatchClient(),
-    route53Metrics: cloudWatchClient(ROUTE53_METRICS_REGION),
+    ledger: { client: awsClient(DynamoDBClient), tableName: settings.ledgerTableName },
+    primaryRds: awsClient(RDSClient, settings.regions.primary.region),
+    cloudWatch: awsClient(CloudWatchClient),
+    route53Metrics: awsClient(CloudWatchClient, ROUTE53_METRICS_REGION),
     probeEndpoint,
     servedRegion,
     now: () => new Date(),

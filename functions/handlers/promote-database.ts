@@ -1,7 +1,9 @@
 /** Lambda promote-database: switchover (planned) or failover / detach-and-promote (unplanned). */
 
+import { RDSClient } from "@aws-sdk/client-rds";
+import { SSMClient } from "@aws-sdk/client-ssm";
 import { type PromoteDependencies, promoteDatabase } from "../orchestration/promote";
-import { clientPerRegion, rdsClient, ssmClient } from "../shared/aws-clients";
+import { clientPerRegion } from "../shared/aws-clients";
 import { withStepErrors } from "../shared/errors";
 import { lazy } from "../shared/lazy";
 import { parseStepEvent } from "../shared/operation";
@@ -12,8 +14,8 @@ const promoteDependencies = lazy((): PromoteDependencies => {
   const settings = loadSettings();
   return {
     settings,
-    rds: clientPerRegion(settings.regions, rdsClient),
-    ssm: clientPerRegion(settings.regions, ssmClient),
+    rds: clientPerRegion(settings.regions, RDSClient),
+    ssm: clientPerRegion(settings.regions, SSMClient),
   };
 });
 

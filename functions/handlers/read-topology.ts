@@ -1,7 +1,9 @@
 /** Lambda read-topology: writer region, cluster states and replication lag, from both regions. */
 
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { RDSClient } from "@aws-sdk/client-rds";
 import { readTopology, type TopologyDependencies } from "../orchestration/topology";
-import { clientPerRegion, cloudWatchClient, rdsClient } from "../shared/aws-clients";
+import { clientPerRegion } from "../shared/aws-clients";
 import { withStepErrors } from "../shared/errors";
 import { lazy } from "../shared/lazy";
 import { parseReaderEvent } from "../shared/operation";
@@ -12,8 +14,8 @@ const topologyDependencies = lazy((): TopologyDependencies => {
   const settings = loadSettings();
   return {
     settings,
-    rds: clientPerRegion(settings.regions, rdsClient),
-    cloudWatch: clientPerRegion(settings.regions, cloudWatchClient),
+    rds: clientPerRegion(settings.regions, RDSClient),
+    cloudWatch: clientPerRegion(settings.regions, CloudWatchClient),
     now: () => new Date(),
   };
 });

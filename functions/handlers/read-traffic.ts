@@ -1,12 +1,10 @@
 /** Lambda read-traffic: where the traffic goes (DNS answer, fences), endpoint health, capacity. */
 
+import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { Route53Client } from "@aws-sdk/client-route-53";
 import { readTraffic, type TrafficDependencies } from "../orchestration/traffic";
-import {
-  autoScalingClient,
-  clientPerRegion,
-  dynamoDbClient,
-  route53Client,
-} from "../shared/aws-clients";
+import { awsClient, clientPerRegion } from "../shared/aws-clients";
 import { probeEndpoint, servedRegion } from "../shared/endpoint-probe";
 import { withStepErrors } from "../shared/errors";
 import { lazy } from "../shared/lazy";
@@ -18,9 +16,9 @@ const trafficDependencies = lazy((): TrafficDependencies => {
   const settings = loadSettings();
   return {
     settings,
-    route53: route53Client(),
-    autoScaling: clientPerRegion(settings.regions, autoScalingClient),
-    ledger: { client: dynamoDbClient(), tableName: settings.ledgerTableName },
+    route53: awsClient(Route53Client),
+    autoScaling: clientPerRegion(settings.regions, AutoScalingClient),
+    ledger: { client: awsClient(DynamoDBClient), tableName: settings.ledgerTableName },
     probeEndpoint,
     servedRegion,
   };

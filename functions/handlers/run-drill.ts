@@ -4,9 +4,12 @@
  * orchestration/drill-run.ts. The drill drives the operations API through the same SigV4 HTTP
  * client an operator's CLI uses, so a scheduled drill proves that path too.
  */
+
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { SNSClient } from "@aws-sdk/client-sns";
 import type { DrillRunContext } from "../orchestration/drill-run";
 import { drillContainerFrom, runDrillWith } from "../orchestration/drill-task";
-import { cloudWatchClient, snsClient } from "../shared/aws-clients";
+import { awsClient } from "../shared/aws-clients";
 import type { DrillSettings } from "../shared/drill-settings";
 import { withStepErrors } from "../shared/errors";
 import { lazy } from "../shared/lazy";
@@ -37,8 +40,8 @@ export function connectToAws(
     api,
     clients: {
       reports: s3ObjectWriter({ bucket: drill.reportBucket, kmsKeyArn: drill.reportKmsKeyArn }),
-      cloudWatch: cloudWatchClient(),
-      sns: snsClient(),
+      cloudWatch: awsClient(CloudWatchClient),
+      sns: awsClient(SNSClient),
     },
   };
 }

@@ -3,6 +3,8 @@
  * fenced (zero, with the operation lock held) after an unplanned failover.
  */
 
+import { AutoScalingClient } from "@aws-sdk/client-auto-scaling";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import {
   type CapacityDependencies,
   fenceRegion,
@@ -10,7 +12,7 @@ import {
   scaleCapacity,
 } from "../orchestration/capacity";
 import type { Ledger } from "../orchestration/ledger";
-import { autoScalingClient, clientPerRegion, dynamoDbClient } from "../shared/aws-clients";
+import { awsClient, clientPerRegion } from "../shared/aws-clients";
 import { withStepErrors } from "../shared/errors";
 import { lazy } from "../shared/lazy";
 import { InvalidEventError, parseScaleCapacityEvent } from "../shared/operation";
@@ -21,8 +23,8 @@ const capacityDependencies = lazy((): CapacityDependencies & { ledger: Ledger } 
   const settings = loadSettings();
   return {
     settings,
-    autoScaling: clientPerRegion(settings.regions, autoScalingClient),
-    ledger: { client: dynamoDbClient(), tableName: settings.ledgerTableName },
+    autoScaling: clientPerRegion(settings.regions, AutoScalingClient),
+    ledger: { client: awsClient(DynamoDBClient), tableName: settings.ledgerTableName },
   };
 });
 

@@ -60,9 +60,9 @@ beforeAll(() => {
   writeFileSync(
     entry,
     [
-      'import { GetParameterCommand } from "@aws-sdk/client-ssm";',
-      `import { ssmClient } from "${clients.split("\\").join("/")}";`,
-      "const ssm = ssmClient();",
+      'import { GetParameterCommand, SSMClient } from "@aws-sdk/client-ssm";',
+      `import { awsClient } from "${clients.split("\\").join("/")}";`,
+      "const ssm = awsClient(SSMClient);",
       "export async function handler(event: { name: string }): Promise<string | null> {",
       "  const output = await ssm.send(new GetParameterCommand({ Name: event.name }));",
       "  return output.Parameter?.Value ?? null;",

@@ -1,4 +1,5 @@
 import {
+  AutoScalingClient,
   type AutoScalingGroup,
   DescribeAutoScalingGroupsCommand,
   UpdateAutoScalingGroupCommand,
@@ -13,14 +14,14 @@ import {
   resolveSizes,
   scaleCapacity,
 } from "../../../functions/orchestration/capacity";
-import { autoScalingClient } from "../../../functions/shared/aws-clients";
+import { awsClient } from "../../../functions/shared/aws-clients";
 import { toStepError } from "../../../functions/shared/errors";
 import { FakeLedgerTable } from "../operations/fixtures";
 import { abortTimeout, SETTINGS, throttling } from "./fixtures";
 
 const clients = {
-  primary: autoScalingClient("us-east-2"),
-  secondary: autoScalingClient("us-west-2"),
+  primary: awsClient(AutoScalingClient, "us-east-2"),
+  secondary: awsClient(AutoScalingClient, "us-west-2"),
 };
 const autoScaling = {
   primary: mockClient(clients.primary),

@@ -1,8 +1,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { DescribeDBClustersCommand } from "@aws-sdk/client-rds";
+import { DescribeDBClustersCommand, RDSClient } from "@aws-sdk/client-rds";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { callTimeout, rdsClient } from "../../../functions/shared/aws-clients";
+import { awsClient, callTimeout } from "../../../functions/shared/aws-clients";
 import {
   classifyError,
   describeError,
@@ -178,7 +178,7 @@ describe("aws-clients against a region that never answers", () => {
   });
 
   it("uses AWS_ENDPOINT_URL_RDS and classifies the per-call abort as Retryable.Timeout", async () => {
-    const client = rdsClient("us-west-2");
+    const client = awsClient(RDSClient, "us-west-2");
     await expect(client.config.region()).resolves.toBe("us-west-2");
     const started = Date.now();
     const error = await client
@@ -191,6 +191,6 @@ describe("aws-clients against a region that never answers", () => {
 
   it("takes the region from AWS_REGION when none is given", async () => {
     vi.stubEnv("AWS_REGION", "eu-west-1");
-    await expect(rdsClient().config.region()).resolves.toBe("eu-west-1");
+    await expect(awsClient(RDSClient).config.region()).resolves.toBe("eu-west-1");
   });
 });

@@ -3,17 +3,23 @@ import {
   DescribeGlobalClustersCommand,
   FailoverGlobalClusterCommand,
   InvalidGlobalClusterStateFault,
+  RDSClient,
   RemoveFromGlobalClusterCommand,
   SwitchoverGlobalClusterCommand,
 } from "@aws-sdk/client-rds";
-import { GetParameterCommand, ParameterNotFound, PutParameterCommand } from "@aws-sdk/client-ssm";
+import {
+  GetParameterCommand,
+  ParameterNotFound,
+  PutParameterCommand,
+  SSMClient,
+} from "@aws-sdk/client-ssm";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
   type PromoteDependencies,
   promoteDatabase,
 } from "../../../functions/orchestration/promote";
-import { rdsClient, ssmClient } from "../../../functions/shared/aws-clients";
+import { awsClient } from "../../../functions/shared/aws-clients";
 import { toStepError } from "../../../functions/shared/errors";
 import {
   abortTimeout,
@@ -28,8 +34,8 @@ import {
 } from "./fixtures";
 
 const clients = {
-  rds: { primary: rdsClient("us-east-2"), secondary: rdsClient("us-west-2") },
-  ssm: { primary: ssmClient("us-east-2"), secondary: ssmClient("us-west-2") },
+  rds: { primary: awsClient(RDSClient, "us-east-2"), secondary: awsClient(RDSClient, "us-west-2") },
+  ssm: { primary: awsClient(SSMClient, "us-east-2"), secondary: awsClient(SSMClient, "us-west-2") },
 };
 const rds = {
   primary: mockClient(clients.rds.primary),

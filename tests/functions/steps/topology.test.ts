@@ -1,13 +1,14 @@
-import { GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
+import { CloudWatchClient, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import {
   DescribeDBClustersCommand,
   DescribeGlobalClustersCommand,
   GlobalClusterNotFoundFault,
+  RDSClient,
 } from "@aws-sdk/client-rds";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { readTopology, type TopologyDependencies } from "../../../functions/orchestration/topology";
-import { cloudWatchClient, rdsClient } from "../../../functions/shared/aws-clients";
+import { awsClient } from "../../../functions/shared/aws-clients";
 import { toStepError } from "../../../functions/shared/errors";
 import {
   abortTimeout,
@@ -24,8 +25,11 @@ import {
 const NOW = new Date("2026-11-25T12:00:00Z");
 
 const clients = {
-  rds: { primary: rdsClient("us-east-2"), secondary: rdsClient("us-west-2") },
-  cloudWatch: { primary: cloudWatchClient("us-east-2"), secondary: cloudWatchClient("us-west-2") },
+  rds: { primary: awsClient(RDSClient, "us-east-2"), secondary: awsClient(RDSClient, "us-west-2") },
+  cloudWatch: {
+    primary: awsClient(CloudWatchClient, "us-east-2"),
+    secondary: awsClient(CloudWatchClient, "us-west-2"),
+  },
 };
 const rds = {
   primary: mockClient(clients.rds.primary),

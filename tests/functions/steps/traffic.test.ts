@@ -1,6 +1,10 @@
-import { DescribeAutoScalingGroupsCommand, type Instance } from "@aws-sdk/client-auto-scaling";
+import {
+  AutoScalingClient,
+  DescribeAutoScalingGroupsCommand,
+  type Instance,
+} from "@aws-sdk/client-auto-scaling";
 import { DynamoDBClient, GetItemCommand } from "@aws-sdk/client-dynamodb";
-import { GetHealthCheckStatusCommand } from "@aws-sdk/client-route-53";
+import { GetHealthCheckStatusCommand, Route53Client } from "@aws-sdk/client-route-53";
 import { marshall } from "@aws-sdk/util-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
@@ -9,17 +13,17 @@ import {
   readTraffic,
   type TrafficDependencies,
 } from "../../../functions/orchestration/traffic";
-import { autoScalingClient, route53Client } from "../../../functions/shared/aws-clients";
+import { awsClient } from "../../../functions/shared/aws-clients";
 import type { EndpointProbe, EndpointReading } from "../../../functions/shared/endpoint-probe";
 import { toStepError } from "../../../functions/shared/errors";
 import type { RegionRole } from "../../../functions/shared/region-roles";
 import { abortTimeout, SETTINGS, throttling } from "./fixtures";
 
 const clients = {
-  route53: route53Client(),
+  route53: awsClient(Route53Client),
   autoScaling: {
-    primary: autoScalingClient("us-east-2"),
-    secondary: autoScalingClient("us-west-2"),
+    primary: awsClient(AutoScalingClient, "us-east-2"),
+    secondary: awsClient(AutoScalingClient, "us-west-2"),
   },
 };
 const route53 = mockClient(clients.route53);

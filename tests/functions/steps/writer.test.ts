@@ -1,8 +1,12 @@
-import { DescribeDBClustersCommand, DescribeGlobalClustersCommand } from "@aws-sdk/client-rds";
+import {
+  DescribeDBClustersCommand,
+  DescribeGlobalClustersCommand,
+  RDSClient,
+} from "@aws-sdk/client-rds";
 import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { checkWriter, type WriterDependencies } from "../../../functions/orchestration/writer";
-import { rdsClient } from "../../../functions/shared/aws-clients";
+import { awsClient } from "../../../functions/shared/aws-clients";
 import { toStepError } from "../../../functions/shared/errors";
 import {
   abortTimeout,
@@ -14,7 +18,10 @@ import {
   throttling,
 } from "./fixtures";
 
-const clients = { primary: rdsClient("us-east-2"), secondary: rdsClient("us-west-2") };
+const clients = {
+  primary: awsClient(RDSClient, "us-east-2"),
+  secondary: awsClient(RDSClient, "us-west-2"),
+};
 const rds = { primary: mockClient(clients.primary), secondary: mockClient(clients.secondary) };
 const deps: WriterDependencies = { settings: SETTINGS, rds: clients };
 
