@@ -19,6 +19,22 @@ export const FUNCTION_NAMES = [
 
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 
+/** Where the handler of each function lives, by default. */
+export const HANDLERS_DIR = "functions/handlers";
+
+/** The handler entry of a function, relative to the project root: `functions/handlers/<name>.ts`. */
+export function handlerEntry(name: FunctionName): string {
+  return `${HANDLERS_DIR}/${name}.ts`;
+}
+
+/** Every function's handler entry, in FUNCTION_NAMES order: what synth and the bench bundle. */
+export function handlerEntries(): Record<FunctionName, string> {
+  return Object.fromEntries(FUNCTION_NAMES.map((name) => [name, handlerEntry(name)])) as Record<
+    FunctionName,
+    string
+  >;
+}
+
 /** `<namePrefix>-dr-<fn>`: the deployed function, its role and its log group. */
 export function functionName(namePrefix: string, fn: FunctionName): string {
   return `${namePrefix}-dr-${fn}`;

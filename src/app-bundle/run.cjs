@@ -29,6 +29,8 @@ const { BuildInputs, sha256, writeAtomically } = require("./build-inputs.cjs");
 const PROJECT_ROOT = resolve(__dirname, "../..");
 /** The entry when the first argument is not a .ts file: the cdktf app. */
 const DEFAULT_ENTRY = "main.ts";
+/** What builds the app's Lambda packages while the app is built and loaded (see below). */
+const PACKAGING_WORKER = "src/constructs/automation/packaging-worker.ts";
 /**
  * One directory per checkout: worktrees that share node_modules through a symlink would
  * otherwise rebuild on every alternate run and delete each other's bundle while it is in use.
@@ -312,11 +314,37 @@ async function main() {
     return;
   }
   const esbuild = require("esbuild");
+  // The app's first stack asks for the Lambda packages; starting them now overlaps their build
+  // with the app bundle's and with loading the app (background-packaging.cjs).
+  const packaging = entry === DEFAULT_ENTRY ? packageInBackground(esbuild) : undefined;
   const cacheDir = cacheDirOf(entry);
   const bundle =
     cachedBundle(esbuild.version, cacheDir) ?? (await buildBundle(esbuild, entry, cacheDir));
+  await packaging;
   process.env.SHOPSMART_APP_BUNDLE = bundle;
   runAsMain(bundle, args);
+}
+
+/**
+ * Looks up the app's Lambda packages, and starts building the missing ones in a worker thread
+ * (packaging-worker.ts, bundled like any entry, so it runs the same bundling code as the app).
+ * Anything that goes wrong here only leaves the packages to the app, which builds them itself
+ * and reports the error then; the app bundle is built from the same sources.
+ *
+ * @param {typeof import("esbuild")} esbuild
+ */
+async function packageInBackground(esbuild) {
+  try {
+    const cacheDir = cacheDirOf(PACKAGING_WORKER);
+    const script =
+      cachedBundle(esbuild.version, cacheDir) ??
+      (await buildBundle(esbuild, PACKAGING_WORKER, cacheDir));
+    /** @type {{ startPackaging(workerScript: string): readonly string[] }} */ (
+      require(script)
+    ).startPackaging(script);
+  } catch {
+    // See above: the app packages the handlers itself.
+  }
 }
 
 module.exports = {

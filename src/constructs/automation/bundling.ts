@@ -14,6 +14,10 @@ import { MessageChannel, receiveMessageOnPort, Worker } from "node:worker_thread
 import { type BuildOptions, buildSync, version as esbuildVersion, type Metafile } from "esbuild";
 import { type ZipOptions, type Zippable, zipSync } from "fflate";
 import {
+  awaitBackgroundPackaging,
+  startBackgroundPackaging,
+} from "../../app-bundle/background-packaging.cjs";
+import {
   BuildInputs,
   type Fingerprint,
   sha256,
@@ -185,7 +189,15 @@ interface CacheManifest {
   readonly sourceMapBytes: number;
 }
 
-const processCache = new Map<string, LambdaBundle>();
+/**
+ * Packages this thread has found or built, by cache key. Every copy of this module in the thread
+ * shares it: run.cjs loads one to start packaging at launch ({@link startPackaging}) and the app
+ * bundle holds another, so what the launcher found in the disk cache is not looked up again.
+ */
+const processCache = sharedInThread(
+  "shopsmart-dr.lambda-packages",
+  () => new Map<string, LambdaBundle>(),
+);
 /** Inputs hashed and found unchanged in this process, each file once. */
 let inputs = new BuildInputs(PROJECT_ROOT);
 let lastRun = { builtFunctions: [] as string[], milliseconds: 0 };
@@ -193,13 +205,69 @@ let lastRun = { builtFunctions: [] as string[], milliseconds: 0 };
 /**
  * Bundles the given handlers (name -> entry file relative to the project root) and returns their
  * packages. Handlers found in neither cache are built together in one esbuild run.
+ *
+ * When the launcher started building packages at launch ({@link startPackaging}), this first
+ * waits for that: the disk cache then holds what it built, and nothing is built twice.
  */
 export function bundleFunctions(
   entries: Readonly<Record<string, string>>,
   options: BundleFunctionsOptions = {},
 ): Readonly<Record<string, LambdaBundle>> {
   const started = performance.now();
+  awaitBackgroundPackaging();
   const cacheDir = options.cacheDir ?? DEFAULT_CACHE_DIR;
+  const { bundles, toBuild } = lookUp(entries, cacheDir);
+  if (toBuild.length > 0) {
+    for (const bundle of build(toBuild, cacheDir)) {
+      processCache.set(cacheKey(bundle.name, bundle.entry), bundle);
+      bundles[bundle.name] = bundle;
+    }
+    if (cacheDir) pruneUnreferencedZips(cacheDir);
+  }
+  lastRun = {
+    builtFunctions: toBuild.map(([name]) => name),
+    milliseconds: performance.now() - started,
+  };
+  return bundles;
+}
+
+/**
+ * What a launcher calls before it loads the app (run.cjs, through packaging-worker.ts): takes
+ * from the disk cache what it holds, and starts a worker thread on `workerScript` that builds
+ * the rest while the app is built and loaded (src/app-bundle/background-packaging.cjs). A first
+ * synth used to build the app bundle, load the app, and only then build the packages its first
+ * stack asked for, with one core idle while Node loaded the app.
+ *
+ * @param workerScript a bundle of packaging-worker.ts, which builds a {@link PackagingRequest}
+ * @returns the handlers the worker builds
+ */
+export function startPackaging(
+  entries: Readonly<Record<string, string>>,
+  workerScript: string,
+  options: BundleFunctionsOptions = {},
+): readonly string[] {
+  const cacheDir = options.cacheDir ?? DEFAULT_CACHE_DIR;
+  // Without a disk cache the worker's packages could not reach this thread.
+  if (cacheDir === false) return [];
+  const { toBuild } = lookUp(entries, cacheDir);
+  if (toBuild.length > 0) {
+    const request: PackagingRequest = { entries: Object.fromEntries(toBuild), cacheDir };
+    startBackgroundPackaging(workerScript, request);
+  }
+  return toBuild.map(([name]) => name);
+}
+
+/** What a packaging worker is asked to build, and into which cache. */
+export interface PackagingRequest {
+  readonly entries: Readonly<Record<string, string>>;
+  readonly cacheDir: string;
+}
+
+/** The packages either cache holds (remembered in this thread), and the entries neither does. */
+function lookUp(
+  entries: Readonly<Record<string, string>>,
+  cacheDir: string | false,
+): { bundles: Record<string, LambdaBundle>; toBuild: [string, string][] } {
   const bundles: Record<string, LambdaBundle> = {};
   const toBuild: [string, string][] = [];
   for (const [name, rawEntry] of Object.entries(entries)) {
@@ -214,18 +282,15 @@ export function bundleFunctions(
       toBuild.push([name, entry]);
     }
   }
-  if (toBuild.length > 0) {
-    for (const bundle of build(toBuild, cacheDir)) {
-      processCache.set(cacheKey(bundle.name, bundle.entry), bundle);
-      bundles[bundle.name] = bundle;
-    }
-    if (cacheDir) pruneUnreferencedZips(cacheDir);
-  }
-  lastRun = {
-    builtFunctions: toBuild.map(([name]) => name),
-    milliseconds: performance.now() - started,
-  };
-  return bundles;
+  return { bundles, toBuild };
+}
+
+/** One value per thread, whichever copy of this module asks first creates it. */
+function sharedInThread<T>(name: string, create: () => T): T {
+  const slots = globalThis as unknown as Record<symbol, T | undefined>;
+  const slot = Symbol.for(name);
+  slots[slot] ??= create();
+  return slots[slot];
 }
 
 /** What the last {@link bundleFunctions} call built (not cached) and how long the call took. */

@@ -12,7 +12,13 @@
 // Types only: infrastructure never loads Lambda code, but writes the variables the Lambdas parse.
 import type { AutoFailoverSettings } from "../../../functions/orchestration/automatic-failover";
 import type { DrillSettings } from "../../../functions/shared/drill-settings";
-import { FUNCTION_NAMES, type FunctionName } from "../../../functions/shared/function-names";
+import {
+  FUNCTION_NAMES,
+  type FunctionName,
+  HANDLERS_DIR,
+  handlerEntries,
+  handlerEntry,
+} from "../../../functions/shared/function-names";
 import { TRAFFIC_FENCES_KEY } from "../../../functions/shared/ledger-keys";
 import { viaService } from "../service-trust";
 import {
@@ -27,7 +33,7 @@ import {
   stateMachineKey,
 } from "./permissions";
 
-export { FUNCTION_NAMES, type FunctionName };
+export { FUNCTION_NAMES, type FunctionName, HANDLERS_DIR, handlerEntries, handlerEntry };
 
 /** What a function's extra environment variables are built from. */
 export interface FunctionEnvironmentContext {
@@ -55,22 +61,6 @@ export interface AutomationFunctionSpec {
    * @default - always deployed
    */
   readonly deployedWith?: "automaticFailover";
-}
-
-/** Where the handler of each function lives, by default. */
-export const HANDLERS_DIR = "functions/handlers";
-
-/** The handler entry of a function, relative to the project root: `functions/handlers/<name>.ts`. */
-export function handlerEntry(name: FunctionName): string {
-  return `${HANDLERS_DIR}/${name}.ts`;
-}
-
-/** Every function's handler entry, in FUNCTION_NAMES order: what synth and the bench bundle. */
-export function handlerEntries(): Record<FunctionName, string> {
-  return Object.fromEntries(FUNCTION_NAMES.map((name) => [name, handlerEntry(name)])) as Record<
-    FunctionName,
-    string
-  >;
 }
 
 /** The automation's functions. */

@@ -1,0 +1,134 @@
+// @ts-check
+"use strict";
+/**
+ * Lambda packaging that starts with the synth process.
+ *
+ * A first synth spends most of its time on two builds: the app bundle (run.cjs) and the 12
+ * Lambda packages (esbuild, then deflate; src/constructs/automation/bundling.ts). The packages
+ * are asked for only once the app is loaded and constructs its first stack, so the two used to
+ * run one after the other, with one core idle while Node loaded the app. run.cjs now starts the
+ * packages at launch, in a worker thread that runs the same `bundleFunctions` as the Automation
+ * construct, so they build while esbuild builds the app bundle and Node loads it. The
+ * construct's call waits for the worker (it runs in a constructor, so it blocks in
+ * `Atomics.wait`), then finds every package in the disk cache the worker has filled.
+ *
+ * The worker only warms that cache. Whatever it does, the construct's own call decides what the
+ * synth gets: a package the worker failed to build is built again there, and a bundling error
+ * is then reported by the synth, with esbuild's messages.
+ *
+ * Plain CommonJS, because run.cjs loads it before anything can transpile TypeScript. The app
+ * bundle holds its own copy of this file, so the two copies meet on a global symbol.
+ */
+const { MessageChannel, receiveMessageOnPort, Worker, workerData } = require("node:worker_threads");
+
+const HANDLE = Symbol.for("shopsmart-dr.background-lambda-packaging");
+/** The key of the request in the worker's data: a thread started for anything else has none. */
+const REQUEST = "shopsmartPackaging";
+/**
+ * Longer than a cold build on a loaded 2-core machine; past it the synth builds by itself. Only
+ * a worker that died without a word (killed, out of memory) makes a synth wait this long: the
+ * bootstrap below reports every error, loading the script's included.
+ */
+const WAIT_LIMIT_MS = 180_000;
+
+/**
+ * The worker's own code: loads the script, whose code runs the job ({@link runIfPackagingWorker}),
+ * and reports what stopped it from doing so.
+ */
+const BOOTSTRAP = `"use strict";
+const { workerData } = require("node:worker_threads");
+const job = workerData[${JSON.stringify(REQUEST)}];
+try {
+  require(job.script);
+  if (!job.ran) throw new Error(job.script + " does not run the packaging job");
+} catch (error) {
+  job.port.postMessage({ error: error instanceof Error ? error.message : String(error) });
+  Atomics.store(job.done, 0, 1);
+  Atomics.notify(job.done, 0);
+}`;
+
+/**
+ * @typedef {{ error?: string }} Outcome what the worker reports: nothing, or why it failed
+ * @typedef {{ wait(): Outcome }} Handle
+ */
+
+/**
+ * Starts a worker on `script` to build what `request` asks (bundling.ts, on behalf of run.cjs),
+ * and makes it what {@link awaitBackgroundPackaging} waits for in this thread.
+ *
+ * @param {string} script a bundle whose code calls {@link runIfPackagingWorker}
+ * @param {unknown} request handed to the worker's build (structured-cloned)
+ */
+function startBackgroundPackaging(script, request) {
+  const done = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+  const { port1, port2 } = new MessageChannel();
+  const worker = new Worker(BOOTSTRAP, {
+    eval: true,
+    // Plain CommonJS needs no loader, whatever the parent was started with.
+    execArgv: [],
+    workerData: { [REQUEST]: { script, request, port: port2, done, ran: false } },
+    transferList: [port2],
+  });
+  // A synth that fails before it needs the packages exits without waiting for them.
+  worker.unref();
+  /** @type {Outcome | undefined} */
+  let outcome;
+  /** @type {Handle} */
+  const handle = {
+    wait() {
+      if (outcome === undefined) {
+        const waited = Atomics.wait(done, 0, 0, WAIT_LIMIT_MS);
+        outcome = /** @type {Outcome | undefined} */ (receiveMessageOnPort(port1)?.message) ?? {
+          error:
+            waited === "timed-out"
+              ? `no answer within ${WAIT_LIMIT_MS / 1000} s`
+              : "the worker stopped without an answer",
+        };
+        port1.close();
+      }
+      return outcome;
+    },
+  };
+  /** @type {Record<symbol, unknown>} */ (globalThis)[HANDLE] = handle;
+}
+
+/**
+ * Blocks until the packaging started at launch has finished, when there is one in this thread
+ * (bundling.ts, before it looks at its caches). Returns its outcome, or undefined when none was
+ * started.
+ *
+ * @returns {Outcome | undefined}
+ */
+function awaitBackgroundPackaging() {
+  const handle = /** @type {Handle | undefined} */ (
+    /** @type {Record<symbol, unknown>} */ (globalThis)[HANDLE]
+  );
+  return handle?.wait();
+}
+
+/**
+ * In a packaging worker, runs `build` on the request it was given and reports to the launcher;
+ * anywhere else (the main thread, a test runner's worker), does nothing. Every outcome is posted
+ * before the launcher is woken: a blocked thread never sees the worker's `error` event.
+ *
+ * @template Request
+ * @param {(request: Request) => void} build
+ */
+function runIfPackagingWorker(build) {
+  /** @type {{ request: Request, port: import("node:worker_threads").MessagePort, done: Int32Array, ran: boolean } | undefined} */
+  const job = workerData?.[REQUEST];
+  if (job === undefined || job.ran) return;
+  job.ran = true;
+  const { request, port, done } = job;
+  try {
+    build(request);
+    port.postMessage({});
+  } catch (error) {
+    port.postMessage({ error: error instanceof Error ? error.message : String(error) });
+  } finally {
+    Atomics.store(done, 0, 1);
+    Atomics.notify(done, 0);
+  }
+}
+
+module.exports = { awaitBackgroundPackaging, runIfPackagingWorker, startBackgroundPackaging };

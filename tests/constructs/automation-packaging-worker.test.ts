@@ -1,0 +1,116 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import * as esbuild from "esbuild";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  awaitBackgroundPackaging,
+  runIfPackagingWorker,
+  startBackgroundPackaging,
+} from "../../src/app-bundle/background-packaging.cjs";
+import { buildBundle } from "../../src/app-bundle/run.cjs";
+import {
+  bundleFunctions,
+  clearProcessCache,
+  lastBundlingRun,
+  PROJECT_ROOT,
+  startPackaging,
+} from "../../src/constructs/automation/bundling";
+
+const ENTRIES = {
+  plain: "tests/fixtures/automation/handler.ts",
+  sdk: "tests/fixtures/automation/sdk-handler.ts",
+};
+const HANDLE = Symbol.for("shopsmart-dr.background-lambda-packaging");
+
+const scratch = mkdtempSync(join(tmpdir(), "shopsmart-packaging-worker-test-"));
+/** The worker's bundle resolves esbuild from node_modules, as run.cjs's bundles do from there. */
+const bundleDir = mkdtempSync(
+  join(PROJECT_ROOT, "node_modules", ".cache", "packaging-worker-test-"),
+);
+let workerScript: string;
+
+beforeAll(async () => {
+  // The worker runs packaging-worker.ts from its bundle, as run.cjs starts it.
+  workerScript = await buildBundle(
+    esbuild,
+    "src/constructs/automation/packaging-worker.ts",
+    bundleDir,
+  );
+});
+
+afterAll(() => {
+  delete (globalThis as Record<symbol, unknown>)[HANDLE];
+  clearProcessCache();
+  rmSync(scratch, { recursive: true, force: true });
+  rmSync(bundleDir, { recursive: true, force: true });
+});
+
+/** A worker script in the scratch directory. */
+function script(name: string, lines: string[]): string {
+  const path = join(scratch, name);
+  writeFileSync(path, [...lines, ""].join("\n"));
+  return path;
+}
+
+const REQUIRE_HANDOFF = `const { runIfPackagingWorker } = require(${JSON.stringify(join(PROJECT_ROOT, "src/app-bundle/background-packaging.cjs"))});`;
+
+describe("Lambda packaging started at launch", () => {
+  it("builds in a worker thread what the caches lack, and the synth's own call then builds nothing and gets the same packages", () => {
+    const cacheDir = join(scratch, "cache");
+    clearProcessCache();
+    expect(startPackaging(ENTRIES, workerScript, { cacheDir })).toEqual(["plain", "sdk"]);
+
+    const packages = bundleFunctions(ENTRIES, { cacheDir });
+    expect(lastBundlingRun().builtFunctions).toEqual([]);
+
+    clearProcessCache();
+    const direct = bundleFunctions(ENTRIES, { cacheDir: join(scratch, "direct") });
+    expect(lastBundlingRun().builtFunctions).toEqual(["plain", "sdk"]);
+    for (const name of Object.keys(ENTRIES)) {
+      expect(packages[name]?.zipSha256Hex, name).toBe(direct[name]?.zipSha256Hex);
+    }
+  });
+
+  it("starts no worker when every package is cached", () => {
+    const cacheDir = join(scratch, "cache");
+    clearProcessCache();
+    expect(startPackaging(ENTRIES, "/no/such/worker.js", { cacheDir })).toEqual([]);
+  });
+
+  it("starts no worker without a disk cache, which is the only way its packages reach the synth", () => {
+    expect(startPackaging(ENTRIES, "/no/such/worker.js", { cacheDir: false })).toEqual([]);
+  });
+
+  it("reports a failed worker, and the synth's own call builds the packages", () => {
+    const failing = script("failing-worker.cjs", [
+      REQUIRE_HANDOFF,
+      'runIfPackagingWorker(() => { throw new Error("esbuild went away"); });',
+    ]);
+    startBackgroundPackaging(failing, {});
+    expect(awaitBackgroundPackaging()).toEqual({ error: "esbuild went away" });
+    // Settled once: later calls in the thread do not wait again.
+    expect(awaitBackgroundPackaging()).toEqual({ error: "esbuild went away" });
+
+    clearProcessCache();
+    bundleFunctions({ plain: ENTRIES.plain }, { cacheDir: join(scratch, "after-failure") });
+    expect(lastBundlingRun().builtFunctions).toEqual(["plain"]);
+  });
+
+  it("reports a worker script that cannot load, or runs no job, instead of waiting for it", () => {
+    const started = Date.now();
+    startBackgroundPackaging(script("unloadable.cjs", ['require("no-such-package-zz9");']), {});
+    expect(awaitBackgroundPackaging()?.error).toMatch(/Cannot find module 'no-such-package-zz9'/);
+    startBackgroundPackaging(script("idle.cjs", ["// runs no job"]), {});
+    expect(awaitBackgroundPackaging()?.error).toMatch(/idle\.cjs does not run the packaging job$/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it("does nothing outside a packaging worker (the main thread, a test runner's worker)", () => {
+    let ran = false;
+    runIfPackagingWorker(() => {
+      ran = true;
+    });
+    expect(ran).toBe(false);
+  });
+});
