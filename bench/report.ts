@@ -78,6 +78,26 @@ export function writeSection(id: string, markdown: string, data: unknown): void 
   writeFileSync(JSON_FILE, `${JSON.stringify(json, null, 2)}\n`);
 }
 
+/**
+ * Seconds of CPU the whole machine has spent busy (user, nice, system, irq, softirq) since boot,
+ * from /proc/stat, or undefined where there is none (not Linux). The difference around a run
+ * counts every process and thread it starts, which the run's own rusage misses for children it
+ * does not wait for (esbuild's service). It also counts anything else running, so read it
+ * beside the load average. /proc/stat counts in USER_HZ, 100 per second on Linux.
+ */
+export function busyCpuSeconds(): number | undefined {
+  try {
+    const [, ...ticks] = (readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "")
+      .trim()
+      .split(/\s+/);
+    const [user, nice, system, , , irq, softirq] = ticks.map(Number);
+    const busy = [user, nice, system, irq, softirq].reduce<number>((sum, t) => sum + (t ?? 0), 0);
+    return Number.isFinite(busy) ? busy / 100 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function round(value: number, digits: number): number {
   const factor = 10 ** digits;
   return Math.round(value * factor) / factor;
