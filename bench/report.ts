@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, platform, release, totalmem } from "node:os";
 import { join } from "node:path";
@@ -82,8 +83,8 @@ export function writeSection(id: string, markdown: string, data: unknown): void 
  * Seconds of CPU the whole machine has spent busy (user, nice, system, irq, softirq) since boot,
  * from /proc/stat, or undefined where there is none (not Linux). The difference around a run
  * counts every process and thread it starts, which the run's own rusage misses for children it
- * does not wait for (esbuild's service). It also counts anything else running, so read it
- * beside the load average. /proc/stat counts in USER_HZ, 100 per second on Linux.
+ * does not wait for (esbuild's service). It also counts anything else running: see
+ * {@link backgroundCpuPerSecond}.
  */
 export function busyCpuSeconds(): number | undefined {
   try {
@@ -92,10 +93,31 @@ export function busyCpuSeconds(): number | undefined {
       .split(/\s+/);
     const [user, nice, system, , , irq, softirq] = ticks.map(Number);
     const busy = [user, nice, system, irq, softirq].reduce<number>((sum, t) => sum + (t ?? 0), 0);
-    return Number.isFinite(busy) ? busy / 100 : undefined;
+    return Number.isFinite(busy) ? busy / ticksPerSecond() : undefined;
   } catch {
     return undefined;
   }
+}
+
+/**
+ * CPU seconds per second the machine spends busy while this process sleeps for `seconds`: what
+ * other processes add to every {@link busyCpuSeconds} difference.
+ */
+export function backgroundCpuPerSecond(seconds = 2): number | undefined {
+  const before = busyCpuSeconds();
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, seconds * 1000);
+  const after = busyCpuSeconds();
+  return before === undefined || after === undefined ? undefined : (after - before) / seconds;
+}
+
+let clockTicks: number | undefined;
+/** /proc/stat counts in clock ticks (USER_HZ): 100 a second on Linux, asked of getconf anyway. */
+function ticksPerSecond(): number {
+  if (clockTicks === undefined) {
+    const answer = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout?.trim());
+    clockTicks = Number.isInteger(answer) && answer > 0 ? answer : 100;
+  }
+  return clockTicks;
 }
 
 export function round(value: number, digits: number): number {

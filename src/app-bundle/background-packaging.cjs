@@ -26,25 +26,31 @@ const HANDLE = Symbol.for("shopsmart-dr.background-lambda-packaging");
 const REQUEST = "shopsmartPackaging";
 /**
  * Longer than a cold build on a loaded 2-core machine; past it the synth builds by itself. Only
- * a worker that died without a word (killed, out of memory) makes a synth wait this long: the
- * bootstrap below reports every error, loading the script's included.
+ * a worker that died without a word (out of memory) makes a synth wait this long: the bootstrap
+ * below reports every error, loading the script's included.
  */
 const WAIT_LIMIT_MS = 180_000;
 
 /**
  * The worker's own code: loads the script, whose code runs the job ({@link runIfPackagingWorker}),
- * and reports what stopped it from doing so.
+ * and reports what stopped it from doing so, an error thrown later included: the launcher is
+ * blocked and sees nothing but the report.
  */
 const BOOTSTRAP = `"use strict";
 const { workerData } = require("node:worker_threads");
 const job = workerData[${JSON.stringify(REQUEST)}];
+const report = (error) => {
+  if (Atomics.load(job.done, 0) === 1) return;
+  job.port.postMessage({ error: error instanceof Error ? error.message : String(error) });
+  Atomics.store(job.done, 0, 1);
+  Atomics.notify(job.done, 0);
+};
+process.on("uncaughtException", report);
 try {
   require(job.script);
   if (!job.ran) throw new Error(job.script + " does not run the packaging job");
 } catch (error) {
-  job.port.postMessage({ error: error instanceof Error ? error.message : String(error) });
-  Atomics.store(job.done, 0, 1);
-  Atomics.notify(job.done, 0);
+  report(error);
 }`;
 
 /**
@@ -71,6 +77,11 @@ function startBackgroundPackaging(script, request) {
   });
   // A synth that fails before it needs the packages exits without waiting for them.
   worker.unref();
+  // Without a listener, an error the worker could not report (it ran out of memory, say) would
+  // end the synth, possibly after it had written everything; the synth's own build covers it.
+  worker.on("error", (error) => {
+    process.stderr.write(`warning: the Lambda packaging worker failed: ${error.message}\n`);
+  });
   /** @type {Outcome | undefined} */
   let outcome;
   /** @type {Handle} */

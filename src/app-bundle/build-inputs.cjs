@@ -11,6 +11,7 @@
 const { createHash } = require("node:crypto");
 const { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } = require("node:fs");
 const { dirname, join } = require("node:path");
+const { threadId } = require("node:worker_threads");
 
 /** @typedef {{ sha256: string, size: number, mtimeMs: number }} Fingerprint */
 
@@ -80,18 +81,22 @@ class BuildInputs {
   }
 }
 
+/** How {@link writeAtomically}'s temporary files end: one left behind is an interrupted write. */
+const PARTIAL_SUFFIX = ".partial";
+
 /**
  * Writes through a temporary file and a rename, so a concurrent build (another synth, a test
- * worker) never reads half a file.
+ * worker) never reads half a file. The temporary name holds the thread too: a synth's packaging
+ * worker (background-packaging.cjs) shares its process id.
  *
  * @param {string} path
  * @param {string | Uint8Array} data
  */
 function writeAtomically(path, data) {
   mkdirSync(dirname(path), { recursive: true });
-  const partial = `${path}.${process.pid}.partial`;
+  const partial = `${path}.${process.pid}-${threadId}${PARTIAL_SUFFIX}`;
   writeFileSync(partial, data);
   renameSync(partial, path);
 }
 
-module.exports = { BuildInputs, sha256, writeAtomically };
+module.exports = { BuildInputs, PARTIAL_SUFFIX, sha256, writeAtomically };

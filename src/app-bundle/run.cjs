@@ -328,8 +328,9 @@ async function main() {
 /**
  * Looks up the app's Lambda packages, and starts building the missing ones in a worker thread
  * (packaging-worker.ts, bundled like any entry, so it runs the same bundling code as the app).
- * Anything that goes wrong here only leaves the packages to the app, which builds them itself
- * and reports the error then; the app bundle is built from the same sources.
+ * Whatever goes wrong here only leaves the packages to the app, which builds them itself and
+ * reports a source error then (the app bundle is built from the same sources); the warning says
+ * the first synth lost its head start.
  *
  * @param {typeof import("esbuild")} esbuild
  */
@@ -339,11 +340,15 @@ async function packageInBackground(esbuild) {
     const script =
       cachedBundle(esbuild.version, cacheDir) ??
       (await buildBundle(esbuild, PACKAGING_WORKER, cacheDir));
-    /** @type {{ startPackaging(workerScript: string): readonly string[] }} */ (
+    /** @type {{ startPackagingAllHandlers(workerScript: string): readonly string[] }} */ (
       require(script)
-    ).startPackaging(script);
-  } catch {
-    // See above: the app packages the handlers itself.
+    ).startPackagingAllHandlers(script);
+  } catch (error) {
+    process.stderr.write(
+      `warning: could not start packaging the Lambda functions at launch (${
+        error instanceof Error ? error.message.split("\n")[0] : String(error)
+      }); the synth builds them itself\n`,
+    );
   }
 }
 

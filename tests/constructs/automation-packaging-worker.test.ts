@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as esbuild from "esbuild";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   awaitBackgroundPackaging,
   runIfPackagingWorker,
@@ -17,6 +18,12 @@ import {
   startPackaging,
 } from "../../src/constructs/automation/bundling";
 
+/** The worker bundle's exports: its own copy of bundling.ts, as run.cjs loads it. */
+interface WorkerBundle {
+  startPackaging: typeof startPackaging;
+  startPackagingAllHandlers(workerScript: string): readonly string[];
+}
+
 const ENTRIES = {
   plain: "tests/fixtures/automation/handler.ts",
   sdk: "tests/fixtures/automation/sdk-handler.ts",
@@ -29,6 +36,7 @@ const bundleDir = mkdtempSync(
   join(PROJECT_ROOT, "node_modules", ".cache", "packaging-worker-test-"),
 );
 let workerScript: string;
+let bundled: WorkerBundle;
 
 beforeAll(async () => {
   // The worker runs packaging-worker.ts from its bundle, as run.cjs starts it.
@@ -37,6 +45,7 @@ beforeAll(async () => {
     "src/constructs/automation/packaging-worker.ts",
     bundleDir,
   );
+  bundled = createRequire(__filename)(workerScript) as WorkerBundle;
 });
 
 afterAll(() => {
@@ -56,10 +65,10 @@ function script(name: string, lines: string[]): string {
 const REQUIRE_HANDOFF = `const { runIfPackagingWorker } = require(${JSON.stringify(join(PROJECT_ROOT, "src/app-bundle/background-packaging.cjs"))});`;
 
 describe("Lambda packaging started at launch", () => {
-  it("builds in a worker thread what the caches lack, and the synth's own call then builds nothing and gets the same packages", () => {
+  it("builds in a worker thread what the caches lack, and the synth's own call, from another copy of the module as in run.cjs, builds nothing and gets the same packages", () => {
     const cacheDir = join(scratch, "cache");
     clearProcessCache();
-    expect(startPackaging(ENTRIES, workerScript, { cacheDir })).toEqual(["plain", "sdk"]);
+    expect(bundled.startPackaging(ENTRIES, workerScript, { cacheDir })).toEqual(["plain", "sdk"]);
 
     const packages = bundleFunctions(ENTRIES, { cacheDir });
     expect(lastBundlingRun().builtFunctions).toEqual([]);
@@ -72,17 +81,27 @@ describe("Lambda packaging started at launch", () => {
     }
   });
 
-  it("starts no worker when every package is cached", () => {
+  it("starts no worker when every package is cached, and the synth takes what the launcher's copy found without looking again", () => {
     const cacheDir = join(scratch, "cache");
     clearProcessCache();
-    expect(startPackaging(ENTRIES, "/no/such/worker.js", { cacheDir })).toEqual([]);
+    expect(bundled.startPackaging(ENTRIES, "/no/such/worker.js", { cacheDir })).toEqual([]);
+    // Gone from disk: only the lookup the launcher's copy made can answer now.
+    const moved = join(scratch, "cache-moved");
+    renameSync(cacheDir, moved);
+    try {
+      const packages = bundleFunctions(ENTRIES, { cacheDir });
+      expect(lastBundlingRun().builtFunctions).toEqual([]);
+      expect(Object.keys(packages).sort()).toEqual(["plain", "sdk"]);
+    } finally {
+      renameSync(moved, cacheDir);
+    }
   });
 
   it("starts no worker without a disk cache, which is the only way its packages reach the synth", () => {
     expect(startPackaging(ENTRIES, "/no/such/worker.js", { cacheDir: false })).toEqual([]);
   });
 
-  it("reports a failed worker, and the synth's own call builds the packages", () => {
+  it("reports a failed worker, and the synth's own call builds the packages and says the head start was lost", () => {
     const failing = script("failing-worker.cjs", [
       REQUIRE_HANDOFF,
       'runIfPackagingWorker(() => { throw new Error("esbuild went away"); });',
@@ -93,8 +112,27 @@ describe("Lambda packaging started at launch", () => {
     expect(awaitBackgroundPackaging()).toEqual({ error: "esbuild went away" });
 
     clearProcessCache();
-    bundleFunctions({ plain: ENTRIES.plain }, { cacheDir: join(scratch, "after-failure") });
-    expect(lastBundlingRun().builtFunctions).toEqual(["plain"]);
+    const stderr = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
+    try {
+      bundleFunctions({ plain: ENTRIES.plain }, { cacheDir: join(scratch, "after-failure") });
+      expect(lastBundlingRun().builtFunctions).toEqual(["plain"]);
+      expect(stderr.mock.calls.map(([text]) => String(text))).toEqual([
+        "warning: packaging the Lambda functions at launch failed (esbuild went away); the synth built them itself\n",
+      ]);
+    } finally {
+      stderr.mockRestore();
+    }
+  });
+
+  it("lets no error the worker throws after it reported end the synth (an unhandled worker error would end the process)", () => {
+    startBackgroundPackaging(
+      script("late-throw.cjs", [
+        REQUIRE_HANDOFF,
+        'runIfPackagingWorker(() => { setTimeout(() => { throw new Error("late"); }, 10); Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50); });',
+      ]),
+      {},
+    );
+    expect(awaitBackgroundPackaging()).toEqual({});
   });
 
   it("reports a worker script that cannot load, or runs no job, instead of waiting for it", () => {

@@ -126,6 +126,37 @@ describe("pruning the package cache", () => {
     }
   });
 
+  it("removes the temporary files of writes that were interrupted an hour ago or more, and no younger ones", () => {
+    const cacheDir = mkdtempSync(join(tmpdir(), "shopsmart-partials-"));
+    try {
+      const file = (path: string, ageMs: number) => {
+        mkdirSync(join(cacheDir, path, ".."), { recursive: true });
+        writeFileSync(join(cacheDir, path), "half");
+        const time = new Date(Date.now() - ageMs);
+        utimesSync(join(cacheDir, path), time, time);
+      };
+      const old = 2 * PRUNE_AFTER_MS;
+      file("manifests/k.json.41-1.partial", old);
+      file("manifests/j.json.42-0.partial", 60_000); // being written
+      file("zips/a1/finish.zip.41-1.partial", old);
+      file("zips/a1/finish.zip", old);
+      writeFileSync(join(cacheDir, "manifests", "k.json"), JSON.stringify({ zipSha256Hex: "a1" }));
+      utimesSync(
+        join(cacheDir, "zips", "a1"),
+        new Date(Date.now() - old),
+        new Date(Date.now() - old),
+      );
+      expect(pruneUnreferencedZips(cacheDir)).toEqual([]);
+      expect(readdirSync(join(cacheDir, "manifests")).sort()).toEqual([
+        "j.json.42-0.partial",
+        "k.json",
+      ]);
+      expect(readdirSync(join(cacheDir, "zips", "a1"))).toEqual(["finish.zip"]);
+    } finally {
+      rmSync(cacheDir, { recursive: true, force: true });
+    }
+  });
+
   it("leaves a cache without zips or manifests alone", () => {
     expect(pruneUnreferencedZips(join(tmpdir(), "shopsmart-no-such-cache"))).toEqual([]);
   });

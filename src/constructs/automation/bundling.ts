@@ -20,6 +20,7 @@ import {
 import {
   BuildInputs,
   type Fingerprint,
+  PARTIAL_SUFFIX,
   sha256,
   writeAtomically,
 } from "../../app-bundle/build-inputs.cjs";
@@ -207,14 +208,16 @@ let lastRun = { builtFunctions: [] as string[], milliseconds: 0 };
  * packages. Handlers found in neither cache are built together in one esbuild run.
  *
  * When the launcher started building packages at launch ({@link startPackaging}), this first
- * waits for that: the disk cache then holds what it built, and nothing is built twice.
+ * waits for that: the disk cache then holds what it built, and nothing is built twice. What the
+ * worker failed to build is built here, so a handler that does not compile is reported by this
+ * call, after a second esbuild run.
  */
 export function bundleFunctions(
   entries: Readonly<Record<string, string>>,
   options: BundleFunctionsOptions = {},
 ): Readonly<Record<string, LambdaBundle>> {
   const started = performance.now();
-  awaitBackgroundPackaging();
+  const background = awaitBackgroundPackaging();
   const cacheDir = options.cacheDir ?? DEFAULT_CACHE_DIR;
   const { bundles, toBuild } = lookUp(entries, cacheDir);
   if (toBuild.length > 0) {
@@ -223,6 +226,14 @@ export function bundleFunctions(
       bundles[bundle.name] = bundle;
     }
     if (cacheDir) pruneUnreferencedZips(cacheDir);
+    if (background?.error !== undefined) {
+      // The same sources built here: the worker failed for a reason of its own, and the synth
+      // paid for the build it was meant to take off its path.
+      process.stderr.write(
+        `warning: packaging the Lambda functions at launch failed (${background.error}); ` +
+          "the synth built them itself\n",
+      );
+    }
   }
   lastRun = {
     builtFunctions: toBuild.map(([name]) => name),
@@ -301,7 +312,10 @@ export function lastBundlingRun(): {
   return lastRun;
 }
 
-/** Forgets the per-process cache (tests that compare fresh builds). The disk cache stays. */
+/**
+ * Forgets the packages this thread remembers, whichever copy of this module found them (tests
+ * that compare fresh builds). The disk cache stays.
+ */
 export function clearProcessCache(): void {
   processCache.clear();
   inputs = new BuildInputs(PROJECT_ROOT);
@@ -585,15 +599,34 @@ export function pruneUnreferencedZips(cacheDir: string, now: number = Date.now()
       // Being written by another synth, or unreadable: it references nothing yet.
     }
   }
+  removeInterruptedWrites(join(cacheDir, "manifests"), now);
   const removed: string[] = [];
   for (const sha of readdirOrEmpty(join(cacheDir, "zips"))) {
     const dir = join(cacheDir, "zips", sha);
     const stat = statOrUndefined(dir);
-    if (referenced.has(sha) || stat === undefined || now - stat.mtimeMs < PRUNE_AFTER_MS) continue;
+    if (stat === undefined || now - stat.mtimeMs < PRUNE_AFTER_MS) continue;
+    if (referenced.has(sha)) {
+      removeInterruptedWrites(dir, now);
+      continue;
+    }
     rmSync(dir, { recursive: true, force: true });
     removed.push(sha);
   }
   return removed;
+}
+
+/**
+ * Temporary files of writes that never got to their rename: a synth that ended before it needed
+ * its packages stopped the packaging worker mid-write. Only old ones go: a younger one may be a
+ * write in progress.
+ */
+function removeInterruptedWrites(dir: string, now: number): void {
+  for (const file of readdirOrEmpty(dir)) {
+    if (!file.endsWith(PARTIAL_SUFFIX)) continue;
+    const path = join(dir, file);
+    if (now - (statOrUndefined(path)?.mtimeMs ?? now) > PRUNE_AFTER_MS)
+      rmSync(path, { force: true });
+  }
 }
 
 /** How old an unreferenced zip must be before it is removed. */
