@@ -315,12 +315,12 @@ async function main() {
   }
   const esbuild = require("esbuild");
   // The app's first stack asks for the Lambda packages; starting them now overlaps their build
-  // with the app bundle's and with loading the app (background-packaging.cjs).
-  const packaging = entry === DEFAULT_ENTRY ? packageInBackground(esbuild) : undefined;
+  // with the app bundle's and with loading the app (background-packaging.cjs). They start first:
+  // on a first synth the app waits for them, so they are what the synth's time depends on.
+  if (entry === DEFAULT_ENTRY) await packageInBackground(esbuild);
   const cacheDir = cacheDirOf(entry);
   const bundle =
     cachedBundle(esbuild.version, cacheDir) ?? (await buildBundle(esbuild, entry, cacheDir));
-  await packaging;
   process.env.SHOPSMART_APP_BUNDLE = bundle;
   runAsMain(bundle, args);
 }
