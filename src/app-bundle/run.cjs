@@ -17,6 +17,10 @@
  * `lazyResolvePath`); neither changes a synthesized byte (tests/app.test.ts compares the
  * bundle's cdktf.out with the sources').
  *
+ * For the app it first starts the Lambda packages building in a worker thread, which the app's
+ * first stack then waits for (background-packaging.cjs): a first synth's longest build no longer
+ * waits for the app bundle and the loading of the app.
+ *
  * `SHOPSMART_SYNTH_FROM_SOURCE=1` runs the entry from source through tsx instead: for a stack
  * trace into the TypeScript sources, or to rule the bundle out.
  *
