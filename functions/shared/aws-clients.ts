@@ -20,7 +20,8 @@ export type AwsClientClass<Client> = new (config: { region?: string }) => Client
 /**
  * A client of `Client` with the default configuration, pinned to `region` when given, e.g.
  * `awsClient(SNSClient)` or `awsClient(RDSClient, settings.regions.primary.region)`.
- * Route 53 is a global service; the SDK picks its global endpoint whatever the region.
+ * Route 53 is a global service: the SDK picks its global endpoint, route53.amazonaws.com, whatever
+ * the region (https://docs.aws.amazon.com/general/latest/gr/r53.html).
  */
 export function awsClient<Client>(Client: AwsClientClass<Client>, region?: string): Client {
   return new Client(region === undefined ? {} : { region });

@@ -13,6 +13,7 @@
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { buildSync } from "esbuild";
+import { handlerEntry } from "../../functions/shared/function-names";
 import { sha256, writeAtomically } from "../app-bundle/build-inputs.cjs";
 import { BUNDLE_OPTIONS } from "../constructs/automation/bundling";
 import type { LocalFunction } from "./lambda";
@@ -45,7 +46,7 @@ export function loadBundledHandlers(root: string): Record<HandlerName, LocalFunc
     delete load.cache[path];
     const module = load(path) as { handler?: LocalFunction };
     if (typeof module.handler !== "function") {
-      throw new Error(`the bundle of functions/handlers/${name}.ts exports no handler function`);
+      throw new Error(`the bundle of ${handlerEntry(name)} exports no handler function`);
     }
     handlers[name] = module.handler;
   }
@@ -60,10 +61,7 @@ const builtThisProcess = new Set<string>();
 
 function build(root: string, outdir: string): void {
   const entryPoints = Object.fromEntries(
-    HANDLER_NAMES.map((name) => [
-      `${name}/index`,
-      join(root, "functions", "handlers", `${name}.ts`),
-    ]),
+    HANDLER_NAMES.map((name) => [`${name}/index`, join(root, handlerEntry(name))]),
   );
   const result = buildSync({
     ...BUNDLE_OPTIONS,

@@ -9,6 +9,7 @@ import * as path from "node:path";
 import {
   FUNCTION_NAMES as HANDLER_NAMES,
   type FunctionName as HandlerName,
+  handlerEntry,
 } from "../../functions/shared/function-names";
 import { SETTINGS_VARIABLE } from "../../functions/shared/settings";
 import type { LocalFunction } from "./lambda";
@@ -87,11 +88,11 @@ export function handlerNameIn(identifier: string): HandlerName | undefined {
 
 /** Imports functions/handlers/<name>.ts (needs a TypeScript-aware loader: vitest, tsx). */
 export async function loadHandler(name: HandlerName, root = process.cwd()): Promise<LocalFunction> {
-  const module = (await import(path.join(root, "functions", "handlers", `${name}.ts`))) as {
+  const module = (await import(path.join(root, handlerEntry(name)))) as {
     handler?: LocalFunction;
   };
   if (typeof module.handler !== "function") {
-    throw new Error(`functions/handlers/${name}.ts does not export a handler function`);
+    throw new Error(`${handlerEntry(name)} does not export a handler function`);
   }
   return module.handler;
 }

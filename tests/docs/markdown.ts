@@ -90,6 +90,17 @@ export function usageOf(script: string): string | undefined {
   return undefined;
 }
 
+/** Each flag a command passes that its CLI's usage does not list, as `<flag> in: <command>`. */
+export function unlistedFlags(commands: readonly Command[]): string[] {
+  return commands.flatMap((command) => {
+    const usage = usageOf(command.script);
+    if (usage === undefined) return [];
+    return flagsOf(command.args)
+      .filter((flag) => !new RegExp(`${flag}(?![a-z-])`).test(usage))
+      .map((flag) => `${flag} in: ${command.text}`);
+  });
+}
+
 /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
 export function slug(heading: string): string {
   return heading

@@ -69,6 +69,17 @@ async function runToDone(lambda: ReturnType<typeof drillLambda>, input: unknown 
   return tick;
 }
 
+/** Runs a drill to its end and asks for its report, as the state machine's last step does. */
+async function reportAfterRun(lambda: ReturnType<typeof drillLambda>, input: unknown = {}) {
+  const done = await runToDone(lambda, input);
+  const result = (await lambda.invoke({
+    action: "report",
+    drill: done.drill,
+    error: null,
+  })) as DrillReportResult;
+  return { done, result };
+}
+
 describe("run-drill", () => {
   describe("start and advance", () => {
     it("builds the drill from the settings and the schedule's holdMinutes", () => {
@@ -148,12 +159,7 @@ describe("run-drill", () => {
 
     it("stores the JSON and Markdown report under drills/<environment>/, publishes metrics and notifies", async () => {
       const lambda = drillLambda();
-      const done = await runToDone(lambda);
-      const result = (await lambda.invoke({
-        action: "report",
-        drill: done.drill,
-        error: null,
-      })) as DrillReportResult;
+      const { done, result } = await reportAfterRun(lambda);
 
       const drillId = done.drill.drillId;
       expect(result).toEqual({
@@ -204,12 +210,7 @@ describe("run-drill", () => {
 
     it("reports a dry run as DRY RUN, ends the execution in Succeed when its plan has no blockers, and publishes no DrillPassed", async () => {
       const lambda = drillLambda();
-      const done = await runToDone(lambda, { dryRun: true });
-      const result = (await lambda.invoke({
-        action: "report",
-        drill: done.drill,
-        error: null,
-      })) as DrillReportResult;
+      const { done, result } = await reportAfterRun(lambda, { dryRun: true });
 
       const drillId = done.drill.drillId;
       expect(result).toEqual({
@@ -237,12 +238,7 @@ describe("run-drill", () => {
 
     it("reports a dry run whose plan has blockers as DRY RUN with them, and ends the execution in a Fail state", async () => {
       const lambda = drillLambda({ blockers: ["the secondary cluster is not a member"] });
-      const done = await runToDone(lambda, { dryRun: true });
-      const result = (await lambda.invoke({
-        action: "report",
-        drill: done.drill,
-        error: null,
-      })) as DrillReportResult;
+      const { done, result } = await reportAfterRun(lambda, { dryRun: true });
 
       expect(result).toMatchObject({
         verdict: "blocked",

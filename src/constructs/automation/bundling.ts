@@ -73,8 +73,9 @@ const CACHE_FORMAT = 3;
  * of the bundles: with the SSO, SSO-OIDC, STS and sign-in clients they use, 110 to 125 KB of each.
  *
  * `defaultProvider` (@aws-sdk/credential-provider-node) tries the environment first, and Lambda
- * sets AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN from the execution role, so
- * the chain stops there. Every later link loads its provider with a dynamic `import()` when it
+ * sets AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN from the execution role
+ * (https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html#configuration-envvars-runtime),
+ * so the chain stops there. Every later link loads its provider with a dynamic `import()` when it
  * runs, i.e. only after the environment provider failed: SSO, shared config/credentials files,
  * `credential_process`, web identity token file, then container credentials (HTTP); the packages
  * those pull in (nested-clients, token-providers, credential-provider-login) are imported from
@@ -115,8 +116,11 @@ export const BUNDLE_OPTIONS: Readonly<BuildOptions> = {
   sourcesContent: false,
   legalComments: "none",
   external: [...EXTERNAL_CREDENTIAL_PROVIDERS],
-  // `import()` of an external module becomes `require()`: ES module resolution ignores NODE_PATH,
-  // where Lambda puts its own SDK (see EXTERNAL_CREDENTIAL_PROVIDERS).
+  // `import()` of an external module becomes `require()`, which follows NODE_PATH, where Lambda
+  // puts its own SDK (see EXTERNAL_CREDENTIAL_PROVIDERS), in Node everywhere. Node's ES module
+  // resolution ignores NODE_PATH; Lambda's runtime searches it for ES modules too since Node.js 18
+  // (https://docs.aws.amazon.com/lambda/latest/dg/lambda-nodejs.html#designate-es-module), but the
+  // tests here, on plain Node, could not then load what a function would.
   supported: { "dynamic-import": false },
   metafile: true,
   write: false,
