@@ -1,12 +1,12 @@
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import Module from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Lazy } from "cdktf";
 import * as esbuild from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BuildInputs } from "../src/app-bundle/build-inputs.cjs";
+import { BuildInputs, isInstalled } from "../src/app-bundle/build-inputs.cjs";
 import launcher from "../src/app-bundle/run.cjs";
 
 /**
@@ -151,6 +151,36 @@ describe("the bundle cache", () => {
   });
 });
 
+describe("which bundle an entry runs from", () => {
+  // A small entry with one installed package (fflate) besides esbuild.
+  const entry = "src/constructs/automation/packaging-worker.ts";
+  let root: string;
+  const dirOf = (kind: string) => join(root, kind);
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), "shopsmart-bundle-kinds-"));
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it("is the sources bundle the first time, the complete one from the second time on", async () => {
+    const first = await launcher.bundleToRun(esbuild, entry, undefined, dirOf);
+    expect(first.kind).toBe("sources");
+    expect(launcher.cachedBundle(esbuild.version, dirOf("complete"))).toBeUndefined();
+    const second = await launcher.bundleToRun(esbuild, entry, undefined, dirOf);
+    expect(second.kind).toBe("complete");
+    const third = await launcher.bundleToRun(esbuild, entry, undefined, dirOf);
+    expect(third).toEqual(second);
+    // Installed packages: required from node_modules by the one, inside the other.
+    expect(readFileSync(first.path, "utf8")).toMatch(/require\("fflate"\)/);
+    expect(readFileSync(second.path, "utf8")).not.toMatch(/require\("fflate"\)/);
+  }, 60_000);
+
+  it("is the kind asked for, whatever the cache holds", async () => {
+    const asked = await launcher.bundleToRun(esbuild, entry, "sources", dirOf);
+    expect(asked.kind).toBe("sources");
+    expect(asked.path.startsWith(dirOf("sources"))).toBe(true);
+  });
+});
+
 describe("cdktf loaded from node_modules (the tests)", () => {
   it("records no stack trace for a token once stubTokenStackTraces ran", () => {
     launcher.stubTokenStackTraces();
@@ -193,18 +223,46 @@ describe("build inputs (both build caches)", () => {
     expect(new BuildInputs(root).unchanged("input.ts", before)).toBe(false);
     expect(new BuildInputs(root).hash("input.ts")).toBe("missing");
   });
+
+  describe("an installed file (under node_modules, fixed by the lock file in both cache keys)", () => {
+    const installed = "node_modules/some-package/index.js";
+    function recordedInstalled(content: string) {
+      mkdirSync(join(root, "node_modules/some-package"), { recursive: true });
+      writeFileSync(join(root, installed), content);
+      return new BuildInputs(root).fingerprint(installed);
+    }
+
+    it("is recorded by size and modification time, without reading it", () => {
+      const before = recordedInstalled("module.exports = 1;");
+      expect(before).toEqual({ size: 19, mtimeMs: expect.any(Number) });
+      expect(new BuildInputs(root).unchanged(installed, before)).toBe(true);
+    });
+
+    it("counts as changed once its modification time changed, even with the same content", () => {
+      const before = recordedInstalled("module.exports = 1;");
+      utimesSync(join(root, installed), new Date(2030, 0, 1), new Date(2030, 0, 1));
+      expect(new BuildInputs(root).unchanged(installed, before)).toBe(false);
+    });
+
+    it("is told apart from a project file by its first path segment only", () => {
+      expect(isInstalled("node_modules/cdktf/lib/index.js")).toBe(true);
+      expect(isInstalled("node_modules\\cdktf\\lib\\index.js")).toBe(true);
+      expect(isInstalled("src/node_modules/x.ts")).toBe(false);
+      expect(isInstalled("functions/handlers/finish.ts")).toBe(false);
+    });
+  });
 });
 
 describe("the app bundle cache", () => {
   it("keeps each checkout's bundles in a directory of its own (worktrees share node_modules)", () => {
-    const dir = launcher.cacheDirOf("src/cli/state.ts");
-    expect(dir).toBe(
-      join(
-        ROOT,
-        "node_modules/.cache/shopsmart-dr-app",
-        createHash("sha256").update(ROOT).digest("hex").slice(0, 12),
-        "src-cli-state",
-      ),
+    const checkout = join(
+      ROOT,
+      "node_modules/.cache/shopsmart-dr-app",
+      createHash("sha256").update(ROOT).digest("hex").slice(0, 12),
+    );
+    expect(launcher.cacheDirOf("src/cli/state.ts")).toBe(join(checkout, "src-cli-state/complete"));
+    expect(launcher.cacheDirOf("src/cli/state.ts", "sources")).toBe(
+      join(checkout, "src-cli-state/sources"),
     );
   });
 });

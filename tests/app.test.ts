@@ -11,6 +11,7 @@ import {
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import launcher from "../src/app-bundle/run.cjs";
 import { SHIPPED_ENVIRONMENTS } from "./support/shipped-environments";
 
 /**
@@ -91,6 +92,26 @@ describe("app", () => {
     const second = join(scratch, "second");
     expect(runApp(second).status).toBe(0);
     expectIdenticalTrees(first, second);
+  });
+
+  it("synthesizes the same bytes from either bundle kind (sources only, or complete)", () => {
+    // The sources bundle loads cdktf from node_modules, with its resolve path joined eagerly.
+    for (const kind of ["sources", "complete"]) {
+      const outdir = join(scratch, `kind-${kind}`);
+      const run = runApp(outdir, { [launcher.BUNDLE_KIND_VARIABLE]: kind });
+      expect(run.stderr).toBe("");
+      expect(run.status).toBe(0);
+      expectIdenticalTrees(first, outdir);
+    }
+  });
+
+  it("refuses a bundle kind it does not know, naming the variable and the kinds", () => {
+    const run = runApp(join(scratch, "bad-kind"), { [launcher.BUNDLE_KIND_VARIABLE]: "full" });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toBe(
+      `${launcher.BUNDLE_KIND_VARIABLE}=full is not a bundle kind: use sources or complete, or leave it unset\n`,
+    );
+    expect(existsSync(join(scratch, "bad-kind"))).toBe(false);
   });
 
   it("synthesizes from its bundle exactly what main.ts gives run from source", () => {

@@ -8,10 +8,11 @@
  * Transpiling main.ts and its ~600 modules with tsx on every synth cost about a second (the CJS
  * loader, tsx's ESM hooks and their worker, one stat per lookup), more than all the project's
  * constructs take; a CLI spent 0.5 s of its 0.7 s starting tsx. So each entry is bundled once
- * with esbuild into one CommonJS file under node_modules/.cache/shopsmart-dr-app/<checkout>/<entry>/ and
- * run from there. A bundle is rebuilt when any file esbuild read for it changed (checked by size
- * and modification time, then by content), or this file, the lock file, esbuild's version or
- * the checkout's path did.
+ * with esbuild into one CommonJS file under node_modules/.cache/shopsmart-dr-app/<checkout>/<entry>/<kind>/ and
+ * run from there: first a bundle of the project's sources, from the second run on one with the
+ * installed packages too (`BundleKind` below). A bundle is rebuilt when any file esbuild read for
+ * it changed (checked by size and modification time, then by content), or this file, the lock
+ * file, esbuild's version or the checkout's path did.
  *
  * Two things the app does not need are left out of the bundles (see `tokenStackTraces` and
  * `lazyResolvePath`); neither changes a synthesized byte (tests/app.test.ts compares the
@@ -166,11 +167,34 @@ const sourceDirname = {
 };
 
 /**
+ * What an entry's bundle holds.
+ * - `sources`: the project's modules only. Node loads the installed packages (cdktf, the
+ *   provider bindings, zod, ...) from node_modules as the entry runs, and cdktf's token stack
+ *   traces are stubbed at run time ({@link stubTokenStackTraces}; its resolve path stays eager).
+ *   esbuild builds it in about 0.1 s; a synth from it takes about 0.2 s longer.
+ * - `complete`: the installed packages bundled too, with both cdktf changes below. esbuild
+ *   needs 0.6-0.9 s and 1.4 s of CPU for it (the provider's 79 modules are 11 MB of source); the
+ *   fastest synth.
+ * An entry runs from `sources` the first time after its sources changed and from `complete`
+ * from the next time on ({@link bundleToRun}): a CI job's one synth and the first synth after an
+ * edit skip the expensive build, which pays off only for an entry run again. A first synth of
+ * a fresh clone builds the Lambda packages at the same time, on the same two cores, so the CPU
+ * the complete bundle takes is time it loses (docs/architecture.md, "The first synth").
+ *
+ * @typedef {"sources" | "complete"} BundleKind
+ */
+/** @type {readonly BundleKind[]} */
+const BUNDLE_KINDS = ["sources", "complete"];
+/** Overrides {@link bundleToRun}'s choice (the bench and troubleshooting). */
+const BUNDLE_KIND_VARIABLE = "SHOPSMART_APP_BUNDLE_KIND";
+
+/**
  * @param {string} entry relative to the project root
  * @param {string} cacheDir
+ * @param {BundleKind} kind
  * @returns {import("esbuild").BuildOptions}
  */
-function buildOptions(entry, cacheDir) {
+function buildOptions(entry, cacheDir, kind) {
   return {
     entryPoints: [join(PROJECT_ROOT, entry)],
     absWorkingDir: PROJECT_ROOT,
@@ -185,6 +209,7 @@ function buildOptions(entry, cacheDir) {
     // bundle would be a second set of classes that the handlers never use, and their calls would
     // go to AWS.
     external: ["esbuild", "tsx", "@aws-sdk/*", "@smithy/*", "@aws-crypto/*", "@aws/*"],
+    ...(kind === "sources" ? { packages: "external" } : {}),
     plugins: [sourceDirname, tokenStackTraces, lazyResolvePath],
     write: false,
     metafile: true,
@@ -209,12 +234,14 @@ function toPosix(path) {
 }
 
 /**
- * Where an entry's bundle is cached: `src/cli/state.ts` -> `<cache root>/<checkout>/src-cli-state`.
+ * Where an entry's bundle of a kind is cached:
+ * `src/cli/state.ts` -> `<cache root>/<checkout>/src-cli-state/<kind>`.
  *
  * @param {string} entry relative to the project root
+ * @param {BundleKind} [kind]
  */
-function cacheDirOf(entry) {
-  return join(CACHE_ROOT, toPosix(entry).replace(/\.ts$/, "").replaceAll("/", "-"));
+function cacheDirOf(entry, kind = "complete") {
+  return join(CACHE_ROOT, toPosix(entry).replace(/\.ts$/, "").replaceAll("/", "-"), kind);
 }
 
 /**
@@ -252,12 +279,13 @@ function cachedBundle(esbuildVersion, cacheDir) {
  * @param {typeof import("esbuild")} esbuild
  * @param {string} entry relative to the project root
  * @param {string} cacheDir
+ * @param {BundleKind} [kind]
  * @returns {Promise<string>} the bundle's path
  */
-async function buildBundle(esbuild, entry, cacheDir) {
+async function buildBundle(esbuild, entry, cacheDir, kind = "complete") {
   let result;
   try {
-    result = await esbuild.build(buildOptions(entry, cacheDir));
+    result = await esbuild.build(buildOptions(entry, cacheDir, kind));
   } catch (error) {
     const messages = /** @type {{ errors?: import("esbuild").Message[] }} */ (error).errors ?? [];
     const lines = messages.map((m) =>
@@ -318,15 +346,58 @@ async function main() {
     return;
   }
   const esbuild = require("esbuild");
+  // Read before any work starts: a bad value is refused without side effects.
+  const kind = requestedBundleKind();
   // The app's first stack asks for the Lambda packages; starting them now overlaps their build
   // with the app bundle's and with loading the app (background-packaging.cjs). They start first:
   // on a first synth the app waits for them, so they are what the synth's time depends on.
   if (entry === DEFAULT_ENTRY) await packageInBackground(esbuild);
-  const cacheDir = cacheDirOf(entry);
-  const bundle =
-    cachedBundle(esbuild.version, cacheDir) ?? (await buildBundle(esbuild, entry, cacheDir));
-  process.env.SHOPSMART_APP_BUNDLE = bundle;
-  runAsMain(bundle, args);
+  const bundle = await bundleToRun(esbuild, entry, kind);
+  if (bundle.kind === "sources") stubTokenStackTraces();
+  process.env.SHOPSMART_APP_BUNDLE = bundle.path;
+  runAsMain(bundle.path, args);
+}
+
+/**
+ * The kind {@link BUNDLE_KIND_VARIABLE} asks for, or undefined for the launcher's choice.
+ *
+ * @returns {BundleKind | undefined}
+ */
+function requestedBundleKind() {
+  const value = process.env[BUNDLE_KIND_VARIABLE];
+  if (value === undefined || value === "") return undefined;
+  const kind = BUNDLE_KINDS.find((known) => known === value);
+  if (kind === undefined) {
+    throw new Error(
+      `${BUNDLE_KIND_VARIABLE}=${value} is not a bundle kind: use ${BUNDLE_KINDS.join(" or ")}, or leave it unset`,
+    );
+  }
+  return kind;
+}
+
+/**
+ * The bundle an entry runs from (see {@link BundleKind}): the complete one when it is cached,
+ * or when the sources bundle is (the entry ran from these sources before, so it is likely to
+ * run again); else the sources bundle. `requested` builds that kind if need be.
+ *
+ * @param {typeof import("esbuild")} esbuild
+ * @param {string} entry relative to the project root
+ * @param {BundleKind} [requested]
+ * @param {(kind: BundleKind) => string} [dirOf] where each kind is cached
+ * @returns {Promise<{ kind: BundleKind, path: string }>}
+ */
+async function bundleToRun(esbuild, entry, requested, dirOf = (kind) => cacheDirOf(entry, kind)) {
+  /** @param {BundleKind} kind */
+  const cached = (kind) => cachedBundle(esbuild.version, dirOf(kind));
+  /** @param {BundleKind} kind */
+  const built = async (kind) => ({
+    kind,
+    path: cached(kind) ?? (await buildBundle(esbuild, entry, dirOf(kind), kind)),
+  });
+  if (requested !== undefined) return built(requested);
+  const complete = cached("complete");
+  if (complete !== undefined) return { kind: "complete", path: complete };
+  return built(cached("sources") === undefined ? "sources" : "complete");
 }
 
 /**
@@ -340,10 +411,12 @@ async function main() {
  */
 async function packageInBackground(esbuild) {
   try {
-    const cacheDir = cacheDirOf(PACKAGING_WORKER);
+    // The project's modules only: it runs on a first synth, where every bit of CPU counts, and
+    // the packages it needs besides esbuild (fflate) are one file.
+    const cacheDir = cacheDirOf(PACKAGING_WORKER, "sources");
     const script =
       cachedBundle(esbuild.version, cacheDir) ??
-      (await buildBundle(esbuild, PACKAGING_WORKER, cacheDir));
+      (await buildBundle(esbuild, PACKAGING_WORKER, cacheDir, "sources"));
     /** @type {{ startPackagingAllHandlers(workerScript: string): readonly string[] }} */ (
       require(script)
     ).startPackagingAllHandlers(script);
@@ -357,7 +430,9 @@ async function packageInBackground(esbuild) {
 }
 
 module.exports = {
+  BUNDLE_KIND_VARIABLE,
   buildBundle,
+  bundleToRun,
   cachedBundle,
   cacheDirOf,
   lazyResolvePathSource,
