@@ -12,9 +12,14 @@
  * construct's call waits for the worker (it runs in a constructor, so it blocks in
  * `Atomics.wait`), then finds every package in the disk cache the worker has filled.
  *
- * The worker only warms that cache. Whatever it does, the construct's own call decides what the
- * synth gets: a package the worker failed to build is built again there, and a bundling error
- * is then reported by the synth, with esbuild's messages.
+ * The worker hands the packages over as soon as their zips are on disk, and writes the cache's
+ * manifests after that, while the synth goes on: a first synth's last 0.2-0.3 s were the
+ * manifests written and read back. The process then waits for the worker before it exits, so
+ * the next synth finds the cache complete.
+ *
+ * Whatever the worker does, the construct's own call decides what the synth gets: a package the
+ * worker failed to build is built again there, and a bundling error is then reported by the
+ * synth, with esbuild's messages.
  *
  * Plain CommonJS, because run.cjs loads it before anything can transpile TypeScript. The app
  * bundle holds its own copy of this file, so the two copies meet on a global symbol.
@@ -40,7 +45,12 @@ const BOOTSTRAP = `"use strict";
 const { workerData } = require("node:worker_threads");
 const job = workerData[${JSON.stringify(REQUEST)}];
 const report = (error) => {
-  if (Atomics.load(job.done, 0) === 1) return;
+  if (Atomics.load(job.done, 0) === 1) {
+    // The launcher has its answer: only the cache can be incomplete, which costs a rebuild.
+    process.stderr.write("warning: the Lambda packaging worker failed after handing over the packages (" +
+      (error instanceof Error ? error.message : String(error)) + "); the next synth may build them again\\n");
+    return;
+  }
   job.port.postMessage({ error: error instanceof Error ? error.message : String(error) });
   Atomics.store(job.done, 0, 1);
   Atomics.notify(job.done, 0);
@@ -54,8 +64,9 @@ try {
 }`;
 
 /**
- * @typedef {{ error?: string }} Outcome what the worker reports: nothing, or why it failed
- * @typedef {{ wait(): Outcome }} Handle
+ * @typedef {{ error?: string, packages?: unknown }} Outcome what the worker reports: why it
+ *   failed, or what it handed over early (see {@link runIfPackagingWorker}), or nothing
+ * @typedef {{ wait(): Outcome, exited: Promise<void> }} Handle
  */
 
 /**
@@ -77,6 +88,8 @@ function startBackgroundPackaging(script, request) {
   });
   // A synth that fails before it needs the packages exits without waiting for them.
   worker.unref();
+  /** @type {Promise<void>} */
+  const exited = new Promise((resolve) => worker.once("exit", () => resolve()));
   // Without a listener, an error the worker could not report (it ran out of memory, say) would
   // end the synth, possibly after it had written everything; the synth's own build covers it.
   worker.on("error", (error) => {
@@ -96,9 +109,12 @@ function startBackgroundPackaging(script, request) {
               : "the worker stopped without an answer",
         };
         port1.close();
+        // Handed over early, it may still be writing the cache: the process waits for that.
+        if (outcome.packages !== undefined) worker.ref();
       }
       return outcome;
     },
+    exited,
   };
   /** @type {Record<symbol, unknown>} */ (globalThis)[HANDLE] = handle;
 }
@@ -118,12 +134,28 @@ function awaitBackgroundPackaging() {
 }
 
 /**
+ * When the worker started in this thread has exited (undefined when none was started): what a
+ * caller that needs the cache complete waits for, since the worker writes it after handing the
+ * packages over.
+ *
+ * @returns {Promise<void> | undefined}
+ */
+function backgroundPackagingExited() {
+  const handle = /** @type {Handle | undefined} */ (
+    /** @type {Record<symbol, unknown>} */ (globalThis)[HANDLE]
+  );
+  return handle?.exited;
+}
+
+/**
  * In a packaging worker, runs `build` on the request it was given and reports to the launcher;
- * anywhere else (the main thread, a test runner's worker), does nothing. Every outcome is posted
- * before the launcher is woken: a blocked thread never sees the worker's `error` event.
+ * anywhere else (the main thread, a test runner's worker), does nothing. `build` may hand its
+ * result over before it returns (`handOver`): the launcher wakes with it while `build` goes
+ * on. Every outcome is posted before the launcher is woken: a blocked thread never sees the
+ * worker's `error` event.
  *
  * @template Request
- * @param {(request: Request) => void} build
+ * @param {(request: Request, handOver: (packages: unknown) => void) => void} build
  */
 function runIfPackagingWorker(build) {
   /** @type {{ request: Request, port: import("node:worker_threads").MessagePort, done: Int32Array, ran: boolean } | undefined} */
@@ -131,15 +163,29 @@ function runIfPackagingWorker(build) {
   if (job === undefined || job.ran) return;
   job.ran = true;
   const { request, port, done } = job;
-  try {
-    build(request);
-    port.postMessage({});
-  } catch (error) {
-    port.postMessage({ error: error instanceof Error ? error.message : String(error) });
-  } finally {
+  /** @param {Outcome} outcome */
+  const answer = (outcome) => {
+    if (Atomics.load(done, 0) === 1) return false;
+    port.postMessage(outcome);
     Atomics.store(done, 0, 1);
     Atomics.notify(done, 0);
+    return true;
+  };
+  try {
+    build(request, (packages) => answer({ packages }));
+    answer({});
+  } catch (error) {
+    // After a hand-over the launcher has its answer: the bootstrap warns of the error.
+    if (!answer({ error: error instanceof Error ? error.message : String(error) })) throw error;
+  } finally {
+    // An open port would keep the worker alive, and the process with it once it waits for it.
+    port.close();
   }
 }
 
-module.exports = { awaitBackgroundPackaging, runIfPackagingWorker, startBackgroundPackaging };
+module.exports = {
+  awaitBackgroundPackaging,
+  backgroundPackagingExited,
+  runIfPackagingWorker,
+  startBackgroundPackaging,
+};

@@ -1,4 +1,5 @@
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,6 +7,7 @@ import * as esbuild from "esbuild";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import {
   awaitBackgroundPackaging,
+  backgroundPackagingExited,
   runIfPackagingWorker,
   startBackgroundPackaging,
 } from "../../src/app-bundle/background-packaging.cjs";
@@ -65,13 +67,18 @@ function script(name: string, lines: string[]): string {
 const REQUIRE_HANDOFF = `const { runIfPackagingWorker } = require(${JSON.stringify(join(PROJECT_ROOT, "src/app-bundle/background-packaging.cjs"))});`;
 
 describe("Lambda packaging started at launch", () => {
-  it("builds in a worker thread what the caches lack, and the synth's own call, from another copy of the module as in run.cjs, builds nothing and gets the same packages", () => {
+  it("builds in a worker thread what the caches lack, and the synth's own call, from another copy of the module as in run.cjs, builds nothing and gets the same packages", async () => {
     const cacheDir = join(scratch, "cache");
     clearProcessCache();
     expect(bundled.startPackaging(ENTRIES, workerScript, { cacheDir })).toEqual(["plain", "sdk"]);
 
     const packages = bundleFunctions(ENTRIES, { cacheDir });
     expect(lastBundlingRun().builtFunctions).toEqual([]);
+    // Handed over with the zips on disk; the cache's manifests follow before the worker exits.
+    expect(awaitBackgroundPackaging()?.packages).toEqual(packages);
+    await backgroundPackagingExited();
+    clearProcessCache();
+    expect(bundled.startPackaging(ENTRIES, "/no/such/worker.js", { cacheDir })).toEqual([]);
 
     clearProcessCache();
     const direct = bundleFunctions(ENTRIES, { cacheDir: join(scratch, "direct") });
@@ -99,6 +106,70 @@ describe("Lambda packaging started at launch", () => {
 
   it("starts no worker without a disk cache, which is the only way its packages reach the synth", () => {
     expect(startPackaging(ENTRIES, "/no/such/worker.js", { cacheDir: false })).toEqual([]);
+  });
+
+  it("gives the synth what the worker handed over while the worker is still busy, without reading the cache", () => {
+    const handedOver = {
+      name: "plain",
+      entry: ENTRIES.plain,
+      zipPath: join(scratch, "handed-over.zip"),
+      zipSha256Base64: "aGFuZGVkIG92ZXI=",
+      zipSha256Hex: "68616e646564206f766572",
+      zipBytes: 1,
+      bundleBytes: 1,
+      sourceMapBytes: 1,
+      inputBytes: {},
+    };
+    // The worker stays busy until the test releases it, for longer than the test may take.
+    const release = new Int32Array(new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT));
+    startBackgroundPackaging(
+      script("hands-over.cjs", [
+        REQUIRE_HANDOFF,
+        `runIfPackagingWorker((request, handOver) => { handOver({ plain: ${JSON.stringify(handedOver)} }); Atomics.wait(request.release, 0, 0, 60000); });`,
+      ]),
+      { release },
+    );
+    clearProcessCache();
+    try {
+      const packages = bundleFunctions(
+        { plain: ENTRIES.plain },
+        { cacheDir: join(scratch, "empty") },
+      );
+      expect(lastBundlingRun().builtFunctions).toEqual([]);
+      expect(packages.plain).toEqual(handedOver);
+    } finally {
+      Atomics.store(release, 0, 1);
+      Atomics.notify(release, 0);
+    }
+  }, 20_000);
+
+  it("keeps the process alive until a worker that handed over early has finished, and warns of its later failure", () => {
+    const marker = join(scratch, "cache-written");
+    const worker = script("writes-after-hand-over.cjs", [
+      REQUIRE_HANDOFF,
+      `runIfPackagingWorker((request, handOver) => {
+        handOver({});
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);
+        require("node:fs").writeFileSync(${JSON.stringify(marker)}, "manifests");
+        throw new Error("disk full");
+      });`,
+    ]);
+    const launcher = spawnSync(
+      process.execPath,
+      [
+        "-e",
+        `const b = require(${JSON.stringify(join(PROJECT_ROOT, "src/app-bundle/background-packaging.cjs"))});
+        b.startBackgroundPackaging(${JSON.stringify(worker)}, {});
+        console.log(JSON.stringify(b.awaitBackgroundPackaging()));`,
+      ],
+      { encoding: "utf8" },
+    );
+    expect(launcher.status).toBe(0);
+    expect(launcher.stdout).toBe('{"packages":{}}\n');
+    expect(existsSync(marker)).toBe(true);
+    expect(launcher.stderr).toBe(
+      "warning: the Lambda packaging worker failed after handing over the packages (disk full); the next synth may build them again\n",
+    );
   });
 
   it("reports a failed worker, and the synth's own call builds the packages and says the head start was lost", () => {

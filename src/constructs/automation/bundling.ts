@@ -175,6 +175,12 @@ export interface BundleFunctionsOptions {
    * @default DEFAULT_CACHE_DIR (node_modules/.cache/shopsmart-dr-lambda)
    */
   readonly cacheDir?: string | false;
+  /**
+   * Called with every package once all zips are on disk, before the cache's manifests are
+   * written: what a packaging worker hands the synth that waits for it (packaging-worker.ts).
+   * @default - none
+   */
+  readonly onPackaged?: (packages: Readonly<Record<string, LambdaBundle>>) => void;
 }
 
 /** Why bundling failed: esbuild's messages. */
@@ -203,6 +209,11 @@ const processCache = sharedInThread(
   "shopsmart-dr.lambda-packages",
   () => new Map<string, LambdaBundle>(),
 );
+/** The packaging workers' answers whose packages this thread has put in {@link processCache}. */
+const adoptedHandOvers = sharedInThread(
+  "shopsmart-dr.adopted-lambda-hand-overs",
+  () => new WeakSet<object>(),
+);
 /** Inputs hashed and found unchanged in this process, each file once. */
 let inputs = new BuildInputs(PROJECT_ROOT);
 let lastRun = { builtFunctions: [] as string[], milliseconds: 0 };
@@ -222,10 +233,20 @@ export function bundleFunctions(
 ): Readonly<Record<string, LambdaBundle>> {
   const started = performance.now();
   const background = awaitBackgroundPackaging();
+  if (background !== undefined && !adoptedHandOvers.has(background)) {
+    // Taken once: a later call (after clearProcessCache, say) looks in the caches again.
+    adoptedHandOvers.add(background);
+    for (const bundle of Object.values(handedOver(background.packages))) {
+      processCache.set(cacheKey(bundle.name, bundle.entry), bundle);
+    }
+  }
   const cacheDir = options.cacheDir ?? DEFAULT_CACHE_DIR;
   const { bundles, toBuild } = lookUp(entries, cacheDir);
   if (toBuild.length > 0) {
-    for (const bundle of build(toBuild, cacheDir)) {
+    const built = build(toBuild, cacheDir, (packages) =>
+      options.onPackaged?.({ ...bundles, ...packages }),
+    );
+    for (const bundle of built) {
       processCache.set(cacheKey(bundle.name, bundle.entry), bundle);
       bundles[bundle.name] = bundle;
     }
@@ -238,12 +259,21 @@ export function bundleFunctions(
           "the synth built them itself\n",
       );
     }
+  } else {
+    options.onPackaged?.(bundles);
   }
   lastRun = {
     builtFunctions: toBuild.map(([name]) => name),
     milliseconds: performance.now() - started,
   };
   return bundles;
+}
+
+/** What a packaging worker handed over (its own `onPackaged`), by name; nothing if it did not. */
+function handedOver(packages: unknown): Readonly<Record<string, LambdaBundle>> {
+  return typeof packages === "object" && packages !== null
+    ? (packages as Record<string, LambdaBundle>)
+    : {};
 }
 
 /**
@@ -453,7 +483,15 @@ function cacheKey(name: string, entry: string): string {
   return sha256(settings);
 }
 
-function build(entries: readonly [string, string][], cacheDir: string | false): LambdaBundle[] {
+/**
+ * Builds the packages in one esbuild run and writes their zips; calls `onPackaged` once every
+ * zip is on disk, then writes the cache's manifests (a manifest's rename makes its entry valid).
+ */
+function build(
+  entries: readonly [string, string][],
+  cacheDir: string | false,
+  onPackaged: (packages: Record<string, LambdaBundle>) => void = () => {},
+): LambdaBundle[] {
   const entryPoints: Record<string, string> = {};
   for (const [name, entry] of entries) entryPoints[`${name}/index`] = join(PROJECT_ROOT, entry);
   let result: ReturnType<typeof buildSync>;
@@ -486,35 +524,12 @@ function build(entries: readonly [string, string][], cacheDir: string | false): 
   const zips = zipEachDeterministically(
     outputs.map(({ code, map }) => ({ [BUNDLE_FILE]: code, [SOURCE_MAP_FILE]: map })),
   );
-  return entries.map(([name, entry], index) => {
+  const packages = entries.map(([name, entry], index): LambdaBundle => {
     const { bundlePath, code, map } = outputs[index];
     const zip = zips[index];
     const zipSha256Hex = sha256(zip, "hex");
-    const inputBytes = inputBytesOf(
-      result.metafile as Metafile,
-      toPosix(relative(PROJECT_ROOT, bundlePath)),
-    );
     const zipPath = zipLocation(cacheDir, zipSha256Hex, name);
     writeAtomically(zipPath, zip);
-    if (cacheDir) {
-      const manifest: CacheManifest = {
-        format: CACHE_FORMAT,
-        inputs: Object.fromEntries(
-          filesRead(result.metafile as Metafile, toPosix(relative(PROJECT_ROOT, bundlePath))).map(
-            (input) => [input, fingerprintOnce(input)],
-          ),
-        ),
-        zipSha256Hex,
-        zipSha256Base64: sha256(zip, "base64"),
-        zipBytes: zip.byteLength,
-        bundleBytes: code.byteLength,
-        sourceMapBytes: map.byteLength,
-      };
-      const key = cacheKey(name, entry);
-      // Written first: the manifest's rename is what makes the entry valid.
-      writeAtomically(inputBytesPath(cacheDir, key), JSON.stringify(inputBytes));
-      writeAtomically(manifestPath(cacheDir, key), JSON.stringify(manifest));
-    }
     return {
       name,
       entry,
@@ -524,9 +539,36 @@ function build(entries: readonly [string, string][], cacheDir: string | false): 
       zipBytes: zip.byteLength,
       bundleBytes: code.byteLength,
       sourceMapBytes: map.byteLength,
-      inputBytes,
+      inputBytes: inputBytesOf(
+        result.metafile as Metafile,
+        toPosix(relative(PROJECT_ROOT, bundlePath)),
+      ),
     };
   });
+  onPackaged(Object.fromEntries(packages.map((built) => [built.name, built])));
+  if (cacheDir) {
+    packages.forEach((built, index) => {
+      const { bundlePath } = outputs[index];
+      const manifest: CacheManifest = {
+        format: CACHE_FORMAT,
+        inputs: Object.fromEntries(
+          filesRead(result.metafile as Metafile, toPosix(relative(PROJECT_ROOT, bundlePath))).map(
+            (input) => [input, fingerprintOnce(input)],
+          ),
+        ),
+        zipSha256Hex: built.zipSha256Hex,
+        zipSha256Base64: built.zipSha256Base64,
+        zipBytes: built.zipBytes,
+        bundleBytes: built.bundleBytes,
+        sourceMapBytes: built.sourceMapBytes,
+      };
+      const key = cacheKey(built.name, built.entry);
+      // Written first: the manifest's rename is what makes the entry valid.
+      writeAtomically(inputBytesPath(cacheDir, key), JSON.stringify(built.inputBytes));
+      writeAtomically(manifestPath(cacheDir, key), JSON.stringify(manifest));
+    });
+  }
+  return packages;
 }
 
 /**

@@ -22,6 +22,6 @@ export function startPackagingAllHandlers(workerScript: string): readonly string
  */
 export { startPackaging };
 
-runIfPackagingWorker((request: PackagingRequest) => {
-  bundleFunctions(request.entries, { cacheDir: request.cacheDir });
+runIfPackagingWorker((request: PackagingRequest, handOver) => {
+  bundleFunctions(request.entries, { cacheDir: request.cacheDir, onPackaged: handOver });
 });
