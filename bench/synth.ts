@@ -14,7 +14,7 @@ import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import * as esbuild from "esbuild";
 import { handlerEntries } from "../functions/shared/function-names";
-import { buildBundle, cacheDirOf } from "../src/app-bundle/run.cjs";
+import { BUNDLE_KIND_VARIABLE, buildBundle, cacheDirOf } from "../src/app-bundle/run.cjs";
 import {
   backgroundCpuPerSecond,
   busyCpuSeconds,
@@ -171,7 +171,12 @@ function launcher(app: AppToRun): Launcher {
 }
 
 /** One synth into a fresh output dir; fails loudly unless it produced one stack per environment. */
-function synthOnce(how: Launcher, envsDir: string | undefined, envs: number): Run {
+function synthOnce(
+  how: Launcher,
+  envsDir: string | undefined,
+  envs: number,
+  extraEnv: Readonly<Record<string, string>> = {},
+): Run {
   const outDir = join(WORK, "cdktf.out");
   rmSync(outDir, { recursive: true, force: true });
   rmSync(RSS_FILE, { force: true });
@@ -183,6 +188,7 @@ function synthOnce(how: Launcher, envsDir: string | undefined, envs: number): Ru
     CDKTF_OUTDIR: outDir,
     BENCH_RSS_FILE: RSS_FILE,
     ...(envsDir ? { SHOPSMART_ENVS_DIR: envsDir } : {}),
+    ...extraEnv,
   };
   const [file, ...args] = how.argv;
   const busyBefore = busyCpuSeconds();
@@ -213,6 +219,8 @@ interface MeasureOptions {
   readonly warmups?: number;
   /** Runs before every run, warm-ups included. */
   readonly beforeEach?: () => void;
+  /** Set for the app besides the bench's own variables. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 function measure(
@@ -222,16 +230,16 @@ function measure(
   envs: number,
   options: MeasureOptions = {},
 ): Scenario {
-  const { runs: count = RUNS, warmups = WARMUPS, beforeEach = () => {} } = options;
+  const { runs: count = RUNS, warmups = WARMUPS, beforeEach = () => {}, env = {} } = options;
   const warmupSeconds: number[] = [];
   for (let i = 0; i < warmups; i++) {
     beforeEach();
-    warmupSeconds.push(synthOnce(how, envsDir, envs).wallSeconds);
+    warmupSeconds.push(synthOnce(how, envsDir, envs, env).wallSeconds);
   }
   const runs: Run[] = [];
   for (let i = 0; i < count; i++) {
     beforeEach();
-    runs.push(synthOnce(how, envsDir, envs));
+    runs.push(synthOnce(how, envsDir, envs, env));
     process.stdout.write(".");
   }
   const walls = runs.map((r) => r.wallSeconds);
@@ -273,6 +281,26 @@ function measureFirstSynth(envs: number): Scenario {
     clearCaches();
     for (const { dir, saved } of aside) if (existsSync(saved)) renameSync(saved, dir);
   }
+}
+
+/**
+ * The second synth from the same sources: the app bundle of the project's sources and the Lambda
+ * packages are cached, the complete app bundle is not (removed before each run), so the run
+ * builds it (src/app-bundle/run.cjs, `bundleToRun`). What a first synth saves, this one pays.
+ */
+function measureSecondSynth(envs: number): Scenario {
+  const complete = cacheDirOf("main.ts", "complete");
+  return measure(
+    launcher(SYNTH_APP),
+    "second synth (builds the complete bundle)",
+    undefined,
+    envs,
+    {
+      runs: COLD_RUNS,
+      warmups: 1,
+      beforeEach: () => rmSync(complete, { recursive: true, force: true }),
+    },
+  );
 }
 
 /** One build a first synth does, measured on its own. */
@@ -334,16 +362,19 @@ async function measureFirstSynthParts(): Promise<{
         if (outcome === undefined || outcome.error) throw new Error(outcome?.error ?? "no worker started");`,
     );
     const runner = join(ROOT, "src", "app-bundle", "run.cjs");
-    const app = timed(
-      "the app bundle",
-      (i) => `
+    const appBundle = (kind: "sources" | "complete", label: string) =>
+      timed(
+        label,
+        (i) => `
         require(${JSON.stringify(runner)})
-          .buildBundle(require("esbuild"), "main.ts", ${JSON.stringify(join(scratch, `app-${i}`))})
+          .buildBundle(require("esbuild"), "main.ts", ${JSON.stringify(join(scratch, `app-${kind}-${i}`))}, ${JSON.stringify(kind)})
           .catch((error) => { console.error(error); process.exitCode = 1; });`,
-    );
+      );
+    const sources = appBundle("sources", "the app bundle of the project's sources");
+    const complete = appBundle("complete", "the complete app bundle (a second synth builds it)");
     const background = backgroundCpuPerSecond();
     return {
-      parts: [lambda, app],
+      parts: [lambda, sources, complete],
       ...(background === undefined ? {} : { backgroundCpuPerSecond: round(background, 3) }),
     };
   } finally {
@@ -531,7 +562,9 @@ interface Figures {
   shipped: Scenario;
   scaling: Scenario[];
   barrel: Scenario;
+  fromSources: Scenario;
   firstSynth: Scenario;
+  secondSynth: Scenario;
   firstSynthParts: { parts: FirstSynthPart[]; backgroundCpuPerSecond?: number };
   profile: { wallSeconds: number; shares: TimeShare[] };
 }
@@ -542,18 +575,20 @@ interface Figures {
  */
 function firstSynthMarkdown(
   m: Machine,
-  shipped: Scenario,
+  fromSources: Scenario,
   firstSynth: Scenario,
+  secondSynth: Scenario,
   parts: readonly FirstSynthPart[],
   background: number | undefined,
 ): string {
   const s = (v: number | undefined) => (v === undefined ? "n/a" : v.toFixed(2));
+  const [lambda, sources, complete] = parts as [FirstSynthPart, FirstSynthPart, FirstSynthPart];
   const rows = [
-    ...parts.map((p) => [p.label, s(p.wallSeconds), s(p.busyCpuSeconds)]),
+    ...[lambda, sources].map((p) => [p.label, s(p.wallSeconds), s(p.busyCpuSeconds)]),
     [
-      `a warm synth (the shipped envs row, ${RUNS} runs)`,
-      s(shipped.wall.median),
-      s(shipped.busyCpuSeconds?.median),
+      `a synth from that bundle, all cached (the sources bundle row, ${RUNS} runs)`,
+      s(fromSources.wall.median),
+      s(fromSources.busyCpuSeconds?.median),
     ],
     [
       "**first synth of a fresh clone** (median)",
@@ -561,7 +596,7 @@ function firstSynthMarkdown(
       s(firstSynth.busyCpuSeconds?.median),
     ],
   ];
-  const cpu = [...parts.map((p) => p.busyCpuSeconds), shipped.busyCpuSeconds?.median];
+  const cpu = [lambda.busyCpuSeconds, sources.busyCpuSeconds, fromSources.busyCpuSeconds?.median];
   const needed = cpu.every((v) => v !== undefined)
     ? cpu.reduce<number>((sum, v) => sum + (v as number), 0)
     : undefined;
@@ -576,20 +611,37 @@ function firstSynthMarkdown(
         }`;
   return `### First synth of a fresh clone: the CPU it needs
 
-A first synth builds the Lambda packages while esbuild builds the app bundle and Node loads the
-app, then synthesizes: run.cjs bundles the packaging worker first (a small third build), starts it,
-and the worker builds the packages. The two big builds measured on their own from nothing,
-each in a fresh process as a first synth runs it (${COLD_RUNS} runs each, medians; each row
-includes starting Node once), with a warm synth; CPU = what the machine spent busy during the
-run, every process and thread included (/proc/stat), so other processes count too:
+A first synth builds the Lambda packages while esbuild bundles the project's sources and Node
+loads the app, then synthesizes: run.cjs bundles the packaging worker first (a small third build),
+starts it, and the worker builds the packages and hands them to the app once their zips are
+written. The two builds measured on their own from nothing, each in a fresh process as a first
+synth runs it (${COLD_RUNS} runs each, medians; each row includes starting Node once), with a synth
+from the sources bundle; CPU = what the machine spent busy during the run, every process and
+thread included (/proc/stat), so other processes count too:
 
 ${table(["Part", "Wall (s)", "CPU (s)"], rows)}
 
-${floor}`;
+${floor}
+
+The complete app bundle, with the installed packages, is built by the second synth from the same
+sources instead (src/app-bundle/run.cjs): on its own it takes ${s(complete.wallSeconds)} s and
+${s(complete.busyCpuSeconds)} s of CPU, and the second synth ${s(secondSynth.wall.median)} s
+(median of ${COLD_RUNS}), against ${s(firstSynth.wall.median)} s for the first and the warm synth
+of the shipped envs row after them.`;
 }
 
 function section(figures: Figures) {
-  const { machine: m, shipped, scaling, barrel, firstSynth, firstSynthParts, profile } = figures;
+  const {
+    machine: m,
+    shipped,
+    scaling,
+    barrel,
+    fromSources,
+    firstSynth,
+    secondSynth,
+    firstSynthParts,
+    profile,
+  } = figures;
   const first = scaling[0] as Scenario;
   const last = scaling[scaling.length - 1] as Scenario;
   const extraEnvs = last.envs - first.envs;
@@ -634,7 +686,8 @@ ${machineMarkdown(m)}
 - 1-min load average at end: ${loadAtEnd} (the machine is shared: compare with the start figure).
 - Command: \`${SYNTH_APP.command}\` (what \`npm run synth\` and cdktf.json's \`app\` run; repository
   root, \`CDKTF_OUTDIR\` = a fresh temporary directory). It runs main.ts from its prebuilt bundle
-  (src/app-bundle/run.cjs), which the warm-up run builds if the sources changed.
+  (src/app-bundle/run.cjs): the first run after a change builds a bundle of the project's sources,
+  the second the complete one, which the later runs use; the two warm-up runs do both.
 - Baseline, same run: \`${BARREL_APP.command}\`.
 - Method: wall time is taken around the child process; ${how.method}. Runs: ${WARMUPS} warm-up +
   ${RUNS} measured per row (${BARREL_RUNS} for the baseline; ${COLD_RUNS} first synths, each after
@@ -663,7 +716,14 @@ ${table(
     "Median peak (MB)",
     "Max peak (MB)",
   ],
-  [row(shipped), ...scaling.map(row), row(barrel), row(firstSynth)],
+  [
+    row(shipped),
+    ...scaling.map(row),
+    row(barrel),
+    row(fromSources),
+    row(firstSynth),
+    row(secondSynth),
+  ],
 )}
 
 Generated environments are clones of \`envs/prod.json\` (the largest shape) with their own names
@@ -672,7 +732,7 @@ and **${mb(perEnv.peakMB)} MB**; the fixed part, which does not grow with enviro
 loading the bundle with cdktf and the provider bindings, bundle and Lambda cache checks), is about
 ${s(fixed.wallSeconds)} s and ${mb(fixed.peakMB)} MB.
 
-${firstSynthMarkdown(m, shipped, firstSynth, firstSynthParts.parts, firstSynthParts.backgroundCpuPerSecond)}
+${firstSynthMarkdown(m, fromSources, firstSynth, secondSynth, firstSynthParts.parts, firstSynthParts.backgroundCpuPerSecond)}
 
 ### Where the time goes
 
@@ -700,7 +760,9 @@ ${table(
     shipped,
     scaling,
     barrel,
+    fromSources,
     firstSynth,
+    secondSynth,
     firstSynthParts,
     profile,
     perEnv: { wallSeconds: round(perEnv.wallSeconds, 3), peakMB: round(perEnv.peakMB, 1) },
@@ -725,14 +787,20 @@ async function main(): Promise<void> {
       runs: BARREL_RUNS,
     });
     const profile = profileSynth();
+    const fromSources = measure(how, "shipped envs/, sources bundle", undefined, shippedCount, {
+      env: { [BUNDLE_KIND_VARIABLE]: "sources" },
+    });
     const firstSynth = measureFirstSynth(shippedCount);
+    const secondSynth = measureSecondSynth(shippedCount);
     const firstSynthParts = await measureFirstSynthParts();
     const { markdown, data } = section({
       machine: m,
       shipped,
       scaling,
       barrel,
+      fromSources,
       firstSynth,
+      secondSynth,
       firstSynthParts,
       profile,
     });
