@@ -94,15 +94,14 @@ describe("app", () => {
     expectIdenticalTrees(first, second);
   });
 
-  it("synthesizes the same bytes from either bundle kind (sources only, or complete)", () => {
-    // The sources bundle loads cdktf from node_modules, with its resolve path joined eagerly.
-    for (const kind of ["sources", "complete"]) {
-      const outdir = join(scratch, `kind-${kind}`);
-      const run = runApp(outdir, { [launcher.BUNDLE_KIND_VARIABLE]: kind });
-      expect(run.stderr).toBe("");
-      expect(run.status).toBe(0);
-      expectIdenticalTrees(first, outdir);
-    }
+  it("synthesizes the same bytes from the bundle of the sources as from the complete one", () => {
+    // The sources bundle loads cdktf from node_modules, with its resolve path joined eagerly. The
+    // runs above used the complete bundle, at the latest the second (run.cjs's bundleToRun).
+    const outdir = join(scratch, "kind-sources");
+    const run = runApp(outdir, { [launcher.BUNDLE_KIND_VARIABLE]: "sources" });
+    expect(run.stderr).toBe("");
+    expect(run.status).toBe(0);
+    expectIdenticalTrees(first, outdir);
   });
 
   it("refuses a bundle kind it does not know, naming the variable and the kinds", () => {
