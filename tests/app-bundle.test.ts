@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync
 import Module from "node:module";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { Lazy } from "cdktf";
+import { DefaultTokenResolver, Lazy, StringConcat, Testing, Token } from "cdktf";
 import * as esbuild from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BuildInputs, isInstalled } from "../src/app-bundle/build-inputs.cjs";
@@ -73,6 +73,63 @@ describe("the lazy resolve path", () => {
       "console.log(pathName);\n    if (prefix.length > 200) {",
     );
     expect(launcher.lazyResolvePathSource(otherUse)).toBeUndefined();
+  });
+});
+
+describe("plain values taken as they are", () => {
+  const original = readFileSync(RESOLVE_JS, "utf8");
+  const resolveWith = (source: string, value: unknown) =>
+    loadAsResolveJs(source).resolve(value, {
+      scope: Testing.app(),
+      prefix: [],
+      resolver: new DefaultTokenResolver(new StringConcat()),
+      preparing: false,
+    });
+
+  it("applies to the installed cdktf (if this fails, cdktf changed: look at run.cjs)", () => {
+    const patched = launcher.plainValuesSource(original);
+    expect(patched).toBeDefined();
+    expect(patched).toContain("function isPlainValue(x)");
+  });
+
+  it("resolves every kind of value as cdktf does: plain, token, number token, list token", () => {
+    const patched = launcher.plainValuesSource(original) as string;
+    const text = Lazy.stringValue({ produce: () => "from-a-token" });
+    const count = Lazy.numberValue({ produce: () => 42 });
+    const list = Lazy.listValue({ produce: () => ["a", "b"] });
+    const value = {
+      plain: "arn:aws:s3:::bucket/*",
+      bool: true,
+      number: 7,
+      exponent: "1e5 and 2.5e-3",
+      braces: "{not a token}",
+      escaped: "$${literal}",
+      [text]: `key from a token ${text}`,
+      embeddedNumber: `count-${count}`,
+      count,
+      list,
+      nested: [{ [`k-${text}`]: ["x", text, false, `${count}`] }],
+      nothing: undefined,
+    };
+    const expected = resolveWith(original, value);
+    expect(expected).toMatchObject({ "from-a-token": "key from a token from-a-token", count: 42 });
+    expect(resolveWith(patched, value)).toEqual(expected);
+  });
+
+  it("refuses the map-token values in a string context as cdktf does", () => {
+    const patched = launcher.plainValuesSource(original) as string;
+    for (const mapValue of [Token.STRING_MAP_TOKEN_VALUE, Token.ANY_MAP_TOKEN_VALUE]) {
+      const expected = errorOf(() => resolveWith(original, { tags: mapValue }));
+      expect(errorOf(() => resolveWith(patched, { tags: mapValue }))).toBe(expected);
+    }
+  });
+
+  it("leaves a source of another shape alone", () => {
+    const otherShape = original.replace(
+      "const resolvedKey = makeContext()[0].resolve(key);",
+      "const resolvedKey = makeContext()[0].resolve(String(key));",
+    );
+    expect(launcher.plainValuesSource(otherShape)).toBeUndefined();
   });
 });
 

@@ -14,9 +14,9 @@
  * it changed (checked by size and modification time, then by content), or this file, the lock
  * file, esbuild's version or the checkout's path did.
  *
- * Two things the app does not need are left out of the bundles (see `tokenStackTraces` and
- * `lazyResolvePath`); neither changes a synthesized byte (tests/app.test.ts compares the
- * bundle's cdktf.out with the sources').
+ * Work cdktf does that the app does not need is left out of the complete bundles (see
+ * `tokenStackTraces` and `resolveShortcuts`); none of it changes a synthesized byte
+ * (tests/app.test.ts compares the bundle's cdktf.out with the sources').
  *
  * For the app it first starts the Lambda packages building in a worker thread, which the app's
  * first stack then waits for (background-packaging.cjs): a first synth's longest build no longer
@@ -100,31 +100,97 @@ function stubTokenStackTraces(projectRoot = PROJECT_ROOT) {
 }
 
 /**
- * cdktf's `resolve` (tokens/private/resolve.js) joins the path of the value it is resolving
- * (`"/" + prefix.join("/")`) on every call, for every string, number and object of the stack,
- * although only its error messages use it. In the bundle the path is joined when an error is
- * raised. The rewrite is exact text: if cdktf changes that code, the bundle is built without it
- * (and tests/app-bundle.test.ts fails, so someone looks).
+ * Two shortcuts in cdktf's `resolve` (tokens/private/resolve.js), which walks every value of a
+ * stack. It joins the path of the value it is resolving (`"/" + prefix.join("/")`) on every call,
+ * although only its error messages use it: in the bundle the path is joined when an error is
+ * raised ({@link lazyResolvePathSource}). And it resolves every key and every plain value of an
+ * object or array through a fresh resolution context and three regular expressions: in the
+ * bundle a value no token encoding can match is taken as it is ({@link plainValuesSource}).
+ * Each rewrite is exact text: if cdktf changes that code, the bundle is built without it, with a
+ * warning (and tests/app-bundle.test.ts fails, so someone looks).
  *
  * @type {import("esbuild").Plugin}
  */
-const lazyResolvePath = {
-  name: "cdktf-resolve-path-on-error",
+const resolveShortcuts = {
+  name: "cdktf-resolve-shortcuts",
   setup(build) {
     build.onLoad(
       { filter: /[\\/]cdktf[\\/]lib[\\/]tokens[\\/]private[\\/]resolve\.js$/ },
       (args) => {
-        const source = readFileSync(args.path, "utf8");
-        const patched = lazyResolvePathSource(source);
-        return patched === undefined
-          ? { contents: source, loader: "js", warnings: [{ text: LAZY_PATH_NOT_APPLIED }] }
-          : { contents: patched, loader: "js" };
+        /** @type {import("esbuild").PartialMessage[]} */
+        const warnings = [];
+        let contents = readFileSync(args.path, "utf8");
+        for (const [rewrite, notApplied] of /** @type {const} */ ([
+          [lazyResolvePathSource, LAZY_PATH_NOT_APPLIED],
+          [plainValuesSource, PLAIN_VALUES_NOT_APPLIED],
+        ])) {
+          const rewritten = rewrite(contents);
+          if (rewritten === undefined) warnings.push({ text: notApplied });
+          else contents = rewritten;
+        }
+        return { contents, loader: "js", warnings };
       },
     );
   },
 };
 const EAGER_PATH = 'const pathName = "/" + prefix.join("/");';
 const LAZY_PATH_NOT_APPLIED = `cdktf's resolve.js no longer contains \`${EAGER_PATH}\`; bundled without the lazy path`;
+
+/**
+ * Where resolve.js resolves an object's keys and values and an array's elements, each through
+ * `makeContext(...)[0].resolve(...)`; and the line the test for plain values goes after.
+ */
+const PLAIN_VALUE_SITES = /** @type {const} */ ([
+  [
+    "const tokenMap = token_map_1.TokenMap.instance();",
+    `const tokenMap = token_map_1.TokenMap.instance();
+// Added by src/app-bundle/run.cjs: a boolean, or a string that none of the token encodings
+// can match (string, list and map tokens start with "\${TfToken[", "#{TfToken[", "&{TfToken[";
+// NUMBER_TOKEN_REGEX needs one of "-|0-9.+", an "e", one of "-|0-9.eE+"), and that is not one
+// of the two map-token values resolve refuses: what resolve returns unchanged.
+const TOKEN_NUMBER_SHAPE = /[-|\\d.+]e[-|\\d.eE+]/;
+function isPlainValue(x) {
+    return (typeof x === "boolean" ||
+        (typeof x === "string" &&
+            x.indexOf("{") === -1 &&
+            !TOKEN_NUMBER_SHAPE.test(x) &&
+            x !== token_1.Token.STRING_MAP_TOKEN_VALUE &&
+            x !== token_1.Token.ANY_MAP_TOKEN_VALUE));
+}`,
+  ],
+  [
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: cdktf's source text, matched as it is
+    "            .map((x, i) => makeContext(`${i}`)[0].resolve(x))",
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: the same line, rewritten
+    "            .map((x, i) => (isPlainValue(x) ? x : makeContext(`${i}`)[0].resolve(x)))",
+  ],
+  [
+    "        const resolvedKey = makeContext()[0].resolve(key);",
+    "        const resolvedKey = isPlainValue(key) ? key : makeContext()[0].resolve(key);",
+  ],
+  [
+    "        const value = makeContext(key)[0].resolve(obj[key]);",
+    "        const value = isPlainValue(obj[key]) ? obj[key] : makeContext(key)[0].resolve(obj[key]);",
+  ],
+]);
+const PLAIN_VALUES_NOT_APPLIED =
+  "cdktf's resolve.js no longer resolves keys and values where expected; bundled without the plain-value shortcut";
+
+/**
+ * The source with plain values taken as they are, or undefined when any of the
+ * {@link PLAIN_VALUE_SITES} is not there exactly once.
+ *
+ * @param {string} source
+ * @returns {string | undefined}
+ */
+function plainValuesSource(source) {
+  let rewritten = source;
+  for (const [site, replacement] of PLAIN_VALUE_SITES) {
+    if (rewritten.split(site).length !== 2) return undefined;
+    rewritten = rewritten.replace(site, () => replacement);
+  }
+  return rewritten;
+}
 
 /**
  * The source with the path joined only where an error uses it, or undefined when the source is
@@ -173,7 +239,7 @@ const sourceDirname = {
  *   traces are stubbed at run time ({@link stubTokenStackTraces}; its resolve path stays eager,
  *   which measured no slower here). esbuild builds it in 0.1-0.3 s and 0.35 s of CPU; a synth
  *   from it takes about 0.5 s longer, Node loading some 560 files from node_modules.
- * - `complete`: the installed packages bundled too, with both cdktf changes below. esbuild
+ * - `complete`: the installed packages bundled too, with the cdktf changes above. esbuild
  *   needs 0.6-1.2 s and 1.4-1.9 s of CPU for it (the provider's 79 modules are 11 MB of
  *   source); the fastest synth.
  * An entry runs from `sources` the first time after its sources changed and from `complete`
@@ -211,7 +277,7 @@ function buildOptions(entry, cacheDir, kind) {
     // go to AWS.
     external: ["esbuild", "tsx", "@aws-sdk/*", "@smithy/*", "@aws-crypto/*", "@aws/*"],
     ...(kind === "sources" ? { packages: "external" } : {}),
-    plugins: [sourceDirname, tokenStackTraces, lazyResolvePath],
+    plugins: [sourceDirname, tokenStackTraces, resolveShortcuts],
     write: false,
     metafile: true,
     outfile: join(cacheDir, "main.js"),
@@ -437,6 +503,7 @@ module.exports = {
   cachedBundle,
   cacheDirOf,
   lazyResolvePathSource,
+  plainValuesSource,
   stubTokenStackTraces,
 };
 
