@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import Module from "node:module";
@@ -122,6 +123,22 @@ describe("plain values taken as they are", () => {
       const expected = errorOf(() => resolveWith(original, { tags: mapValue }));
       expect(errorOf(() => resolveWith(patched, { tags: mapValue }))).toBe(expected);
     }
+  });
+
+  it("is applied as cdktf loads from node_modules, for the sources bundle", () => {
+    // A process of its own: this one loaded cdktf already.
+    const probe = spawnSync(
+      process.execPath,
+      [
+        "-e",
+        `require(${JSON.stringify(join(ROOT, "src/app-bundle/run.cjs"))}).resolveShortcutsOnLoad();
+        const { resolve } = require(${JSON.stringify(RESOLVE_JS)});
+        console.log(String(resolve).includes("isPlainValue(key)") && !String(resolve).includes("const pathName"));`,
+      ],
+      { encoding: "utf8", cwd: ROOT },
+    );
+    expect(probe.stderr).toBe("");
+    expect(probe.stdout).toBe("true\n");
   });
 
   it("leaves a source of another shape alone", () => {

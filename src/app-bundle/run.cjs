@@ -117,22 +117,58 @@ const resolveShortcuts = {
     build.onLoad(
       { filter: /[\\/]cdktf[\\/]lib[\\/]tokens[\\/]private[\\/]resolve\.js$/ },
       (args) => {
-        /** @type {import("esbuild").PartialMessage[]} */
-        const warnings = [];
-        let contents = readFileSync(args.path, "utf8");
-        for (const [rewrite, notApplied] of /** @type {const} */ ([
-          [lazyResolvePathSource, LAZY_PATH_NOT_APPLIED],
-          [plainValuesSource, PLAIN_VALUES_NOT_APPLIED],
-        ])) {
-          const rewritten = rewrite(contents);
-          if (rewritten === undefined) warnings.push({ text: notApplied });
-          else contents = rewritten;
-        }
-        return { contents, loader: "js", warnings };
+        const { contents, notApplied } = resolveWithShortcuts(readFileSync(args.path, "utf8"));
+        return { contents, loader: "js", warnings: notApplied.map((text) => ({ text })) };
       },
     );
   },
 };
+
+/**
+ * resolve.js's source with both shortcuts, and what could not be applied.
+ *
+ * @param {string} source
+ * @returns {{ contents: string, notApplied: string[] }}
+ */
+function resolveWithShortcuts(source) {
+  const notApplied = [];
+  let contents = source;
+  for (const [rewrite, warning] of /** @type {const} */ ([
+    [lazyResolvePathSource, LAZY_PATH_NOT_APPLIED],
+    [plainValuesSource, PLAIN_VALUES_NOT_APPLIED],
+  ])) {
+    const rewritten = rewrite(contents);
+    if (rewritten === undefined) notApplied.push(warning);
+    else contents = rewritten;
+  }
+  return { contents, notApplied };
+}
+
+/**
+ * {@link resolveShortcuts} for a process that loads cdktf from node_modules (a sources bundle,
+ * which a first synth runs): resolve.js is rewritten as Node loads it, through the CommonJS
+ * loader's `.js` handler (what tsx and other loaders hook on Node 20). It must be installed
+ * before cdktf is first loaded.
+ *
+ * @param {string} [projectRoot] where node_modules is
+ */
+function resolveShortcutsOnLoad(projectRoot = PROJECT_ROOT) {
+  const nodeModule = require("node:module");
+  const cdktfRequire = nodeModule.createRequire(join(projectRoot, "package.json"));
+  const resolveJs = join(dirname(cdktfRequire.resolve("cdktf")), "tokens", "private", "resolve.js");
+  /** @typedef {NodeModule & { _compile(code: string, filename: string): void }} LoadedModule */
+  const handlers =
+    /** @type {{ _extensions: Record<string, (module: LoadedModule, filename: string) => void> }} */ (
+      /** @type {unknown} */ (nodeModule)
+    )._extensions;
+  const loadJs = /** @type {(module: LoadedModule, filename: string) => void} */ (handlers[".js"]);
+  handlers[".js"] = (module, filename) => {
+    if (filename !== resolveJs) return loadJs(module, filename);
+    const { contents, notApplied } = resolveWithShortcuts(readFileSync(filename, "utf8"));
+    for (const warning of notApplied) process.stderr.write(`warning: app bundle: ${warning}\n`);
+    module._compile(contents, filename);
+  };
+}
 const EAGER_PATH = 'const pathName = "/" + prefix.join("/");';
 const LAZY_PATH_NOT_APPLIED = `cdktf's resolve.js no longer contains \`${EAGER_PATH}\`; bundled without the lazy path`;
 
@@ -236,9 +272,9 @@ const sourceDirname = {
  * What an entry's bundle holds.
  * - `sources`: the project's modules only. Node loads the installed packages (cdktf, the
  *   provider bindings, zod, ...) from node_modules as the entry runs, and cdktf's token stack
- *   traces are stubbed at run time ({@link stubTokenStackTraces}; its resolve path stays eager,
- *   which measured no slower here). esbuild builds it in 0.1-0.3 s and 0.35 s of CPU; a synth
- *   from it takes about 0.5 s longer, Node loading some 560 files from node_modules.
+ *   traces and resolve shortcuts are applied as it loads ({@link stubTokenStackTraces},
+ *   {@link resolveShortcutsOnLoad}). esbuild builds it in 0.1-0.3 s and 0.35 s of CPU; a synth
+ *   from it takes 0.2-0.5 s longer, Node loading some 560 files from node_modules.
  * - `complete`: the installed packages bundled too, with the cdktf changes above. esbuild
  *   needs 0.6-1.2 s and 1.4-1.9 s of CPU for it (the provider's 79 modules are 11 MB of
  *   source); the fastest synth.
@@ -420,7 +456,11 @@ async function main() {
   // on a first synth the app waits for them, so they are what the synth's time depends on.
   if (entry === DEFAULT_ENTRY) await packageInBackground(esbuild);
   const bundle = await bundleToRun(esbuild, entry, kind);
-  if (bundle.kind === "sources") stubTokenStackTraces();
+  if (bundle.kind === "sources") {
+    // What the complete bundle has built in (the plugins above).
+    resolveShortcutsOnLoad();
+    stubTokenStackTraces();
+  }
   process.env.SHOPSMART_APP_BUNDLE = bundle.path;
   runAsMain(bundle.path, args);
 }
@@ -504,6 +544,7 @@ module.exports = {
   cacheDirOf,
   lazyResolvePathSource,
   plainValuesSource,
+  resolveShortcutsOnLoad,
   stubTokenStackTraces,
 };
 
