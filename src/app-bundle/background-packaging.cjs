@@ -47,8 +47,8 @@ const job = workerData[${JSON.stringify(REQUEST)}];
 const report = (error) => {
   if (Atomics.load(job.done, 0) === 1) {
     // The launcher has its answer: only the cache can be incomplete, which costs a rebuild.
-    process.stderr.write("warning: the Lambda packaging worker failed after handing over the packages (" +
-      (error instanceof Error ? error.message : String(error)) + "); the next synth may build them again\\n");
+    process.stderr.write("warning: the Lambda packaging worker failed after it answered the synth (" +
+      (error instanceof Error ? error.message : String(error)) + "); the next synth may build the packages again\\n");
     return;
   }
   job.port.postMessage({ error: error instanceof Error ? error.message : String(error) });

@@ -168,7 +168,7 @@ describe("Lambda packaging started at launch", () => {
     expect(launcher.stdout).toBe('{"packages":{}}\n');
     expect(existsSync(marker)).toBe(true);
     expect(launcher.stderr).toBe(
-      "warning: the Lambda packaging worker failed after handing over the packages (disk full); the next synth may build them again\n",
+      "warning: the Lambda packaging worker failed after it answered the synth (disk full); the next synth may build the packages again\n",
     );
   });
 
