@@ -181,7 +181,13 @@ function synthOnce(
   rmSync(outDir, { recursive: true, force: true });
   rmSync(RSS_FILE, { force: true });
   // Start from the caller's environment minus the app's own settings, so results don't depend on them.
-  const { SHOPSMART_ENVS_DIR: _dir, SHOPSMART_STATE_LOCATION: _state, ...inherited } = process.env;
+  const {
+    SHOPSMART_ENVS_DIR: _dir,
+    SHOPSMART_STATE_LOCATION: _state,
+    [BUNDLE_KIND_VARIABLE]: _kind,
+    SHOPSMART_SYNTH_FROM_SOURCE: _fromSource,
+    ...inherited
+  } = process.env;
   const env: NodeJS.ProcessEnv = {
     ...inherited,
     CHECKPOINT_DISABLE: "1",
@@ -349,6 +355,7 @@ async function measureFirstSynthParts(): Promise<{
       esbuild,
       "src/constructs/automation/packaging-worker.ts",
       join(scratch, "worker"),
+      "sources",
     );
     const handoff = join(ROOT, "src", "app-bundle", "background-packaging.cjs");
     const lambda = timed(
@@ -606,7 +613,7 @@ function firstSynthMarkdown(
   const floor =
     busy === undefined || parted === undefined
       ? "CPU time is not available on this platform (no /proc/stat)."
-      : `The first synth itself used **${s(busy)} s of CPU**, so on ${m.cores} cores no overlap of its work gets it below **${s(busy / m.cores)} s**; it kept the cores ${((100 * busy) / (m.cores * firstSynth.wall.median)).toFixed(0)} % busy. The parts on their own add up to ${s(parted)} s of CPU: each starts Node (and esbuild) once more, and they run after the first synths, on a machine whose speed drifts (while the bench slept for 2 s, other processes kept it busy ${s(background)} s of CPU a second).`;
+      : `While the first synth ran, the machine used **${s(busy)} s of CPU** (the synth's and anything else's), so on ${m.cores} cores no overlap of that work gets it below **${s(busy / m.cores)} s**; the cores were ${((100 * busy) / (m.cores * firstSynth.wall.median)).toFixed(0)} % busy. The parts on their own add up to ${s(parted)} s of CPU: each starts Node (and esbuild) once more, and they run after the first synths, on a machine whose speed drifts (while the bench slept for 2 s, other processes kept it busy ${s(background)} s of CPU a second).`;
   return `### First synth of a fresh clone: the CPU it needs
 
 A first synth builds the Lambda packages while esbuild bundles the project's sources and Node
@@ -689,7 +696,8 @@ ${machineMarkdown(m)}
 - Baseline, same run: \`${BARREL_APP.command}\`.
 - Method: wall time is taken around the child process; ${how.method}. Runs: ${WARMUPS} warm-up +
   ${RUNS} measured per row (${BARREL_RUNS} for the baseline; ${COLD_RUNS} first synths, each after
-  removing node_modules/.cache/shopsmart-dr-app and shopsmart-dr-lambda). MB = 10^6 bytes.
+  removing node_modules/.cache/shopsmart-dr-app and shopsmart-dr-lambda, and 1 warm-up +
+  ${COLD_RUNS} second synths, each after removing the complete app bundle). MB = 10^6 bytes.
 
 ### Targets
 

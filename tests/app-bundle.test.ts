@@ -1,4 +1,4 @@
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import Module from "node:module";
@@ -253,6 +253,52 @@ describe("which bundle an entry runs from", () => {
     expect(asked.kind).toBe("sources");
     expect(asked.path.startsWith(dirOf("sources"))).toBe(true);
   });
+});
+
+describe("every CLI of package.json, run from the bundle of its sources", () => {
+  const scripts = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts as Record<
+    string,
+    string
+  >;
+  const entries = [
+    ...new Set(
+      Object.values(scripts).flatMap((command) => [
+        ...command.matchAll(/run\.cjs (src\/cli\/[a-z-]+\.ts)/g),
+      ]),
+    ),
+  ].map((match) => match[1] as string);
+
+  it("loads (Node requires what the bundle leaves to node_modules) and prints its usage", async () => {
+    expect(entries.length).toBeGreaterThanOrEqual(7);
+    const runs = await Promise.all(
+      [...new Set(entries)].map(
+        (entry) =>
+          new Promise<{ entry: string; output: string }>((done) => {
+            const child = spawn(
+              process.execPath,
+              [join(ROOT, "src/app-bundle/run.cjs"), entry, "--help"],
+              {
+                cwd: ROOT,
+                env: { ...process.env, [launcher.BUNDLE_KIND_VARIABLE]: "sources" },
+              },
+            );
+            let output = "";
+            child.stdout.on("data", (chunk) => {
+              output += chunk;
+            });
+            child.stderr.on("data", (chunk) => {
+              output += chunk;
+            });
+            child.on("close", () => done({ entry, output }));
+          }),
+      ),
+    );
+    for (const { entry, output } of runs) {
+      expect(output, entry).toContain("usage: npm run");
+      // No warning line, no error, no stack frame.
+      expect(output, entry).not.toMatch(/^(warning:|\w*Error\b)|^\s+at /m);
+    }
+  }, 60_000);
 });
 
 describe("cdktf loaded from node_modules (the tests)", () => {

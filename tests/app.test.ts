@@ -29,7 +29,12 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 /** Environment for a child synth: no AWS credentials, no telemetry, outputs under `outdir`. */
 function synthEnv(outdir: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   // A selection in the test's own environment would change what every test here synthesizes.
-  const { SHOPSMART_ENVS: _selection, ...inherited } = process.env;
+  const {
+    SHOPSMART_ENVS: _selection,
+    [launcher.BUNDLE_KIND_VARIABLE]: _kind,
+    SHOPSMART_SYNTH_FROM_SOURCE: _fromSource,
+    ...inherited
+  } = process.env;
   const env: NodeJS.ProcessEnv = {
     ...inherited,
     CHECKPOINT_DISABLE: "1",
@@ -95,7 +100,7 @@ describe("app", () => {
   });
 
   it("synthesizes the same bytes from the bundle of the sources as from the complete one", () => {
-    // The sources bundle loads cdktf from node_modules, with its resolve path joined eagerly. The
+    // The sources bundle loads cdktf from node_modules, its shortcuts applied as it loads. The
     // runs above used the complete bundle, at the latest the second (run.cjs's bundleToRun).
     const outdir = join(scratch, "kind-sources");
     const run = runApp(outdir, { [launcher.BUNDLE_KIND_VARIABLE]: "sources" });
@@ -114,8 +119,8 @@ describe("app", () => {
   });
 
   it("synthesizes from its bundle exactly what main.ts gives run from source", () => {
-    // The bundle leaves out cdktf's token stack traces and joins resolve paths lazily
-    // (src/app-bundle/run.cjs); neither may change a byte.
+    // The bundle leaves out cdktf's token stack traces, joins resolve paths lazily and takes plain
+    // values as they are (src/app-bundle/run.cjs); none of it may change a byte.
     const fromSource = join(scratch, "from-source");
     const run = runApp(fromSource, { SHOPSMART_SYNTH_FROM_SOURCE: "1" });
     expect(run.stderr).toBe("");

@@ -35,6 +35,8 @@ const REQUEST = "shopsmartPackaging";
  * below reports every error, loading the script's included.
  */
 const WAIT_LIMIT_MS = 180_000;
+/** How long a process waits at its end for a worker still writing the cache (see `wait`). */
+const CACHE_WRITE_LIMIT_MS = 60_000;
 
 /**
  * The worker's own code: loads the script, whose code runs the job ({@link runIfPackagingWorker}),
@@ -109,8 +111,17 @@ function startBackgroundPackaging(script, request) {
               : "the worker stopped without an answer",
         };
         port1.close();
-        // Handed over early, it may still be writing the cache: the process waits for that.
-        if (outcome.packages !== undefined) worker.ref();
+        // Handed over early, it may still be writing the cache: the process waits for that, but
+        // not for a worker stuck on a hung file system once the synth's output is written.
+        if (outcome.packages !== undefined) {
+          worker.ref();
+          setTimeout(() => {
+            process.stderr.write(
+              `warning: the Lambda packaging worker was still writing the package cache after ${CACHE_WRITE_LIMIT_MS / 1000} s; not waiting for it\n`,
+            );
+            worker.unref();
+          }, CACHE_WRITE_LIMIT_MS).unref();
+        }
       }
       return outcome;
     },

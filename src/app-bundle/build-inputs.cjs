@@ -43,7 +43,7 @@ class BuildInputs {
     this.root = root;
     /** @type {Map<string, string>} */
     this.hashes = new Map();
-    /** @type {Set<string>} inputs found unchanged, as `path NUL sha256` */
+    /** @type {Set<string>} inputs found unchanged, as `path NUL sha256` (`path NUL mtimeMs` for installed files) */
     this.unchangedInputs = new Set();
   }
 

@@ -8,15 +8,17 @@
  * Transpiling main.ts and its ~600 modules with tsx on every synth cost about a second (the CJS
  * loader, tsx's ESM hooks and their worker, one stat per lookup), more than all the project's
  * constructs take; a CLI spent 0.5 s of its 0.7 s starting tsx. So each entry is bundled once
- * with esbuild into one CommonJS file under node_modules/.cache/shopsmart-dr-app/<checkout>/<entry>/<kind>/ and
- * run from there: first a bundle of the project's sources, from the second run on one with the
- * installed packages too (`BundleKind` below). A bundle is rebuilt when any file esbuild read for
- * it changed (checked by size and modification time, then by content), or this file, the lock
- * file, esbuild's version or the checkout's path did.
+ * with esbuild into one CommonJS file under
+ * node_modules/.cache/shopsmart-dr-app/<checkout>/<entry>/<kind>/ and run from there: first a
+ * bundle of the project's sources, from the second run on one with the installed packages too
+ * (`BundleKind` below). A bundle is rebuilt when any file esbuild read for it changed (checked by
+ * size and modification time, then by content for project files), or this file, the lock file,
+ * esbuild's version or the checkout's path did.
  *
- * Work cdktf does that the app does not need is left out of the complete bundles (see
- * `tokenStackTraces` and `resolveShortcuts`); none of it changes a synthesized byte
- * (tests/app.test.ts compares the bundle's cdktf.out with the sources').
+ * Work cdktf does that the app does not need is left out (see `tokenStackTraces` and
+ * `resolveShortcuts`: built into the complete bundles, applied as cdktf loads for the sources
+ * bundles); none of it changes a synthesized byte (tests/app.test.ts compares the bundles'
+ * cdktf.out with the sources').
  *
  * For the app it first starts the Lambda packages building in a worker thread, which the app's
  * first stack then waits for (background-packaging.cjs): a first synth's longest build no longer
@@ -85,7 +87,7 @@ const tokenStackTraces = {
 };
 
 /**
- * The same for a process that loads cdktf from node_modules (the tests): cdktf's modules call
+ * The same for a process that loads cdktf from node_modules (the tests, a sources bundle): cdktf's modules call
  * `captureStackTrace` through the exports object of stack-trace.js, so replacing that property
  * reaches every caller.
  *
@@ -162,6 +164,12 @@ function resolveShortcutsOnLoad(projectRoot = PROJECT_ROOT) {
       /** @type {unknown} */ (nodeModule)
     )._extensions;
   const loadJs = /** @type {(module: LoadedModule, filename: string) => void} */ (handlers[".js"]);
+  if (require.cache[resolveJs] !== undefined) {
+    process.stderr.write(
+      "warning: app bundle: cdktf was loaded before its resolve shortcuts were installed; running without them\n",
+    );
+    return;
+  }
   handlers[".js"] = (module, filename) => {
     if (filename !== resolveJs) return loadJs(module, filename);
     const { contents, notApplied } = resolveWithShortcuts(readFileSync(filename, "utf8"));
@@ -451,16 +459,15 @@ async function main() {
   const esbuild = require("esbuild");
   // Read before any work starts: a bad value is refused without side effects.
   const kind = requestedBundleKind();
+  // Installed before anything can load cdktf (the packaging worker's bundle below must not):
+  // what the complete bundle has built in (the plugins above), for a sources bundle.
+  if (kind !== "complete") resolveShortcutsOnLoad();
   // The app's first stack asks for the Lambda packages; starting them now overlaps their build
   // with the app bundle's and with loading the app (background-packaging.cjs). They start first:
   // on a first synth the app waits for them, so they are what the synth's time depends on.
   if (entry === DEFAULT_ENTRY) await packageInBackground(esbuild);
   const bundle = await bundleToRun(esbuild, entry, kind);
-  if (bundle.kind === "sources") {
-    // What the complete bundle has built in (the plugins above).
-    resolveShortcutsOnLoad();
-    stubTokenStackTraces();
-  }
+  if (bundle.kind === "sources") stubTokenStackTraces();
   process.env.SHOPSMART_APP_BUNDLE = bundle.path;
   runAsMain(bundle.path, args);
 }

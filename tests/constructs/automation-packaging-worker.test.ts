@@ -46,6 +46,7 @@ beforeAll(async () => {
     esbuild,
     "src/constructs/automation/packaging-worker.ts",
     bundleDir,
+    "sources",
   );
   bundled = createRequire(__filename)(workerScript) as WorkerBundle;
 });

@@ -521,6 +521,17 @@ function build(
     }
     return { bundlePath, code, map };
   });
+  // Taken right after esbuild read the files, so a file saved while the zips are made or the
+  // synth goes on is not recorded as what these packages were built from.
+  const recordedInputs = cacheDir
+    ? outputs.map(({ bundlePath }) =>
+        Object.fromEntries(
+          filesRead(result.metafile as Metafile, toPosix(relative(PROJECT_ROOT, bundlePath))).map(
+            (input) => [input, fingerprintOnce(input)],
+          ),
+        ),
+      )
+    : [];
   const zips = zipEachDeterministically(
     outputs.map(({ code, map }) => ({ [BUNDLE_FILE]: code, [SOURCE_MAP_FILE]: map })),
   );
@@ -548,14 +559,9 @@ function build(
   onPackaged(Object.fromEntries(packages.map((built) => [built.name, built])));
   if (cacheDir) {
     packages.forEach((built, index) => {
-      const { bundlePath } = outputs[index];
       const manifest: CacheManifest = {
         format: CACHE_FORMAT,
-        inputs: Object.fromEntries(
-          filesRead(result.metafile as Metafile, toPosix(relative(PROJECT_ROOT, bundlePath))).map(
-            (input) => [input, fingerprintOnce(input)],
-          ),
-        ),
+        inputs: recordedInputs[index],
         zipSha256Hex: built.zipSha256Hex,
         zipSha256Base64: built.zipSha256Base64,
         zipBytes: built.zipBytes,
@@ -573,9 +579,10 @@ function build(
 
 /**
  * A cached package, or null when there is none, or any input has changed, or the zip is gone.
- * An input whose size and modification time are as recorded counts as unchanged; otherwise its
- * content is hashed (a checkout or `touch` changes the time but not the content). Dependency
- * upgrades change the lock file, which is part of the key.
+ * An input whose size and modification time are as recorded counts as unchanged; otherwise a
+ * project file's content is hashed (a checkout or `touch` changes the time but not the content)
+ * and an installed file counts as changed. Dependency upgrades change the lock file, which is
+ * part of the key.
  */
 function readDiskCache(
   cacheDir: string,
