@@ -10,7 +10,7 @@
  * packages at launch, in a worker thread that runs the same `bundleFunctions` as the Automation
  * construct, so they build while esbuild builds the app bundle and Node loads it. The
  * construct's call waits for the worker (it runs in a constructor, so it blocks in
- * `Atomics.wait`), then finds every package in the disk cache the worker has filled.
+ * `Atomics.wait`), then takes the packages from the worker's answer.
  *
  * The worker hands the packages over as soon as their zips are on disk, and writes the cache's
  * manifests after that, while the synth goes on: a first synth's last 0.2-0.3 s were the

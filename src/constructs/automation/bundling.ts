@@ -223,9 +223,9 @@ let lastRun = { builtFunctions: [] as string[], milliseconds: 0 };
  * packages. Handlers found in neither cache are built together in one esbuild run.
  *
  * When the launcher started building packages at launch ({@link startPackaging}), this first
- * waits for that: the disk cache then holds what it built, and nothing is built twice. What the
- * worker failed to build is built here, so a handler that does not compile is reported by this
- * call, after a second esbuild run.
+ * waits for that and takes the packages the worker handed over (then the caches), so nothing is
+ * built twice. What the worker failed to build is built here, so a handler that does not compile
+ * is reported by this call, after a second esbuild run.
  */
 export function bundleFunctions(
   entries: Readonly<Record<string, string>>,
