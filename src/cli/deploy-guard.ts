@@ -5,7 +5,11 @@ import { createOperationsApiClient } from "../../functions/shared/operations-api
 import type { RegionRole } from "../../functions/shared/region-roles";
 import { UserInputError } from "../errors";
 import { loadEnvironment } from "./environment-selection";
-import { resolveOperationsEndpoint, StackNotDeployedError } from "./operations-api-endpoint";
+import {
+  countStateResources,
+  resolveOperationsEndpoint,
+  StackNotDeployedError,
+} from "./operations-api-endpoint";
 
 /**
  * `npm run deploy-guard -- --env <env>`: refuses a deploy that would fight the live topology.
@@ -17,9 +21,10 @@ import { resolveOperationsEndpoint, StackNotDeployedError } from "./operations-a
  * the API URL comes from the stack's outputs) and before `cdktf deploy`.
  *
  * It fails closed. Exit codes: 0 go (the topology matches, or this is a first deploy: the stack's
- * state has no `status_api_url` output, so there is nothing to compare); 1 stop (the writer is
- * elsewhere; an operation is running; or the guard could not check: the outputs could not be
- * read, GET /status failed or was refused, or the writer region is unknown); 2 usage error.
+ * state holds no resources, so there is nothing to compare); 1 stop (the writer is elsewhere; an
+ * operation is running; or the guard could not check: the outputs or the state could not be
+ * read, the state holds resources but no `status_api_url` output, GET /status failed or was
+ * refused, or the writer region is unknown); 2 usage error.
  *
  * `--allow-unchecked` turns "could not check" into a warning and lets the deploy go, for an
  * operator who knows the topology (e.g. the secondary region, where the API runs, is itself in
@@ -93,6 +98,8 @@ export interface DeployGuardDependencies {
   root?: string;
   environment?: NodeJS.ProcessEnv;
   readOutputs?: (env: string) => Promise<Record<string, string>>;
+  /** Counts the resources in the stack's state. @default `terraform state pull` (countStateResources) */
+  countStateResources?: (env: string) => Promise<number>;
 }
 
 export async function runDeployGuardCli(
@@ -170,6 +177,34 @@ export async function runDeployGuardCli(
         return unchecked(
           `the replica state has no status_api_url output (SHOPSMART_STATE_LOCATION=replica): ` +
             "an empty or wrong replica, not a first deploy",
+        );
+      }
+      // No output is a first deploy only if nothing was built: a state that holds resources
+      // (an apply cut off before the API, an output removed by hand) may hold a database that
+      // failed over, and the guard cannot ask where it writes.
+      const countResources =
+        dependencies.countStateResources ??
+        ((env: string) =>
+          countStateResources({
+            env,
+            root,
+            ...(dependencies.environment ? { environment: dependencies.environment } : {}),
+          }));
+      let resources: number;
+      try {
+        resources = await countResources(values.env);
+      } catch (stateError) {
+        if (!(stateError instanceof UserInputError)) throw stateError;
+        return unchecked(
+          "the stack has no status_api_url output, and its state could not be read to tell " +
+            `whether this is a first deploy (${stateError.message})`,
+        );
+      }
+      if (resources > 0) {
+        return unchecked(
+          `the stack's state holds ${resources} resource${resources === 1 ? "" : "s"} but no ` +
+            "status_api_url output: a deploy that stopped before the operations API, or an " +
+            "output removed, not a first deploy",
         );
       }
       // A first deploy has no API yet, hence nothing that could disagree with activeRegion.

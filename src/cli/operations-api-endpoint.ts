@@ -218,6 +218,65 @@ async function terraformOutputs(
   }
 }
 
+/**
+ * How many managed resources the state of an environment's stack holds: what tells a first
+ * deploy (no state, or an empty one) from a deployed stack whose state lacks the
+ * `status_api_url` output. `terraform state pull` prints the raw state, fetched from wherever
+ * the backend keeps it (https://developer.hashicorp.com/terraform/cli/commands/state/pull), and
+ * prints nothing while the backend holds no state, whichever backend it is ("we produce no output
+ * if the statefile is nil", internal/command/state_pull.go in hashicorp/terraform). Run
+ * after {@link resolveOperationsEndpoint} has read the outputs in the same stack directory, so
+ * Terraform is on PATH and the directory is initialized.
+ */
+export async function countStateResources(options: {
+  env: string;
+  root?: string;
+  environment?: NodeJS.ProcessEnv;
+}): Promise<number> {
+  const root = options.root ?? ROOT;
+  const environment = options.environment ?? process.env;
+  const { stackName } = loadEnvironment(options.env, { root, environment });
+  const stackDir = stackDirectory(stackName, root, environment);
+  const shown = displayPath(stackDir, root);
+  const terraform = findExecutable("terraform", environment.PATH);
+  if (terraform === undefined) {
+    throw new UserInputError(
+      `terraform is not installed (not found on PATH), so the ${options.env} stack's state cannot be read`,
+    );
+  }
+  const { code, stdout, stderr } = await run(
+    terraform,
+    [`-chdir=${stackDir}`, "state", "pull"],
+    environment,
+  );
+  if (code !== 0) {
+    const tail = stderr.trim().split("\n").slice(-8).join("\n");
+    throw new UserInputError(
+      `\`terraform state pull\` failed in ${shown} (exit ${code}):\n${tail}`,
+    );
+  }
+  try {
+    return parseStateResourceCount(stdout);
+  } catch {
+    throw new UserInputError(
+      `\`terraform state pull\` in ${shown} printed something that is not a state ` +
+        `(${stdout.slice(0, 200)}): check the terraform on PATH`,
+    );
+  }
+}
+
+/** Managed resources in a raw state (`terraform state pull`); no output at all is no state. */
+export function parseStateResourceCount(raw: string): number {
+  if (raw.trim() === "") return 0;
+  const state = JSON.parse(raw) as { resources?: unknown };
+  if (typeof state !== "object" || state === null || !Array.isArray(state.resources)) {
+    throw new Error("not a Terraform state: no resources list");
+  }
+  // Data sources are read again on every plan; only managed resources mean something was built.
+  return state.resources.filter((resource: { mode?: unknown }) => resource?.mode === "managed")
+    .length;
+}
+
 function run(
   command: string,
   args: string[],

@@ -93,19 +93,59 @@ describe("npm run deploy-guard", () => {
     expect(code).toBe(1);
   });
 
-  it("has nothing to compare on a first deploy (no status_api_url output yet)", async () => {
+  it("has nothing to compare on a first deploy (no status_api_url output, no resources in the state)", async () => {
     const out: string[] = [];
+    const asked: string[] = [];
     const code = await runDeployGuardCli(
       ["--env", "staging"],
       { out: (line) => out.push(line), err: (line) => out.push(line) },
-      { environment: {}, readOutputs: async () => ({}) },
+      {
+        environment: {},
+        readOutputs: async () => ({}),
+        countStateResources: async (env) => {
+          asked.push(env);
+          return 0;
+        },
+      },
     );
+    expect(asked).toEqual(["staging"]);
     expect(code).toBe(0);
     expect(out.join("\n")).toBe(
       "deploy guard: first deploy, nothing to compare (The shopsmart-staging stack has no " +
         "status_api_url output (read from cdktf.out/stacks/shopsmart-staging): it is not " +
         "deployed yet. Deploy it first (`cdktf deploy shopsmart-staging`), or pass --api-url " +
         "https://<api-id>.execute-api.<region>.amazonaws.com (or set SHOPSMART_DR_API_URL).)",
+    );
+  });
+
+  it("does not take a state that holds resources but no status_api_url output for a first deploy: it stops, unless --allow-unchecked", async () => {
+    // An apply cut off before the operations API was created, or an output removed: the database
+    // may exist and may have failed over, and nothing here can ask where it writes.
+    const run = async (extra: string[], countStateResources: () => Promise<number>) => {
+      const out: string[] = [];
+      const code = await runDeployGuardCli(
+        ["--env", "staging", ...extra],
+        { out: (line) => out.push(line), err: (line) => out.push(line) },
+        { environment: {}, readOutputs: async () => ({}), countStateResources },
+      );
+      return { code, output: out.join("\n") };
+    };
+    const stopped = await run([], async () => 41);
+    expect(stopped.code).toBe(1);
+    expect(stopped.output).toMatch(
+      /^deploy guard: the stack's state holds 41 resources but no status_api_url output: a deploy that stopped before the operations API, or an output removed, not a first deploy\. Stopped, because an unchecked deploy could move traffic back/,
+    );
+    expect((await run([], async () => 1)).output).toContain("holds 1 resource but no");
+    const allowed = await run(["--allow-unchecked"], async () => 41);
+    expect(allowed.code).toBe(0);
+    expect(allowed.output).toMatch(/^deploy guard: warning: the stack's state holds 41 resources/);
+
+    const unreadable = await run([], async () => {
+      throw new UserInputError("`terraform state pull` failed in cdktf.out/stacks/x (exit 1)");
+    });
+    expect(unreadable.code).toBe(1);
+    expect(unreadable.output).toMatch(
+      /^deploy guard: the stack has no status_api_url output, and its state could not be read to tell whether this is a first deploy \(`terraform state pull` failed in cdktf\.out\/stacks\/x \(exit 1\)\)\. Stopped/,
     );
   });
 

@@ -4,6 +4,8 @@ import { join, resolve } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   apiBaseUrlOf,
+  countStateResources,
+  parseStateResourceCount,
   parseTerraformOutputs,
   resolveOperationsEndpoint,
 } from "../../src/cli/operations-api-endpoint";
@@ -216,5 +218,39 @@ describe("terraform output, run for real (fake terraform on PATH)", () => {
     expect(failed).toContain(
       "SHOPSMART_STATE_LOCATION=replica npm run state -- staging init -reconfigure",
     );
+  });
+
+  it("counts the state's managed resources with terraform -chdir=<stack dir> state pull", async () => {
+    const count = (extra: Record<string, string>) =>
+      countStateResources({ env: "staging", environment: environment(extra) });
+    const state = JSON.stringify({
+      version: 4,
+      serial: 7,
+      outputs: {},
+      resources: [
+        { mode: "managed", type: "aws_rds_global_cluster", name: "global", instances: [] },
+        { mode: "managed", type: "aws_vpc", name: "primary", instances: [] },
+        { mode: "data", type: "aws_caller_identity", name: "current", instances: [] },
+      ],
+    });
+    await expect(count({ FAKE_TERRAFORM_OUTPUT: state })).resolves.toBe(2);
+    expect(readFileSync(argsFile, "utf8").trim()).toBe(`-chdir=${stackDir} state pull`);
+    // What terraform prints while the backend holds no state: nothing.
+    await expect(count({ FAKE_TERRAFORM_OUTPUT: "" })).resolves.toBe(0);
+    expect(await failure(count({ FAKE_TERRAFORM_FAIL: "AccessDenied" }))).toBe(
+      `\`terraform state pull\` failed in ${stackDir} (exit 1):\nError: AccessDenied`,
+    );
+    expect(await failure(count({ FAKE_TERRAFORM_OUTPUT: "Terraform v1.11.4" }))).toMatch(
+      /printed something that is not a state \(Terraform v1\.11\.4\): check the terraform on PATH$/,
+    );
+  });
+});
+
+describe("parseStateResourceCount", () => {
+  it("reads no output as no state, and refuses JSON that is not a state", () => {
+    expect(parseStateResourceCount("\n")).toBe(0);
+    expect(parseStateResourceCount('{"version":4,"resources":[]}')).toBe(0);
+    expect(() => parseStateResourceCount('{"version":4}')).toThrow(/no resources list/);
+    expect(() => parseStateResourceCount("null")).toThrow(/no resources list/);
   });
 });
