@@ -1,9 +1,15 @@
 import { resolve } from "node:path";
 import { App } from "cdktf";
-import { loadEnvConfigs } from "../src/config/load";
+import {
+  ENVIRONMENT_SELECTION_VARIABLE,
+  parseEnvironmentSelection,
+} from "../src/config/environment-files";
+import { loadEnvironmentSet } from "../src/config/load";
 import type { EnvConfig } from "../src/config/schema";
 import { UserInputError } from "../src/errors";
 import { StateBackendStack } from "./state-backend-stack";
+
+const ROOT = resolve(__dirname, "..");
 
 /**
  * Bootstrap app: creates the S3 state bucket (+ replica) and DynamoDB lock table named in the
@@ -11,13 +17,32 @@ import { StateBackendStack } from "./state-backend-stack";
  * `cdktf deploy` of an environment.
  */
 function main(): void {
-  const envsDir = resolve(__dirname, "..", process.env.SHOPSMART_ENVS_DIR ?? "envs");
-  const configs = loadEnvConfigs(envsDir, resolve(__dirname, ".."));
+  const { backends, warnings } = backendsToBootstrap(process.env);
+  for (const warning of warnings) console.error(warning);
   const app = new App();
-  for (const { backend, project } of distinctBackends(configs)) {
+  for (const { backend, project } of backends) {
     new StateBackendStack(app, { backend, project });
   }
   app.synth();
+}
+
+/**
+ * The state backends of the environments the app's variables pick, as main.ts picks them:
+ * `SHOPSMART_ENVS_DIR` (default `envs`, relative to the repository) and `SHOPSMART_ENVS`, so
+ * `SHOPSMART_ENVS=prod npm run bootstrap -- deploy ...` needs only prod.json to be valid and
+ * another broken file is a warning.
+ */
+export function backendsToBootstrap(
+  environment: NodeJS.ProcessEnv,
+  root: string = ROOT,
+): { backends: ReturnType<typeof distinctBackends>; warnings: string[] } {
+  const envsDir = resolve(root, environment.SHOPSMART_ENVS_DIR ?? "envs");
+  const selected = parseEnvironmentSelection(environment[ENVIRONMENT_SELECTION_VARIABLE]);
+  const { configs, warnings } = loadEnvironmentSet(envsDir, {
+    displayRoot: root,
+    ...(selected ? { selected } : {}),
+  });
+  return { backends: distinctBackends(configs), warnings };
 }
 
 /**

@@ -1,7 +1,9 @@
-import { resolve } from "node:path";
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { Testing } from "cdktf";
-import { describe, expect, it } from "vitest";
-import { distinctBackends } from "../bootstrap/main";
+import { afterAll, describe, expect, it } from "vitest";
+import { backendsToBootstrap, distinctBackends } from "../bootstrap/main";
 import { StateBackendStack } from "../bootstrap/state-backend-stack";
 import { loadEnvConfigs } from "../src/config/load";
 import { listResources, policyStatements, synth } from "./support/synth";
@@ -25,6 +27,37 @@ describe("bootstrap", () => {
       'envs/prod.json: stateBackend differs from envs/dev.json although both use bucket "shopsmart-tfstate-example"; ' +
         "give every environment that shares a bucket the same region, lockTable, replicaBucket and replicaRegion",
     );
+  });
+
+  describe("picks environments as synth does (SHOPSMART_ENVS_DIR, SHOPSMART_ENVS)", () => {
+    const envsDir = mkdtempSync(join(tmpdir(), "shopsmart-bootstrap-envs-"));
+    afterAll(() => rmSync(envsDir, { recursive: true, force: true }));
+    copyFileSync(resolve(__dirname, "../envs/prod.json"), join(envsDir, "prod.json"));
+    writeFileSync(join(envsDir, "dev.json"), '{ "environment": "dev" }');
+
+    it("refuses a broken env file when bootstrapping every environment", () => {
+      expect(() => backendsToBootstrap({ SHOPSMART_ENVS_DIR: envsDir })).toThrow(/dev\.json/);
+    });
+
+    it("with SHOPSMART_ENVS, needs only the selected files and warns about the others", () => {
+      const { backends, warnings } = backendsToBootstrap({
+        SHOPSMART_ENVS_DIR: envsDir,
+        SHOPSMART_ENVS: "prod",
+      });
+      expect(backends.map((b) => [b.env, b.backend.bucket])).toEqual([
+        ["prod", "shopsmart-tfstate-example"],
+      ]);
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(
+        /^warning: .*dev\.json is invalid and was skipped: SHOPSMART_ENVS=prod selects only prod\./,
+      );
+    });
+
+    it("names a selected environment that has no file", () => {
+      expect(() =>
+        backendsToBootstrap({ SHOPSMART_ENVS_DIR: envsDir, SHOPSMART_ENVS: "staging" }),
+      ).toThrow(/SHOPSMART_ENVS: Unknown environment "staging"/);
+    });
   });
 
   const [{ backend, project }] = distinctBackends(configs);
