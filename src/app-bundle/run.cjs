@@ -282,7 +282,8 @@ const sourceDirname = {
  *   provider bindings, zod, ...) from node_modules as the entry runs, and cdktf's token stack
  *   traces and resolve shortcuts are applied as it loads ({@link stubTokenStackTraces},
  *   {@link resolveShortcutsOnLoad}). esbuild builds it in 0.1-0.3 s and 0.35 s of CPU; a synth
- *   from it takes 0.2-0.5 s longer, Node loading some 560 files from node_modules.
+ *   from it takes 0.2-0.8 s longer (bench/results.md), Node loading some 560 files from
+ *   node_modules.
  * - `complete`: the installed packages bundled too, with the cdktf changes above. esbuild
  *   needs 0.6-1.2 s and 1.4-1.9 s of CPU for it (the provider's 79 modules are 11 MB of
  *   source); the fastest synth.
