@@ -296,7 +296,11 @@ async function route53DnsVote(
   };
 }
 
-/** The primary endpoint check's latest HealthCheckStatus (1 healthy, 0 not), if us-east-1 answers. */
+/**
+ * The primary endpoint check's latest HealthCheckStatus (1 healthy, 0 not), if us-east-1 answers:
+ * namespace AWS/Route53, dimension HealthCheckId, published in us-east-1 only
+ * (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/monitoring-health-checks.html).
+ */
 async function route53MetricVote(
   deps: DetectionDependencies,
   timeoutMs: number,

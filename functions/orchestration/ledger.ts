@@ -102,9 +102,11 @@ export type CompletionResult =
 
 /**
  * Takes the lock for `operationId`. When another operation holds it, returns that holder: the
- * failed conditional put returns the holder itself (ReturnValuesOnConditionCheckFailure ALL_OLD;
- * a consistent read when it does not), so there is no window between "lock taken" and "read who
- * took it". A lock released in between is simply tried again (3 attempts).
+ * failed conditional put returns the holder itself (ReturnValuesOnConditionCheckFailure ALL_OLD:
+ * it "returns the item attributes for a PutItem operation that failed a condition check",
+ * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_PutItem.html; a consistent
+ * read when it does not), so there is no window between "lock taken" and "read who took it". A
+ * lock released in between is simply tried again (3 attempts).
  */
 export async function acquireLock(ledger: Ledger, lock: LockItem): Promise<LockResult> {
   for (let attempt = 1; attempt <= LOCK_ATTEMPTS; attempt++) {

@@ -300,6 +300,10 @@ async function switchover(context: PromoteContext, decision?: string): Promise<P
     );
   } catch (error) {
     // A switchover started by an earlier attempt whose answer was lost: re-read and report it.
+    // AWS documents the fault only as "The global cluster is in an invalid state and can't
+    // perform the requested operation"
+    // (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_SwitchoverGlobalCluster.html),
+    // so the state read decides: anything but a settled promotion is thrown as it came.
     if (classifyError(error).name === "InvalidGlobalClusterStateFault") {
       const settled = settledPromotion(context, await describeGlobalCluster(rds, globalId));
       if (settled) return settled;
@@ -329,7 +333,9 @@ async function failover(context: PromoteContext, decision: string): Promise<Prom
     );
   } catch (error) {
     // Throttling, 5xx, timeouts: Step Functions retries, and the next attempt reads the state
-    // first, so a failover that did start is not requested twice.
+    // first, so a failover that did start is not requested twice. Any other error (those listed at
+    // https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_FailoverGlobalCluster.html#API_FailoverGlobalCluster_Errors:
+    // the cluster or global cluster not found, either in an invalid state) is terminal here.
     if (classifyError(error).retryable) throw error;
     const again = await readGlobal(context);
     if (again.known) {
@@ -441,6 +447,8 @@ async function readParameter(ssm: SSMClient, name: string): Promise<string | und
     const output = await ssm.send(new GetParameterCommand({ Name: name }), callTimeout());
     return output.Parameter?.Value;
   } catch (error) {
+    // "The parameter couldn't be found"
+    // (https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameter.html).
     if (classifyError(error).name === "ParameterNotFound") return undefined;
     throw error;
   }

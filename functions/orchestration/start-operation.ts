@@ -179,8 +179,14 @@ export function newRecord(operation: OperationInput): OperationRecord {
 }
 
 /**
- * StartExecution; `ExecutionAlreadyExists` for this name means an earlier attempt already
- * started it (an execution name is unique per state machine for 90 days), so it counts as started.
+ * StartExecution, named after the operation id, which is new for every request. Only a repeat
+ * of this call (the SDK retrying one whose answer was lost) can meet an execution of that name:
+ * "When the original execution is open and the execution input from the new call is identical,
+ * the Success message is returned. When the original execution is closed, the
+ * ExecutionAlreadyExists message is returned regardless of input"
+ * (https://docs.aws.amazon.com/step-functions/latest/apireference/API_StartExecution.html). The
+ * input is the same, so `ExecutionAlreadyExists` means the first call started it and it has
+ * ended already: it counts as started, and its record says how it ended.
  */
 async function startExecution(
   sfn: SFNClient,
@@ -206,6 +212,13 @@ async function startExecution(
 
 /**
  * Why the lock held by `holder` is stale, or undefined while its operation may still be running.
+ *
+ * DescribeExecution's status is one of RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED and
+ * PENDING_REDRIVE, and "This operation is eventually consistent. The results are best effort and
+ * may not reflect very recent updates and changes"
+ * (https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html):
+ * an execution started moments ago may not be found yet, which is why a missing one counts as
+ * stale only after START_GRACE_SECONDS. A stale RUNNING only keeps the lock held a little longer.
  */
 async function staleLockReason(
   sfn: SFNClient,

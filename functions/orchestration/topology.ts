@@ -28,7 +28,11 @@ import type { ClusterReading, TopologyReport, UnreachableRegion } from "../share
 import { otherRole, perRole, REGION_ROLES, type RegionRole } from "../shared/region-roles";
 import type { AutomationSettings } from "../shared/settings";
 
-/** FailoverState.Status values of a switchover or failover that is still running. */
+/**
+ * FailoverState.Status values of a switchover or failover that is still running: "pending",
+ * "failing-over" and "switching-over"; the fourth, "cancelling", is handled on its own
+ * (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_FailoverState.html).
+ */
 export const IN_PROGRESS_FAILOVER_STATUSES: readonly string[] = [
   "pending",
   "switching-over",
@@ -61,7 +65,11 @@ export async function forBothRegions<Value>(
   return { primary, secondary } as Record<RegionRole, Value>;
 }
 
-/** DescribeDBClusters for one cluster; throws `DBClusterNotFoundFault` when it does not exist. */
+/**
+ * DescribeDBClusters for one cluster; throws `DBClusterNotFoundFault` when it does not exist:
+ * "DBClusterIdentifier doesn't refer to an existing DB cluster"
+ * (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DescribeDBClusters.html#API_DescribeDBClusters_Errors).
+ */
 export async function describeCluster(
   rds: RDSClient,
   clusterIdentifier: string,
@@ -90,6 +98,8 @@ export async function describeGlobalCluster(
     );
     return output.GlobalClusters?.[0] ?? null;
   } catch (error) {
+    // "The GlobalClusterIdentifier doesn't refer to an existing global database cluster"
+    // (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_DescribeGlobalClusters.html).
     if (classifyError(error).name === "GlobalClusterNotFoundFault") return null;
     throw error;
   }

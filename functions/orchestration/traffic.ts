@@ -41,12 +41,8 @@ import { currentFences, type FenceState } from "./traffic-fence";
 
 /**
  * Route 53 considers an endpoint healthy when more than 18% of its health checkers report it
- * healthy (Route 53 Developer Guide, "How Amazon Route 53 determines whether a health check is
-
-/**
- * Route 53 considers an endpoint healthy when more than 18% of its health checkers report it
- * healthy (Route 53 Developer Guide, "How Amazon Route 53 determines whether a health check is
- * healthy").
+ * healthy
+ * (https://docs.aws.amazon.com/Route53/latest/DeveloperGuide/dns-failover-determining-health-of-endpoints.html).
  */
 export const HEALTHY_CHECKER_FRACTION = 0.18;
 
@@ -65,7 +61,13 @@ export interface TrafficOptions extends ReaderOptions {
   readonly target?: RegionRole;
 }
 
-/** Healthy/unhealthy from one GetHealthCheckStatus answer, by the 18% rule. */
+/**
+ * Healthy/unhealthy from one GetHealthCheckStatus answer, by the 18% rule. A checker's
+ * `StatusReport.Status` is documented only as "a description of the status of the health check
+ * endpoint" (https://docs.aws.amazon.com/Route53/latest/APIReference/API_StatusReport.html); that
+ * a healthy one starts with "Success" is what Route 53 returns, not a documented format, so
+ * anything else counts as unhealthy.
+ */
 export function healthFromObservations(statuses: readonly string[]): HealthState {
   if (statuses.length === 0) return "unknown";
   const healthy = statuses.filter((status) => status.startsWith("Success")).length;
@@ -85,7 +87,14 @@ export async function readTraffic(
 
   const [healthReads, capacityReads, endpoints, served, fences] = await Promise.all([
     // Best effort whatever the caller asks and whatever fails (down, throttled, denied): the
-    // Route 53 API must never be needed.
+    // Route 53 API must never be needed. AWS also says GetHealthCheckStatus "is intended for use
+    // during development to diagnose behavior" and does not support "high query rates that
+    // require immediate and actionable responses"
+    // (https://docs.aws.amazon.com/Route53/latest/APIReference/API_GetHealthCheckStatus.html):
+    // read-traffic calls it twice per run, and the verdict falls back to the DNS answer, which is
+    // what Route 53's routing actually does. It takes the endpoint check's id, never the
+    // calculated check of a record: "You can't use GetHealthCheckStatus to get the status of a
+    // calculated health check."
     forBothRegions(async (role): Promise<RegionRead<GetHealthCheckStatusCommandOutput>> => {
       try {
         const value = await deps.route53.send(

@@ -16,6 +16,7 @@ import {
 
 /**
  * DB cluster statuses of a detached cluster on its way to `available`. AWS lists cluster statuses
+ * (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/accessing-monitoring.html#Aurora.Status)
  * but not which ones RemoveFromGlobalCluster passes through; these are the transitional ones.
  */
 const DETACH_TRANSITION_STATUSES: readonly string[] = ["promoting", "modifying", "failing-over"];
@@ -95,8 +96,9 @@ export async function checkWriter(
     IN_PROGRESS_FAILOVER_STATUSES.includes(failover.status) &&
     failover.toClusterArn === target.clusterArn;
   // The target already writes but the global cluster has not settled yet: still under way. AWS
-  // lists no values of GlobalCluster.Status (API_GlobalCluster.html): anything but `available`
-  // counts as not settled.
+  // lists no values of GlobalCluster.Status
+  // (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_GlobalCluster.html): anything
+  // but `available` counts as not settled.
   const settling = member.IsWriter === true && status !== "available";
   const promotionRunning = !ready && (towardsTarget || settling);
   const running = promotionRunning && failover ? `; ${failover.status} towards it` : "";
@@ -121,7 +123,9 @@ function detachedCheck(
 ): WriterCheck {
   const ready = clusterStatus === "available";
   // RemoveFromGlobalCluster: the cluster "becomes a standalone cluster with read-write
-  // capability"; while its status is a transition towards that, the promotion still runs.
+  // capability"
+  // (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_RemoveFromGlobalCluster.html);
+  // while its status is a transition towards that, the promotion still runs.
   const promotionRunning =
     !ready && clusterStatus !== null && DETACH_TRANSITION_STATUSES.includes(clusterStatus);
   const why = globalReadProblem ? ` (global cluster not readable: ${globalReadProblem})` : "";

@@ -238,10 +238,15 @@ export const stepFailures = {
       "DBClusterNotFoundFault",
       `DB cluster ${clusterIdentifier} not found in ${region}; check regions.<role>.clusterIdentifier in SHOPSMART_DR_SETTINGS.`,
     ),
+  // RemoveFromGlobalCluster makes "a standalone cluster with read-write capability"
+  // (https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_RemoveFromGlobalCluster.html),
+  // one that "can be used to create a new global database"
+  // (https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/aurora-global-database-detaching.html):
+  // no API adds an existing cluster to a global database as a secondary.
   targetNotInGlobalCluster: (clusterArn: string, globalClusterIdentifier: string) =>
     new StepFailure(
       "TargetNotInGlobalCluster",
-      `Cluster ${clusterArn} is not a member of global cluster ${globalClusterIdentifier}, so a switchover to it is impossible (it was detached by an earlier detach-and-promote). Re-add it as a secondary (terraform apply) before a planned failover or failback.`,
+      `Cluster ${clusterArn} is not a member of global cluster ${globalClusterIdentifier}, so a switchover to it is impossible (it was detached by an earlier detach-and-promote). A detached cluster is standalone and cannot rejoin: rebuild the global database, a manual and reviewed change (docs/dr-plan.md, "After a detach-and-promote"), before a planned failover or failback.`,
     ),
   sourceNotInGlobalCluster: (
     sourceClusterArn: string,
