@@ -246,7 +246,7 @@ export const stepFailures = {
   targetNotInGlobalCluster: (clusterArn: string, globalClusterIdentifier: string) =>
     new StepFailure(
       "TargetNotInGlobalCluster",
-      `Cluster ${clusterArn} is not a member of global cluster ${globalClusterIdentifier}, so a switchover to it is impossible (it was detached by an earlier detach-and-promote). A detached cluster is standalone and cannot rejoin: rebuild the global database, a manual and reviewed change (docs/dr-plan.md, "After a detach-and-promote"), before a planned failover or failback.`,
+      `Cluster ${clusterArn} is not a member of global cluster ${globalClusterIdentifier}, so a switchover to it is impossible (it was detached by an earlier detach-and-promote). It cannot rejoin: rebuild the global database (docs/dr-plan.md) before a planned failover or failback.`,
     ),
   sourceNotInGlobalCluster: (
     sourceClusterArn: string,

@@ -303,7 +303,7 @@ describe("promoteDatabase, planned", () => {
     secondaryState({ global: globalCluster("primary", { members: ["primary"] }) });
 
     await expect(promoteDatabase(deps, { mode: "planned", target: "secondary" })).rejects.toThrow(
-      `Cluster ${SECONDARY_ARN} is not a member of global cluster shopsmart-prod-global, so a switchover to it is impossible (it was detached by an earlier detach-and-promote). A detached cluster is standalone and cannot rejoin: rebuild the global database, a manual and reviewed change (docs/dr-plan.md, "After a detach-and-promote"), before a planned failover or failback.`,
+      `Cluster ${SECONDARY_ARN} is not a member of global cluster shopsmart-prod-global, so a switchover to it is impossible (it was detached by an earlier detach-and-promote). It cannot rejoin: rebuild the global database (docs/dr-plan.md) before a planned failover or failback.`,
     );
     expect(mutatingCalls()).toHaveLength(0);
   });
