@@ -237,4 +237,15 @@ describe("the real handlers", () => {
       expect(Object.keys(bundle.inputBytes), name).toContain(`functions/handlers/${name}.ts`);
     }
   });
+
+  it("stay within the SPEC's 400 KB (400,000 bytes) of minified code each", () => {
+    // A size, not a time: checked here so that a change that outgrows it fails CI, not only the
+    // bench (promote-database is within tens of bytes of it).
+    const bundles = bundleFunctions(
+      Object.fromEntries(handlers.map((name) => [name, `functions/handlers/${name}.ts`])),
+    );
+    for (const name of handlers) {
+      expect(bundles[name].bundleBytes, name).toBeLessThanOrEqual(400_000);
+    }
+  });
 });
