@@ -91,8 +91,8 @@ export async function readTraffic(
     // during development to diagnose behavior" and does not support "high query rates that
     // require immediate and actionable responses"
     // (https://docs.aws.amazon.com/Route53/latest/APIReference/API_GetHealthCheckStatus.html):
-    // read-traffic calls it twice per run, and the verdict falls back to the DNS answer, which is
-    // what Route 53's routing actually does. It takes the endpoint check's id, never the
+    // read-traffic calls it twice per run, and the verdict falls back to the DNS answer, which
+    // shows what Route 53 routes on. It takes the endpoint check's id, never the
     // calculated check of a record: "You can't use GetHealthCheckStatus to get the status of a
     // calculated health check."
     forBothRegions(async (role): Promise<RegionRead<GetHealthCheckStatusCommandOutput>> => {
