@@ -200,7 +200,7 @@ async function terraformOutputs(
     environment,
   );
   if (code !== 0) {
-    const tail = stderr.trim().split("\n").slice(-8).join("\n");
+    const tail = stderrTail(stderr);
     throw new UserInputError(
       `\`terraform output -json\` failed in ${shown} (exit ${code}):\n${tail}\n` +
         "Terraform reads the outputs from the state bucket: check the AWS credentials it uses; " +
@@ -250,7 +250,7 @@ export async function countStateResources(options: {
     environment,
   );
   if (code !== 0) {
-    const tail = stderr.trim().split("\n").slice(-8).join("\n");
+    const tail = stderrTail(stderr);
     throw new UserInputError(
       `\`terraform state pull\` failed in ${shown} (exit ${code}):\n${tail}`,
     );
@@ -275,6 +275,11 @@ export function parseStateResourceCount(raw: string): number {
   // Data sources are read again on every plan; only managed resources mean something was built.
   return state.resources.filter((resource: { mode?: unknown }) => resource?.mode === "managed")
     .length;
+}
+
+/** The last lines of a failed terraform command's stderr: where it says what went wrong. */
+function stderrTail(stderr: string): string {
+  return stderr.trim().split("\n").slice(-8).join("\n");
 }
 
 function run(
